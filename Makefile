@@ -1,0 +1,68 @@
+# finetuned — build, test, demo, bench and install.
+#
+#   make demo       run the main job on the local backend (builds first)
+#   make test       install what the tests need, build, run the whole suite
+#   make install    install binaries, units, configuration and plugins (PREFIX, DESTDIR)
+
+PREFIX      ?= /usr
+DESTDIR     ?=
+BINDIR      := $(PREFIX)/bin
+LIBDIR      := $(PREFIX)/lib
+SYSTEMDDIR  := $(LIBDIR)/systemd/system
+SYSUSERSDIR := $(LIBDIR)/sysusers.d
+TMPFILESDIR := $(LIBDIR)/tmpfiles.d
+ADAPTERDIR  := $(LIBDIR)/finetuned/adapters
+DATADIR     := $(PREFIX)/share/finetuned
+DOCDIR      := $(PREFIX)/share/doc/finetuned
+SYSCONFDIR  ?= /etc
+
+SWIFT       ?= swift
+RELEASE_DIR := .build/release
+
+.PHONY: all build release test demo bench install uninstall clean
+
+all: build
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --static-swift-stdlib
+
+test:
+	./scripts/install-test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: build
+	./scripts/demo
+
+bench:
+	./scripts/bench
+
+install: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(DATADIR)/models \
+	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/finetuned
+	install -m 0755 $(RELEASE_DIR)/finetuned $(RELEASE_DIR)/finetunectl $(DESTDIR)$(BINDIR)/
+	sed 's#@BINDIR@#$(BINDIR)#g' systemd/finetuned.service > $(DESTDIR)$(SYSTEMDDIR)/finetuned.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/finetuned.service
+	install -m 0644 systemd/sysusers.d/finetuned.conf $(DESTDIR)$(SYSUSERSDIR)/finetuned.conf
+	install -m 0644 systemd/tmpfiles.d/finetuned.conf $(DESTDIR)$(TMPFILESDIR)/finetuned.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	# An existing configuration is the operator's: never overwrite it.
+	test -e $(DESTDIR)$(SYSCONFDIR)/finetuned/finetuned.toml || \
+	  sed -e 's#/usr/lib/finetuned#$(LIBDIR)/finetuned#g' -e 's#/usr/share/finetuned#$(DATADIR)#g' \
+	    etc/finetuned/finetuned.toml > $(DESTDIR)$(SYSCONFDIR)/finetuned/finetuned.toml
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/finetuned $(DESTDIR)$(BINDIR)/finetunectl
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/finetuned.service $(DESTDIR)$(SYSUSERSDIR)/finetuned.conf \
+	  $(DESTDIR)$(TMPFILESDIR)/finetuned.conf $(DESTDIR)$(DOCDIR)/README.md
+	rm -f $(DESTDIR)$(ADAPTERDIR)/libfinetuned-adapter-*.so
+	-rmdir $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(LIBDIR)/finetuned $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null
+	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/finetuned (configuration) and /var/lib/finetuned (state)"
+
+clean:
+	rm -rf .build demo

@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// The folder tree follows the data flow: a drop arrives in the inbox, is validated, runs
+/// through the workflow on a backend, is evaluated and notified; the systemd integration,
+/// configuration and the control socket frame it. Executables are thin wiring.
+let package = Package(
+    name: "finetuned",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "finetuned", targets: ["finetuned"]),
+        .executable(name: "finetunectl", targets: ["finetunectl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+                       providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "FinetunedSystemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Systemd"
+        ),
+        .target(
+            name: "FinetunedConfig",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Sources/Config"
+        ),
+        .target(
+            name: "FinetunedControl",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Control"
+        ),
+        .target(
+            name: "FinetunedDaemon",
+            dependencies: [
+                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Daemon"
+        ),
+        .executableTarget(
+            name: "finetuned",
+            dependencies: [
+                "FinetunedDaemon", "FinetunedSystemd", "FinetunedConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "finetunectl",
+            dependencies: [
+                "FinetunedControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "finetuned-bench",
+            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport"],
+            path: "Sources/Bench"
+        ),
+        .target(
+            name: "FinetunedTestSupport",
+            dependencies: ["FinetunedControl"],
+            path: "Sources/TestSupport"
+        ),
+        .testTarget(
+            name: "FinetunedTests",
+            dependencies: [
+                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
+                "FinetunedTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)

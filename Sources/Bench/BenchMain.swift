@@ -1,0 +1,83 @@
+import FinetunedConfig
+import FinetunedControl
+import FinetunedTestSupport
+import Foundation
+
+/// `make bench`: each benchmark prints its numbers and, where one exists, a peer's measured
+/// in the same run on the same input.
+@main
+struct BenchMain {
+    static func main() async throws {
+        print("finetuned benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        try configurationLoad()
+        try await controlRoundTrip()
+    }
+
+    /// Parsing and checking the shipped configuration, against Python's tomllib parsing
+    /// the same text (parse only: it checks nothing).
+    static func configurationLoad() throws {
+        let path = BuiltProducts.packageRoot.appendingPathComponent("etc/finetuned/finetuned.toml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let iterations = 2000
+        let clock = ContinuousClock()
+        _ = try ConfigurationLoader.parse(text: text, file: path)
+        let elapsed = try clock.measure {
+            for _ in 0..<iterations { _ = try ConfigurationLoader.parse(text: text, file: path) }
+        }
+        let ours = elapsed / iterations
+        print("configuration load (\(text.utf8.count) bytes, parse + check), \(iterations) runs:")
+        print("  finetuned:       \(format(ours)) per load")
+        let script = """
+            import sys, time, tomllib
+            text = open(sys.argv[1]).read()
+            n = int(sys.argv[2])
+            tomllib.loads(text)
+            t = time.perf_counter()
+            for _ in range(n): tomllib.loads(text)
+            print((time.perf_counter() - t) / n * 1e9)
+            """
+        if let python = Command.which("python3"),
+           let result = try? Command.run(python, ["-c", script, path, String(iterations)]),
+           result.status == 0, let nanos = Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let peer = Duration.nanoseconds(Int64(nanos))
+            print("  python tomllib:  \(format(peer)) per load (parse only)")
+            print("  ratio:           \(String(format: "%.1f", Double(nanos) / ours.nanoseconds))x")
+        } else {
+            print("  python tomllib:  not measured (python3 with tomllib not found)")
+        }
+    }
+
+    /// `finetunectl status` against a running daemon: connect, request, decode, 1000 times.
+    static func controlRoundTrip() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
+        guard daemon.waitForReady() != nil else {
+            print("control round trip: the daemon did not become ready:\n\(daemon.log)")
+            return
+        }
+        let client = ControlClient(socketPath: daemon.socketPath)
+        var samples: [Duration] = []
+        let clock = ContinuousClock()
+        for _ in 0..<1000 {
+            let start = clock.now
+            _ = try client.call(ControlRequest(verb: "status"), as: DaemonStatus.self)
+            samples.append(clock.now - start)
+        }
+        samples.sort()
+        print("control socket round trip (status), 1000 requests:")
+        print("  p50 \(format(samples[499]))  p99 \(format(samples[989]))  max \(format(samples[999]))")
+    }
+
+    static func format(_ d: Duration) -> String {
+        let ns = d.nanoseconds
+        if ns >= 1_000_000 { return String(format: "%.2f ms", ns / 1e6) }
+        return String(format: "%.1f µs", ns / 1e3)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Double {
+        Double(components.seconds) * 1e9 + Double(components.attoseconds) / 1e9
+    }
+}

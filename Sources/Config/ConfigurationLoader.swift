@@ -1,0 +1,227 @@
+import Foundation
+
+/// Reads and checks `finetuned.toml`.
+///
+/// Everything that can be checked without the adapters is checked here; a caller that has
+/// loaded the adapters passes their names so a misspelt adapter is reported with the line
+/// of the profile that names it.
+public enum ConfigurationLoader {
+    public static let defaultPath = "/etc/finetuned/finetuned.toml"
+
+    /// Names usable as profile and backend names: they become inbox folder names and parts of
+    /// Bedrock resource names, so they are kept to what both accept.
+    static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count), bytes[0].isASCIIAlphanumeric else { return false }
+        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    public static func load(path: String, knownAdapters: Set<String>? = nil) throws(ConfigurationError) -> DaemonConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
+            throw ConfigurationError([ConfigurationDiagnostic(file: path, line: nil, message: "cannot read the configuration: \(reason)")])
+        }
+        return try parse(text: text, file: path, knownAdapters: knownAdapters)
+    }
+
+    public static func parse(text: String, file: String, knownAdapters: Set<String>? = nil) throws(ConfigurationError) -> DaemonConfiguration {
+        let root = try ConfigNode.parse(text: text, file: file)
+        let context = ReaderContext(file: file, locator: TOMLKeyLocator(text: text))
+        var top = TableReader(path: [], entries: root, context: context)
+
+        var daemon = DaemonSettings()
+        if var t = top.table("daemon") {
+            if let level = t.string("log_level") {
+                if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
+                    daemon.logLevel = level
+                } else {
+                    t.error("log_level", "unknown log_level '\(level)' (known: trace, debug, info, notice, warning, error, critical)")
+                }
+            }
+            daemon.shutdownTimeoutSeconds = t.integer("shutdown_timeout_seconds", in: 1...3600) ?? daemon.shutdownTimeoutSeconds
+            daemon.runtimeDirectory = t.absolutePath("runtime_directory") ?? daemon.runtimeDirectory
+            if let group = t.string("control_group") { daemon.controlGroup = group.isEmpty ? nil : group }
+            t.finish()
+        }
+
+        var paths = Paths()
+        if var t = top.table("paths") {
+            paths.state = t.absolutePath("state") ?? paths.state
+            // Spool, inbox, rejected and archive default to folders of the state directory so
+            // that claiming a drop is a rename within one filesystem (and one mount).
+            paths.inbox = t.absolutePath("inbox") ?? paths.state + "/inbox"
+            paths.rejected = t.absolutePath("rejected") ?? paths.state + "/rejected"
+            paths.archive = t.absolutePath("archive") ?? paths.state + "/archive"
+            paths.models = t.absolutePath("models") ?? paths.models
+            t.finish()
+        }
+
+        var adapterDirectories = ["/usr/lib/finetuned/adapters", "/etc/finetuned/adapters"]
+        if var t = top.table("adapters") {
+            if let dirs = t.stringArray("directories") {
+                for dir in dirs where !dir.hasPrefix("/") {
+                    t.error("directories", "adapter directory '\(dir)' must be an absolute path")
+                }
+                adapterDirectories = dirs
+            }
+            t.finish()
+        }
+
+        var inbox = InboxSettings()
+        if var t = top.table("inbox") {
+            inbox.submitGroup = t.string("submit_group") ?? inbox.submitGroup
+            inbox.requireGroup = t.bool("require_group") ?? inbox.requireGroup
+            t.finish()
+        }
+
+        var limits = CostLimits()
+        if var t = top.table("limits") {
+            limits.maxConcurrentWorkflows = t.integer("max_concurrent_workflows", in: 1...10_000) ?? limits.maxConcurrentWorkflows
+            limits.maxLiveThroughputs = t.integer("max_live_throughputs", in: 0...1_000) ?? limits.maxLiveThroughputs
+            limits.maxUnkeptThroughputHours = t.number("max_unkept_throughput_hours", in: 0.1...720) ?? limits.maxUnkeptThroughputHours
+            t.finish()
+        }
+
+        var backends: [String: BackendConfiguration] = [:]
+        // Names of all declared backends, valid or not: a profile naming a broken backend
+        // should not get a second, misleading "unknown backend" error.
+        var declaredBackends: Set<String> = []
+        for (name, var t) in top.namedTables("backends") {
+            declaredBackends.insert(name)
+            if !isValidName(name) { t.error(nil, "invalid backend name '\(name)'") }
+            guard let kindText = t.requiredString("kind") else { continue }
+            guard let kind = BackendKind(rawValue: kindText) else {
+                t.error("kind", "unknown kind '\(kindText)' (known: \(BackendKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                continue
+            }
+            var settings = t.entries
+            settings["kind"] = nil
+            backends[name] = BackendConfiguration(name: name, kind: kind, settings: settings)
+        }
+
+        var evaluation = EvaluationSettings()
+        if var t = top.table("evaluation") {
+            evaluation.layer = t.integer("layer", in: 1...48) ?? evaluation.layer
+            evaluation.idf = t.bool("idf") ?? evaluation.idf
+            evaluation.minImprovement = t.number("min_improvement", in: -1...1) ?? evaluation.minImprovement
+            evaluation.confidence = t.number("confidence", in: 0.5...0.9999) ?? evaluation.confidence
+            evaluation.resamples = t.integer("resamples", in: 100...1_000_000) ?? evaluation.resamples
+            evaluation.minPrompts = t.integer("min_prompts", in: 1...100_000) ?? evaluation.minPrompts
+            t.finish()
+        }
+
+        let notifications = readNotifications(&top)
+        let profiles = readProfiles(&top, backends: declaredBackends, knownAdapters: knownAdapters)
+        top.finish()
+
+        if !context.diagnostics.isEmpty {
+            throw ConfigurationError(context.diagnostics.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+        }
+        return DaemonConfiguration(
+            file: file, daemon: daemon, paths: paths, adapterDirectories: adapterDirectories,
+            inbox: inbox, limits: limits, backends: backends, profiles: profiles,
+            evaluation: evaluation, notifications: notifications)
+    }
+
+    private static func readProfiles(
+        _ top: inout TableReader, backends: Set<String>, knownAdapters: Set<String>?
+    ) -> [String: Profile] {
+        var profiles: [String: Profile] = [:]
+        for (name, var t) in top.namedTables("profiles") {
+            if !isValidName(name) {
+                t.error(nil, "invalid profile name (it becomes an inbox folder: letters, digits, '-' and '_', at most 63)")
+            }
+            let adapter = t.requiredString("adapter")
+            if let adapter, let knownAdapters, !knownAdapters.contains(adapter) {
+                let known = knownAdapters.isEmpty ? "none loaded" : "known: " + knownAdapters.sorted().joined(separator: ", ")
+                t.error("adapter", "unknown adapter '\(adapter)' (\(known))")
+            }
+            let baseModel = t.requiredString("base_model")
+            let backend = t.requiredString("backend")
+            if let backend, !backends.contains(backend) {
+                let known = backends.isEmpty ? "none configured" : "known: " + backends.sorted().joined(separator: ", ")
+                t.error("backend", "unknown backend '\(backend)' (\(known))")
+            }
+            let evaluationSet = t.absolutePath("evaluation_set")
+            let hyperparameters = t.rawTable("hyperparameters") ?? [:]
+            for (key, value) in hyperparameters.sorted(by: { $0.key < $1.key }) where value.scalarText == nil {
+                t.error("hyperparameters", "hyperparameter '\(key)' must be a string, number or boolean, not \(value.kindName)")
+            }
+            let allowEndOfLife = t.bool("allow_end_of_life") ?? false
+            let keepRejectedModels = t.bool("keep_rejected_models") ?? false
+            t.finish()
+            guard let adapter, let baseModel, let backend else { continue }
+            profiles[name] = Profile(
+                name: name, adapter: adapter, baseModel: baseModel, backend: backend,
+                evaluationSet: evaluationSet, hyperparameters: hyperparameters,
+                allowEndOfLife: allowEndOfLife, keepRejectedModels: keepRejectedModels,
+                line: t.context.locator.line(for: t.path))
+        }
+        return profiles
+    }
+
+    private static func readNotifications(_ top: inout TableReader) -> NotificationSettings {
+        var settings = NotificationSettings()
+        guard var notify = top.table("notify") else { return settings }
+        if var t = notify.table("email") {
+            if t.entries["password"] != nil {
+                t.error("password", "a password does not belong in the configuration: put it in a file readable by the daemon only and set 'password_file' (or use LoadCredential= and name the credential)")
+            }
+            _ = t.string("password")
+            let host = t.requiredString("host")
+            let security = t.string("security").flatMap { text -> SMTPSecurity? in
+                guard let value = SMTPSecurity(rawValue: text) else {
+                    t.error("security", "unknown security '\(text)' (known: starttls, tls, none)")
+                    return nil
+                }
+                return value
+            } ?? .starttls
+            let port = t.integer("port", in: 1...65535) ?? (security == .tls ? 465 : 587)
+            let username = t.string("username")
+            let passwordFile = t.string("password_file")
+            let caFile = t.absolutePath("ca_file")
+            let from = t.requiredString("from")
+            let to = t.stringArray("to") ?? []
+            if to.isEmpty { t.error("to", "'to' needs at least one address") }
+            for address in to where !address.contains("@") {
+                t.error("to", "'\(address)' is not an email address")
+            }
+            if let from, !from.contains("@") { t.error("from", "'\(from)' is not an email address") }
+            t.finish()
+            if let host, let from {
+                settings.email = EmailSettings(
+                    host: host, port: port, security: security, username: username,
+                    passwordFile: passwordFile, caFile: caFile, from: from, to: to)
+            }
+        }
+        if var t = notify.table("webhook") {
+            if t.entries["secret"] != nil {
+                t.error("secret", "a secret does not belong in the configuration: set 'secret_file'")
+            }
+            _ = t.string("secret")
+            let url = t.requiredString("url")
+            if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+                t.error("url", "'url' must be an http:// or https:// URL")
+            }
+            let secretFile = t.string("secret_file")
+            t.finish()
+            if let url { settings.webhook = WebhookSettings(url: url, secretFile: secretFile) }
+        }
+        if var t = notify.table("maildir") {
+            settings.maildir = t.absolutePath("path")
+            t.finish()
+        }
+        notify.finish()
+        return settings
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}

@@ -1,0 +1,114 @@
+/// The daemon's whole configuration, as read from `finetuned.toml`.
+///
+/// Values are plain data: the daemon swaps the whole value on reload, so a half-applied
+/// configuration can never be observed.
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// The file this was read from.
+    public var file: String
+    public var daemon: DaemonSettings
+    public var paths: Paths
+    public var adapterDirectories: [String]
+    public var inbox: InboxSettings
+    public var limits: CostLimits
+    public var backends: [String: BackendConfiguration]
+    public var profiles: [String: Profile]
+    public var evaluation: EvaluationSettings
+    public var notifications: NotificationSettings
+}
+
+public struct DaemonSettings: Sendable, Equatable {
+    public var logLevel: String = "info"
+    /// How long a stop may take before systemd's own timeout would kill us.
+    public var shutdownTimeoutSeconds: Int = 20
+    /// Where the control socket lives (`RuntimeDirectory=` under systemd).
+    public var runtimeDirectory: String = "/run/finetuned"
+    /// The group allowed to use the control socket besides root.
+    public var controlGroup: String? = "finetuned"
+}
+
+public struct Paths: Sendable, Equatable {
+    public var state: String = "/var/lib/finetuned"
+    public var inbox: String = "/var/lib/finetuned/inbox"
+    public var rejected: String = "/var/lib/finetuned/rejected"
+    public var archive: String = "/var/lib/finetuned/archive"
+    /// Where the BERT model used for evaluation and the local backend is installed.
+    public var models: String = "/usr/share/finetuned/models"
+}
+
+public struct InboxSettings: Sendable, Equatable {
+    public var submitGroup: String = "finetuned-submit"
+    /// Reject drops owned by users outside `submitGroup` instead of accepting them.
+    public var requireGroup: Bool = false
+}
+
+public struct CostLimits: Sendable, Equatable {
+    public var maxConcurrentWorkflows: Int = 4
+    public var maxLiveThroughputs: Int = 2
+    /// A throughput that was not kept is deleted after this long, whatever else happens.
+    public var maxUnkeptThroughputHours: Double = 6
+}
+
+public enum BackendKind: String, Sendable, Equatable, CaseIterable {
+    case bedrock
+    case local
+}
+
+public struct BackendConfiguration: Sendable, Equatable {
+    public var name: String
+    public var kind: BackendKind
+    /// Kind-specific settings, validated by the backend itself when it is built.
+    public var settings: [String: ConfigNode]
+}
+
+public struct Profile: Sendable, Equatable {
+    public var name: String
+    public var adapter: String
+    public var baseModel: String
+    public var backend: String
+    public var evaluationSet: String?
+    /// Values as written; the adapter's schema checks and converts them.
+    public var hyperparameters: [String: ConfigNode]
+    public var allowEndOfLife: Bool
+    public var keepRejectedModels: Bool
+    /// The line of `[profiles.NAME]`, for errors found later (adapter schema checks).
+    public var line: Int?
+}
+
+public struct EvaluationSettings: Sendable, Equatable {
+    public var layer: Int = 6
+    public var idf: Bool = false
+    public var minImprovement: Double = 0
+    public var confidence: Double = 0.95
+    public var resamples: Int = 10_000
+    public var minPrompts: Int = 20
+}
+
+public struct NotificationSettings: Sendable, Equatable {
+    public var email: EmailSettings?
+    public var webhook: WebhookSettings?
+    public var maildir: String?
+}
+
+public enum SMTPSecurity: String, Sendable, Equatable, CaseIterable {
+    case starttls
+    case tls
+    case none
+}
+
+public struct EmailSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var security: SMTPSecurity
+    public var username: String?
+    /// A file holding the password, or a name under `$CREDENTIALS_DIRECTORY`; never the
+    /// password itself.
+    public var passwordFile: String?
+    public var caFile: String?
+    public var from: String
+    public var to: [String]
+}
+
+public struct WebhookSettings: Sendable, Equatable {
+    public var url: String
+    public var secretFile: String?
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Serves the control socket (`<runtime directory>/control.sock`) for `finetunectl`.
+///
+/// Access control is the file system's: the socket is mode 0660 and owned by the daemon's
+/// group, inside a runtime directory only that group can enter. Each connection carries one
+/// request; a failure in one connection never touches the others or the daemon.
+public struct ControlServer: Service {
+    let socketPath: String
+    let group: String?
+    let handler: any ControlRequestHandler
+    let logger: Logger
+    let ready: @Sendable () async -> Void
+
+    /// - Parameters:
+    ///   - group: the group given access to the socket (nil: the daemon's own group).
+    ///   - ready: called once the socket accepts connections (the daemon's readiness depends on it).
+    public init(
+        socketPath: String, group: String?, handler: any ControlRequestHandler, logger: Logger,
+        ready: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.socketPath = socketPath
+        self.group = group
+        self.handler = handler
+        self.logger = logger
+        self.ready = ready
+    }
+
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineFrameDecoder(maximumLength: ControlProtocol.maximumLineBytes)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        defer { unlink(socketPath) }
+        try restrictSocketAccess()
+        logger.info("control socket listening", metadata: ["socket": "\(socketPath)"])
+        await ready()
+
+        try await withGracefulShutdownHandler {
+            try await server.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { tasks in
+                    for try await connection in connections {
+                        tasks.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func restrictSocketAccess() throws {
+        if let group {
+            guard let entry = getgrnam(group) else {
+                logger.warning("control group does not exist; socket left to the daemon's own group", metadata: ["group": "\(group)"])
+                chmod(socketPath, 0o660)
+                return
+            }
+            if chown(socketPath, getuid(), entry.pointee.gr_gid) != 0 {
+                logger.warning("cannot hand the control socket to its group", metadata: ["group": "\(group)", "errno": "\(errno)"])
+            }
+        }
+        guard chmod(socketPath, 0o660) == 0 else {
+            throw ControlSocketError.cannotSetPermissions(path: socketPath, errno: errno)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = await Self.peer(of: connection.channel)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var lines = inbound.makeAsyncIterator()
+                guard let frame = try await lines.next() else { return }
+                let answer: ControlAnswer
+                do {
+                    let request = try JSONDecoder.control.decode(ControlRequest.self, from: Data(frame.readableBytesView))
+                    if request.version != ControlProtocol.version {
+                        answer = .failure(.unsupportedVersion(request.version))
+                    } else {
+                        answer = await handler.handle(request, peer: peer)
+                    }
+                } catch {
+                    answer = .failure(.badRequest("the request is not a valid control request: \(error)"))
+                }
+                switch answer {
+                case .line(let line):
+                    try await outbound.write(ByteBuffer(string: line + "\n"))
+                case .stream(let stream):
+                    for await line in stream {
+                        try await outbound.write(ByteBuffer(string: line + "\n"))
+                    }
+                }
+            }
+        } catch {
+            logger.debug("control connection ended with an error", metadata: ["error": "\(error)", "peer": "\(peer)"])
+        }
+    }
+
+    private static func peer(of channel: Channel) async -> ControlPeer {
+        // `struct ucred` (pid, uid, gid) is hidden behind _GNU_SOURCE in the Glibc module;
+        // a tuple of the same three 32-bit fields has the same layout.
+        guard let provider = channel as? SocketOptionProvider,
+              let credentials: (Int32, UInt32, UInt32) = try? await provider.unsafeGetSocketOption(
+                  level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
+        else { return ControlPeer(pid: 0, uid: UInt32.max, gid: UInt32.max) }
+        return ControlPeer(pid: credentials.0, uid: credentials.1, gid: credentials.2)
+    }
+}
+
+public enum ControlSocketError: Error, CustomStringConvertible {
+    case cannotSetPermissions(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .cannotSetPermissions(let path, let code):
+            "cannot set the permissions of the control socket \(path): \(String(cString: strerror(code)))"
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import FinetunedControl
+import Foundation
+
+/// Runs the real `finetuned` executable in a private directory, as systemd would: with a
+/// `NOTIFY_SOCKET` the test reads, optionally a `WATCHDOG_USEC`, its log in a file.
+public final class DaemonHarness: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let configPath: String
+    public let notify: NotifySocketListener
+    public var socketPath: String { directory.file("run/\(ControlProtocol.socketName)") }
+    public var logPath: String { directory.file("daemon.log") }
+    private var process: Process?
+
+    /// A small valid configuration whose directories all live under `dir`.
+    public static func configuration(in dir: TemporaryDirectory, profiles: [String] = ["rehearsal"]) -> String {
+        var text = """
+            [daemon]
+            runtime_directory = "\(dir.file("run"))"
+            control_group = ""
+            shutdown_timeout_seconds = 5
+
+            [paths]
+            state = "\(dir.file("state"))"
+            models = "\(dir.file("models"))"
+
+            [adapters]
+            directories = ["\(dir.file("adapters"))"]
+
+            [backends.local]
+            kind = "local"
+
+            """
+        for profile in profiles {
+            text += """
+
+                [profiles.\(profile)]
+                adapter = "local"
+                base_model = "local.minilm-extractive-v1"
+                backend = "local"
+
+                """
+        }
+        return text
+    }
+
+    public init(configuration: ((TemporaryDirectory) -> String)? = nil) throws {
+        directory = try TemporaryDirectory(prefix: "ftd")
+        configPath = try directory.write(
+            "finetuned.toml", configuration?(directory) ?? Self.configuration(in: directory))
+        notify = try NotifySocketListener(path: directory.file("notify.sock"))
+    }
+
+    /// Starts the daemon; `environment` adds to (and overrides) the test's own.
+    public func start(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.executable("finetuned"))
+        process.arguments = ["--config", configPath] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        env["JOURNAL_STREAM"] = nil
+        env.merge(environment) { $1 }
+        process.environment = env
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+    }
+
+    /// Waits for `READY=1`; returns that message, or nil (with the log in the failure).
+    public func waitForReady(timeout: Duration = .seconds(20)) -> NotifySocketListener.Message? {
+        notify.receive(until: { $0.assignments["READY"] == "1" }, timeout: timeout).match
+    }
+
+    public var pid: Int32 { process?.processIdentifier ?? 0 }
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    public func signal(_ signal: Int32) {
+        if let process, process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    /// Waits for the daemon to exit; returns its exit status, or nil if it is still running.
+    public func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+        guard let process else { return nil }
+        _ = await eventually(timeout: timeout) { !process.isRunning }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Runs `finetunectl` against this daemon's socket.
+    public func ctl(_ arguments: [String]) throws -> CommandResult {
+        guard let verb = arguments.first else { return try Command.run(BuiltProducts.executable("finetunectl"), []) }
+        return try Command.run(
+            BuiltProducts.executable("finetunectl"), [verb, "--socket", socketPath] + arguments.dropFirst())
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Kills the daemon if it still runs and removes its directory.
+    public func tearDown() {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// A Unix datagram socket standing in for systemd's `NOTIFY_SOCKET`: the test binds it,
+/// hands its path to the daemon, and reads the `sd_notify` messages the daemon sends.
+public final class NotifySocketListener: @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+
+    /// One datagram, with when it arrived.
+    public struct Message: Sendable {
+        public var assignments: [String: String]
+        public var raw: String
+        public var arrival: ContinuousClock.Instant
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// The next datagram, or nil when none arrives within `timeout`.
+    public func receive(timeout: Duration) -> Message? {
+        var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        // A negative timeout would make poll(2) wait forever.
+        let milliseconds = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        guard poll(&pollfd, 1, milliseconds) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        var assignments: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            assignments[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return Message(assignments: assignments, raw: text, arrival: .now)
+    }
+
+    /// Reads datagrams until one satisfies `predicate`; returns it and everything before it.
+    public func receive(
+        until predicate: (Message) -> Bool, timeout: Duration = .seconds(15)
+    ) -> (match: Message?, seen: [Message]) {
+        let deadline = ContinuousClock.now + timeout
+        var seen: [Message] = []
+        while ContinuousClock.now < deadline {
+            guard let message = receive(timeout: deadline - .now) else { break }
+            seen.append(message)
+            if predicate(message) { return (message, seen) }
+        }
+        return (nil, seen)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import FinetunedControl
+import Foundation
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the daemon's version, uptime, configuration and counts.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Flag(name: .long, help: "Print JSON for machines.") var json = false
+
+    func run() throws {
+        let status = try perform { () throws(ControlClientError) in
+            try connection.client.call(ControlRequest(verb: "status"), as: DaemonStatus.self)
+        }
+        if json {
+            try printJSON(status)
+            return
+        }
+        print(Self.render(status))
+    }
+
+    static func render(_ status: DaemonStatus) -> String {
+        var lines = [
+            "finetuned \(status.daemonVersion) (pid \(status.pid), protocol \(status.protocolVersion))",
+            "  uptime:        \(formatDuration(status.uptimeSeconds))",
+            "  status:        \(status.summary)",
+            "  configuration: \(status.configurationFile) (loaded \(status.configurationLoadedAt.formatted(.iso8601)); \(status.reloads) reloads, \(status.failedReloads) refused)",
+        ]
+        if let error = status.lastReloadError {
+            lines.append("  last refused reload:")
+            lines += error.split(separator: "\n").map { "    \($0)" }
+        }
+        lines += [
+            "  inbox:         \(status.inbox)",
+            "  state:         \(status.stateDirectory)",
+            "  adapters:      \(status.adapterDirectories.joined(separator: ", "))",
+            "  profiles:      \(status.profiles.isEmpty ? "(none)" : status.profiles.joined(separator: ", "))",
+            "  workflows:     \(status.counts.running) running, \(status.counts.waiting) waiting, \(status.counts.succeeded) succeeded, \(status.counts.failed) failed",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    static func formatDuration(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
+        if d > 0 { return "\(d)d \(h)h \(m)m" }
+        if h > 0 { return "\(h)h \(m)m \(s)s" }
+        if m > 0 { return "\(m)m \(s)s" }
+        return "\(s)s"
+    }
+}

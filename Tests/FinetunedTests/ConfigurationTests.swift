@@ -1,0 +1,221 @@
+import FinetunedConfig
+import FinetunedTestSupport
+import Foundation
+import Testing
+
+@Suite("Configuration file")
+struct ConfigurationTests {
+    /// Parses `text` expecting failure; returns the diagnostics as printed.
+    func errors(_ text: String, knownAdapters: Set<String>? = nil) -> [String] {
+        do {
+            _ = try ConfigurationLoader.parse(text: text, file: "/etc/finetuned/finetuned.toml", knownAdapters: knownAdapters)
+            Issue.record("expected the configuration to be refused")
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    static let minimal = """
+        [backends.local]
+        kind = "local"
+
+        [profiles.summaries]
+        adapter = "cohere"
+        base_model = "cohere.command-light-text-v14:7:4k"
+        backend = "local"
+        """
+
+    @Test("the shipped example configuration is valid and means what its comments say")
+    func shippedExample() throws {
+        let path = BuiltProducts.packageRoot.appendingPathComponent("etc/finetuned/finetuned.toml").path
+        let config = try ConfigurationLoader.load(path: path, knownAdapters: ["cohere", "llama", "titan", "local"])
+        #expect(config.paths.inbox == "/var/lib/finetuned/inbox")
+        #expect(config.adapterDirectories == ["/usr/lib/finetuned/adapters", "/etc/finetuned/adapters"])
+        #expect(config.daemon.runtimeDirectory == "/run/finetuned")
+        #expect(config.backends["bedrock"]?.kind == .bedrock)
+        #expect(config.backends["bedrock"]?.settings["region"] == .string("us-east-1"))
+        #expect(config.profiles["summaries"]?.hyperparameters["epochCount"]?.scalarText == "1")
+        #expect(config.profiles["summaries"]?.hyperparameters["learningRate"]?.scalarText == "1e-05")
+        #expect(config.profiles["summaries"]?.allowEndOfLife == false)
+        #expect(config.notifications.email?.port == 587)
+        #expect(config.notifications.email?.security == .starttls)
+        #expect(config.evaluation.confidence == 0.95)
+        #expect(config.limits.maxLiveThroughputs == 2)
+    }
+
+    @Test("the demo configuration is valid once its placeholder is filled in")
+    func demoConfiguration() throws {
+        let path = BuiltProducts.packageRoot.appendingPathComponent("etc/finetuned/demo.toml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "@DEMO@", with: "/tmp/demo")
+        let config = try ConfigurationLoader.parse(text: text, file: path)
+        #expect(config.profiles["rehearsal"]?.backend == "local")
+        #expect(config.notifications.maildir == "/tmp/demo/mail")
+    }
+
+    @Test("defaults apply when sections are left out; inbox and archive follow the state directory")
+    func defaults() throws {
+        let config = try ConfigurationLoader.parse(text: "[paths]\nstate = \"/srv/ft\"\n" + Self.minimal, file: "x.toml")
+        #expect(config.paths.inbox == "/srv/ft/inbox")
+        #expect(config.paths.rejected == "/srv/ft/rejected")
+        #expect(config.paths.archive == "/srv/ft/archive")
+        #expect(config.daemon.shutdownTimeoutSeconds == 20)
+        #expect(config.evaluation.layer == 6)
+    }
+
+    @Test("an unknown adapter names the file, the line and the adapters that exist")
+    func unknownAdapter() {
+        let text = Self.minimal.replacingOccurrences(of: "\"cohere\"", with: "\"cohre\"")
+        #expect(errors(text, knownAdapters: ["cohere", "llama", "titan"]) == [
+            "finetuned.toml:5: profile 'summaries': unknown adapter 'cohre' (known: cohere, llama, titan)",
+        ])
+    }
+
+    @Test("a TOML syntax error reports its line and column")
+    func syntaxError() {
+        let found = errors("[daemon]\nlog_level = \"info\"\nshutdown_timeout_seconds = \n")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("finetuned.toml:3: TOML syntax error:") == true)
+        #expect(found.first?.contains("column") == true)
+    }
+
+    @Test("a misspelt key is an error with a suggestion, not silently ignored")
+    func misspeltKey() {
+        let text = Self.minimal.replacingOccurrences(of: "base_model", with: "base_modle")
+        #expect(errors(text) == [
+            "finetuned.toml:4: profile 'summaries': missing required key 'base_model'",
+            "finetuned.toml:6: profile 'summaries': unknown key 'base_modle' (did you mean 'base_model'?)",
+        ])
+    }
+
+    @Test("every problem in the file is reported at once, in line order")
+    func allErrorsAtOnce() {
+        let text = """
+            [daemon]
+            log_level = "loud"
+            shutdown_timeout_seconds = "20"
+
+            [limits]
+            max_concurrent_workflows = 0
+
+            [paths]
+            inbox = "drops"
+
+            [evaluation]
+            confidence = 1.5
+            """ + "\n" + Self.minimal.replacingOccurrences(of: "backend = \"local\"", with: "backend = \"bedrock\"")
+        #expect(errors(text) == [
+            "finetuned.toml:2: [daemon]: unknown log_level 'loud' (known: trace, debug, info, notice, warning, error, critical)",
+            "finetuned.toml:3: [daemon]: 'shutdown_timeout_seconds' must be an integer, not a string",
+            "finetuned.toml:6: [limits]: 'max_concurrent_workflows' = 0 is out of range 1...10000",
+            "finetuned.toml:9: [paths]: 'inbox' must be an absolute path, not 'drops'",
+            "finetuned.toml:12: [evaluation]: 'confidence' = 1.5 is out of range 0.5...0.9999",
+            "finetuned.toml:19: profile 'summaries': unknown backend 'bedrock' (known: local)",
+        ])
+    }
+
+    @Test("a password or webhook secret in clear text is refused with what to do instead")
+    func secretsInClearText() {
+        let text = Self.minimal + """
+
+            [notify.email]
+            host = "smtp.example.com"
+            password = "hunter2"
+            from = "ft@example.com"
+            to = ["ops@example.com"]
+
+            [notify.webhook]
+            url = "https://hooks.example.com/x"
+            secret = "s3cr3t"
+            """
+        let found = errors(text)
+        #expect(found.count == 2)
+        #expect(found[0].hasPrefix("finetuned.toml:10: [notify.email]: a password does not belong in the configuration"))
+        #expect(found[0].contains("password_file"))
+        #expect(found[1].hasPrefix("finetuned.toml:16: [notify.webhook]: a secret does not belong in the configuration"))
+        #expect(!found.joined().contains("hunter2"))
+        #expect(!found.joined().contains("s3cr3t"))
+    }
+
+    @Test("backend kinds, profile names and email addresses are checked")
+    func namesAndKinds() {
+        let text = """
+            [backends.cloud]
+            kind = "azure"
+
+            [profiles."bad name"]
+            adapter = "cohere"
+            base_model = "m"
+            backend = "cloud"
+
+            [notify.email]
+            host = "smtp.example.com"
+            security = "ssl"
+            from = "nobody"
+            to = []
+            """
+        #expect(errors(text) == [
+            "finetuned.toml:2: backend 'cloud': unknown kind 'azure' (known: bedrock, local)",
+            "finetuned.toml:4: profile 'bad name': invalid profile name (it becomes an inbox folder: letters, digits, '-' and '_', at most 63)",
+            "finetuned.toml:11: [notify.email]: unknown security 'ssl' (known: starttls, tls, none)",
+            "finetuned.toml:12: [notify.email]: 'nobody' is not an email address",
+            "finetuned.toml:13: [notify.email]: 'to' needs at least one address",
+        ])
+    }
+
+    @Test("hyperparameters take scalars only")
+    func hyperparameterTypes() {
+        let text = Self.minimal + "\n\n[profiles.summaries.hyperparameters]\nepochCount = [1, 2]\nbatchSize = 8\n"
+        #expect(errors(text) == [
+            "finetuned.toml:9: profile 'summaries': hyperparameter 'epochCount' must be a string, number or boolean, not an array",
+        ])
+    }
+
+    @Test("a missing file is reported by name")
+    func missingFile() {
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(path: "/nonexistent/finetuned.toml")
+        }
+        do {
+            _ = try ConfigurationLoader.load(path: "/nonexistent/finetuned.toml")
+        } catch {
+            #expect(error.description.hasPrefix("finetuned.toml: cannot read the configuration"))
+        }
+    }
+}
+
+@Suite("TOML key locator")
+struct TOMLKeyLocatorTests {
+    @Test("finds keys under headers, dotted and quoted keys, array tables, and skips multi-line strings")
+    func locations() {
+        let text = """
+            # comment
+            top = 1
+            [profiles.summaries]
+            adapter = "x"
+            hyperparameters.epochCount = 2
+            description = \"\"\"
+            fake = "not a key"
+            \"\"\"
+            [profiles."with.dot"]
+            "quoted key" = 3
+            [[hooks]]
+            name = "a"
+            [[hooks]]
+            name = "b"
+            after = 'x = y'
+            """
+        let locator = TOMLKeyLocator(text: text)
+        #expect(locator.line(for: ["top"]) == 2)
+        #expect(locator.line(for: ["profiles", "summaries"]) == 3)
+        #expect(locator.line(for: ["profiles", "summaries", "adapter"]) == 4)
+        #expect(locator.line(for: ["profiles", "summaries", "hyperparameters", "epochCount"]) == 5)
+        #expect(locator.line(for: ["profiles", "summaries", "hyperparameters"]) == 5)
+        #expect(locator.line(for: ["profiles", "summaries", "fake"]) == 3)
+        #expect(locator.line(for: ["profiles", "with.dot", "quoted key"]) == 10)
+        #expect(locator.line(for: ["hooks", "0", "name"]) == 12)
+        #expect(locator.line(for: ["hooks", "1", "name"]) == 14)
+        #expect(locator.line(for: ["hooks", "1", "after"]) == 15)
+        #expect(locator.line(for: ["nothing"]) == nil)
+    }
+}
