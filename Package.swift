@@ -86,6 +86,7 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -4,49 +4,57 @@
 /// TOMLKit reports positions for syntax errors only, so this reads the (already parsed,
 /// hence valid) text once and records where each table header and key appears. Keys inside
 /// inline tables and arrays resolve to the line of their enclosing key, which is the line a
-/// person would edit anyway.
+/// person would edit anyway. It scans UTF-8 bytes: every TOML delimiter is ASCII.
 public struct TOMLKeyLocator: Sendable {
     private var lines: [String: Int] = [:]
 
     public init(text: String) {
         var table: [String] = []
-        var inMultilineString: Substring? = nil
-        var number = 0
+        var multilineDelimiter: UInt8? = nil
         var arrayTableCounts: [String: Int] = [:]
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var number = 0
+        let bytes = Array(text.utf8)
+        var start = 0
+        while start <= bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
             number += 1
-            var line = Substring(rawLine)
-            if let delimiter = inMultilineString {
-                if line.contains(delimiter) { inMultilineString = nil }
+            let line = bytes[start..<end]
+            start = end + 1
+            if let delimiter = multilineDelimiter {
+                if Self.containsTriple(delimiter, in: line) { multilineDelimiter = nil }
                 continue
             }
-            line = line.drop(while: { $0 == " " || $0 == "\t" })
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("[[") {
-                let inner = line.dropFirst(2).prefix { $0 != "]" }
-                let base = Self.splitKey(inner)
-                let joinedBase = Self.join(base)
-                let index = arrayTableCounts[joinedBase, default: 0]
-                arrayTableCounts[joinedBase] = index + 1
-                table = base + [String(index)]
-                record(base, line: number, keepFirst: true)
+            guard let first = line.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { continue }
+            let content = line[first...]
+            switch content.first {
+            case UInt8(ascii: "#"):
+                continue
+            case UInt8(ascii: "["):
+                let isArrayTable = content.dropFirst().first == UInt8(ascii: "[")
+                let inner = content.dropFirst(isArrayTable ? 2 : 1)
+                let name = Self.splitKey(inner.prefix { $0 != UInt8(ascii: "]") })
+                if isArrayTable {
+                    let joined = Self.join(name)
+                    let index = arrayTableCounts[joined, default: 0]
+                    arrayTableCounts[joined] = index + 1
+                    record(name, line: number, keepFirst: true)
+                    table = name + [String(index)]
+                } else {
+                    table = name
+                }
                 record(table, line: number)
-                continue
-            }
-            if line.hasPrefix("[") {
-                table = Self.splitKey(line.dropFirst().prefix { $0 != "]" })
-                record(table, line: number)
-                continue
-            }
-            guard let equals = Self.indexOfAssignment(in: line) else { continue }
-            let key = Self.splitKey(line[..<equals])
-            guard !key.isEmpty else { continue }
-            for depth in 1...key.count {
-                record(table + key.prefix(depth), line: number, keepFirst: depth < key.count)
-            }
-            let value = line[line.index(after: equals)...].drop(while: { $0 == " " || $0 == "\t" })
-            for delimiter in ["\"\"\"", "'''"] where value.hasPrefix(delimiter) {
-                if !value.dropFirst(3).contains(delimiter) { inMultilineString = Substring(delimiter) }
+            default:
+                guard let equals = Self.indexOfAssignment(in: content) else { continue }
+                let key = Self.splitKey(content[..<equals])
+                guard !key.isEmpty else { continue }
+                for depth in 1...key.count {
+                    record(table + key.prefix(depth), line: number, keepFirst: depth < key.count)
+                }
+                let value = content[(equals + 1)...].drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+                for quote in [UInt8(ascii: "\""), UInt8(ascii: "'")] where value.starts(with: [quote, quote, quote]) {
+                    if !Self.containsTriple(quote, in: value.dropFirst(3)) { multilineDelimiter = quote }
+                }
             }
         }
     }
@@ -69,16 +77,25 @@ public struct TOMLKeyLocator: Sendable {
 
     private static func join(_ path: [String]) -> String { path.joined(separator: "\u{1F}") }
 
+    private static func containsTriple(_ quote: UInt8, in bytes: ArraySlice<UInt8>) -> Bool {
+        var run = 0
+        for byte in bytes {
+            run = byte == quote ? run + 1 : 0
+            if run == 3 { return true }
+        }
+        return false
+    }
+
     /// The `=` that separates key and value, skipping any inside a quoted key.
-    private static func indexOfAssignment(in line: Substring) -> Substring.Index? {
-        var quote: Character? = nil
+    private static func indexOfAssignment(in line: ArraySlice<UInt8>) -> Int? {
+        var quote: UInt8? = nil
         for index in line.indices {
             let c = line[index]
             if let q = quote {
                 if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
+            } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                 quote = c
-            } else if c == "=" {
+            } else if c == UInt8(ascii: "=") {
                 return index
             }
         }
@@ -86,33 +103,30 @@ public struct TOMLKeyLocator: Sendable {
     }
 
     /// Splits `a."b.c".d` into `["a", "b.c", "d"]`.
-    static func splitKey(_ text: Substring) -> [String] {
+    static func splitKey(_ text: ArraySlice<UInt8>) -> [String] {
         var parts: [String] = []
-        var current = ""
-        var quote: Character? = nil
+        var current: [UInt8] = []
+        var quote: UInt8? = nil
+        func finishPart() {
+            var part = current[...]
+            while let f = part.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { part.removeFirst() }
+            while let l = part.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") || l == UInt8(ascii: "\r") { part.removeLast() }
+            parts.append(String(decoding: part, as: UTF8.self))
+            current.removeAll(keepingCapacity: true)
+        }
         for c in text {
             if let q = quote {
                 if c == q { quote = nil } else { current.append(c) }
-            } else if c == "\"" || c == "'" {
+            } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                 quote = c
-            } else if c == "." {
-                parts.append(current.trimmingSpaces())
-                current = ""
+            } else if c == UInt8(ascii: ".") {
+                finishPart()
             } else {
                 current.append(c)
             }
         }
-        let last = current.trimmingSpaces()
-        if !last.isEmpty || !parts.isEmpty { parts.append(last) }
+        let hasContent = current.contains { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }
+        if hasContent || !parts.isEmpty { finishPart() }
         return parts
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" || s.last == "\r" { s.removeLast() }
-        return String(s)
     }
 }

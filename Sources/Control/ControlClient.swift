@@ -37,7 +37,8 @@ public struct ControlClient: Sendable {
         }
         var offset = 0
         while offset < payload.count {
-            let n = payload[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a daemon that hangs up early must be an error, not a SIGPIPE death.
+            let n = payload[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .connectionFailed(socketPath, String(cString: strerror(errno)))

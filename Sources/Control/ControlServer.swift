@@ -31,7 +31,9 @@ public struct ControlServer: Service {
     }
 
     public func run() async throws {
+        // Half-closure lets a client send its request, shut its side, and still read the answer.
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

@@ -70,8 +70,8 @@ public final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Waits for `READY=1`; returns that message, or nil (with the log in the failure).
-    public func waitForReady(timeout: Duration = .seconds(20)) -> NotifySocketListener.Message? {
-        notify.receive(until: { $0.assignments["READY"] == "1" }, timeout: timeout).match
+    public func waitForReady(timeout: Duration = .seconds(20)) async -> NotifySocketListener.Message? {
+        await notify.next(where: { $0.assignments["READY"] == "1" }, timeout: timeout)
     }
 
     public var pid: Int32 { process?.processIdentifier ?? 0 }
@@ -89,10 +89,9 @@ public final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Runs `finetunectl` against this daemon's socket.
-    public func ctl(_ arguments: [String]) throws -> CommandResult {
-        guard let verb = arguments.first else { return try Command.run(BuiltProducts.executable("finetunectl"), []) }
-        return try Command.run(
-            BuiltProducts.executable("finetunectl"), [verb, "--socket", socketPath] + arguments.dropFirst())
+    public func ctl(_ arguments: [String]) async throws -> CommandResult {
+        let full = arguments.isEmpty ? [] : [arguments[0], "--socket", socketPath] + arguments.dropFirst()
+        return try await blocking { try Command.run(BuiltProducts.executable("finetunectl"), full) }
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

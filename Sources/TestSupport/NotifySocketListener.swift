@@ -59,6 +59,18 @@ public final class NotifySocketListener: @unchecked Sendable {
         return Message(assignments: assignments, raw: text, arrival: .now)
     }
 
+    /// Waits, off the cooperative pool, for the first datagram that satisfies `predicate`.
+    public func next(
+        where predicate: @escaping @Sendable (Message) -> Bool, timeout: Duration = .seconds(15)
+    ) async -> Message? {
+        (try? await blocking { self.receive(until: predicate, timeout: timeout).match }) ?? nil
+    }
+
+    /// Waits, off the cooperative pool, for one datagram.
+    public func next(timeout: Duration) async -> Message? {
+        (try? await blocking { self.receive(timeout: timeout) }) ?? nil
+    }
+
     /// Reads datagrams until one satisfies `predicate`; returns it and everything before it.
     public func receive(
         until predicate: (Message) -> Bool, timeout: Duration = .seconds(15)

@@ -42,7 +42,8 @@ public enum Command {
     /// The absolute path of a program on PATH, or nil.
     public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin"
-        for dir in path.split(separator: ":") + ["/usr/sbin", "/sbin", "/lib/systemd"] {
+        let dirs: [String] = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/lib/systemd"]
+        for dir in dirs {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

@@ -1,0 +1,128 @@
+@testable import FinetunedSystemd
+import FinetunedTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite("journald field mapping")
+struct JournalFieldTests {
+    @Test("swift-log levels map to syslog priorities")
+    func priorities() {
+        #expect(Logger.Level.allCases.map(JournalFields.priority) == [7, 7, 6, 5, 4, 3, 2])
+    }
+
+    @Test("metadata keys become journald field names")
+    func fieldNames() {
+        #expect(JournalFields.fieldName(forMetadataKey: "workflow_id") == "WORKFLOW_ID")
+        #expect(JournalFields.fieldName(forMetadataKey: "drop-file") == "DROP_FILE")
+        #expect(JournalFields.fieldName(forMetadataKey: "_private") == "PRIVATE")
+        #expect(JournalFields.fieldName(forMetadataKey: "2fa") == "FA")
+        #expect(JournalFields.fieldName(forMetadataKey: "ünï") == "N")
+        #expect(JournalFields.fieldName(forMetadataKey: "!!!") == nil)
+        #expect(JournalFields.fieldName(forMetadataKey: String(repeating: "a", count: 80))?.count == 64)
+    }
+
+    @Test("secrets are dropped, handler fields cannot be overridden, message_id maps to MESSAGE_ID")
+    func fields() {
+        let fields = JournalFields.fields(
+            identifier: "finetuned", label: "l", level: .error, message: "m",
+            metadata: ["smtp_password": "hunter2", "aws_session_token": "t", "priority": "0",
+                       "message": "spoof", "message_id": "abc", "stage": "training",
+                       "tags": ["a", "b"], "counts": ["n": "1"]],
+            file: "f.swift", function: "g()", line: 7)
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        #expect(map["MESSAGE"] == "m")
+        #expect(map["PRIORITY"] == "3")
+        #expect(map["MESSAGE_ID"] == "abc")
+        #expect(map["STAGE"] == "training")
+        #expect(map["TAGS"] == "[a, b]")
+        #expect(map["COUNTS"] == "{n: 1}")
+        #expect(map["SMTP_PASSWORD"] == nil)
+        #expect(map["AWS_SESSION_TOKEN"] == nil)
+        #expect(fields.filter { $0.0 == "PRIORITY" || $0.0 == "MESSAGE" }.count == 2)
+        #expect(!fields.contains { $0.1.contains("hunter2") })
+    }
+
+    @Test("the stderr format is one readable line with quoted values and no secrets")
+    func stderrFormat() {
+        let line = StderrLogHandler.format(
+            date: Date(timeIntervalSince1970: 0), level: .notice, message: "drop accepted",
+            metadata: ["workflow_id": "wf-1", "drop_file": "q3 final.jsonl", "api_token": "x", "note": "a\nb"])
+        #expect(line == #"1970-01-01T00:00:00.000Z notice  drop accepted drop_file="q3 final.jsonl" note="a\nb" workflow_id=wf-1"#)
+    }
+
+    @Test("message ids are distinct 128-bit hex ids")
+    func messageIDs() {
+        let ids = LogMessageID.allCases.map(\.rawValue)
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
+    }
+
+    @Test("JOURNAL_STREAM selects the journal only when it names our stderr")
+    func journalStreamDetection() {
+        var st = stat()
+        fstat(STDERR_FILENO, &st)
+        let mine = "\(st.st_dev):\(st.st_ino)"
+        #expect(LogDestination.automatic.resolved(environment: ["JOURNAL_STREAM": mine]) == .journal)
+        #expect(LogDestination.automatic.resolved(environment: ["JOURNAL_STREAM": "1:2"]) == .stderr)
+        #expect(LogDestination.automatic.resolved(environment: ["JOURNAL_STREAM": "garbage"]) == .stderr)
+        #expect(LogDestination.automatic.resolved(environment: [:]) == .stderr)
+        #expect(LogDestination.journal.resolved(environment: [:]) == .journal)
+    }
+}
+
+/// Entries read back with `journalctl -o json` from a journald the test starts by hand.
+@Suite("journald, for real", .serialized)
+struct JournaldTests {
+    @Test("the handler's entries carry message, priority, code location, metadata fields and MESSAGE_ID")
+    func handlerEntriesReadBack() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let identifier = "finetuned-test-\(UUID().uuidString.prefix(8))"
+        var logger = Logger(label: "test") { JournalLogHandler(label: $0, identifier: identifier) }
+        logger.logLevel = .debug
+        let line = #line + 1
+        logger.warning("drop rejected\nsecond line", metadata: [
+            LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
+            "workflow_id": "wf-42", "profile": "summaries", "stage": "validation",
+            "drop_file": "q3.jsonl", "smtp_password": "hunter2",
+        ])
+
+        let entries = try await journald.waitForEntries(matching: ["SYSLOG_IDENTIFIER=\(identifier)"])
+        let entry = try #require(entries.first)
+        #expect(entry["MESSAGE"] as? String == "drop rejected\nsecond line")
+        #expect(entry["PRIORITY"] as? String == "4")
+        #expect(entry["MESSAGE_ID"] as? String == LogMessageID.dropRejected.rawValue)
+        #expect(entry["WORKFLOW_ID"] as? String == "wf-42")
+        #expect(entry["PROFILE"] as? String == "summaries")
+        #expect(entry["STAGE"] as? String == "validation")
+        #expect(entry["DROP_FILE"] as? String == "q3.jsonl")
+        #expect((entry["CODE_FILE"] as? String)?.hasSuffix("JournalTests.swift") == true)
+        #expect(entry["CODE_LINE"] as? String == String(line))
+        #expect(entry["CODE_FUNC"] as? String == "handlerEntriesReadBack()")
+        #expect(entry["SMTP_PASSWORD"] == nil)
+        #expect(!entries.description.contains("hunter2"))
+
+        // Filtering by a structured field works the way the README promises.
+        let byWorkflow = try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-42"])
+        #expect(byWorkflow.count == 1)
+        #expect(try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-43"]).isEmpty)
+    }
+
+    @Test("the daemon logs to the journal: its ready entry is found by MESSAGE_ID and _PID")
+    func daemonLogsToJournal() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "journal"])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        let entries = try await journald.waitForEntries(matching: [
+            "MESSAGE_ID=\(LogMessageID.daemonReady.rawValue)", "_PID=\(daemon.pid)",
+        ])
+        #expect(entries.first?["MESSAGE"] as? String == "finetuned ready")
+        #expect(entries.first?["SYSLOG_IDENTIFIER"] as? String == "finetuned")
+        #expect(entries.first?["PRIORITY"] as? String == "5")
+        #expect(daemon.log.isEmpty, "with --log-to journal nothing should go to stderr")
+    }
+}
