@@ -50,6 +50,9 @@ install: release
 	install -m 0644 systemd/sysusers.d/finetuned.conf $(DESTDIR)$(SYSUSERSDIR)/finetuned.conf
 	install -m 0644 systemd/tmpfiles.d/finetuned.conf $(DESTDIR)$(TMPFILESDIR)/finetuned.conf
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 $(RELEASE_DIR)/libfinetuned-adapter-*.so $(DESTDIR)$(ADAPTERDIR)/
+	install -m 0644 plugins/abi/include/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/
+	install -m 0644 plugins/README.md $(DESTDIR)$(DOCDIR)/plugins-README.md
 	# An existing configuration is the operator's: never overwrite it.
 	test -e $(DESTDIR)$(SYSCONFDIR)/finetuned/finetuned.toml || \
 	  sed -e 's#/usr/lib/finetuned#$(LIBDIR)/finetuned#g' -e 's#/usr/share/finetuned#$(DATADIR)#g' \
@@ -58,7 +61,8 @@ install: release
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/finetuned $(DESTDIR)$(BINDIR)/finetunectl
 	rm -f $(DESTDIR)$(SYSTEMDDIR)/finetuned.service $(DESTDIR)$(SYSUSERSDIR)/finetuned.conf \
-	  $(DESTDIR)$(TMPFILESDIR)/finetuned.conf $(DESTDIR)$(DOCDIR)/README.md
+	  $(DESTDIR)$(TMPFILESDIR)/finetuned.conf $(DESTDIR)$(DOCDIR)/README.md \
+	  $(DESTDIR)$(DOCDIR)/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/plugins-README.md
 	rm -f $(DESTDIR)$(ADAPTERDIR)/libfinetuned-adapter-*.so
 	-rmdir $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(LIBDIR)/finetuned $(DESTDIR)$(DOCDIR) \
 	  $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null

@@ -10,6 +10,13 @@ let package = Package(
     products: [
         .executable(name: "finetuned", targets: ["finetuned"]),
         .executable(name: "finetunectl", targets: ["finetunectl"]),
+        .library(name: "AdapterKit", targets: ["AdapterKit"]),
+        // Adapter plugins: each a shared library loaded with dlopen through the C ABI in
+        // plugins/abi/include/finetuned_adapter.h.
+        .library(name: "finetuned-adapter-cohere", type: .dynamic, targets: ["CohereAdapter"]),
+        .library(name: "finetuned-adapter-llama", type: .dynamic, targets: ["LlamaAdapter"]),
+        .library(name: "finetuned-adapter-titan", type: .dynamic, targets: ["TitanAdapter"]),
+        .library(name: "finetuned-adapter-local", type: .dynamic, targets: ["LocalAdapter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -19,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
+        .target(name: "CFinetunedAdapter", path: "plugins/abi"),
+        .target(name: "AdapterKit", dependencies: ["CFinetunedAdapter"], path: "plugins/AdapterKit"),
+        .target(name: "CohereAdapter", dependencies: ["AdapterKit"], path: "plugins/cohere"),
+        .target(name: "LlamaAdapter", dependencies: ["AdapterKit"], path: "plugins/llama"),
+        .target(name: "TitanAdapter", dependencies: ["AdapterKit"], path: "plugins/titan"),
+        .target(name: "LocalAdapter", dependencies: ["AdapterKit"], path: "plugins/local"),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
                        providers: [.apt(["libsystemd-dev"])]),
         .target(
@@ -36,6 +49,11 @@ let package = Package(
             path: "Sources/Config"
         ),
         .target(
+            name: "FinetunedAdapters",
+            dependencies: ["AdapterKit", "CFinetunedAdapter", "FinetunedConfig"],
+            path: "Sources/Adapters"
+        ),
+        .target(
             name: "FinetunedControl",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -48,7 +66,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl",
+                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -66,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "finetunectl",
             dependencies: [
-                "FinetunedControl",
+                "FinetunedControl", "AdapterKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

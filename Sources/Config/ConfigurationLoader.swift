@@ -123,7 +123,7 @@ public enum ConfigurationLoader {
         return DaemonConfiguration(
             file: file, daemon: daemon, paths: paths, adapterDirectories: adapterDirectories,
             inbox: inbox, limits: limits, backends: backends, profiles: profiles,
-            evaluation: evaluation, notifications: notifications)
+            evaluation: evaluation, notifications: notifications, keyLocator: context.locator)
     }
 
     private static func readProfiles(

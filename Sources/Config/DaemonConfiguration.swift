@@ -14,6 +14,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var profiles: [String: Profile]
     public var evaluation: EvaluationSettings
     public var notifications: NotificationSettings
+    /// Where each key was written, for errors found after loading (adapter schema checks).
+    public var keyLocator: TOMLKeyLocator
+
+    /// `file:line` diagnostics for a key path such as `["profiles", "x", "adapter"]`.
+    public func diagnostic(at path: [String], _ message: String) -> ConfigurationDiagnostic {
+        ConfigurationDiagnostic(file: file, line: keyLocator.line(for: path), message: message)
+    }
 }
 
 public struct DaemonSettings: Sendable, Equatable {

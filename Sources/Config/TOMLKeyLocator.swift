@@ -5,7 +5,7 @@
 /// hence valid) text once and records where each table header and key appears. Keys inside
 /// inline tables and arrays resolve to the line of their enclosing key, which is the line a
 /// person would edit anyway. It scans UTF-8 bytes: every TOML delimiter is ASCII.
-public struct TOMLKeyLocator: Sendable {
+public struct TOMLKeyLocator: Sendable, Equatable {
     private var lines: [String: Int] = [:]
 
     public init(text: String) {

@@ -139,13 +139,7 @@ struct TableReader {
 
     /// The closest known key not already present, if it is close enough to be a typo.
     private func suggestion(for key: String) -> String? {
-        var best: (name: String, distance: Int)? = nil
-        for candidate in consumed.sorted() where entries[candidate] == nil {
-            let distance = editDistance(candidate, key)
-            guard distance <= max(2, key.count / 3) else { continue }
-            if best == nil || distance < best!.distance { best = (candidate, distance) }
-        }
-        return best?.name
+        Spelling.suggestion(for: key, among: consumed.filter { entries[$0] == nil })
     }
 }
 
@@ -165,19 +159,3 @@ final class ReaderContext {
     }
 }
 
-/// Levenshtein distance, for "did you mean" hints on misspelt keys.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...b.count {
-            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-            let edit = min(previous[j], current[j - 1]) + 1
-            current[j] = min(substitution, edit)
-        }
-        previous = current
-    }
-    return previous[b.count]
-}

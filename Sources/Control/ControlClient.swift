@@ -24,6 +24,23 @@ public struct ControlClient: Sendable {
         return result
     }
 
+    /// Sends one request and returns its result as JSON text, for results whose schema is
+    /// defined outside this module.
+    public func callRaw(_ request: ControlRequest) throws(ControlClientError) -> String {
+        var result: String?
+        try stream(request) { line throws(ControlClientError) in
+            try Self.checkEnvelope(line)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let value = object["result"],
+                  let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])
+            else { throw .protocolError("the daemon's answer has no result") }
+            result = String(decoding: data, as: UTF8.self)
+            return false
+        }
+        guard let result else { throw .protocolError("the daemon closed the connection without answering") }
+        return result
+    }
+
     /// Sends one request and hands each answer line to `body` until it returns false or the
     /// daemon closes the connection.
     public func stream(_ request: ControlRequest, _ body: (String) throws(ControlClientError) -> Bool) throws(ControlClientError) {
@@ -71,6 +88,22 @@ public struct ControlClient: Sendable {
 
     /// Decodes one response line: a failure becomes `.daemon`, a success its result.
     public static func decode<R: Codable & Sendable>(_ line: String, as type: R.Type) throws(ControlClientError) -> R {
+        try checkEnvelope(line)
+        let data = Data(line.utf8)
+        do {
+            guard let result = try JSONDecoder.control.decode(ControlResponse<R>.self, from: data).result else {
+                throw ControlClientError.protocolError("the daemon's answer has no result")
+            }
+            return result
+        } catch let error as ControlClientError {
+            throw error
+        } catch {
+            throw .protocolError("the daemon's answer does not match this finetunectl: \(error)")
+        }
+    }
+
+    /// Checks a response line's envelope: the protocol version, and success or the daemon's failure.
+    static func checkEnvelope(_ line: String) throws(ControlClientError) {
         let data = Data(line.utf8)
         let header: ControlResponseHeader
         do {
@@ -83,16 +116,6 @@ public struct ControlClient: Sendable {
         }
         if !header.ok {
             throw .daemon(header.error ?? ControlFailure(code: "internal", message: "the daemon reported a failure without details"))
-        }
-        do {
-            guard let result = try JSONDecoder.control.decode(ControlResponse<R>.self, from: data).result else {
-                throw ControlClientError.protocolError("the daemon's answer has no result")
-            }
-            return result
-        } catch let error as ControlClientError {
-            throw error
-        } catch {
-            throw .protocolError("the daemon's answer does not match this finetunectl: \(error)")
         }
     }
 

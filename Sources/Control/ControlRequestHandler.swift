@@ -17,6 +17,12 @@ public enum ControlAnswer: Sendable {
         .line(ControlAnswer.encode(ControlResponse(result: result)))
     }
 
+    /// A success whose result is already-serialized JSON (documents whose schema is defined
+    /// elsewhere, such as the adapter description of the plugin ABI).
+    public static func rawResult(json: String) -> ControlAnswer {
+        .line(#"{"ok":true,"result":\#(json),"version":\#(ControlProtocol.version)}"#)
+    }
+
     public static func failure(_ failure: ControlFailure) -> ControlAnswer {
         .line(ControlAnswer.encode(ControlResponse<EmptyResult>(failure: failure)))
     }

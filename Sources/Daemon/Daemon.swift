@@ -10,26 +10,22 @@ import ServiceLifecycle
 /// SIGTERM and SIGINT shut down gracefully within `shutdown_timeout_seconds`: no new work is
 /// taken, state is saved, and running workflows are left to resume at the next start.
 public struct Daemon {
-    let configuration: DaemonConfiguration
-    let loadConfiguration: DaemonRuntime.ConfigurationSource
+    let setup: DaemonSetup
+    let loader: SetupLoader
     let notifier: ServiceNotifier
     let logger: Logger
+    var configuration: DaemonConfiguration { setup.configuration }
 
-    public init(
-        configuration: DaemonConfiguration, logger: Logger,
-        notifier: ServiceNotifier = ServiceNotifier(),
-        loadConfiguration: @escaping DaemonRuntime.ConfigurationSource
-    ) {
-        self.configuration = configuration
-        self.loadConfiguration = loadConfiguration
+    public init(setup: DaemonSetup, loader: SetupLoader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) {
+        self.setup = setup
+        self.loader = loader
         self.notifier = notifier
         self.logger = logger
     }
 
     public func run() async throws {
-        let runtime = DaemonRuntime(
-            configuration: configuration, notifier: notifier, logger: logger,
-            loadConfiguration: loadConfiguration)
+        let runtime = DaemonRuntime(setup: setup, loader: loader, notifier: notifier, logger: logger)
+        DaemonRuntime.logWarnings(setup, logger: logger)
         let gate = ReadinessGate(components: ["control"], notifier: notifier, logger: logger) {
             await runtime.summary
         }
@@ -53,7 +49,7 @@ public struct Daemon {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.daemon.shutdownTimeoutSeconds)
         logger.info("starting", metadata: [
             "version": "\(FinetunedVersion.current)", "config_file": "\(configuration.file)",
-            "socket": "\(socketPath)",
+            "socket": "\(socketPath)", "adapters": "\(setup.adapters.names.sorted().joined(separator: ","))",
         ])
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")

@@ -9,10 +9,9 @@ import Logging
 /// An actor, so a reload (from SIGHUP or from `finetunectl reload`) and a status request
 /// never see a half-swapped configuration, and two reloads never interleave.
 public actor DaemonRuntime {
-    public typealias ConfigurationSource = @Sendable (String) throws(ConfigurationError) -> DaemonConfiguration
-
-    public private(set) var configuration: DaemonConfiguration
-    let loadConfiguration: ConfigurationSource
+    public private(set) var setup: DaemonSetup
+    public var configuration: DaemonConfiguration { setup.configuration }
+    let loader: SetupLoader
     let notifier: ServiceNotifier
     let logger: Logger
     let startedAt: Date
@@ -22,35 +21,48 @@ public actor DaemonRuntime {
     private var lastReloadError: String?
     private var counts = WorkflowCounts()
     private var lastEvent: String?
+    private var reloadChain: Task<ReloadOutcome, Never>?
 
-    public init(
-        configuration: DaemonConfiguration, notifier: ServiceNotifier, logger: Logger,
-        loadConfiguration: @escaping ConfigurationSource
-    ) {
-        self.configuration = configuration
-        self.loadConfiguration = loadConfiguration
+    public init(setup: DaemonSetup, loader: SetupLoader, notifier: ServiceNotifier, logger: Logger) {
+        self.setup = setup
+        self.loader = loader
         self.notifier = notifier
         self.logger = logger
         self.startedAt = Date()
         self.loadedAt = startedAt
     }
 
-    /// Re-reads the configuration file. A broken file is refused and the configuration in
-    /// force stays: a typo must never take a running daemon down.
+    /// Re-reads the configuration file and rescans the adapter directories. A broken file is
+    /// refused and the setup in force stays: a typo must never take a running daemon down.
+    /// Running workflows keep the profile they started with.
     @discardableResult
-    public func reload(trigger: String) -> ReloadOutcome {
+    public func reload(trigger: String) async -> ReloadOutcome {
+        // Reloads queue behind each other: the actor alone would interleave them at the
+        // adapter scan, and two RELOADING/READY pairs must not overlap.
+        let previous = reloadChain
+        let next = Task {
+            _ = await previous?.value
+            return await self.performReload(trigger: trigger)
+        }
+        reloadChain = next
+        return await next.value
+    }
+
+    private func performReload(trigger: String) async -> ReloadOutcome {
         notifier.reloading()
-        defer { notifier.ready(status: summary) }
         let file = configuration.file
+        defer { notifier.ready(status: summary) }
         do {
-            let next = try loadConfiguration(file)
-            configuration = next
+            let next = try await loader.load(path: file)
+            setup = next
+            Self.logWarnings(next, logger: logger)
             loadedAt = Date()
             reloads += 1
             lastReloadError = nil
             logger.notice("configuration reloaded", metadata: [
                 LogMessageID.configurationReloaded.metadata.key: "\(LogMessageID.configurationReloaded.metadata.value)",
                 "trigger": "\(trigger)", "config_file": "\(file)", "profiles": "\(next.profiles.count)",
+                "adapters": "\(next.adapters.names.sorted().joined(separator: ","))",
             ])
             return .applied(profiles: next.profiles.keys.sorted())
         } catch {
@@ -61,6 +73,16 @@ public actor DaemonRuntime {
                 "trigger": "\(trigger)", "config_file": "\(file)",
             ])
             return .refused(diagnostics: error.diagnostics.map(\.description))
+        }
+    }
+
+    /// Refused plugins and lifecycle warnings, each its own journal entry.
+    static func logWarnings(_ setup: DaemonSetup, logger: Logger) {
+        for refusal in setup.adapters.refusals {
+            logger.error("\(refusal.description)", metadata: ["adapter_path": "\(refusal.path)"])
+        }
+        for warning in setup.warnings where !setup.adapters.refusals.contains(where: { $0.description == warning }) {
+            logger.warning("\(warning)")
         }
     }
 

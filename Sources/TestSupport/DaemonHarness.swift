@@ -43,11 +43,13 @@ public final class DaemonHarness: @unchecked Sendable {
         return text
     }
 
-    public init(configuration: ((TemporaryDirectory) -> String)? = nil) throws {
+    /// - Parameter adapters: the built adapter plugins to copy into the adapter directory.
+    public init(configuration: ((TemporaryDirectory) -> String)? = nil, adapters: [String] = BuiltProducts.adapterNames) throws {
         directory = try TemporaryDirectory(prefix: "ftd")
         configPath = try directory.write(
             "finetuned.toml", configuration?(directory) ?? Self.configuration(in: directory))
         notify = try NotifySocketListener(path: directory.file("notify.sock"))
+        try BuiltProducts.installAdapters(adapters, into: directory.file("adapters"))
     }
 
     /// Starts the daemon; `environment` adds to (and overrides) the test's own.

@@ -13,7 +13,7 @@ struct Finetunectl: ParsableCommand {
             5 connection failed or timed out; 6 protocol mismatch between finetunectl and finetuned.
             """,
         version: FinetunedVersion.current,
-        subcommands: [Status.self, Reload.self])
+        subcommands: [Status.self, Adapters.self, Reload.self])
 }
 
 /// Options every verb shares.

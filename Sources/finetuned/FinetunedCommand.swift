@@ -30,25 +30,25 @@ struct FinetunedCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     func run() async throws {
-        let load: DaemonRuntime.ConfigurationSource = { path throws(ConfigurationError) in
-            try ConfigurationLoader.load(path: path)
-        }
-        let configuration: DaemonConfiguration
+        let loader = SetupLoader()
+        let setup: DaemonSetup
         do {
-            configuration = try load(config)
+            setup = try await loader.load(path: config)
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
         if checkConfig {
-            print("\(config): OK (\(configuration.profiles.count) profiles, \(configuration.backends.count) backends)")
+            for warning in setup.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            let c = setup.configuration
+            print("\(config): OK (\(c.profiles.count) profiles, \(c.backends.count) backends, adapters: \(setup.adapters.names.sorted().joined(separator: ", ")))")
             return
         }
-        let level = logLevel ?? Logger.Level(rawValue: configuration.daemon.logLevel) ?? .info
+        let level = logLevel ?? Logger.Level(rawValue: setup.configuration.daemon.logLevel) ?? .info
         logTo.bootstrap(level: level)
         let logger = Logger(label: "finetuned")
         do {
-            try await Daemon(configuration: configuration, logger: logger, loadConfiguration: load).run()
+            try await Daemon(setup: setup, loader: loader, logger: logger).run()
         } catch {
             logger.critical("finetuned failed: \(error)")
             throw ExitCode(1)

@@ -130,10 +130,11 @@ struct DaemonLifecycleTests {
     func checkConfig() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
+        try BuiltProducts.installAdapters(["local", "cohere"], into: dir.file("adapters"))
         let good = try dir.write("good.toml", DaemonHarness.configuration(in: dir))
         let ok = try Command.run(BuiltProducts.executable("finetuned"), ["--config", good, "--check-config"])
-        #expect(ok.status == 0)
-        #expect(ok.stdout.contains("OK (1 profiles, 1 backends)"))
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.hasSuffix("good.toml: OK (1 profiles, 1 backends, adapters: cohere, local)\n"))
         let bad = try dir.write("bad.toml", "[limits]\nmax_live_throughputs = -1\n[paths]\nstate = \"rel\"\n")
         let refused = try Command.run(BuiltProducts.executable("finetuned"), ["--config", bad, "--check-config"])
         #expect(refused.status == 1)
