@@ -54,6 +54,11 @@ let package = Package(
             path: "Sources/Adapters"
         ),
         .target(
+            name: "FinetunedValidation",
+            dependencies: ["AdapterKit"],
+            path: "Sources/Validation"
+        ),
+        .target(
             name: "FinetunedControl",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -95,14 +100,14 @@ let package = Package(
         ),
         .target(
             name: "FinetunedTestSupport",
-            dependencies: ["FinetunedControl"],
+            dependencies: ["FinetunedControl", "AdapterKit"],
             path: "Sources/TestSupport"
         ),
         .testTarget(
             name: "FinetunedTests",
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
-                "FinetunedTestSupport",
+                "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
