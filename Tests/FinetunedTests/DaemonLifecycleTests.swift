@@ -29,18 +29,15 @@ struct DaemonLifecycleTests {
         defer { daemon.tearDown() }
         try daemon.start(environment: ["WATCHDOG_USEC": "400000"])
         #expect(await daemon.waitForReady() != nil)
-        var pings: [ContinuousClock.Instant] = []
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline, pings.count < 10 {
-            let message = await daemon.notify.next(timeout: .milliseconds(500))
-            if let message, message.assignments["WATCHDOG"] == "1" {
-                pings.append(message.arrival)
-            }
+        // Count the pings sent during two seconds rather than timing their arrival: the
+        // datagrams queue in the socket, so a busy test reader would see them in bursts.
+        try await Task.sleep(for: .seconds(2))
+        var pings = 0
+        while let message = await daemon.notify.next(timeout: .milliseconds(50)) {
+            if message.assignments["WATCHDOG"] == "1" { pings += 1 }
         }
-        #expect(pings.count >= 5, "only \(pings.count) watchdog pings in 2 s")
-        let intervals = zip(pings.dropFirst(), pings).map { $0 - $1 }.sorted()
-        let median = try #require(intervals.isEmpty ? nil : intervals[intervals.count / 2])
-        #expect(median > .milliseconds(120) && median < .milliseconds(320), "median ping interval \(median)")
+        // One ping at start, then one every 200 ms: about 11 in two seconds.
+        #expect((8...13).contains(pings), "\(pings) watchdog pings in 2 s at WATCHDOG_USEC=400000")
 
         let quiet = try DaemonHarness()
         defer { quiet.tearDown() }
