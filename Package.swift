@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedValidation",
-            dependencies: ["AdapterKit"],
+            dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig"],
             path: "Sources/Validation"
         ),
         .target(
@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "finetunectl",
             dependencies: [
-                "FinetunedControl", "AdapterKit",
+                "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -10,6 +10,14 @@ public struct ResolvedProfile: Sendable {
     public var hyperparameters: [String: String]
     public var backendKind: BackendKind
 
+    public init(profile: Profile, adapter: LoadedAdapter, model: ModelDescription, hyperparameters: [String: String], backendKind: BackendKind) {
+        self.profile = profile
+        self.adapter = adapter
+        self.model = model
+        self.hyperparameters = hyperparameters
+        self.backendKind = backendKind
+    }
+
     /// Why a paid job must not start on this profile `today`, or nil. An end-of-life base
     /// model is refused unless the profile says `allow_end_of_life = true`; the local backend
     /// costs nothing and is never refused.

@@ -79,6 +79,22 @@ public struct Profile: Sendable, Equatable {
     public var keepRejectedModels: Bool
     /// The line of `[profiles.NAME]`, for errors found later (adapter schema checks).
     public var line: Int?
+
+    public init(
+        name: String, adapter: String, baseModel: String, backend: String, evaluationSet: String? = nil,
+        hyperparameters: [String: ConfigNode] = [:], allowEndOfLife: Bool = false, keepRejectedModels: Bool = false,
+        line: Int? = nil
+    ) {
+        self.name = name
+        self.adapter = adapter
+        self.baseModel = baseModel
+        self.backend = backend
+        self.evaluationSet = evaluationSet
+        self.hyperparameters = hyperparameters
+        self.allowEndOfLife = allowEndOfLife
+        self.keepRejectedModels = keepRejectedModels
+        self.line = line
+    }
 }
 
 public struct EvaluationSettings: Sendable, Equatable {

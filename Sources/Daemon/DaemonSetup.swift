@@ -18,7 +18,7 @@ public struct SetupLoader: Sendable {
     let adapterLoader: AdapterLoader
     let today: @Sendable () -> String
 
-    public init(adapterLoader: AdapterLoader = AdapterLoader(), today: @escaping @Sendable () -> String = SetupLoader.utcToday) {
+    public init(adapterLoader: AdapterLoader = AdapterLoader(), today: @escaping @Sendable () -> String = LifecycleCalendar.today) {
         self.adapterLoader = adapterLoader
         self.today = today
     }
@@ -30,13 +30,5 @@ public struct SetupLoader: Sendable {
         guard check.errors.isEmpty else { throw ConfigurationError(check.errors) }
         let warnings = adapters.refusals.map(\.description) + check.warnings.map(\.description)
         return DaemonSetup(configuration: configuration, adapters: adapters, profiles: check.profiles, warnings: warnings)
-    }
-
-    /// Today's date in UTC, as the ISO string lifecycle dates are compared with.
-    @Sendable public static func utcToday() -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
-        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
     }
 }

@@ -24,6 +24,17 @@ public struct ValidationReport: Sendable, Codable, Equatable {
 
     public var isValid: Bool { errorCount == 0 }
 
+    /// Adds a problem found outside the file's contents (hyperparameters, the model's lifecycle).
+    public mutating func add(_ problem: ValidationProblem) {
+        if problem.severity == .error { errorCount += 1 } else { warningCount += 1 }
+        if let index = problemCounts.firstIndex(where: { $0.kind == problem.kind }) {
+            problemCounts[index].count += 1
+        } else {
+            problemCounts.append(ProblemCount(kind: problem.kind, severity: problem.severity, count: 1))
+        }
+        problems.insert(problem, at: problems.firstIndex { $0.line > 0 } ?? problems.endIndex)
+    }
+
     /// Tokens a training run processes: every record's tokens, once per epoch.
     public var estimatedTrainingTokens: Int { (estimatedInputTokens + estimatedOutputTokens) * (epochs ?? 1) }
 }

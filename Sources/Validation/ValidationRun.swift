@@ -128,23 +128,23 @@ struct ValidationRun {
         switch plan.role {
         case .training:
             if let min = limits.minTrainingRecords, records < min {
-                problem(.error, .tooFewRecords, line: 0, column: 0, "\(records) records; \(plan.model.id) needs at least \(min) training records")
+                problem(.error, .tooFewRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) training records")
             }
             if let max = limits.maxTrainingRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(records) records; \(plan.model.id) takes at most \(max) training records")
+                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) training records")
             }
             if let min = limits.minTotalRecords, records < min {
-                problem(.error, .tooFewRecords, line: 0, column: 0, "\(records) records; \(plan.model.id) needs at least \(min) records (training and validation together)")
+                problem(.error, .tooFewRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) records (training and validation together)")
             }
             if let max = limits.maxTotalRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(records) records; \(plan.model.id) takes at most \(max) records (training and validation together)")
+                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) records (training and validation together)")
             }
             if let max = limits.maxTrainingFileBytes, bytes > max {
                 problem(.error, .fileTooLarge, line: 0, column: 0, "the file is \(bytes) bytes; training files may be at most \(max) bytes")
             }
         case .validation:
             if let max = limits.maxValidationRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(records) records; \(plan.model.id) takes at most \(max) validation records")
+                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) validation records")
             }
             if let max = limits.maxValidationFileBytes, bytes > max {
                 problem(.error, .fileTooLarge, line: 0, column: 0, "the file is \(bytes) bytes; validation files may be at most \(max) bytes")

@@ -3,7 +3,7 @@ import FinetunedControl
 import Foundation
 
 @main
-struct Finetunectl: ParsableCommand {
+struct Finetunectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetunectl",
         abstract: "Controls a running finetuned daemon.",
@@ -13,7 +13,31 @@ struct Finetunectl: ParsableCommand {
             5 connection failed or timed out; 6 protocol mismatch between finetunectl and finetuned.
             """,
         version: FinetunedVersion.current,
-        subcommands: [Status.self, Adapters.self, Reload.self])
+        subcommands: [Status.self, Adapters.self, Validate.self, Reload.self])
+}
+
+extension Finetunectl {
+    /// Usage errors exit 2, as documented, instead of ArgumentParser's 64; a verb that cannot
+    /// even set up its work (no such profile) is a usage error too.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as Validate.Failure {
+            FileHandle.standardError.write(Data("finetunectl: \(failure.description)\n".utf8))
+            Foundation.exit(2)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every verb shares.

@@ -181,7 +181,7 @@ struct DaemonAdapterTests {
         let adapters = try #require(listing["adapters"]?.arrayValue)
         #expect(adapters.compactMap { $0["name"]?.stringValue } == ["cohere", "llama", "local", "titan"])
         let light = try #require(adapters[0]["models"]?.arrayValue?.first { $0["id"]?.stringValue == "cohere.command-light-text-v14:7:4k" })
-        let expectedStatus = SetupLoader.utcToday() >= "2025-08-12" ? "end_of_life" : "legacy"
+        let expectedStatus = LifecycleCalendar.today() >= "2025-08-12" ? "end_of_life" : "legacy"
         #expect(light["lifecycle_status"]?.stringValue == expectedStatus)
         #expect(light["lifecycle"]?["end_of_life_date"]?.stringValue == "2025-08-12")
         let batch = try #require(light["hyperparameters"]?.arrayValue?.first { $0["name"]?.stringValue == "batchSize" })
