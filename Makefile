@@ -19,7 +19,7 @@ SYSCONFDIR  ?= /etc
 SWIFT       ?= swift
 RELEASE_DIR := .build/release
 
-.PHONY: all build release test demo bench install uninstall clean
+.PHONY: all build release test demo bench fuzz install uninstall clean
 
 all: build
 
@@ -39,6 +39,9 @@ demo: build
 
 bench:
 	./scripts/bench
+
+fuzz:
+	./scripts/fuzz
 
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
@@ -69,4 +72,4 @@ uninstall:
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/finetuned (configuration) and /var/lib/finetuned (state)"
 
 clean:
-	rm -rf .build demo
+	rm -rf .build .build-fuzz demo

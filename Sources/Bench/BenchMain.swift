@@ -11,6 +11,7 @@ struct BenchMain {
         print("finetuned benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         try configurationLoad()
         try await controlRoundTrip()
+        try ValidationBenchmark.run(megabytes: 128)
     }
 
     /// Parsing and checking the shipped configuration, against Python's tomllib parsing

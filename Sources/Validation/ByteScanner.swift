@@ -71,43 +71,78 @@ struct ByteScanner {
 
     /// Scans a string starting at `"`, validating escapes and UTF-8.
     mutating func scanString() throws(Failure) -> StringInfo {
-        i += 1
-        let start = i
+        // The cursor lives in a local while scanning so it stays in a register.
+        var p = i + 1
+        let start = p
         var characters = 0
         var hasEscapes = false
+        defer { i = p }
         while true {
             // Fast path: eight plain ASCII bytes with no quote, backslash or control byte.
-            while i &+ 8 <= end {
-                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let high = w & 0x8080_8080_8080_8080
-                let quote = Self.hasZeroByte(w ^ 0x2222_2222_2222_2222)
-                let backslash = Self.hasZeroByte(w ^ 0x5C5C_5C5C_5C5C_5C5C)
-                let control = (w &- 0x2020_2020_2020_2020) & ~w & 0x8080_8080_8080_8080
-                if high | quote | backslash | control != 0 { break }
-                i &+= 8
+            while p &+ 8 <= end {
+                let w = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
+                let special = Self.specialBytes(w)
+                if special != 0 {
+                    // The lowest flagged byte is exact (false positives only sit above a
+                    // true match): skip the plain bytes before it in one step.
+                    let plain = special.trailingZeroBitCount &>> 3
+                    p &+= plain
+                    characters &+= plain
+                    break
+                }
+                p &+= 8
                 characters &+= 8
             }
-            guard i < end else { throw fail("unterminated string", at: start - 1) }
-            let b = base[i]
+            guard p < end else {
+                i = p
+                throw fail("unterminated string", at: start - 1)
+            }
+            let b = base[p]
             if b == 0x22 {
-                let info = StringInfo(start: start, end: i, characters: characters, hasEscapes: hasEscapes)
-                i += 1
-                return info
+                p &+= 1
+                return StringInfo(start: start, end: p - 1, characters: characters, hasEscapes: hasEscapes)
             } else if b == 0x5C {
                 hasEscapes = true
-                try scanEscape()
-                characters += 1
+                let next = p &+ 1 < end ? base[p &+ 1] : 0
+                if next == 0x22 || next == 0x5C || next == 0x6E || next == 0x2F || next == 0x74 || next == 0x72 {
+                    p &+= 2
+                } else {
+                    i = p
+                    try scanEscape()
+                    p = i
+                }
+                characters &+= 1
+            } else if b >= 0xC2 && b <= 0xDF && p &+ 1 < end && base[p &+ 1] & 0xC0 == 0x80 {
+                // Two-byte sequences (accented Latin, Greek, Cyrillic) inline.
+                p &+= 2
+                characters &+= 1
+            } else if b >= 0xE1 && b <= 0xEC && p &+ 2 < end && base[p &+ 1] & 0xC0 == 0x80 && base[p &+ 2] & 0xC0 == 0x80 {
+                // Three-byte sequences that cannot be overlong or surrogates (punctuation, CJK).
+                p &+= 3
+                characters &+= 1
+            } else if b >= 0x80 {
+                i = p
+                try scanUTF8Sequence()
+                p = i
+                characters &+= 1
             } else if b < 0x20 {
+                i = p
                 throw fail(b == 0 ? "NUL byte inside a string (write it as \\u0000 if it is meant)" :
                     "unescaped control byte 0x\(String(b, radix: 16)) inside a string")
-            } else if b < 0x80 {
-                i += 1
-                characters += 1
             } else {
-                try scanUTF8Sequence()
-                characters += 1
+                p &+= 1
+                characters &+= 1
             }
         }
+    }
+
+    /// High bits set at bytes that are a quote, a backslash, a control byte or non-ASCII.
+    @inline(__always) static func specialBytes(_ w: UInt64) -> UInt64 {
+        let high = w & 0x8080_8080_8080_8080
+        let quote = hasZeroByte(w ^ 0x2222_2222_2222_2222)
+        let backslash = hasZeroByte(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+        let control = (w &- 0x2020_2020_2020_2020) & ~w & 0x8080_8080_8080_8080
+        return high | quote | backslash | control
     }
 
     /// Bytes with the high bit set where `w` has a zero byte (exact for the lowest one).

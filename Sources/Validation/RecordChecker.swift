@@ -51,8 +51,8 @@ struct RecordChecker {
 
     private func checkFields(_ s: inout ByteScanner, report: Report) throws(ByteScanner.Failure) -> Counts {
         var counts = Counts()
-        var seen = [Bool](repeating: false, count: fieldNames.count)
-        var keys: [(Int, Int)] = []
+        var seen: UInt64 = 0
+        var keys = KeyRanges()
         s.i += 1
         if s.peek() == 0x7D {
             s.i += 1
@@ -71,7 +71,7 @@ struct RecordChecker {
                 let valueOffset = s.i
                 if let index = fieldIndex(s, key) {
                     let field = schema.fields[index]
-                    seen[index] = true
+                    seen |= 1 << UInt64(index & 63)
                     try checkFieldValue(field, &s, at: valueOffset, counts: &counts, report: report)
                 } else {
                     report(.warning, .unknownField, keyOffset, "unknown field \"\(s.decode(key))\" (Bedrock ignores it)")
@@ -85,7 +85,7 @@ struct RecordChecker {
                 throw s.unexpected(expected: "',' or '}'")
             }
         }
-        for (index, field) in schema.fields.enumerated() where field.required && !seen[index] {
+        for (index, field) in schema.fields.enumerated() where field.required && seen & (1 << UInt64(index & 63)) == 0 {
             report(.error, .missingField, 0, "missing required field \"\(field.name)\"")
         }
         return counts
@@ -142,11 +142,36 @@ struct RecordChecker {
         return true
     }
 
-    /// Empty, or only whitespace (raw or escaped as \n, \t, \r).
+    /// Empty, or only whitespace (raw, or escaped as \n, \t, \r); usually decided by the
+    /// first byte, so it costs nothing on real text.
     static func isBlank(_ s: ByteScanner, _ text: ByteScanner.StringInfo) -> Bool {
-        if text.end == text.start { return true }
-        guard text.characters <= 256 else { return false }
-        return s.decode(text).allSatisfy(\.isWhitespace)
+        var k = text.start
+        while k < text.end {
+            switch s.base[k] {
+            case 0x20, 0x09:
+                k += 1
+            case 0x5C where k + 1 < text.end && (s.base[k + 1] == 0x6E || s.base[k + 1] == 0x74 || s.base[k + 1] == 0x72):
+                k += 2
+            case 0x5C where k + 5 < text.end && s.base[k + 1] == 0x75:
+                let unit = (k + 2...k + 5).reduce(0) { $0 << 4 | Int(hexValue(s.base[$1])) }
+                guard Character(Unicode.Scalar(UInt16(unit)) ?? "x").isWhitespace else { return false }
+                k += 6
+            case 0xC2 where k + 1 < text.end && s.base[k + 1] == 0xA0:
+                k += 2
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8 {
+        switch b {
+        case 0x30...0x39: b - 0x30
+        case 0x61...0x66: b - 0x61 + 10
+        case 0x41...0x46: b - 0x41 + 10
+        default: 0
+        }
     }
 
     static func article(_ type: JSONType) -> String {
@@ -157,5 +182,31 @@ struct RecordChecker {
         case .object: "an object"
         case .array: "an array"
         }
+    }
+}
+
+/// The keys of one object, kept without a heap allocation for the usual handful.
+struct KeyRanges {
+    private var inline: ((Int, Int), (Int, Int), (Int, Int), (Int, Int)) = ((0, 0), (0, 0), (0, 0), (0, 0))
+    private var count = 0
+    private var overflow: [(Int, Int)] = []
+
+    mutating func append(_ range: (Int, Int)) {
+        switch count {
+        case 0: inline.0 = range
+        case 1: inline.1 = range
+        case 2: inline.2 = range
+        case 3: inline.3 = range
+        default: overflow.append(range)
+        }
+        count += 1
+    }
+
+    func contains(where predicate: ((Int, Int)) -> Bool) -> Bool {
+        if count > 0 && predicate(inline.0) { return true }
+        if count > 1 && predicate(inline.1) { return true }
+        if count > 2 && predicate(inline.2) { return true }
+        if count > 3 && predicate(inline.3) { return true }
+        return overflow.contains(where: predicate)
     }
 }

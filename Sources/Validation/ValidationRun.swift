@@ -103,22 +103,33 @@ struct ValidationRun {
         }
     }
 
-    /// A fast 64-bit hash of a line, eight bytes at a time; a collision only costs a wrong
-    /// "duplicate" warning.
+    /// A fast 64-bit hash of a line, thirty-two bytes at a time in four independent lanes so
+    /// the multiplications overlap; a collision only costs a wrong "duplicate" warning.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
-        guard let base = bytes.baseAddress else { return h }
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count), 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x27D4_EB2F_1656_67C5)
+        guard let base = bytes.baseAddress else { return lanes.0 }
+        let raw = UnsafeRawPointer(base)
+        @inline(__always) func mix(_ h: UInt64, _ w: UInt64, _ k: UInt64) -> UInt64 {
+            let m = (h ^ w) &* k
+            return m ^ (m >> 29)
+        }
         var i = 0
+        while i + 32 <= bytes.count {
+            lanes.0 = mix(lanes.0, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0xFF51_AFD7_ED55_8CCD)
+            lanes.1 = mix(lanes.1, raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self), 0xC4CE_B9FE_1A85_EC53)
+            lanes.2 = mix(lanes.2, raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self), 0x9E37_79B9_7F4A_7C15)
+            lanes.3 = mix(lanes.3, raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self), 0xD6E8_FEB8_6659_FD93)
+            i += 32
+        }
+        var h = lanes.0 ^ (lanes.1 &* 3) ^ (lanes.2 &* 5) ^ (lanes.3 &* 7)
         while i + 8 <= bytes.count {
-            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 32
+            h = mix(h, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0xFF51_AFD7_ED55_8CCD)
             i += 8
         }
         var tail: UInt64 = 0
         while i < bytes.count { tail = tail << 8 | UInt64(base[i]); i += 1 }
-        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-        return h ^ (h >> 29)
+        h = mix(h, tail, 0xC4CE_B9FE_1A85_EC53)
+        return h ^ (h >> 32)
     }
 
     static func number(_ d: Double) -> String { d.rounded() == d ? String(Int(d)) : String(d) }
