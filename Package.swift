@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "CFinetunedAdapter", path: "plugins/abi"),
@@ -57,6 +58,11 @@ let package = Package(
             name: "FinetunedValidation",
             dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig"],
             path: "Sources/Validation"
+        ),
+        .target(
+            name: "FinetunedWorkflow",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/Workflow"
         ),
         .target(
             name: "FinetunedControl",
@@ -107,7 +113,7 @@ let package = Package(
             name: "FinetunedTests",
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
-                "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit",
+                "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,0 +1,61 @@
+import Foundation
+
+/// One workflow as the store keeps it.
+public struct WorkflowRecord: Sendable, Equatable, Codable {
+    /// `wf-YYYYMMDD-xxxxxxxx`: sortable by day, unique, safe in file names and AWS names.
+    public var id: String
+    public var profile: String
+    /// The drop's file name in the inbox.
+    public var dropName: String
+    /// SHA-256 of the drop's bytes (hex); what duplicate detection compares.
+    public var sha256: String?
+    /// Where the claimed drop lives now (under the state directory).
+    public var spoolPath: String
+    public var stage: WorkflowStage
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// The reason for `failed` or `rejected`, in words a person can act on.
+    public var failure: String?
+
+    public init(
+        id: String, profile: String, dropName: String, sha256: String?, spoolPath: String,
+        stage: WorkflowStage, createdAt: Date, updatedAt: Date, failure: String? = nil
+    ) {
+        self.id = id
+        self.profile = profile
+        self.dropName = dropName
+        self.sha256 = sha256
+        self.spoolPath = spoolPath
+        self.stage = stage
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.failure = failure
+    }
+
+    /// A new workflow id for `date`.
+    public static func newID(at date: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let d = calendar.dateComponents([.year, .month, .day], from: date)
+        let suffix = (0..<8).map { _ in "0123456789abcdef".randomElement()! }
+        return String(format: "wf-%04d%02d%02d-", d.year!, d.month!, d.day!) + String(suffix)
+    }
+}
+
+/// One entry of a workflow's append-only history.
+public struct WorkflowEvent: Sendable, Equatable, Codable {
+    public var workflowID: String
+    public var at: Date
+    public var stage: WorkflowStage
+    /// `transition`, `resumed`, `poll`, `error`, …
+    public var kind: String
+    public var message: String
+
+    public init(workflowID: String, at: Date = Date(), stage: WorkflowStage, kind: String, message: String) {
+        self.workflowID = workflowID
+        self.at = at
+        self.stage = stage
+        self.kind = kind
+        self.message = message
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+
+/// The default `WorkflowStore`: one SQLite file in the state directory, in WAL mode with
+/// `synchronous = FULL`, so a committed transition survives a power cut.
+public final class SQLiteWorkflowStore: WorkflowStore {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try StoreMigrations.migrator.migrate(pool)
+        } catch {
+            throw .database("\(path): \(error)")
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound database.
+    public func integrityCheck() async throws(StoreError) -> String {
+        try await read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    public func insert(_ workflow: WorkflowRecord, event: String) async throws(StoreError) {
+        try await write { db in
+            if try WorkflowRow.fetchOne(db, key: workflow.id) != nil { throw StoreError.duplicateID(workflow.id) }
+            try WorkflowRow(workflow).insert(db)
+            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: "created", message: event)).insert(db)
+        }
+    }
+
+    public func workflow(id: String) async throws(StoreError) -> WorkflowRecord? {
+        try await read { db in try WorkflowRow.fetchOne(db, key: id)?.record }
+    }
+
+    public func transition(
+        id: String, from expected: WorkflowStage, to next: WorkflowStage, event: String, failure: String?
+    ) async throws(StoreError) -> WorkflowRecord {
+        try await write { db in
+            guard var row = try WorkflowRow.fetchOne(db, key: id) else { throw StoreError.notFound(id: id) }
+            guard row.stage == expected.rawValue else {
+                throw StoreError.stageConflict(id: id, expected: expected, actual: WorkflowStage(rawValue: row.stage))
+            }
+            let now = Date()
+            row.stage = next.rawValue
+            row.updatedAt = now
+            if let failure { row.failure = failure }
+            try row.update(db)
+            try EventRow(WorkflowEvent(workflowID: id, at: now, stage: next, kind: "transition",
+                                       message: "\(expected.rawValue) → \(next.rawValue): \(event)")).insert(db)
+            return row.record
+        }
+    }
+
+    public func abandonClaim(id: String) async throws(StoreError) {
+        try await write { db in
+            guard let row = try WorkflowRow.fetchOne(db, key: id) else { return }
+            guard row.stage == WorkflowStage.claiming.rawValue else {
+                throw StoreError.stageConflict(id: id, expected: .claiming, actual: WorkflowStage(rawValue: row.stage))
+            }
+            try EventRow.filter(Column("workflow_id") == id).deleteAll(db)
+            try WorkflowRow.deleteOne(db, key: id)
+        }
+    }
+
+    public func workflows(in stages: Set<WorkflowStage>) async throws(StoreError) -> [WorkflowRecord] {
+        try await read { db in
+            try WorkflowRow.filter(stages.map(\.rawValue).contains(Column("stage")))
+                .order(Column("created_at"), Column("id")).fetchAll(db).map(\.record)
+        }
+    }
+
+    public func liveWorkflow(sha256: String, profile: String) async throws(StoreError) -> WorkflowRecord? {
+        let terminal = WorkflowStage.allCases.filter(\.isTerminal).map(\.rawValue)
+        return try await read { db in
+            try WorkflowRow.filter(Column("sha256") == sha256 && Column("profile") == profile && !terminal.contains(Column("stage")))
+                .order(Column("created_at")).fetchOne(db)?.record
+        }
+    }
+
+    public func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent] {
+        try await read { db in
+            try EventRow.filter(Column("workflow_id") == workflowID).order(Column("id")).fetchAll(db).compactMap(\.event)
+        }
+    }
+
+    public func appendEvent(_ event: WorkflowEvent) async throws(StoreError) {
+        try await write { db in try EventRow(event).insert(db) }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .database("\(error)")
+        }
+    }
+}

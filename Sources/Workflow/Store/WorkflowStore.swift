@@ -1,0 +1,50 @@
+/// Where workflows, their histories, the cloud resources they created and their pending
+/// notifications are kept.
+///
+/// Every method is one transaction, committed durably before it returns: a side effect that
+/// follows a call may rely on the call's record surviving a crash. Nothing here assumes
+/// SQLite, so a PostgreSQL store shared by several daemons can implement it too.
+public protocol WorkflowStore: Sendable {
+    /// Inserts a new workflow (normally in stage `.claiming`) with its first event.
+    func insert(_ workflow: WorkflowRecord, event: String) async throws(StoreError)
+
+    func workflow(id: String) async throws(StoreError) -> WorkflowRecord?
+
+    /// Moves a workflow from `expected` to `next` and records the event, atomically; fails
+    /// with `.stageConflict` when the workflow is no longer in `expected` (someone else moved it).
+    func transition(
+        id: String, from expected: WorkflowStage, to next: WorkflowStage, event: String, failure: String?
+    ) async throws(StoreError) -> WorkflowRecord
+
+    /// Removes a workflow whose claim never happened (the drop vanished before the rename).
+    func abandonClaim(id: String) async throws(StoreError)
+
+    /// Workflows in any of `stages`, oldest first.
+    func workflows(in stages: Set<WorkflowStage>) async throws(StoreError) -> [WorkflowRecord]
+
+    /// A workflow that is not terminal and holds a drop with these bytes for this profile.
+    func liveWorkflow(sha256: String, profile: String) async throws(StoreError) -> WorkflowRecord?
+
+    /// The history of a workflow, oldest first.
+    func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent]
+
+    func appendEvent(_ event: WorkflowEvent) async throws(StoreError)
+}
+
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case stageConflict(id: String, expected: WorkflowStage, actual: WorkflowStage?)
+    case notFound(id: String)
+    case duplicateID(String)
+    /// The database itself failed (disk full, read-only, corrupt), with its message.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .stageConflict(let id, let expected, let actual):
+            "workflow \(id) is in stage \(actual?.rawValue ?? "nowhere"), not \(expected.rawValue)"
+        case .notFound(let id): "no workflow \(id)"
+        case .duplicateID(let id): "a workflow \(id) already exists"
+        case .database(let message): "the workflow store failed: \(message)"
+        }
+    }
+}

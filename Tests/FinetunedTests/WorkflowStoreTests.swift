@@ -1,0 +1,96 @@
+import FinetunedTestSupport
+import FinetunedWorkflow
+import Foundation
+import Testing
+
+/// The SQLite store, on a real file.
+@Suite("Workflow store (SQLite)")
+struct WorkflowStoreTests {
+    func record(_ id: String = WorkflowRecord.newID(), sha: String? = "abc", stage: WorkflowStage = .claiming) -> WorkflowRecord {
+        WorkflowRecord(id: id, profile: "summaries", dropName: "q3.jsonl", sha256: sha, spoolPath: "/spool/\(id).jsonl",
+                       stage: stage, createdAt: Date(), updatedAt: Date())
+    }
+
+    @Test("workflows, transitions and their events survive reopening the file")
+    func persistence() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("finetuned.sqlite")
+        let id: String
+        do {
+            let store = try SQLiteWorkflowStore(path: path)
+            let workflow = record()
+            id = workflow.id
+            try await store.insert(workflow, event: "claiming q3.jsonl")
+            _ = try await store.transition(id: id, from: .claiming, to: .claimed, event: "moved into the spool", failure: nil)
+            _ = try await store.transition(id: id, from: .claimed, to: .rejected, event: "validation failed", failure: "3 errors")
+        }
+        let reopened = try SQLiteWorkflowStore(path: path)
+        let loaded = try #require(try await reopened.workflow(id: id))
+        #expect(loaded.stage == .rejected)
+        #expect(loaded.failure == "3 errors")
+        #expect(try await reopened.events(workflowID: id).map(\.message) == [
+            "claiming q3.jsonl", "claiming → claimed: moved into the spool", "claimed → rejected: validation failed",
+        ])
+        #expect(try await reopened.integrityCheck() == "ok")
+    }
+
+    @Test("a transition from a stage the workflow is no longer in is refused and changes nothing")
+    func compareAndSet() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteWorkflowStore(path: dir.file("s.sqlite"))
+        let workflow = record()
+        try await store.insert(workflow, event: "new")
+        _ = try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "a", failure: nil)
+        await #expect(throws: StoreError.stageConflict(id: workflow.id, expected: .claiming, actual: .claimed)) {
+            try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "again", failure: nil)
+        }
+        #expect(try await store.events(workflowID: workflow.id).count == 2)
+        await #expect(throws: StoreError.notFound(id: "wf-nope")) {
+            try await store.transition(id: "wf-nope", from: .claiming, to: .claimed, event: "x", failure: nil)
+        }
+        await #expect(throws: StoreError.duplicateID(workflow.id)) { try await store.insert(workflow, event: "twice") }
+    }
+
+    @Test("duplicate detection sees live workflows only; abandoned claims disappear")
+    func liveDuplicates() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteWorkflowStore(path: dir.file("s.sqlite"))
+        let first = record(sha: "same")
+        try await store.insert(first, event: "new")
+        #expect(try await store.liveWorkflow(sha256: "same", profile: "summaries")?.id == first.id)
+        #expect(try await store.liveWorkflow(sha256: "same", profile: "other") == nil)
+        _ = try await store.transition(id: first.id, from: .claiming, to: .rejected, event: "bad", failure: "x")
+        #expect(try await store.liveWorkflow(sha256: "same", profile: "summaries") == nil)
+
+        let abandoned = record(sha: "gone")
+        try await store.insert(abandoned, event: "new")
+        try await store.abandonClaim(id: abandoned.id)
+        #expect(try await store.workflow(id: abandoned.id) == nil)
+        #expect(try await store.events(workflowID: abandoned.id).isEmpty)
+        #expect(try await store.workflows(in: [.claiming]).isEmpty)
+    }
+
+    @Test("a database path that cannot be created is a clear store error naming it, not a crash")
+    func unusablePath() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("missing/dir/s.sqlite")
+        do {
+            _ = try SQLiteWorkflowStore(path: path)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("the workflow store failed: \(path)"))
+        }
+    }
+
+    @Test("workflow ids are dated, unique and safe in file and AWS names")
+    func ids() {
+        let date = Date(timeIntervalSince1970: 1_795_000_000)
+        let ids = (0..<1000).map { _ in WorkflowRecord.newID(at: date) }
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { $0.hasPrefix("wf-20261118-") && $0.count == 20 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } })
+    }
+}
