@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "CFinetunedAdapter", path: "plugins/abi"),
@@ -65,6 +66,15 @@ let package = Package(
             path: "Sources/Workflow"
         ),
         .target(
+            name: "FinetunedInbox",
+            dependencies: [
+                "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Inbox"
+        ),
+        .target(
             name: "FinetunedControl",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,6 +88,7 @@ let package = Package(
             name: "FinetunedDaemon",
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
+                "FinetunedInbox", "FinetunedWorkflow",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -114,6 +125,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
+                "FinetunedInbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -27,6 +27,12 @@ public enum ConfigurationLoader {
         return try parse(text: text, file: path, knownAdapters: knownAdapters)
     }
 
+    /// A TOML document as values with its key locator, for files shaped like parts of the
+    /// configuration (drop sidecars).
+    public static func parseDocument(text: String, file: String) throws(ConfigurationError) -> (root: [String: ConfigNode], locator: TOMLKeyLocator) {
+        (try ConfigNode.parse(text: text, file: file), TOMLKeyLocator(text: text))
+    }
+
     public static func parse(text: String, file: String, knownAdapters: Set<String>? = nil) throws(ConfigurationError) -> DaemonConfiguration {
         let root = try ConfigNode.parse(text: text, file: file)
         let context = ReaderContext(file: file, locator: TOMLKeyLocator(text: text))

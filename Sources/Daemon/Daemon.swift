@@ -1,5 +1,7 @@
 import FinetunedConfig
 import FinetunedControl
+import FinetunedInbox
+import FinetunedWorkflow
 import FinetunedSystemd
 import Foundation
 import Logging
@@ -26,10 +28,18 @@ public struct Daemon {
     public func run() async throws {
         let runtime = DaemonRuntime(setup: setup, loader: loader, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
-        let gate = ReadinessGate(components: ["control"], notifier: notifier, logger: logger) {
+        let gate = ReadinessGate(components: ["control", "inbox"], notifier: notifier, logger: logger) {
             await runtime.summary
         }
         try prepareDirectories()
+        let paths = configuration.paths
+        let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
+        let inbox = Inbox(
+            layout: InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
+                                archive: paths.archive, submitGroup: configuration.inbox.submitGroup),
+            store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
+            profiles: { await runtime.setup.profiles }, watcherReadDelay: TestFaults().inotifyReadDelay)
+        await runtime.onApplied { try? await inbox.resync() }
 
         let socketPath = configuration.daemon.runtimeDirectory + "/" + ControlProtocol.socketName
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -38,6 +48,7 @@ public struct Daemon {
                 handler: DaemonControlHandler(runtime: runtime, logger: logger), logger: logger,
                 ready: { await gate.markReady("control") })),
             .init(service: ReloadService(runtime: runtime)),
+            .init(service: InboxService(inbox: inbox, ready: { await gate.markReady("inbox") })),
         ]
         if let interval = notifier.watchdogInterval() {
             services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger)))
@@ -58,8 +69,9 @@ public struct Daemon {
     /// Creates the runtime directory when not running under systemd (which creates it from
     /// `RuntimeDirectory=`), so a foreground run needs no preparation.
     private func prepareDirectories() throws {
-        try FileManager.default.createDirectory(
-            atPath: configuration.daemon.runtimeDirectory, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o750])
+        for directory in [configuration.daemon.runtimeDirectory, configuration.paths.state] {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        }
     }
 }

@@ -22,6 +22,12 @@ public actor DaemonRuntime {
     private var counts = WorkflowCounts()
     private var lastEvent: String?
     private var reloadChain: Task<ReloadOutcome, Never>?
+    private var appliedHandlers: [@Sendable () async -> Void] = []
+
+    /// Runs `handler` after every reload that applied a new setup (the inbox resyncs its folders).
+    public func onApplied(_ handler: @escaping @Sendable () async -> Void) {
+        appliedHandlers.append(handler)
+    }
 
     public init(setup: DaemonSetup, loader: SetupLoader, notifier: ServiceNotifier, logger: Logger) {
         self.setup = setup
@@ -56,6 +62,7 @@ public actor DaemonRuntime {
             let next = try await loader.load(path: file)
             setup = next
             Self.logWarnings(next, logger: logger)
+            for handler in appliedHandlers { await handler() }
             loadedAt = Date()
             reloads += 1
             lastReloadError = nil

@@ -90,6 +90,29 @@ public final class DaemonHarness: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    public var inbox: String { directory.file("state/inbox") }
+    public var rejected: String { directory.file("state/rejected") }
+    public var spool: String { directory.file("state/spool") }
+    public var archive: String { directory.file("state/archive") }
+    public var databasePath: String { directory.file("state/finetuned.sqlite") }
+
+    /// Drops a file the safe way: written next to the inbox, then renamed into the profile folder.
+    @discardableResult
+    public func drop(_ contents: String, as name: String, profile: String = "rehearsal") throws -> String {
+        try drop(bytes: Array(contents.utf8), as: name, profile: profile)
+    }
+
+    @discardableResult
+    public func drop(bytes: [UInt8], as name: String, profile: String = "rehearsal") throws -> String {
+        let staging = directory.file("staging")
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let temporary = staging + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+        let target = inbox + "/" + profile + "/" + name
+        guard rename(temporary, target) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        return target
+    }
+
     /// Runs `finetunectl` against this daemon's socket.
     public func ctl(_ arguments: [String]) async throws -> CommandResult {
         let full = arguments.isEmpty ? [] : [arguments[0], "--socket", socketPath] + arguments.dropFirst()

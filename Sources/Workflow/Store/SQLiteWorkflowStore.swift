@@ -96,6 +96,12 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         try await write { db in try EventRow(event).insert(db) }
     }
 
+    public func recordDigest(id: String, sha256: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE workflows SET sha256 = ? WHERE id = ?", arguments: [sha256, id])
+        }
+    }
+
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.write(body)

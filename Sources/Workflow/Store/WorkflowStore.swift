@@ -29,6 +29,9 @@ public protocol WorkflowStore: Sendable {
     func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent]
 
     func appendEvent(_ event: WorkflowEvent) async throws(StoreError)
+
+    /// Records the SHA-256 of a workflow's drop once it has been read.
+    func recordDigest(id: String, sha256: String) async throws(StoreError)
 }
 
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -9,7 +9,8 @@
  * relies on the host's documented argument format (compact JSON) to stay dependency-free.
  *
  * Test-only switches: -DEXAMPLE_ABI_MAJOR=N builds a table claiming another ABI major,
- * -DEXAMPLE_BROKEN_DESCRIBE returns an invalid description, -DEXAMPLE_NO_ENTRY omits the entry.
+ * -DEXAMPLE_BROKEN_DESCRIBE returns an invalid description, -DEXAMPLE_NO_ENTRY omits the entry,
+ * -DEXAMPLE_CORPUS adds the two models the validation corpus is written against.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,19 @@ static const char *description =
     "{\"name\":\"epochCount\",\"type\":\"integer\",\"min\":1,\"max\":3,\"default\":1,\"description\":\"Passes.\"},"
     "{\"name\":\"learningRate\",\"type\":\"float\",\"min\":0.0001,\"max\":0.01,\"default\":0.001,\"description\":\"Step.\"}],"
     "\"prices\":{\"as_of\":\"2026-11-01\",\"currency\":\"USD\",\"training_per_1k_tokens\":0.004,"
-    "\"throughput_per_model_unit_hour\":7.5}}]}";
+    "\"throughput_per_model_unit_hour\":7.5}}"
+#ifdef EXAMPLE_CORPUS
+    ",{\"id\":\"corpus.fields-v1\",\"inference_id\":\"corpus.fields-v1\","
+    "\"record\":{\"format\":\"fields\",\"fields\":["
+    "{\"name\":\"prompt\",\"type\":\"string\",\"counts_as\":\"input\"},"
+    "{\"name\":\"completion\",\"type\":\"string\",\"counts_as\":\"output\"}]},"
+    "\"limits\":{\"max_input_tokens\":4096,\"max_output_tokens\":2048,\"min_training_records\":2,"
+    "\"max_training_records\":50},\"hyperparameters\":[]},"
+    "{\"id\":\"corpus.conversation-v1\",\"inference_id\":\"corpus.conversation-v1\","
+    "\"record\":{\"format\":\"conversation\",\"conversation\":{\"schema_version\":\"bedrock-conversation-2024\"}},"
+    "\"limits\":{\"max_total_tokens\":16000,\"min_total_records\":2,\"max_total_records\":50},\"hyperparameters\":[]}"
+#endif
+    "]}";
 #endif
 
 static char *copy(const char *text) {

@@ -1,0 +1,184 @@
+import AdapterKit
+import Crypto
+import FinetunedAdapters
+import FinetunedConfig
+import FinetunedSystemd
+import FinetunedValidation
+import FinetunedWorkflow
+import Foundation
+import Logging
+
+/// Claims one drop, validates it, and leaves it either validated in the spool (its workflow
+/// waiting for the engine) or in rejected/ with its report. Nothing is ever deleted.
+///
+/// The claim is crash-safe: the workflow is recorded as `claiming` before the rename and as
+/// `claimed` after it, and `recover()` settles a claim interrupted between the two, so a drop
+/// is always either still in the inbox or owned by exactly one workflow.
+struct DropProcessor: Sendable {
+    let layout: InboxLayout
+    let store: any WorkflowStore
+    let logger: Logger
+    let requireGroup: Bool
+
+    enum Outcome: Equatable {
+        case validated(String)
+        case rejected(String, reportPath: String)
+        case vanished
+        case ignored(String)
+    }
+
+    func process(profileName: String, name: String, profile: ResolvedProfile?, today: String) async throws(StoreError) -> Outcome {
+        let source = layout.profileFolder(profileName) + "/" + name
+        let kind = DropKind.inspect(source)
+        if kind == .gone { return .vanished }
+        let id = WorkflowRecord.newID()
+        var problems: [String] = []
+        var destination = layout.spoolFile(id)
+        switch kind {
+        case .notRegular(let reason):
+            problems.append("\(name) is \(reason)")
+        case .regular(let owner, _) where requireGroup && !userBelongs(uid: owner, to: layout.submitGroup):
+            problems.append("\(name) is owned by uid \(owner), who is not in the group '\(layout.submitGroup)' (require_group = true)")
+        default:
+            break
+        }
+        if profile == nil { problems.append("profile '\(profileName)' is not usable (see the daemon's log for the configuration error)") }
+        if !problems.isEmpty {
+            do { destination = try layout.rejectionTarget(profile: profileName, name: name) } catch {
+                logger.error("cannot find a free name in rejected/ for \(name): \(error)")
+                return .ignored("no room in rejected/")
+            }
+        }
+        let now = Date()
+        try await store.insert(
+            WorkflowRecord(id: id, profile: profileName, dropName: name, sha256: nil, spoolPath: destination,
+                           stage: .claiming, createdAt: now, updatedAt: now),
+            event: "claiming \(profileName)/\(name)")
+        guard rename(source, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try await store.abandonClaim(id: id)
+            if errno == ENOENT { return .vanished }
+            logger.error("cannot claim \(profileName)/\(name): \(reason)", metadata: ["drop_file": "\(name)", "profile": "\(profileName)"])
+            return .ignored(reason)
+        }
+        let sidecarSource = layout.profileFolder(profileName) + "/" + DropName.sidecar(for: name)
+        let sidecarTarget = problems.isEmpty ? layout.spoolSidecar(id) : DropName.sidecar(for: destination)
+        let hasSidecar = DropKind.inspect(sidecarSource) != .gone && rename(sidecarSource, sidecarTarget) == 0
+        _ = try await store.transition(id: id, from: .claiming, to: .claimed, event: "moved to \(destination)", failure: nil)
+
+        if !problems.isEmpty {
+            return try await reject(id: id, profileName: profileName, name: name, at: destination, report: problems.joined(separator: "\n") + "\n", summary: problems[0], inPlace: true)
+        }
+        return try await validate(id: id, profileName: profileName, name: name, profile: profile!, sidecarPath: hasSidecar ? sidecarTarget : nil, today: today)
+    }
+
+    private func validate(id: String, profileName: String, name: String, profile: ResolvedProfile, sidecarPath: String?, today: String) async throws(StoreError) -> Outcome {
+        let spool = layout.spoolFile(id)
+        var sidecar = Sidecar()
+        if let sidecarPath {
+            do {
+                let text = try String(contentsOfFile: sidecarPath, encoding: .utf8)
+                sidecar = try Sidecar.parse(text: text, file: DropName.sidecar(for: name))
+            } catch let error as ConfigurationError {
+                return try await rejectFromSpool(id: id, profileName: profileName, name: name, report: "the sidecar \(DropName.sidecar(for: name)) is invalid:\n\(error.description)\n", summary: error.diagnostics.first?.description ?? "invalid sidecar")
+            } catch {
+                return try await rejectFromSpool(id: id, profileName: profileName, name: name, report: "the sidecar \(DropName.sidecar(for: name)) cannot be read: \(error)\n", summary: "unreadable sidecar")
+            }
+        }
+        var report = DropValidation.validate(path: spool, displayName: name, profile: profile, overrides: sidecar.hyperparameters, today: today)
+        let digest = Self.sha256(path: spool)
+        if report.isValid, let digest, !sidecar.force,
+           let twin = try await store.liveWorkflow(sha256: digest, profile: profileName), twin.id != id {
+            report.add(ValidationProblem(.error, .duplicateRecord, line: 0,
+                "the same bytes are already being processed by workflow \(twin.id) (\(twin.stage.rawValue)); set force = true in \(DropName.sidecar(for: name)) to run them again"))
+        }
+        if let digest { try await store.recordDigest(id: id, sha256: digest) }
+        guard report.isValid else {
+            let first = report.problems.first { $0.severity == .error }.map { $0.formatted(file: name) } ?? "invalid"
+            return try await rejectFromSpool(id: id, profileName: profileName, name: name, report: report.text(), summary: first)
+        }
+        let archive = layout.archiveFolder(id)
+        try? FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try? report.text().write(toFile: archive + "/validation-report.txt", atomically: true, encoding: .utf8)
+        let summary = "\(report.records) records, about \(report.estimatedTrainingTokens) training tokens"
+        _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid: \(summary)", failure: nil)
+        logger.notice("drop accepted: \(profileName)/\(name) (\(summary))", metadata: [
+            LogMessageID.dropAccepted.metadata.key: "\(LogMessageID.dropAccepted.rawValue)",
+            "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "validated",
+        ])
+        return .validated(id)
+    }
+
+    /// Moves a claimed drop (and its sidecar) from the spool to rejected/ with its report.
+    private func rejectFromSpool(id: String, profileName: String, name: String, report: String, summary: String) async throws(StoreError) -> Outcome {
+        let target: String
+        do { target = try layout.rejectionTarget(profile: profileName, name: name) } catch {
+            logger.error("cannot find a free name in rejected/ for \(name): \(error)")
+            return .ignored("no room in rejected/")
+        }
+        if rename(layout.spoolFile(id), target) != 0 {
+            logger.error("cannot move \(name) to \(target): \(String(cString: strerror(errno)))", metadata: ["workflow_id": "\(id)"])
+        }
+        _ = rename(layout.spoolSidecar(id), DropName.sidecar(for: target))
+        return try await reject(id: id, profileName: profileName, name: name, at: target, report: report, summary: summary, inPlace: false)
+    }
+
+    private func reject(id: String, profileName: String, name: String, at target: String, report: String, summary: String, inPlace: Bool) async throws(StoreError) -> Outcome {
+        let reportPath = target + ".report.txt"
+        do {
+            try report.write(toFile: reportPath, atomically: true, encoding: .utf8)
+        } catch {
+            logger.error("cannot write the rejection report \(reportPath): \(error)", metadata: ["workflow_id": "\(id)"])
+        }
+        _ = try await store.transition(id: id, from: .claimed, to: .rejected, event: "rejected: \(summary)", failure: summary)
+        logger.error("drop rejected: \(profileName)/\(name): \(summary); report: \(reportPath)", metadata: [
+            LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
+            "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "rejected",
+        ])
+        return .rejected(id, reportPath: reportPath)
+    }
+
+    /// Settles claims a crash interrupted between recording and renaming.
+    func recover() async throws(StoreError) {
+        for workflow in try await store.workflows(in: [.claiming]) {
+            if DropKind.inspect(workflow.spoolPath) != .gone {
+                _ = try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "claim completed after a restart", failure: nil)
+                if workflow.spoolPath.hasPrefix(layout.spool + "/") {
+                    // Validated again below by the caller's resume of claimed workflows.
+                    continue
+                }
+                _ = try await store.transition(id: workflow.id, from: .claimed, to: .rejected,
+                                               event: "rejected at claim time, before a restart", failure: "rejected at claim time (see the journal)")
+            } else {
+                try await store.abandonClaim(id: workflow.id)
+                logger.info("an interrupted claim of \(workflow.profile)/\(workflow.dropName) was rolled back; the drop stays in the inbox")
+            }
+        }
+    }
+
+    /// Validates drops whose workflow was claimed but not yet validated when the daemon stopped.
+    func resumeClaimed(profiles: [String: ResolvedProfile], today: String) async throws(StoreError) {
+        for workflow in try await store.workflows(in: [.claimed]) where workflow.spoolPath.hasPrefix(layout.spool + "/") {
+            guard let profile = profiles[workflow.profile] else { continue }
+            let sidecar = layout.spoolSidecar(workflow.id)
+            _ = try await validate(id: workflow.id, profileName: workflow.profile, name: workflow.dropName, profile: profile,
+                                   sidecarPath: DropKind.inspect(sidecar) == .gone ? nil : sidecar, today: today)
+        }
+    }
+
+    static func sha256(path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

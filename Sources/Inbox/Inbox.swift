@@ -1,0 +1,132 @@
+import FinetunedAdapters
+import FinetunedConfig
+import FinetunedWorkflow
+import Foundation
+import Logging
+
+/// Watches `<inbox>/<profile>/` with inotify and hands every drop to the `DropProcessor`.
+///
+/// On start, after a queue overflow and after a reload it rescans everything, so a drop made
+/// while the daemon was down, or lost to an overflow, is still found. Drops are processed one
+/// at a time in arrival order.
+public actor Inbox {
+    let layout: InboxLayout
+    let processor: DropProcessor
+    let logger: Logger
+    let profiles: @Sendable () async -> [String: ResolvedProfile]
+    let today: @Sendable () -> String
+    let watcherReadDelay: Duration
+    private var watcher: InotifyWatcher?
+    private var folders: [Int32: String] = [:]
+    private var rootWatch: Int32 = -1
+    private var warnedFolders: Set<String> = []
+
+    static let fileEvents = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
+    static let rootEvents = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CLOSE_WRITE)
+
+    public init(
+        layout: InboxLayout, store: any WorkflowStore, requireGroup: Bool, logger: Logger,
+        profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
+        today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero
+    ) {
+        self.watcherReadDelay = watcherReadDelay
+        self.layout = layout
+        self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup)
+        self.logger = logger
+        self.profiles = profiles
+        self.today = today
+    }
+
+    /// Runs until cancelled; `ready` is called once the inbox is watched and every drop that
+    /// waited (and every interrupted claim) has been handled.
+    public func run(ready: @Sendable () async -> Void) async throws {
+        let watcher = try InotifyWatcher(readDelay: watcherReadDelay)
+        self.watcher = watcher
+        defer { watcher.stop() }
+        try await processor.recover()
+        try await resync()
+        try await processor.resumeClaimed(profiles: await profiles(), today: today())
+        await ready()
+        await withTaskCancellationHandler {
+            for await event in watcher.events {
+                do {
+                    try await handle(event)
+                } catch {
+                    logger.error("inbox: \(error)")
+                }
+            }
+        } onCancel: {
+            watcher.stop()
+        }
+    }
+
+    /// Creates and watches a folder for every profile, then claims whatever is waiting.
+    public func resync() async throws {
+        guard let watcher else { return }
+        let current = await profiles()
+        do {
+            try layout.prepare(profiles: Array(current.keys))
+        } catch {
+            logger.error("cannot prepare the inbox folders under \(layout.inbox): \(error)")
+        }
+        if rootWatch < 0 { rootWatch = try watcher.add(directory: layout.inbox, mask: Self.rootEvents) }
+        for name in current.keys.sorted() where !folders.values.contains(name) {
+            do {
+                let wd = try watcher.add(directory: layout.profileFolder(name), mask: Self.fileEvents)
+                folders[wd] = name
+            } catch {
+                logger.error("cannot watch \(layout.profileFolder(name)): \(error)")
+            }
+        }
+        try await rescan()
+    }
+
+    /// Claims every drop in every profile folder, oldest first.
+    func rescan() async throws {
+        let current = await profiles()
+        for profile in current.keys.sorted() {
+            let folder = layout.profileFolder(profile)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            let drops = names.filter(DropName.isDrop).map { name -> (String, Int) in
+                var st = stat()
+                lstat(folder + "/" + name, &st)
+                return (name, Int(st.st_mtim.tv_sec))
+            }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            for (name, _) in drops {
+                try await claim(profile: profile, name: name, profiles: current)
+            }
+        }
+    }
+
+    private func handle(_ event: InotifyWatcher.Event) async throws {
+        if event.isOverflow {
+            logger.warning("inotify queue overflowed; rescanning the inbox so no drop is missed")
+            try await rescan()
+            return
+        }
+        if event.watch == rootWatch {
+            if event.isDirectory, (await profiles())[event.name] != nil, event.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+                try await resync()
+            } else if !event.isDirectory, DropName.isDrop(event.name), !warnedFolders.contains(event.name) {
+                warnedFolders.insert(event.name)
+                logger.warning("\(event.name) was dropped in the inbox itself; drops go to \(layout.inbox)/<profile>/")
+            }
+            return
+        }
+        if event.mask & UInt32(IN_IGNORED) != 0 {
+            folders[event.watch] = nil
+            return
+        }
+        guard let profile = folders[event.watch], DropName.isDrop(event.name) else { return }
+        // A regular file announces itself when it is closed or moved in; creation alone means
+        // it is still being written. Links, FIFOs and folders never close: take them at creation.
+        if event.mask & UInt32(IN_CREATE) != 0 && !event.isDirectory {
+            if case .regular = DropKind.inspect(layout.profileFolder(profile) + "/" + event.name) { return }
+        }
+        try await claim(profile: profile, name: event.name, profiles: await profiles())
+    }
+
+    private func claim(profile: String, name: String, profiles: [String: ResolvedProfile]) async throws {
+        _ = try await processor.process(profileName: profile, name: name, profile: profiles[profile], today: today())
+    }
+}

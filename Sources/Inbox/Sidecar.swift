@@ -1,0 +1,88 @@
+import FinetunedConfig
+import Foundation
+
+/// Per-drop settings in `NAME.toml` beside `NAME.jsonl`, checked as strictly as the
+/// configuration: a typo is a rejection with its line, never a silently ignored setting.
+public struct Sidecar: Sendable, Equatable {
+    public var hyperparameters: [String: ConfigNode] = [:]
+    public var jobName: String?
+    public var customModelName: String?
+    public var evaluationSet: String?
+    /// Run even if the same bytes are already running for this profile.
+    public var force = false
+
+    public init() {}
+
+    public static func parse(text: String, file: String) throws(ConfigurationError) -> Sidecar {
+        let table = try SidecarReader.read(text: text, file: file)
+        return table
+    }
+}
+
+enum SidecarReader {
+    static let keys: Set<String> = ["hyperparameters", "job_name", "custom_model_name", "evaluation_set", "force"]
+
+    static func read(text: String, file: String) throws(ConfigurationError) -> Sidecar {
+        // The sidecar has the shape of a profile's drop-tunable part; reuse the configuration
+        // parser's diagnostics by reading it as a one-profile document.
+        let wrapped = try ConfigurationLoader.parseDocument(text: text, file: file)
+        var sidecar = Sidecar()
+        var problems: [ConfigurationDiagnostic] = []
+        func problem(_ key: String?, _ message: String) {
+            problems.append(ConfigurationDiagnostic(file: file, line: key.flatMap { wrapped.locator.line(for: [$0]) }, message: message))
+        }
+        for (key, value) in wrapped.root.sorted(by: { $0.key < $1.key }) {
+            switch (key, value) {
+            case ("hyperparameters", .table(let entries)):
+                for (name, v) in entries where v.scalarText == nil {
+                    problem(key, "hyperparameter '\(name)' must be a string, number or boolean")
+                }
+                sidecar.hyperparameters = entries
+            case ("job_name", .string(let s)): sidecar.jobName = s
+            case ("custom_model_name", .string(let s)): sidecar.customModelName = s
+            case ("evaluation_set", .string(let s)):
+                if s.hasPrefix("/") { sidecar.evaluationSet = s } else { problem(key, "'evaluation_set' must be an absolute path") }
+            case ("force", .boolean(let b)): sidecar.force = b
+            case (let k, _) where keys.contains(k):
+                problem(k, "'\(k)' has the wrong type (\(value))")
+            default:
+                let hint = Spelling.suggestion(for: key, among: keys).map { " (did you mean '\($0)'?)" } ?? ""
+                problem(key, "unknown key '\(key)'\(hint)")
+            }
+        }
+        if let name = sidecar.jobName, !isValidJobName(name) {
+            problem("job_name", "'\(name)' is not a valid job name (1 to 63 letters, digits, '+', '-', '.'; starting with a letter or digit)")
+        }
+        if let name = sidecar.customModelName, !isValidModelName(name) {
+            problem("custom_model_name", "'\(name)' is not a valid custom model name (1 to 63 letters, digits, '-' and '_', no two in a row)")
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems) }
+        return sidecar
+    }
+
+    /// `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, 1 to 63: Bedrock's jobName pattern.
+    static func isValidJobName(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (1...63).contains(b.count), b[0].isAlnum else { return false }
+        return b.allSatisfy { $0.isAlnum || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".") }
+    }
+
+    /// `([0-9a-zA-Z][_-]?){1,63}`: Bedrock's customModelName pattern.
+    static func isValidModelName(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (1...63).contains(b.count), b[0].isAlnum else { return false }
+        var previousSeparator = false
+        for byte in b {
+            if byte.isAlnum { previousSeparator = false; continue }
+            guard byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_"), !previousSeparator else { return false }
+            previousSeparator = true
+        }
+        return true
+    }
+}
+
+extension UInt8 {
+    var isAlnum: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
+    }
+}

@@ -1,0 +1,313 @@
+import FinetunedTestSupport
+import FinetunedWorkflow
+import Foundation
+import Testing
+
+/// The inbox with the real daemon, real files and real inotify.
+@Suite("Inbox")
+struct InboxTests {
+    static func records(_ n: Int, tag: String = "") -> String {
+        (1...n).map { #"{"prompt":"Summarize ticket \#(tag)\#($0): the export fails on Fridays.","completion":"Export fails on Fridays (\#(tag)\#($0))."}"# + "\n" }.joined()
+    }
+
+    /// Waits until the store holds a workflow for `name` in a terminal or validated stage.
+    static func settled(_ daemon: DaemonHarness, _ name: String, count: Int = 1) async throws -> [WorkflowRecord] {
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var found: [WorkflowRecord] = []
+        repeat {
+            found = try await store.workflows(in: [.validated, .rejected]).filter { $0.dropName == name }
+            if found.count >= count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        } while ContinuousClock.now < deadline
+        return found
+    }
+
+    @Test("a drop renamed into the inbox is claimed into the spool, validated and archived with its report")
+    func renameDrop() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "stderr"])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        try daemon.drop(Self.records(25), as: "tickets.jsonl")
+        let workflow = try #require(try await Self.settled(daemon, "tickets.jsonl").first, "log:\n\(daemon.log)")
+        #expect(workflow.stage == .validated, "\(workflow.failure ?? "")\n\(daemon.log)")
+        #expect(!FileManager.default.fileExists(atPath: daemon.inbox + "/rehearsal/tickets.jsonl"))
+        #expect(try String(contentsOfFile: daemon.spool + "/\(workflow.id).jsonl", encoding: .utf8) == Self.records(25))
+        let report = try String(contentsOfFile: daemon.archive + "/\(workflow.id)/validation-report.txt", encoding: .utf8)
+        #expect(report.hasPrefix("tickets.jsonl: valid: 0 errors, 0 warnings (training file for local.minilm-extractive-v1)"))
+        #expect(workflow.sha256?.count == 64)
+        #expect(daemon.log.contains("drop accepted: rehearsal/tickets.jsonl (25 records"))
+    }
+
+    @Test("a file still being written is not claimed until it is closed")
+    func writeThenClose() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        let path = daemon.inbox + "/rehearsal/slow.jsonl"
+        // One open for the whole write, as cp or a program writing its output does.
+        let fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0o644)
+        try #require(fd >= 0)
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        let text = Self.records(30)
+        let half = text.index(text.startIndex, offsetBy: text.count / 2)
+        try handle.write(contentsOf: Data(text[..<half].utf8))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(FileManager.default.fileExists(atPath: path), "claimed while still open for writing")
+        try handle.write(contentsOf: Data(text[half...].utf8))
+        try handle.close()
+        let workflow = try #require(try await Self.settled(daemon, "slow.jsonl").first)
+        #expect(workflow.stage == .validated, "\(workflow.failure ?? "")")
+    }
+
+    @Test("drops made while the daemon was down are claimed before it reports ready")
+    func dropsWhileDown() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try FileManager.default.createDirectory(atPath: daemon.inbox + "/rehearsal", withIntermediateDirectories: true)
+        try daemon.drop(Self.records(21, tag: "a"), as: "a.jsonl")
+        try daemon.drop("not json\n", as: "b.jsonl")
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        let all = try await store.workflows(in: [.validated, .rejected])
+        #expect(Set(all.map(\.dropName)) == ["a.jsonl", "b.jsonl"], "READY=1 came before the waiting drops were handled")
+        #expect(all.first { $0.dropName == "b.jsonl" }?.stage == .rejected)
+    }
+
+    @Test("the same bytes dropped twice are refused as a duplicate unless the sidecar says force")
+    func duplicates() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        let text = Self.records(22)
+        try daemon.drop(text, as: "first.jsonl")
+        let first = try #require(try await Self.settled(daemon, "first.jsonl").first)
+        try daemon.drop(text, as: "again.jsonl")
+        let again = try #require(try await Self.settled(daemon, "again.jsonl").first)
+        #expect(again.stage == .rejected)
+        #expect(again.failure?.contains("already being processed by workflow \(first.id)") == true, "\(again.failure ?? "")")
+        let report = try String(contentsOfFile: daemon.rejected + "/rehearsal/again.jsonl.report.txt", encoding: .utf8)
+        #expect(report.contains("set force = true in again.toml"))
+
+        try daemon.directory.write("staging/forced.toml", "force = true\n")
+        guard rename(daemon.directory.file("staging/forced.toml"), daemon.inbox + "/rehearsal/forced.toml") == 0 else { throw POSIXError(.EIO) }
+        try daemon.drop(text, as: "forced.jsonl")
+        let forced = try #require(try await Self.settled(daemon, "forced.jsonl").first)
+        #expect(forced.stage == .validated, "\(forced.failure ?? "")")
+        #expect(FileManager.default.fileExists(atPath: daemon.spool + "/\(forced.id).toml"), "the sidecar travels with its drop")
+    }
+
+    @Test("a sidecar with a bad hyperparameter or a misspelt key rejects the drop with file:line")
+    func badSidecar() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.directory.write("staging/q3.toml", "[hyperparameters]\nepochCount = 500\n")
+        _ = rename(daemon.directory.file("staging/q3.toml"), daemon.inbox + "/rehearsal/q3.toml")
+        try daemon.drop(Self.records(25), as: "q3.jsonl")
+        let q3 = try #require(try await Self.settled(daemon, "q3.jsonl").first)
+        #expect(q3.stage == .rejected)
+        let report = try String(contentsOfFile: daemon.rejected + "/rehearsal/q3.jsonl.report.txt", encoding: .utf8)
+        #expect(report.contains("hyperparameter 'epochCount' = 500: 500 is above the maximum 50"), "\(report)")
+        #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/q3.toml"))
+
+        try daemon.directory.write("staging/q4.toml", "epochz = 3\n")
+        _ = rename(daemon.directory.file("staging/q4.toml"), daemon.inbox + "/rehearsal/q4.toml")
+        try daemon.drop(Self.records(25, tag: "q4"), as: "q4.jsonl")
+        let q4 = try #require(try await Self.settled(daemon, "q4.jsonl").first)
+        #expect(q4.stage == .rejected)
+        #expect(q4.failure == "q4.toml:1: unknown key 'epochz'")
+    }
+
+    @Test("an earlier rejection is never overwritten: the second gets a timestamped name")
+    func rejectionsNeverOverwrite() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.drop("first bad\n", as: "bad.jsonl")
+        _ = try await Self.settled(daemon, "bad.jsonl")
+        try daemon.drop("second bad\n", as: "bad.jsonl")
+        _ = try await Self.settled(daemon, "bad.jsonl", count: 2)
+        let files = try FileManager.default.contentsOfDirectory(atPath: daemon.rejected + "/rehearsal").sorted()
+        #expect(files.count == 4, "\(files)")
+        #expect(try String(contentsOfFile: daemon.rejected + "/rehearsal/bad.jsonl", encoding: .utf8) == "first bad\n")
+        let second = try #require(files.first { $0.hasPrefix("bad.2") && $0.hasSuffix(".jsonl") })
+        #expect(try String(contentsOfFile: daemon.rejected + "/rehearsal/" + second, encoding: .utf8) == "second bad\n")
+    }
+}
+
+
+/// Every bad file of the validation corpus, dropped into a running daemon.
+@Suite("Inbox with the validation corpus")
+struct InboxCorpusTests {
+    static func corpusDaemon() throws -> DaemonHarness {
+        let daemon = try DaemonHarness(configuration: { dir in
+            DaemonHarness.configuration(in: dir, profiles: []) + """
+
+                [profiles.fields]
+                adapter = "example"
+                base_model = "corpus.fields-v1"
+                backend = "local"
+
+                [profiles.conversation]
+                adapter = "example"
+                base_model = "corpus.conversation-v1"
+                backend = "local"
+                """
+        }, adapters: [])
+        try CAdapterBuilder.build(into: daemon.directory.file("adapters"), defines: ["EXAMPLE_CORPUS"])
+        return daemon
+    }
+
+    @Test("each bad file ends in rejected/ with its report and its bytes unchanged; nothing is deleted")
+    func corpus() async throws {
+        let daemon = try Self.corpusDaemon()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        let staging = daemon.directory.file("corpus")
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        var expectedBytes: [String: [UInt8]] = [:]
+        for c in ValidationCorpus.bad {
+            let profile = c.conversation ? "conversation" : "fields"
+            let target = daemon.inbox + "/" + profile + "/" + c.name
+            switch c.content {
+            case .symlink, .fifo, .directory:
+                try c.materialize(at: target)
+            default:
+                try c.materialize(at: staging + "/" + c.name)
+                expectedBytes[c.name] = Array(try Data(contentsOf: URL(fileURLWithPath: staging + "/" + c.name)))
+                guard rename(staging + "/" + c.name, target) == 0 else { throw POSIXError(.EIO) }
+            }
+        }
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        let deadline = ContinuousClock.now + .seconds(60)
+        var settled: [WorkflowRecord] = []
+        while ContinuousClock.now < deadline {
+            settled = try await store.workflows(in: [.rejected, .validated])
+            if settled.count >= ValidationCorpus.bad.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(settled.count == ValidationCorpus.bad.count, "log:\n\(daemon.log)")
+        for c in ValidationCorpus.bad {
+            let profile = c.conversation ? "conversation" : "fields"
+            let workflow = settled.first { $0.dropName == c.name }
+            #expect(workflow?.stage == .rejected, "\(c.name): \(workflow?.stage.rawValue ?? "never claimed")")
+            let rejected = daemon.rejected + "/" + profile + "/" + c.name
+            var st = stat()
+            #expect(lstat(rejected, &st) == 0, "\(c.name) is not in rejected/")
+            #expect(FileManager.default.fileExists(atPath: rejected + ".report.txt"), "\(c.name) has no report")
+            if let bytes = expectedBytes[c.name] {
+                #expect(Array(try Data(contentsOf: URL(fileURLWithPath: rejected))) == bytes, "\(c.name) changed")
+            }
+            if case .symlink(let target) = c.content {
+                #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: rejected)) == target, "the link itself moved, unfollowed")
+            }
+            let report = (try? String(contentsOfFile: rejected + ".report.txt", encoding: .utf8)) ?? ""
+            if let location = c.expectedLocation, c.expectedKind != "unreadable" {
+                #expect(report.contains("\(c.name):\(location)"), "\(c.name): report lacks \(location):\n\(report)")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/fields").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.spool).isEmpty)
+        // /etc/shadow was never read: its contents appear in no report.
+        let reports = try FileManager.default.contentsOfDirectory(atPath: daemon.rejected + "/fields").filter { $0.hasSuffix(".report.txt") }
+        #expect(!reports.isEmpty)
+    }
+
+    @Test("the good corpus files are accepted through the inbox")
+    func good() async throws {
+        let daemon = try Self.corpusDaemon()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        for c in ValidationCorpus.good {
+            guard case .bytes(let bytes) = c.content else { continue }
+            try daemon.drop(bytes: bytes, as: c.name, profile: c.conversation ? "conversation" : "fields")
+        }
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        var settled: [WorkflowRecord] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            settled = try await store.workflows(in: [.rejected, .validated])
+            if settled.count >= ValidationCorpus.good.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // Exact duplicates across files are the duplicate check's business: force is not set,
+        // and several good files share their first records, which is fine (records, not files).
+        for workflow in settled {
+            #expect(workflow.stage == .validated, "\(workflow.dropName): \(workflow.failure ?? "")")
+        }
+        #expect(settled.count == ValidationCorpus.good.count)
+    }
+}
+
+/// inotify's queue limit is a system-wide setting read when an instance is created; these
+/// tests lower it for their daemon only, one at a time.
+@Suite("Inbox under pressure", .serialized)
+struct InboxPressureTests {
+    @Test("a queue overflow triggers a rescan and no drop is missed")
+    func overflow() async throws {
+        let limitPath = "/proc/sys/fs/inotify/max_queued_events"
+        let original = try String(contentsOfFile: limitPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try "16\n".write(toFile: limitPath, atomically: false, encoding: .utf8)
+        do {
+            try daemon.start(arguments: ["--log-to", "stderr"], environment: ["FINETUNED_TEST_FAULTS": "inotify-read-delay-ms=300"])
+            let ready = await daemon.waitForReady()
+            try original.write(toFile: limitPath, atomically: false, encoding: .utf8)
+            #expect(ready != nil)
+        } catch {
+            try? original.write(toFile: limitPath, atomically: false, encoding: .utf8)
+            throw error
+        }
+        // Many drops at once while the reader pauses between reads: the 16-event queue overflows.
+        for i in 1...150 { try daemon.drop(InboxTests.records(21, tag: "o\(i)-"), as: "o\(i).jsonl") }
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        var settled: [WorkflowRecord] = []
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline {
+            settled = try await store.workflows(in: [.validated, .rejected])
+            if settled.count >= 150 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(settled.count == 150, "missed \(150 - settled.count) drops")
+        #expect(settled.allSatisfy { $0.stage == .validated })
+        #expect(daemon.log.contains("inotify queue overflowed; rescanning the inbox"), "no overflow happened; the test proved nothing")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/rehearsal").isEmpty)
+    }
+
+    @Test("a claim interrupted by a crash is settled at the next start: rolled back or completed")
+    func interruptedClaim() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try FileManager.default.createDirectory(atPath: daemon.spool, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: daemon.inbox + "/rehearsal", withIntermediateDirectories: true)
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        // Crash after recording, before the rename: the drop is still in the inbox.
+        let before = WorkflowRecord(id: "wf-20261128-00000001", profile: "rehearsal", dropName: "before.jsonl", sha256: nil,
+                                    spoolPath: daemon.spool + "/wf-20261128-00000001.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
+        try await store.insert(before, event: "claiming")
+        try daemon.drop(InboxTests.records(21, tag: "b"), as: "before.jsonl")
+        // Crash after the rename, before recording it: the drop is in the spool.
+        let after = WorkflowRecord(id: "wf-20261128-00000002", profile: "rehearsal", dropName: "after.jsonl", sha256: nil,
+                                   spoolPath: daemon.spool + "/wf-20261128-00000002.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
+        try await store.insert(after, event: "claiming")
+        try InboxTests.records(21, tag: "c").write(toFile: after.spoolPath, atomically: true, encoding: .utf8)
+
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        #expect(try await store.workflow(id: before.id) == nil, "the unfinished claim should be rolled back")
+        let reclaimed = try await store.workflows(in: [.validated]).filter { $0.dropName == "before.jsonl" }
+        #expect(reclaimed.count == 1, "the drop left in the inbox is claimed anew, exactly once")
+        #expect(try await store.workflow(id: after.id)?.stage == .validated)
+        #expect(try await store.events(workflowID: after.id).map(\.message).contains("claiming → claimed: claim completed after a restart"))
+    }
+}
