@@ -106,13 +106,13 @@ let package = Package(
         .executableTarget(
             name: "finetunectl",
             dependencies: [
-                "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation",
+                "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation", "FinetunedInbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "finetuned-bench",
-            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport"],
+            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox"],
             path: "Sources/Bench"
         ),
         .target(

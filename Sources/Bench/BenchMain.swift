@@ -12,6 +12,7 @@ struct BenchMain {
         try configurationLoad()
         try await controlRoundTrip()
         try ValidationBenchmark.run(megabytes: 128)
+        try await ClaimLatencyBenchmark.run(drops: 1000)
     }
 
     /// Parsing and checking the shipped configuration, against Python's tomllib parsing

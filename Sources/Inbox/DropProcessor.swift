@@ -65,6 +65,7 @@ struct DropProcessor: Sendable {
         let sidecarTarget = problems.isEmpty ? layout.spoolSidecar(id) : DropName.sidecar(for: destination)
         let hasSidecar = DropKind.inspect(sidecarSource) != .gone && rename(sidecarSource, sidecarTarget) == 0
         _ = try await store.transition(id: id, from: .claiming, to: .claimed, event: "moved to \(destination)", failure: nil)
+        Receipt(workflowID: id, stage: "claimed").write(folder: layout.profileFolder(profileName), dropName: name)
 
         if !problems.isEmpty {
             return try await reject(id: id, profileName: profileName, name: name, at: destination, report: problems.joined(separator: "\n") + "\n", summary: problems[0], inPlace: true)
@@ -102,6 +103,7 @@ struct DropProcessor: Sendable {
         try? report.text().write(toFile: archive + "/validation-report.txt", atomically: true, encoding: .utf8)
         let summary = "\(report.records) records, about \(report.estimatedTrainingTokens) training tokens"
         _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid: \(summary)", failure: nil)
+        Receipt(workflowID: id, stage: "validated", detail: summary).write(folder: layout.profileFolder(profileName), dropName: name)
         logger.notice("drop accepted: \(profileName)/\(name) (\(summary))", metadata: [
             LogMessageID.dropAccepted.metadata.key: "\(LogMessageID.dropAccepted.rawValue)",
             "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "validated",
@@ -131,6 +133,7 @@ struct DropProcessor: Sendable {
             logger.error("cannot write the rejection report \(reportPath): \(error)", metadata: ["workflow_id": "\(id)"])
         }
         _ = try await store.transition(id: id, from: .claimed, to: .rejected, event: "rejected: \(summary)", failure: summary)
+        Receipt(workflowID: id, stage: "rejected", detail: summary, report: reportPath).write(folder: layout.profileFolder(profileName), dropName: name)
         logger.error("drop rejected: \(profileName)/\(name): \(summary); report: \(reportPath)", metadata: [
             LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
             "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "rejected",

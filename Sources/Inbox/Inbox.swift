@@ -86,6 +86,7 @@ public actor Inbox {
         let current = await profiles()
         for profile in current.keys.sorted() {
             let folder = layout.profileFolder(profile)
+            Receipt.removeStale(folder: folder)
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             let drops = names.filter(DropName.isDrop).map { name -> (String, Int) in
                 var st = stat()

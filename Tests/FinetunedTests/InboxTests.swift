@@ -1,3 +1,4 @@
+import FinetunedInbox
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
@@ -309,5 +310,38 @@ struct InboxPressureTests {
         #expect(reclaimed.count == 1, "the drop left in the inbox is claimed anew, exactly once")
         #expect(try await store.workflow(id: after.id)?.stage == .validated)
         #expect(try await store.events(workflowID: after.id).map(\.message).contains("claiming → claimed: claim completed after a restart"))
+    }
+}
+
+@Suite("finetunectl submit")
+struct SubmitCommandTests {
+    @Test("submit drops safely, prints the workflow id and the verdict, and exits 0 or 1 by it")
+    func submit() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        let good = try daemon.directory.write("mine/tickets.jsonl", InboxTests.records(25))
+        let ctl = BuiltProducts.executable("finetunectl")
+        let ok = try await blocking { try Command.run(ctl, ["submit", good, "--profile", "rehearsal", "--inbox", daemon.inbox]) }
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let lines = ok.stdout.split(separator: "\n").map(String.init)
+        let idLine = try #require(lines.first { $0.hasPrefix("workflow wf-") })
+        let id = String(idLine.dropFirst("workflow ".count))
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        #expect(try await store.workflow(id: id)?.stage == .validated)
+        #expect(lines.last?.hasPrefix("validated: 25 records") == true)
+        #expect(!FileManager.default.fileExists(atPath: Receipt.path(folder: daemon.inbox + "/rehearsal", dropName: "tickets.jsonl")))
+
+        let overridden = try await blocking {
+            try Command.run(ctl, ["submit", good, "--profile", "rehearsal", "--inbox", daemon.inbox, "--name", "t2.jsonl", "--set", "epochCount=500", "--force"])
+        }
+        #expect(overridden.status == 1, "\(overridden.stdout)\(overridden.stderr)")
+        #expect(overridden.stdout.contains("rejected: t2.toml") || overridden.stdout.contains("hyperparameter 'epochCount' = 500"), "\(overridden.stdout)")
+        #expect(overridden.stdout.contains("report: \(daemon.rejected)/rehearsal/t2.jsonl.report.txt"))
+
+        let usage = try await blocking { try Command.run(ctl, ["submit", good, "--profile", "nope", "--inbox", daemon.inbox]) }
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("no inbox folder for profile 'nope'"))
     }
 }
