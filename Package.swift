@@ -117,7 +117,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedTestSupport",
-            dependencies: ["FinetunedControl", "AdapterKit"],
+            dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow"],
             path: "Sources/TestSupport"
         ),
         .testTarget(

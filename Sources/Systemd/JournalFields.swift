@@ -5,6 +5,16 @@ import Logging
 /// Kept apart from the handler so the mapping (names, priorities, redaction) is testable
 /// without a journald.
 enum JournalFields {
+    /// A record's metadata: the handler's own, then the provider's, then the call's, with the
+    /// error (if any) as `error`; later sources win.
+    static func merged(_ base: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent) -> Logger.Metadata {
+        var merged = base
+        if let provided = provider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        if let error = event.error { merged["error"] = "\(error)" }
+        return merged
+    }
+
     /// syslog priorities, as journald's `PRIORITY=` field expects them.
     static func priority(_ level: Logger.Level) -> Int {
         switch level {

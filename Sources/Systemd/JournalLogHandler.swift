@@ -26,10 +26,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = self.metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        if let error = event.error { merged["error"] = "\(error)" }
+        let merged = JournalFields.merged(metadata, provider: metadataProvider, event: event)
         let fields = JournalFields.fields(
             identifier: identifier, label: label, level: event.level,
             message: event.message.description, metadata: merged,

@@ -1,4 +1,5 @@
 import FinetunedControl
+import FinetunedWorkflow
 import Foundation
 
 /// Runs the real `finetuned` executable in a private directory, as systemd would: with a
@@ -95,6 +96,23 @@ public final class DaemonHarness: @unchecked Sendable {
     public var spool: String { directory.file("state/spool") }
     public var archive: String { directory.file("state/archive") }
     public var databasePath: String { directory.file("state/finetuned.sqlite") }
+
+    /// Waits until at least `count` workflows are in `stages` (and named `dropName`, if given);
+    /// returns them. Reads the daemon's own database file, as an operator's tool could.
+    public func waitForWorkflows(
+        count: Int = 1, in stages: Set<WorkflowStage> = [.validated, .rejected], dropName: String? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> [WorkflowRecord] {
+        let store = try SQLiteWorkflowStore(path: databasePath)
+        let deadline = ContinuousClock.now + timeout
+        var found: [WorkflowRecord] = []
+        repeat {
+            found = try await store.workflows(in: stages).filter { dropName == nil || $0.dropName == dropName }
+            if found.count >= count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        } while ContinuousClock.now < deadline
+        return found
+    }
 
     /// Drops a file the safe way: written next to the inbox, then renamed into the profile folder.
     @discardableResult

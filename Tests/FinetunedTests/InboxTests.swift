@@ -11,17 +11,8 @@ struct InboxTests {
         (1...n).map { #"{"prompt":"Summarize ticket \#(tag)\#($0): the export fails on Fridays.","completion":"Export fails on Fridays (\#(tag)\#($0))."}"# + "\n" }.joined()
     }
 
-    /// Waits until the store holds a workflow for `name` in a terminal or validated stage.
     static func settled(_ daemon: DaemonHarness, _ name: String, count: Int = 1) async throws -> [WorkflowRecord] {
-        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        let deadline = ContinuousClock.now + .seconds(20)
-        var found: [WorkflowRecord] = []
-        repeat {
-            found = try await store.workflows(in: [.validated, .rejected]).filter { $0.dropName == name }
-            if found.count >= count { break }
-            try await Task.sleep(for: .milliseconds(20))
-        } while ContinuousClock.now < deadline
-        return found
+        try await daemon.waitForWorkflows(count: count, dropName: name)
     }
 
     @Test("a drop renamed into the inbox is claimed into the spool, validated and archived with its report")
@@ -187,14 +178,7 @@ struct InboxCorpusTests {
                 guard rename(staging + "/" + c.name, target) == 0 else { throw POSIXError(.EIO) }
             }
         }
-        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        let deadline = ContinuousClock.now + .seconds(60)
-        var settled: [WorkflowRecord] = []
-        while ContinuousClock.now < deadline {
-            settled = try await store.workflows(in: [.rejected, .validated])
-            if settled.count >= ValidationCorpus.bad.count { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let settled = try await daemon.waitForWorkflows(count: ValidationCorpus.bad.count, timeout: .seconds(60))
         #expect(settled.count == ValidationCorpus.bad.count, "log:\n\(daemon.log)")
         for c in ValidationCorpus.bad {
             let profile = c.conversation ? "conversation" : "fields"
@@ -215,7 +199,8 @@ struct InboxCorpusTests {
                 #expect(report.contains("\(c.name):\(location)"), "\(c.name): report lacks \(location):\n\(report)")
             }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/fields").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/fields").filter { !$0.hasPrefix(".") }.isEmpty,
+                "only receipts (dotfiles) may stay in the inbox")
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.spool).isEmpty)
         // /etc/shadow was never read: its contents appear in no report.
         let reports = try FileManager.default.contentsOfDirectory(atPath: daemon.rejected + "/fields").filter { $0.hasSuffix(".report.txt") }
@@ -232,16 +217,7 @@ struct InboxCorpusTests {
             guard case .bytes(let bytes) = c.content else { continue }
             try daemon.drop(bytes: bytes, as: c.name, profile: c.conversation ? "conversation" : "fields")
         }
-        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        var settled: [WorkflowRecord] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            settled = try await store.workflows(in: [.rejected, .validated])
-            if settled.count >= ValidationCorpus.good.count { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        // Exact duplicates across files are the duplicate check's business: force is not set,
-        // and several good files share their first records, which is fine (records, not files).
+        let settled = try await daemon.waitForWorkflows(count: ValidationCorpus.good.count)
         for workflow in settled {
             #expect(workflow.stage == .validated, "\(workflow.dropName): \(workflow.failure ?? "")")
         }
@@ -271,18 +247,11 @@ struct InboxPressureTests {
         }
         // Many drops at once while the reader pauses between reads: the 16-event queue overflows.
         for i in 1...150 { try daemon.drop(InboxTests.records(21, tag: "o\(i)-"), as: "o\(i).jsonl") }
-        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        var settled: [WorkflowRecord] = []
-        let deadline = ContinuousClock.now + .seconds(90)
-        while ContinuousClock.now < deadline {
-            settled = try await store.workflows(in: [.validated, .rejected])
-            if settled.count >= 150 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let settled = try await daemon.waitForWorkflows(count: 150, timeout: .seconds(90))
         #expect(settled.count == 150, "missed \(150 - settled.count) drops")
         #expect(settled.allSatisfy { $0.stage == .validated })
         #expect(daemon.log.contains("inotify queue overflowed; rescanning the inbox"), "no overflow happened; the test proved nothing")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/rehearsal").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/rehearsal").filter { !$0.hasPrefix(".") }.isEmpty)
     }
 
     @Test("a claim interrupted by a crash is settled at the next start: rolled back or completed")
