@@ -19,7 +19,7 @@ public actor Inbox {
     private var watcher: InotifyWatcher?
     private var folders: [Int32: String] = [:]
     private var rootWatch: Int32 = -1
-    private var warnedFolders: Set<String> = []
+    private var warnedRootFiles: Set<String> = []
 
     static let fileEvents = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
     static let rootEvents = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CLOSE_WRITE)
@@ -108,8 +108,8 @@ public actor Inbox {
         if event.watch == rootWatch {
             if event.isDirectory, (await profiles())[event.name] != nil, event.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
                 try await resync()
-            } else if !event.isDirectory, DropName.isDrop(event.name), !warnedFolders.contains(event.name) {
-                warnedFolders.insert(event.name)
+            } else if !event.isDirectory, DropName.isDrop(event.name), !warnedRootFiles.contains(event.name) {
+                warnedRootFiles.insert(event.name)
                 logger.warning("\(event.name) was dropped in the inbox itself; drops go to \(layout.inbox)/<profile>/")
             }
             return

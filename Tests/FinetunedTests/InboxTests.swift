@@ -314,3 +314,28 @@ struct SubmitCommandTests {
         #expect(usage.stderr.contains("no inbox folder for profile 'nope'"))
     }
 }
+
+@Suite("Inbox ownership rule")
+struct InboxOwnershipTests {
+    @Test("with require_group = true a drop owned by a user outside the submit group is rejected unread; by default it is accepted")
+    func requireGroup() async throws {
+        for (require, expected) in [(true, WorkflowStage.rejected), (false, WorkflowStage.validated)] {
+            let daemon = try DaemonHarness(configuration: { dir in
+                DaemonHarness.configuration(in: dir) + "\n[inbox]\nsubmit_group = \"finetuned-test-nobody-is-in-it\"\nrequire_group = \(require)\n"
+            })
+            defer { daemon.tearDown() }
+            try daemon.start()
+            #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+            let staging = daemon.directory.file("foreign.jsonl")
+            try InboxTests.records(22).write(toFile: staging, atomically: false, encoding: .utf8)
+            chown(staging, 65534, 65534)
+            guard rename(staging, daemon.inbox + "/rehearsal/foreign.jsonl") == 0 else { throw POSIXError(.EIO) }
+            let workflow = try #require(try await daemon.waitForWorkflows(dropName: "foreign.jsonl").first)
+            #expect(workflow.stage == expected, "require_group = \(require): \(workflow.failure ?? "")")
+            if require {
+                #expect(workflow.failure == "foreign.jsonl is owned by uid 65534, who is not in the group 'finetuned-test-nobody-is-in-it' (require_group = true)")
+                #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/foreign.jsonl.report.txt"))
+            }
+        }
+    }
+}
