@@ -1,0 +1,189 @@
+/// The workflow as a pure state machine: `handle(event)` moves the stage and returns the
+/// actions to perform. No I/O here; the executor performs the actions against a backend and
+/// the store, and feeds their outcomes back as events. Every transition is unit-tested.
+///
+/// Invariant: whatever path a workflow takes to a terminal stage, every paid resource it
+/// created (a running job, a provisioned throughput, a custom model that is not wanted) has
+/// been stopped or deleted first. Failure and cancellation go through `cleaningUp`.
+public struct WorkflowMachine: Sendable, Equatable {
+    public private(set) var stage: WorkflowStage
+    public private(set) var context: WorkflowContext
+
+    public init(stage: WorkflowStage = .validated, context: WorkflowContext = WorkflowContext()) {
+        self.stage = stage
+        self.context = context
+    }
+
+    public enum Model: String, Sendable, Equatable, Codable { case base, custom }
+
+    public enum Event: Sendable, Equatable {
+        case uploaded(uri: String)
+        case jobCreated(arn: String)
+        case jobInProgress
+        case jobCompleted(customModelARN: String)
+        /// The job ended `Failed` or `Stopped`, with the service's message.
+        case jobEnded(status: String, message: String)
+        case throughputCreated(arn: String)
+        case throughputCreating
+        case throughputInService
+        case throughputFailed(message: String)
+        case inferenceStarted(Model)
+        case inferenceFinished(Model)
+        case scored
+        case decided(keep: Bool, reason: String)
+        case throughputDeleted
+        case customModelDeleted
+        case jobStopped
+        case notified
+        /// The workflow's files are archived and its spool released.
+        case finished
+        /// A step failed in a way retries cannot fix (validation, access, quota, a deadline).
+        case stepFailed(message: String)
+        case cancelRequested
+    }
+
+    public enum Action: Sendable, Equatable {
+        case upload
+        case createJob
+        case pollJob
+        case stopJob
+        case createThroughput
+        case pollThroughput
+        case runInference(Model)
+        case score
+        case decide
+        case deleteThroughput
+        case deleteCustomModel
+        case notify(Outcome)
+        case finish
+    }
+
+    /// What the final notification reports.
+    public enum Outcome: String, Sendable, Equatable, Codable {
+        case kept, notKept = "not_kept", failed, cancelled
+    }
+
+    public struct TransitionError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var stage: WorkflowStage
+        public var event: Event
+        public var description: String { "event \(event) is not valid in stage \(stage.rawValue)" }
+    }
+
+    /// What to do on entering the current stage (and on resuming in it after a restart).
+    public var pendingActions: [Action] {
+        switch stage {
+        case .claiming, .claimed, .rejected: []
+        case .validated: [.upload]
+        case .uploaded: [.createJob]
+        case .jobCreated, .training: [.pollJob]
+        case .jobCompleted: [.createThroughput]
+        case .throughputCreating: [.pollThroughput]
+        case .inService, .baseInference: [.runInference(.base)]
+        case .customInference: context.inferenceComplete ? [.score] : [.runInference(.custom)]
+        case .scored: [.decide]
+        case .decided: context.keep == true ? [] : [.deleteThroughput]
+        case .kept: [.notify(.kept)]
+        case .throughputDeleted: context.keepRejectedModels || context.customModelDeleted ? [.notify(.notKept)] : [.deleteCustomModel]
+        case .notified: [.finish]
+        case .cleaningUp, .cancelling: cleanupActions
+        case .done, .failed, .cancelled: []
+        }
+    }
+
+    private var cleanupActions: [Action] {
+        if context.jobARN != nil && context.customModelARN == nil && !context.jobStopped { return [.stopJob] }
+        if context.throughputARN != nil && !context.throughputDeleted { return [.deleteThroughput] }
+        if context.customModelARN != nil && !context.customModelDeleted && !context.keepRejectedModels { return [.deleteCustomModel] }
+        return [.notify(stage == .cancelling ? .cancelled : .failed)]
+    }
+
+    /// Stages in which the workflow can still fail or be cancelled: before the decision.
+    /// After it, the remaining steps (deleting what is not kept, notifying) are retried until
+    /// they succeed; failing there would delete a throughput that was kept.
+    public static let interruptible: Set<WorkflowStage> = [
+        .validated, .uploaded, .jobCreated, .training, .jobCompleted, .throughputCreating, .inService,
+        .baseInference, .customInference, .scored,
+    ]
+
+    @discardableResult
+    public mutating func handle(_ event: Event) throws(TransitionError) -> [Action] {
+        let refuse = TransitionError(stage: stage, event: event)
+        guard !stage.isTerminal else { throw refuse }
+        switch (stage, event) {
+        case (_, .cancelRequested):
+            guard Self.interruptible.contains(stage) else { throw refuse }
+            context.failureReason = "cancelled by an operator"
+            stage = .cancelling
+        case (.cleaningUp, .stepFailed), (.cancelling, .stepFailed):
+            // Cleanup keeps trying; the executor retries the same action.
+            return pendingActions
+        case (_, .stepFailed(let message)):
+            guard Self.interruptible.contains(stage) else { throw refuse }
+            context.failureReason = message
+            stage = .cleaningUp
+        case (.validated, .uploaded(let uri)):
+            context.trainingDataURI = uri
+            stage = .uploaded
+        case (.uploaded, .jobCreated(let arn)):
+            context.jobARN = arn
+            stage = .jobCreated
+        case (.jobCreated, .jobInProgress):
+            stage = .training
+        case (.training, .jobInProgress):
+            return [.pollJob]
+        case (.jobCreated, .jobCompleted(let model)), (.training, .jobCompleted(let model)):
+            context.customModelARN = model
+            stage = .jobCompleted
+        case (.jobCreated, .jobEnded(let status, let message)), (.training, .jobEnded(let status, let message)):
+            context.jobStopped = true
+            context.failureReason = "the customization job ended \(status): \(message)"
+            stage = .cleaningUp
+        case (.jobCompleted, .throughputCreated(let arn)):
+            context.throughputARN = arn
+            stage = .throughputCreating
+        case (.throughputCreating, .throughputCreating):
+            return [.pollThroughput]
+        case (.throughputCreating, .throughputInService):
+            stage = .inService
+        case (.inService, .inferenceStarted(.base)):
+            stage = .baseInference
+        case (.baseInference, .inferenceStarted(.base)), (.customInference, .inferenceStarted(.custom)):
+            return []
+        case (.throughputCreating, .throughputFailed(let message)):
+            context.failureReason = "the provisioned throughput failed: \(message)"
+            stage = .cleaningUp
+        case (.inService, .inferenceFinished(.base)), (.baseInference, .inferenceFinished(.base)):
+            stage = .customInference
+        case (.customInference, .inferenceFinished(.custom)):
+            context.inferenceComplete = true
+        case (.customInference, .scored) where context.inferenceComplete:
+            stage = .scored
+        case (.scored, .decided(let keep, let reason)):
+            context.keep = keep
+            context.decisionReason = reason
+            stage = keep ? .kept : .decided
+        case (.decided, .throughputDeleted):
+            context.throughputDeleted = true
+            stage = .throughputDeleted
+        case (.throughputDeleted, .customModelDeleted):
+            context.customModelDeleted = true
+        case (.notified, .finished):
+            stage = .done
+        case (.kept, .notified), (.throughputDeleted, .notified):
+            stage = .notified
+        case (.cleaningUp, .jobStopped), (.cancelling, .jobStopped):
+            context.jobStopped = true
+        case (.cleaningUp, .throughputDeleted), (.cancelling, .throughputDeleted):
+            context.throughputDeleted = true
+        case (.cleaningUp, .customModelDeleted), (.cancelling, .customModelDeleted):
+            context.customModelDeleted = true
+        case (.cleaningUp, .notified):
+            stage = .failed
+        case (.cancelling, .notified):
+            stage = .cancelled
+        default:
+            throw refuse
+        }
+        return pendingActions
+    }
+}
