@@ -48,15 +48,76 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
 }
 
 public struct WorkflowCounts: Codable, Sendable, Equatable {
+    /// Workflows past validation and not finished: paying, or about to.
     public var running: Int
+    /// Validated drops waiting for the workflow engine (or for capacity).
     public var waiting: Int
     public var succeeded: Int
     public var failed: Int
+    /// Drops refused by validation.
+    public var rejected: Int
+    public var cancelled: Int
 
-    public init(running: Int = 0, waiting: Int = 0, succeeded: Int = 0, failed: Int = 0) {
+    public init(running: Int = 0, waiting: Int = 0, succeeded: Int = 0, failed: Int = 0, rejected: Int = 0, cancelled: Int = 0) {
         self.running = running
         self.waiting = waiting
         self.succeeded = succeeded
         self.failed = failed
+        self.rejected = rejected
+        self.cancelled = cancelled
+    }
+}
+
+/// One line of `finetunectl list`.
+public struct WorkflowSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var profile: String
+    public var dropName: String
+    public var stage: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var failure: String?
+
+    public init(id: String, profile: String, dropName: String, stage: String, createdAt: Date, updatedAt: Date, failure: String?) {
+        self.id = id
+        self.profile = profile
+        self.dropName = dropName
+        self.stage = stage
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.failure = failure
+    }
+}
+
+/// `finetunectl show`: the workflow and where its files are.
+public struct WorkflowDetail: Codable, Sendable, Equatable {
+    public var workflow: WorkflowSummary
+    public var sha256: String?
+    public var spoolPath: String
+    public var archive: String
+
+    public init(workflow: WorkflowSummary, sha256: String?, spoolPath: String, archive: String) {
+        self.workflow = workflow
+        self.sha256 = sha256
+        self.spoolPath = spoolPath
+        self.archive = archive
+    }
+}
+
+/// One entry of `finetunectl history`.
+public struct HistoryEntry: Codable, Sendable, Equatable {
+    public var at: Date
+    public var stage: String
+    public var kind: String
+    public var message: String
+    /// Seconds since the previous entry.
+    public var sincePrevious: Double?
+
+    public init(at: Date, stage: String, kind: String, message: String, sincePrevious: Double?) {
+        self.at = at
+        self.stage = stage
+        self.kind = kind
+        self.message = message
+        self.sincePrevious = sincePrevious
     }
 }

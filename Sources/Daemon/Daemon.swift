@@ -26,19 +26,21 @@ public struct Daemon {
     }
 
     public func run() async throws {
-        let runtime = DaemonRuntime(setup: setup, loader: loader, notifier: notifier, logger: logger)
-        DaemonRuntime.logWarnings(setup, logger: logger)
-        let gate = ReadinessGate(components: ["control", "inbox"], notifier: notifier, logger: logger) {
-            await runtime.summary
-        }
         try prepareDirectories()
         let paths = configuration.paths
         let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
+        let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
+        DaemonRuntime.logWarnings(setup, logger: logger)
+        let gate = ReadinessGate(components: ["control", "inbox"], notifier: notifier, logger: logger) {
+            await runtime.refreshStatus()
+            return await runtime.summary
+        }
         let inbox = Inbox(
             layout: InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
                                 archive: paths.archive, submitGroup: configuration.inbox.submitGroup),
             store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
-            profiles: { await runtime.setup.profiles }, watcherReadDelay: TestFaults().inotifyReadDelay)
+            profiles: { await runtime.setup.profiles }, watcherReadDelay: TestFaults().inotifyReadDelay,
+            onProcessed: { await runtime.refreshStatus() })
         await runtime.onApplied { try? await inbox.resync() }
 
         let socketPath = configuration.daemon.runtimeDirectory + "/" + ControlProtocol.socketName

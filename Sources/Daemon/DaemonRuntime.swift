@@ -1,6 +1,7 @@
 import FinetunedConfig
 import FinetunedControl
 import FinetunedSystemd
+import FinetunedWorkflow
 import Foundation
 import Logging
 
@@ -29,9 +30,12 @@ public actor DaemonRuntime {
         appliedHandlers.append(handler)
     }
 
-    public init(setup: DaemonSetup, loader: SetupLoader, notifier: ServiceNotifier, logger: Logger) {
+    let store: any WorkflowStore
+
+    public init(setup: DaemonSetup, loader: SetupLoader, store: any WorkflowStore, notifier: ServiceNotifier, logger: Logger) {
         self.setup = setup
         self.loader = loader
+        self.store = store
         self.notifier = notifier
         self.logger = logger
         self.startedAt = Date()
@@ -91,6 +95,27 @@ public actor DaemonRuntime {
         for warning in setup.warnings where !setup.adapters.refusals.contains(where: { $0.description == warning }) {
             logger.warning("\(warning)")
         }
+    }
+
+    /// Recounts workflows from the store and sends the new `STATUS=` line.
+    public func refreshStatus() async {
+        do {
+            let stages = try await store.stageCounts()
+            func count(_ matching: (WorkflowStage) -> Bool) -> Int {
+                stages.filter { matching($0.key) }.map(\.value).reduce(0, +)
+            }
+            counts = WorkflowCounts(
+                running: count { !$0.isTerminal && $0 != .validated && $0 != .claiming && $0 != .claimed },
+                waiting: count { $0 == .validated || $0 == .claimed },
+                succeeded: stages[.done] ?? 0, failed: stages[.failed] ?? 0,
+                rejected: stages[.rejected] ?? 0, cancelled: stages[.cancelled] ?? 0)
+            if let latest = try await store.recentWorkflows(limit: 1).first {
+                lastEvent = "\(latest.profile)/\(latest.dropName) \(latest.stage.rawValue)"
+            }
+        } catch {
+            logger.error("cannot count workflows: \(error)")
+        }
+        notifier.status(summary)
     }
 
     /// The one line `systemctl status` shows.

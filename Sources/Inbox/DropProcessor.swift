@@ -95,7 +95,9 @@ struct DropProcessor: Sendable {
         }
         if let digest { try await store.recordDigest(id: id, sha256: digest) }
         guard report.isValid else {
-            let first = report.problems.first { $0.severity == .error }.map { $0.formatted(file: name) } ?? "invalid"
+            // The first error at a line says more than a count that follows from it.
+            let errors = report.problems.filter { $0.severity == .error }
+            let first = (errors.first { $0.line > 0 } ?? errors.first).map { $0.formatted(file: name) } ?? "invalid"
             return try await rejectFromSpool(id: id, profileName: profileName, name: name, report: report.text(), summary: first)
         }
         let archive = layout.archiveFolder(id)
@@ -120,6 +122,8 @@ struct DropProcessor: Sendable {
         }
         if rename(layout.spoolFile(id), target) != 0 {
             logger.error("cannot move \(name) to \(target): \(String(cString: strerror(errno)))", metadata: ["workflow_id": "\(id)"])
+        } else {
+            try await store.recordLocation(id: id, path: target)
         }
         _ = rename(layout.spoolSidecar(id), DropName.sidecar(for: target))
         return try await reject(id: id, profileName: profileName, name: name, at: target, report: report, summary: summary, inPlace: false)

@@ -16,6 +16,7 @@ public actor Inbox {
     let profiles: @Sendable () async -> [String: ResolvedProfile]
     let today: @Sendable () -> String
     let watcherReadDelay: Duration
+    let onProcessed: @Sendable () async -> Void
     private var watcher: InotifyWatcher?
     private var folders: [Int32: String] = [:]
     private var rootWatch: Int32 = -1
@@ -27,8 +28,10 @@ public actor Inbox {
     public init(
         layout: InboxLayout, store: any WorkflowStore, requireGroup: Bool, logger: Logger,
         profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
-        today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero
+        today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero,
+        onProcessed: @escaping @Sendable () async -> Void = {}
     ) {
+        self.onProcessed = onProcessed
         self.watcherReadDelay = watcherReadDelay
         self.layout = layout
         self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup)
@@ -128,6 +131,7 @@ public actor Inbox {
     }
 
     private func claim(profile: String, name: String, profiles: [String: ResolvedProfile]) async throws {
-        _ = try await processor.process(profileName: profile, name: name, profile: profiles[profile], today: today())
+        let outcome = try await processor.process(profileName: profile, name: name, profile: profiles[profile], today: today())
+        if outcome != .vanished { await onProcessed() }
     }
 }

@@ -145,6 +145,7 @@ public final class DaemonHarness: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        notify.shutdown()
         directory.remove()
     }
 }

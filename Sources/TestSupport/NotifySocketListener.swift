@@ -2,9 +2,15 @@ import Foundation
 
 /// A Unix datagram socket standing in for systemd's `NOTIFY_SOCKET`: the test binds it,
 /// hands its path to the daemon, and reads the `sd_notify` messages the daemon sends.
+///
+/// Like systemd, it drains the socket continuously on a thread of its own: the kernel queues
+/// only a few datagrams (net.unix.max_dgram_qlen, 10 here), and a full queue blocks the sender.
 public final class NotifySocketListener: @unchecked Sendable {
     public let path: String
     private let fd: Int32
+    private let condition = NSCondition()
+    private var queue: [Message] = []
+    private var closed = false
 
     /// One datagram, with when it arrived.
     public struct Message: Sendable {
@@ -34,6 +40,8 @@ public final class NotifySocketListener: @unchecked Sendable {
             close(fd)
             throw POSIXError(.init(rawValue: errno) ?? .EIO)
         }
+        let thread = Thread { [weak self] in self?.drain() }
+        thread.start()
     }
 
     deinit {
@@ -41,22 +49,47 @@ public final class NotifySocketListener: @unchecked Sendable {
         unlink(path)
     }
 
+    /// Stops the reader thread; called when the test is done with the socket.
+    public func shutdown() {
+        condition.lock()
+        closed = true
+        condition.unlock()
+    }
+
+    private func drain() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            condition.lock()
+            let stop = closed
+            condition.unlock()
+            if stop { return }
+            var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, 100) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { continue }
+            let text = String(decoding: buffer[0..<n], as: UTF8.self)
+            var assignments: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                guard let eq = line.firstIndex(of: "=") else { continue }
+                assignments[String(line[..<eq])] = String(line[line.index(after: eq)...])
+            }
+            condition.lock()
+            queue.append(Message(assignments: assignments, raw: text, arrival: .now))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
     /// The next datagram, or nil when none arrives within `timeout`.
     public func receive(timeout: Duration) -> Message? {
-        var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        // A negative timeout would make poll(2) wait forever.
-        let milliseconds = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-        guard poll(&pollfd, 1, milliseconds) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self)
-        var assignments: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            assignments[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let deadline = Date().addingTimeInterval(max(0, seconds))
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty {
+            guard condition.wait(until: deadline) else { break }
         }
-        return Message(assignments: assignments, raw: text, arrival: .now)
+        return queue.isEmpty ? nil : queue.removeFirst()
     }
 
     /// Waits, off the cooperative pool, for the first datagram that satisfies `predicate`.

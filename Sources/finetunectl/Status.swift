@@ -35,7 +35,7 @@ struct Status: ParsableCommand {
             "  state:         \(status.stateDirectory)",
             "  adapters:      \(status.adapterDirectories.joined(separator: ", "))",
             "  profiles:      \(status.profiles.isEmpty ? "(none)" : status.profiles.joined(separator: ", "))",
-            "  workflows:     \(status.counts.running) running, \(status.counts.waiting) waiting, \(status.counts.succeeded) succeeded, \(status.counts.failed) failed",
+            "  workflows:     \(status.counts.running) running, \(status.counts.waiting) waiting, \(status.counts.succeeded) succeeded, \(status.counts.failed) failed, \(status.counts.rejected) rejected, \(status.counts.cancelled) cancelled",
         ]
         return lines.joined(separator: "\n")
     }

@@ -146,7 +146,7 @@ struct FinetunectlTests {
         #expect(lines.contains("  configuration: \(daemon.configPath) (loaded \(lines.first { $0.contains("loaded") }!.split(separator: "(loaded ")[1].prefix(20)); 0 reloads, 0 refused)"))
         #expect(lines.contains("  inbox:         \(daemon.directory.file("state/inbox"))"))
         #expect(lines.contains("  adapters:      \(daemon.directory.file("adapters"))"))
-        #expect(lines.contains("  workflows:     0 running, 0 waiting, 0 succeeded, 0 failed"))
+        #expect(lines.contains("  workflows:     0 running, 0 waiting, 0 succeeded, 0 failed, 0 rejected, 0 cancelled"))
     }
 
     @Test("a user outside the daemon's group is refused with exit code 4")

@@ -1,3 +1,4 @@
+import FinetunedControl
 import FinetunedInbox
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -337,5 +338,45 @@ struct InboxOwnershipTests {
                 #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/foreign.jsonl.report.txt"))
             }
         }
+    }
+}
+
+@Suite("Workflows as the operator sees them")
+struct OperatorViewTests {
+    @Test("STATUS= follows the drops; list, show and history tell what happened to each")
+    func statusListShowHistory() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.drop(InboxTests.records(21), as: "good.jsonl")
+        let good = try #require(try await daemon.waitForWorkflows(dropName: "good.jsonl").first)
+        let waiting = await daemon.notify.next(where: { $0.assignments["STATUS"]?.hasPrefix("0 workflows running, 1 waiting; last: rehearsal/good.jsonl validated") == true })
+        #expect(waiting != nil, "STATUS= did not follow the validated drop")
+        try daemon.drop("bad\n", as: "bad.jsonl")
+        let bad = try #require(try await daemon.waitForWorkflows(dropName: "bad.jsonl").first)
+        let rejected = await daemon.notify.next(where: { $0.assignments["STATUS"] == "0 workflows running, 1 waiting; last: rehearsal/bad.jsonl rejected" })
+        #expect(rejected != nil)
+
+        let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
+        #expect(status.counts == WorkflowCounts(running: 0, waiting: 1, succeeded: 0, failed: 0, rejected: 1, cancelled: 0))
+
+        let active = try JSONDecoder.control.decode([WorkflowSummary].self, from: Data(try await daemon.ctl(["list", "--json"]).stdout.utf8))
+        #expect(active.map(\.id) == [good.id])
+        let all = try JSONDecoder.control.decode([WorkflowSummary].self, from: Data(try await daemon.ctl(["list", "--all", "--json"]).stdout.utf8))
+        #expect(Set(all.map(\.id)) == [good.id, bad.id])
+        let table = try await daemon.ctl(["list", "--all"])
+        #expect(table.stdout.contains(bad.id) && table.stdout.contains("rejected") && table.stdout.contains("bad.jsonl"))
+
+        let shown = try await daemon.ctl(["show", bad.id])
+        #expect(shown.stdout.contains("  stage:    rejected"))
+        #expect(shown.stdout.contains("  reason:   bad.jsonl:1:1: error:"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("  drop:     \(daemon.rejected)/rehearsal/bad.jsonl\n"), "show points at the drop where it is now")
+        let history = try JSONDecoder.control.decode([HistoryEntry].self, from: Data(try await daemon.ctl(["history", good.id, "--json"]).stdout.utf8))
+        #expect(history.map(\.stage) == ["claiming", "claimed", "validated"])
+        #expect(history.first?.sincePrevious == nil && history.dropFirst().allSatisfy { ($0.sincePrevious ?? -1) >= 0 })
+        let missing = try await daemon.ctl(["show", "wf-20000101-deadbeef"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "finetunectl: no workflow wf-20000101-deadbeef\n")
     }
 }

@@ -96,6 +96,28 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         try await write { db in try EventRow(event).insert(db) }
     }
 
+    public func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] {
+        try await read { db in
+            var counts: [WorkflowStage: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) AS n FROM workflows GROUP BY stage") {
+                if let stage = WorkflowStage(rawValue: row["stage"]) { counts[stage] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func recentWorkflows(limit: Int) async throws(StoreError) -> [WorkflowRecord] {
+        try await read { db in
+            try WorkflowRow.order(Column("updated_at").desc, Column("id").desc).limit(limit).fetchAll(db).map(\.record)
+        }
+    }
+
+    public func recordLocation(id: String, path: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE workflows SET spool_path = ? WHERE id = ?", arguments: [path, id])
+        }
+    }
+
     public func recordDigest(id: String, sha256: String) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "UPDATE workflows SET sha256 = ? WHERE id = ?", arguments: [sha256, id])

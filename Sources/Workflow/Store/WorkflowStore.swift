@@ -30,6 +30,15 @@ public protocol WorkflowStore: Sendable {
 
     func appendEvent(_ event: WorkflowEvent) async throws(StoreError)
 
+    /// How many workflows are in each stage.
+    func stageCounts() async throws(StoreError) -> [WorkflowStage: Int]
+
+    /// The most recently updated workflows, newest first.
+    func recentWorkflows(limit: Int) async throws(StoreError) -> [WorkflowRecord]
+
+    /// Records where a workflow's drop now lives (moved to rejected/, say).
+    func recordLocation(id: String, path: String) async throws(StoreError)
+
     /// Records the SHA-256 of a workflow's drop once it has been read.
     func recordDigest(id: String, sha256: String) async throws(StoreError)
 }

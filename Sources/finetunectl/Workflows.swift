@@ -1,0 +1,76 @@
+import ArgumentParser
+import FinetunedControl
+import Foundation
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List workflows that are not finished (--all: the latest ones, finished too).")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Flag(name: .long, help: "Include finished workflows (rejected, done, failed, cancelled).") var all = false
+    @Option(name: .long, help: "At most this many.") var limit: Int = 50
+    @Flag(name: .long, help: "Print JSON for machines.") var json = false
+
+    func run() throws {
+        let workflows = try perform { () throws(ControlClientError) in
+            try connection.client.call(ControlRequest(verb: "list", arguments: ["all": String(all), "limit": String(limit)]), as: [WorkflowSummary].self)
+        }
+        if json { return try printJSON(workflows) }
+        if workflows.isEmpty {
+            print(all ? "no workflows yet" : "no workflows in progress (--all shows finished ones)")
+            return
+        }
+        print(pad("ID", 21) + pad("PROFILE", 16) + pad("STAGE", 20) + pad("UPDATED", 22) + "DROP")
+        for w in workflows {
+            print(pad(w.id, 21) + pad(w.profile, 16) + pad(w.stage, 20) + pad(w.updatedAt.formatted(.iso8601), 22) + w.dropName)
+        }
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one workflow: its stage, failure and files.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The workflow id.") var id: String
+    @Flag(name: .long, help: "Print JSON for machines.") var json = false
+
+    func run() throws {
+        let detail = try perform { () throws(ControlClientError) in
+            try connection.client.call(ControlRequest(verb: "show", arguments: ["id": id]), as: WorkflowDetail.self)
+        }
+        if json { return try printJSON(detail) }
+        let w = detail.workflow
+        var lines = [
+            "\(w.id)  \(w.profile)/\(w.dropName)",
+            "  stage:    \(w.stage)",
+            "  created:  \(w.createdAt.formatted(.iso8601))",
+            "  updated:  \(w.updatedAt.formatted(.iso8601))",
+        ]
+        if let failure = w.failure { lines.append("  reason:   \(failure)") }
+        lines += ["  drop:     \(detail.spoolPath)", "  archive:  \(detail.archive)"]
+        if let sha = detail.sha256 { lines.append("  sha256:   \(sha)") }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a workflow's event history with timestamps and durations.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The workflow id.") var id: String
+    @Flag(name: .long, help: "Print JSON for machines.") var json = false
+
+    func run() throws {
+        let entries = try perform { () throws(ControlClientError) in
+            try connection.client.call(ControlRequest(verb: "history", arguments: ["id": id]), as: [HistoryEntry].self)
+        }
+        if json { return try printJSON(entries) }
+        for e in entries {
+            let delta = e.sincePrevious.map { String(format: "+%.3fs", $0) } ?? ""
+            print(pad(e.at.formatted(.iso8601), 22) + pad(delta, 12) + pad(e.stage, 20) + e.message)
+        }
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+}
