@@ -9,11 +9,6 @@ import Foundation
 public struct ServiceNotifier: Sendable {
     public init() {}
 
-    /// Whether a service manager is listening (`NOTIFY_SOCKET` is set).
-    public var isSupervised: Bool {
-        ProcessInfo.processInfo.environment["NOTIFY_SOCKET"] != nil
-    }
-
     /// Sends raw `KEY=value` assignments in one datagram; returns false if nothing was sent.
     @discardableResult
     public func send(_ assignments: [String]) -> Bool {

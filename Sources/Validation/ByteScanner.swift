@@ -220,17 +220,6 @@ struct ByteScanner {
         i += length
     }
 
-    /// Whether the string's raw bytes equal `literal` (strings with escapes are decoded first).
-    func stringEquals(_ info: StringInfo, _ literal: StaticString) -> Bool {
-        guard !info.hasEscapes else { return decode(info) == literal.description }
-        let count = literal.utf8CodeUnitCount
-        guard info.end - info.start == count else { return false }
-        return literal.withUTF8Buffer { expected in
-            for k in 0..<count where base[info.start + k] != expected[k] { return false }
-            return true
-        }
-    }
-
     /// The decoded text of a scanned (hence valid) string; used only for short values.
     func decode(_ info: StringInfo) -> String {
         let raw = UnsafeBufferPointer(start: base + info.start, count: info.end - info.start)
