@@ -31,6 +31,7 @@ release:
 
 test:
 	./scripts/install-test-deps
+	./scripts/fetch-model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 

@@ -75,6 +75,10 @@ let package = Package(
             path: "Sources/Inbox"
         ),
         .target(
+            name: "FinetunedEvaluation",
+            path: "Sources/Evaluation"
+        ),
+        .target(
             name: "FinetunedControl",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,7 +129,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox",
+                "FinetunedInbox", "FinetunedEvaluation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,0 +1,60 @@
+@testable import FinetunedEvaluation
+import FinetunedTestSupport
+import Foundation
+import Testing
+
+@Suite("BERT tokenizer and weights",
+       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+struct TokenizerTests {
+    static func tokenizer() throws -> WordPieceTokenizer {
+        try WordPieceTokenizer(vocabularyFile: SharedTestData.modelDirectory.appendingPathComponent("vocab.txt").path)
+    }
+
+    @Test("token ids match the bert-score package's for every pair of the reference file",
+          .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+    func referenceIDs() throws {
+        let tokenizer = try Self.tokenizer()
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: SharedTestData.bertScoreReference)) as! [String: Any]
+        let pairs = Dictionary(uniqueKeysWithValues: (reference["pairs"] as! [[String: Any]]).map { ($0["id"] as! String, $0) })
+        let tokenization = reference["tokenization"] as! [[String: Any]]
+        #expect(tokenization.count == 12)
+        for entry in tokenization {
+            let id = entry["id"] as! String
+            let pair = try #require(pairs[id])
+            for side in ["candidate", "reference"] {
+                let expected = ((entry[side] as! [String: Any])["ids"] as! [Int]).map(Int32.init)
+                let text = pair[side] as! String
+                #expect(tokenizer.encode(text) == expected, "\(id) \(side): \(text)")
+            }
+        }
+        let probe = reference["forward_probe"] as! [String: Any]
+        #expect(tokenizer.encode(probe["text"] as! String) == (probe["ids"] as! [Int]).map(Int32.init))
+    }
+
+    @Test("basic tokenization: accents stripped, punctuation and CJK split, long words unknown, control characters dropped")
+    func basicCases() throws {
+        let tokenizer = try Self.tokenizer()
+        #expect(WordPieceTokenizer.basicTokens("Héllo, Wörld!\u{0}\u{200B}") == ["hello", ",", "world", "!"])
+        #expect(WordPieceTokenizer.basicTokens("会议纪要：ok") == ["会", "议", "纪", "要", "：", "ok"])
+        #expect(WordPieceTokenizer.basicTokens("a\tb\nc\u{00A0}d") == ["a", "b", "c", "d"])
+        let long = String(repeating: "a", count: 101)
+        #expect(tokenizer.encode(long) == [tokenizer.classifierID, tokenizer.unknownID, tokenizer.separatorID])
+        #expect(tokenizer.encode("") == [tokenizer.classifierID, tokenizer.separatorID])
+        let many = tokenizer.encode(String(repeating: "word ", count: 1000))
+        #expect(many.count == 512 && many.first == tokenizer.classifierID && many.last == tokenizer.separatorID)
+        #expect(tokenizer.vocabularySize == 30522)
+    }
+
+    @Test("the weights load in place with the shapes config.json describes")
+    func weights() throws {
+        let model = try SafeTensors(path: SharedTestData.modelDirectory.appendingPathComponent("model.safetensors").path)
+        let embeddings = try model.float32("embeddings.word_embeddings.weight", shape: [30522, 384])
+        #expect(embeddings.count == 30522 * 384)
+        #expect(try model.float32("encoder.layer.5.intermediate.dense.weight", shape: [1536, 384]).count == 1536 * 384)
+        #expect(throws: SafeTensorsError.self) { try model.float32("encoder.layer.6.output.dense.weight", shape: [384, 1536]) }
+        #expect(throws: SafeTensorsError.wrongTensor("embeddings.LayerNorm.bias", "shape [384], expected [385]")) {
+            try model.float32("embeddings.LayerNorm.bias", shape: [385])
+        }
+        #expect(model.tensors.filter { $0.key.hasPrefix("encoder.layer.") }.count == 6 * 16)
+    }
+}
