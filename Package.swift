@@ -74,8 +74,11 @@ let package = Package(
             ],
             path: "Sources/Inbox"
         ),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         .target(
             name: "FinetunedEvaluation",
+            dependencies: ["COpenBLAS"],
             path: "Sources/Evaluation"
         ),
         .target(

@@ -58,3 +58,37 @@ struct TokenizerTests {
         #expect(model.tensors.filter { $0.key.hasPrefix("encoder.layer.") }.count == 6 * 16)
     }
 }
+
+@Suite("BERT encoder",
+       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+       .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+struct EncoderTests {
+    @Test("hidden states after each layer match the reference forward pass to 1e-4")
+    func forwardProbe() throws {
+        let encoder = try BERTEncoder(modelFile: SharedTestData.modelDirectory.appendingPathComponent("model.safetensors").path)
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: SharedTestData.bertScoreReference)) as! [String: Any]
+        let probe = reference["forward_probe"] as! [String: Any]
+        let ids = (probe["ids"] as! [Int]).map(Int32.init)
+        let expected = probe["hidden_states_first8"] as! [String: [[Double]]]
+        let norms = probe["hidden_states_l2norm"] as? [String: [Double]]
+        for layer in 0...6 {
+            let states = try encoder.hiddenStates(ids: ids, layers: layer)
+            let rows = try #require(expected[String(layer)])
+            #expect(rows.count == ids.count && rows.allSatisfy { $0.count == 8 })
+            var worst: Float = 0
+            for (t, row) in rows.enumerated() {
+                for (d, value) in row.enumerated() { worst = max(worst, abs(states[t * 384 + d] - Float(value))) }
+                let layerNorms: [Double] = norms?[String(layer)] ?? []
+                if t < layerNorms.count {
+                    let norm: Double = layerNorms[t]
+                    var squares: Float = 0
+                    for d in 0..<384 { squares += states[t * 384 + d] * states[t * 384 + d] }
+                    let ours = squares.squareRoot()
+                    let tolerance: Float = 1e-3 * max(1, Float(norm))
+                    #expect(abs(ours - Float(norm)) < tolerance, "layer \(layer) token \(t) norm \(ours) vs \(norm)")
+                }
+            }
+            #expect(worst < 1e-4, "layer \(layer): largest difference \(worst)")
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef FINETUNED_COPENBLAS_SHIM_H
+#define FINETUNED_COPENBLAS_SHIM_H
+#include <cblas.h>
+#endif

@@ -1,0 +1,164 @@
+import COpenBLAS
+import Foundation
+
+/// The BERT encoder (all-MiniLM-L6-v2: 6 layers, 384 hidden, 12 heads, GELU) run on the
+/// CPU with OpenBLAS for every matrix product. It computes the hidden states BERTScore
+/// compares; there is no pooling and no training here.
+public final class BERTEncoder: @unchecked Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var hidden = 384
+        public var layers = 6
+        public var heads = 12
+        public var intermediate = 1536
+        public var vocabulary = 30522
+        public var maximumPositions = 512
+        public var layerNormEpsilon: Float = 1e-12
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let weights: SafeTensors
+
+    public init(modelFile: String, configuration: Configuration = Configuration()) throws {
+        self.configuration = configuration
+        weights = try SafeTensors(path: modelFile)
+        // Check every tensor once, so a wrong file fails here and not mid-evaluation.
+        _ = try embeddingTables()
+        for layer in 0..<configuration.layers { _ = try layerWeights(layer) }
+    }
+
+    struct Linear {
+        var weight: UnsafeBufferPointer<Float>
+        var bias: UnsafeBufferPointer<Float>
+        var inputs: Int
+        var outputs: Int
+    }
+
+    struct Norm {
+        var gamma: UnsafeBufferPointer<Float>
+        var beta: UnsafeBufferPointer<Float>
+    }
+
+    struct LayerWeights {
+        var query, key, value, attentionOutput, intermediate, output: Linear
+        var attentionNorm, outputNorm: Norm
+    }
+
+    func linear(_ prefix: String, inputs: Int, outputs: Int) throws -> Linear {
+        Linear(weight: try weights.float32(prefix + ".weight", shape: [outputs, inputs]),
+               bias: try weights.float32(prefix + ".bias", shape: [outputs]), inputs: inputs, outputs: outputs)
+    }
+
+    func norm(_ prefix: String) throws -> Norm {
+        Norm(gamma: try weights.float32(prefix + ".weight", shape: [configuration.hidden]),
+             beta: try weights.float32(prefix + ".bias", shape: [configuration.hidden]))
+    }
+
+    func embeddingTables() throws -> (words: UnsafeBufferPointer<Float>, positions: UnsafeBufferPointer<Float>, types: UnsafeBufferPointer<Float>, norm: Norm) {
+        let h = configuration.hidden
+        return (try weights.float32("embeddings.word_embeddings.weight", shape: [configuration.vocabulary, h]),
+                try weights.float32("embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h]),
+                try weights.float32("embeddings.token_type_embeddings.weight", shape: [2, h]),
+                try norm("embeddings.LayerNorm"))
+    }
+
+    func layerWeights(_ i: Int) throws -> LayerWeights {
+        let h = configuration.hidden, f = configuration.intermediate
+        let p = "encoder.layer.\(i)."
+        return LayerWeights(
+            query: try linear(p + "attention.self.query", inputs: h, outputs: h),
+            key: try linear(p + "attention.self.key", inputs: h, outputs: h),
+            value: try linear(p + "attention.self.value", inputs: h, outputs: h),
+            attentionOutput: try linear(p + "attention.output.dense", inputs: h, outputs: h),
+            intermediate: try linear(p + "intermediate.dense", inputs: h, outputs: f),
+            output: try linear(p + "output.dense", inputs: f, outputs: h),
+            attentionNorm: try norm(p + "attention.output.LayerNorm"),
+            outputNorm: try norm(p + "output.LayerNorm"))
+    }
+
+    /// The hidden states of one sentence after `layers` encoder layers (0: the embeddings),
+    /// row-major `[tokens × hidden]`.
+    public func hiddenStates(ids: [Int32], layers: Int) throws -> [Float] {
+        let n = ids.count, h = configuration.hidden
+        precondition(n <= configuration.maximumPositions && layers <= configuration.layers)
+        let tables = try embeddingTables()
+        var x = [Float](repeating: 0, count: n * h)
+        for (t, id) in ids.enumerated() {
+            let word = Int(id) * h, position = t * h
+            for d in 0..<h { x[t * h + d] = tables.words[word + d] + tables.positions[position + d] + tables.types[d] }
+        }
+        layerNorm(&x, rows: n, tables.norm)
+        for layer in 0..<layers {
+            try encoderLayer(&x, rows: n, try layerWeights(layer))
+        }
+        return x
+    }
+
+    private func encoderLayer(_ x: inout [Float], rows n: Int, _ w: LayerWeights) throws {
+        let h = configuration.hidden, heads = configuration.heads, d = h / heads
+        let q = apply(w.query, x, rows: n), k = apply(w.key, x, rows: n), v = apply(w.value, x, rows: n)
+        var context = [Float](repeating: 0, count: n * h)
+        var scores = [Float](repeating: 0, count: n * n)
+        let scale = 1 / Float(d).squareRoot()
+        for head in 0..<heads {
+            let offset = head * d
+            q.withUnsafeBufferPointer { qp in
+                k.withUnsafeBufferPointer { kp in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
+                                qp.baseAddress! + offset, Int32(h), kp.baseAddress! + offset, Int32(h), 0, &scores, Int32(n))
+                }
+            }
+            for row in 0..<n { softmax(&scores, offset: row * n, count: n) }
+            v.withUnsafeBufferPointer { vp in
+                context.withUnsafeMutableBufferPointer { cp in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
+                                scores, Int32(n), vp.baseAddress! + offset, Int32(h), 0, cp.baseAddress! + offset, Int32(h))
+                }
+            }
+        }
+        var attended = apply(w.attentionOutput, context, rows: n)
+        for i in 0..<attended.count { attended[i] += x[i] }
+        layerNorm(&attended, rows: n, w.attentionNorm)
+        var inner = apply(w.intermediate, attended, rows: n)
+        for i in 0..<inner.count { inner[i] = 0.5 * inner[i] * (1 + erff(inner[i] / Float(2).squareRoot())) }
+        var output = apply(w.output, inner, rows: n)
+        for i in 0..<output.count { output[i] += attended[i] }
+        layerNorm(&output, rows: n, w.outputNorm)
+        x = output
+    }
+
+    /// `x · Wᵀ + b` for `rows` rows; W is stored `[outputs, inputs]`.
+    private func apply(_ l: Linear, _ x: [Float], rows n: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: n * l.outputs)
+        for r in 0..<n { for o in 0..<l.outputs { y[r * l.outputs + o] = l.bias[o] } }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(l.outputs), Int32(l.inputs), 1,
+                    x, Int32(l.inputs), l.weight.baseAddress!, Int32(l.inputs), 1, &y, Int32(l.outputs))
+        return y
+    }
+
+    private func softmax(_ values: inout [Float], offset: Int, count: Int) {
+        var maximum = -Float.infinity
+        for i in offset..<(offset + count) { maximum = max(maximum, values[i]) }
+        var sum: Float = 0
+        for i in offset..<(offset + count) {
+            values[i] = expf(values[i] - maximum)
+            sum += values[i]
+        }
+        for i in offset..<(offset + count) { values[i] /= sum }
+    }
+
+    private func layerNorm(_ x: inout [Float], rows n: Int, _ norm: Norm) {
+        let h = configuration.hidden
+        for r in 0..<n {
+            let base = r * h
+            var mean: Float = 0
+            for d in 0..<h { mean += x[base + d] }
+            mean /= Float(h)
+            var variance: Float = 0
+            for d in 0..<h { let c = x[base + d] - mean; variance += c * c }
+            variance /= Float(h)
+            let inverse = 1 / (variance + configuration.layerNormEpsilon).squareRoot()
+            for d in 0..<h { x[base + d] = (x[base + d] - mean) * inverse * norm.gamma[d] + norm.beta[d] }
+        }
+    }
+}
