@@ -92,3 +92,48 @@ struct EncoderTests {
         }
     }
 }
+
+@Suite("BERTScore against the bert-score package",
+       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+       .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+struct BERTScoreAgreementTests {
+    @Test("P, R and F1 per pair at layers 6 and 4 within 1e-4 (5e-4 where the package's padding clips)")
+    func agreement() throws {
+        let encoder = try BERTEncoder(modelFile: SharedTestData.modelDirectory.appendingPathComponent("model.safetensors").path)
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: SharedTestData.modelDirectory.appendingPathComponent("vocab.txt").path)
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: SharedTestData.bertScoreReference)) as! [String: Any]
+        let pairs = Dictionary(uniqueKeysWithValues: (reference["pairs"] as! [[String: Any]]).map { ($0["id"] as! String, $0) })
+        let runs = reference["runs"] as! [[String: Any]]
+        #expect(runs.count == 2)
+        for run in runs {
+            let layer = run["num_layers"] as! Int
+            let clipped = Set(run["pairs_affected_by_padding_zero_clip"] as! [String])
+            let scorer = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: layer)
+            for result in run["results"] as! [[String: Any]] {
+                let id = result["id"] as! String
+                let pair = try #require(pairs[id])
+                let score = scorer.score(try scorer.embed(pair["candidate"] as! String), try scorer.embed(pair["reference"] as! String))
+                let tolerance: Float = clipped.contains(id) ? 5e-4 : 1e-4
+                for (name, ours, theirs) in [("P", score.precision, result["P"] as! Double), ("R", score.recall, result["R"] as! Double),
+                                             ("F1", score.f1, result["F1"] as! Double)] {
+                    #expect(abs(ours - Float(theirs)) <= tolerance, "layer \(layer) \(id) \(name): \(ours) vs \(theirs)")
+                }
+            }
+        }
+    }
+}
+
+@Suite("idf weights")
+struct IDFTests {
+    // The reference file's idf_from_refs values come from 30 references of which it lists 12,
+    // so the formula is checked on a set whose document frequencies are known.
+    @Test("idf is ln((M+1)/(df+1)) over the references, ln(M+1) for unseen tokens")
+    func formula() {
+        let idf = IDFWeights(references: [[101, 7, 8, 102], [101, 7, 9, 102], [101, 7, 7, 102]])
+        #expect(abs(idf.weights[7]! - logf(4.0 / 4.0)) < 1e-6)
+        #expect(abs(idf.weights[8]! - logf(4.0 / 2.0)) < 1e-6)
+        #expect(abs(idf.unseen - logf(4.0)) < 1e-6)
+        // The reference file's unseen weight is ln(31): 30 references.
+        #expect(abs(IDFWeights(references: Array(repeating: [1], count: 30)).unseen - 3.4339872) < 1e-6)
+    }
+}
