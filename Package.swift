@@ -114,6 +114,7 @@ let package = Package(
             name: "finetunectl",
             dependencies: [
                 "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation", "FinetunedInbox",
+                "FinetunedEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

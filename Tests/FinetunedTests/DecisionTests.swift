@@ -1,4 +1,6 @@
 import FinetunedEvaluation
+import FinetunedTestSupport
+import Foundation
 import Testing
 
 @Suite("Keep-or-delete decision")
@@ -42,5 +44,27 @@ struct DecisionTests {
         let base = (0..<40).map { 0.5 + Double(($0 * 7) % 13) / 100 }
         let custom = (0..<40).map { 0.5 + Double(($0 * 5) % 11) / 100 }
         #expect(DecisionRule().decide(base: base, custom: custom) == DecisionRule().decide(base: base, custom: custom))
+    }
+}
+
+@Suite("finetunectl score", .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+struct ScoreCommandTests {
+    @Test("scores files pair by pair (plain lines or JSONL), warns on empty texts, and refuses mismatched files")
+    func score() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let candidates = try dir.write("c.txt", "The cat sat on the mat.\n{\"text\":\"\"}\n")
+        let references = try dir.write("r.jsonl", "{\"text\":\"A cat was sitting on the rug.\"}\nAnything.\n")
+        let ctl = BuiltProducts.executable("finetunectl")
+        let result = try Command.run(ctl, ["score", candidates, references, "--model", SharedTestData.modelDirectory.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let pairs = object["pairs"] as! [[String: Any]]
+        // The bert-score package gives 0.7457678 / 0.7305175 / 0.7380639 for this pair (reference p04).
+        #expect(abs((pairs[0]["f1"] as! Double) - 0.7380639) < 1e-4)
+        #expect(pairs[1]["warning"] as? String == "empty candidate: scored 0")
+        let mismatch = try dir.write("short.txt", "one\n")
+        #expect(try Command.run(ctl, ["score", mismatch, references, "--model", SharedTestData.modelDirectory.path]).status == 2)
+        #expect(try Command.run(ctl, ["score", candidates, references, "--model", "/nonexistent"]).status == 2)
     }
 }
