@@ -68,3 +68,34 @@ struct ScoreCommandTests {
         #expect(try Command.run(ctl, ["score", candidates, references, "--model", "/nonexistent"]).status == 2)
     }
 }
+
+@Suite("Evaluation set and leakage")
+struct LeakageTests {
+    @Test("evaluation prompts found in the training data, exactly or up to case and spacing, are leaks")
+    func leaks() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let training = try dir.write("train.jsonl", """
+            {"prompt":"Summarize the Q3 report.","completion":"x"}
+            {"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"text":"What broke on Friday?"}]},{"role":"assistant","content":[{"text":"Export."}]}]}
+
+            """)
+        let check = LeakageCheck(trainingPrompts: LeakageCheck.trainingPrompts(jsonl: training))
+        #expect(check.leak("Summarize the Q3 report.") == .exact)
+        #expect(check.leak("  summarize   the q3\nreport. ") == .normalized)
+        #expect(check.leak("what broke on friday?") == .normalized)
+        #expect(check.leak("Summarize the Q4 report.") == nil)
+    }
+
+    @Test("the evaluation set is JSONL with prompt and reference; problems are listed with lines")
+    func evaluationSet() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let good = try dir.write("eval.jsonl", "{\"prompt\":\"p\",\"reference\":\"r\"}\n\n{\"prompt\":\"p2\",\"reference\":\"r2\"}\n")
+        #expect(try EvaluationSet.load(path: good).map(\.line) == [1, 3])
+        let bad = try dir.write("bad.jsonl", "{\"prompt\":\"p\"}\nnot json\n")
+        #expect(throws: EvaluationSet.LoadError(problems: [
+            "bad.jsonl:1: needs string fields \"prompt\" and \"reference\"", "bad.jsonl:2: not a JSON object",
+        ])) { try EvaluationSet.load(path: bad) }
+    }
+}
