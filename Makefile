@@ -57,6 +57,9 @@ install: release
 	install -m 0644 $(RELEASE_DIR)/libfinetuned-adapter-*.so $(DESTDIR)$(ADAPTERDIR)/
 	install -m 0644 plugins/abi/include/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/
 	install -m 0644 plugins/README.md $(DESTDIR)$(DOCDIR)/plugins-README.md
+	./scripts/fetch-model
+	install -d $(DESTDIR)$(DATADIR)/models/all-MiniLM-L6-v2
+	install -m 0644 models/all-MiniLM-L6-v2/* $(DESTDIR)$(DATADIR)/models/all-MiniLM-L6-v2/
 	# An existing configuration is the operator's: never overwrite it.
 	test -e $(DESTDIR)$(SYSCONFDIR)/finetuned/finetuned.toml || \
 	  sed -e 's#/usr/lib/finetuned#$(LIBDIR)/finetuned#g' -e 's#/usr/share/finetuned#$(DATADIR)#g' \
@@ -68,6 +71,7 @@ uninstall:
 	  $(DESTDIR)$(TMPFILESDIR)/finetuned.conf $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(DOCDIR)/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/plugins-README.md
 	rm -f $(DESTDIR)$(ADAPTERDIR)/libfinetuned-adapter-*.so
+	rm -rf $(DESTDIR)$(DATADIR)/models/all-MiniLM-L6-v2
 	-rmdir $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(LIBDIR)/finetuned $(DESTDIR)$(DOCDIR) \
 	  $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/finetuned (configuration) and /var/lib/finetuned (state)"
