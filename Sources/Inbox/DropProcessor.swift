@@ -55,9 +55,11 @@ struct DropProcessor: Sendable {
                            stage: .claiming, createdAt: now, updatedAt: now),
             event: "claiming \(profileName)/\(name)")
         guard rename(source, destination) == 0 else {
-            let reason = String(cString: strerror(errno))
+            // errno must be read before any other call can overwrite it.
+            let code = errno
+            let reason = String(cString: strerror(code))
             try await store.abandonClaim(id: id)
-            if errno == ENOENT { return .vanished }
+            if code == ENOENT { return .vanished }
             logger.error("cannot claim \(profileName)/\(name): \(reason)", metadata: ["drop_file": "\(name)", "profile": "\(profileName)"])
             return .ignored(reason)
         }
@@ -68,7 +70,7 @@ struct DropProcessor: Sendable {
         Receipt(workflowID: id, stage: "claimed").write(folder: layout.profileFolder(profileName), dropName: name)
 
         if !problems.isEmpty {
-            return try await reject(id: id, profileName: profileName, name: name, at: destination, report: problems.joined(separator: "\n") + "\n", summary: problems[0], inPlace: true)
+            return try await reject(id: id, profileName: profileName, name: name, at: destination, report: problems.joined(separator: "\n") + "\n", summary: problems[0])
         }
         return try await validate(id: id, profileName: profileName, name: name, profile: profile!, sidecarPath: hasSidecar ? sidecarTarget : nil, today: today)
     }
@@ -126,10 +128,10 @@ struct DropProcessor: Sendable {
             try await store.recordLocation(id: id, path: target)
         }
         _ = rename(layout.spoolSidecar(id), DropName.sidecar(for: target))
-        return try await reject(id: id, profileName: profileName, name: name, at: target, report: report, summary: summary, inPlace: false)
+        return try await reject(id: id, profileName: profileName, name: name, at: target, report: report, summary: summary)
     }
 
-    private func reject(id: String, profileName: String, name: String, at target: String, report: String, summary: String, inPlace: Bool) async throws(StoreError) -> Outcome {
+    private func reject(id: String, profileName: String, name: String, at target: String, report: String, summary: String) async throws(StoreError) -> Outcome {
         let reportPath = target + ".report.txt"
         do {
             try report.write(toFile: reportPath, atomically: true, encoding: .utf8)
