@@ -169,6 +169,17 @@ struct AdapterHostTests {
 /// Adapters as the operator meets them: `finetunectl adapters`, and a reload that adds one.
 @Suite("Adapters in the running daemon")
 struct DaemonAdapterTests {
+    /// Rewrites the daemon's configuration with a profile `c` on the C example adapter.
+    static func addExampleProfile(to daemon: DaemonHarness) throws {
+        try daemon.directory.write("finetuned.toml", DaemonHarness.configuration(in: daemon.directory) + """
+
+            [profiles.c]
+            adapter = "example"
+            base_model = "example.text-v1:0"
+            backend = "local"
+            """)
+    }
+
     @Test("finetunectl adapters --json lists adapters, models with lifecycle, and hyperparameter schemas")
     func listing() async throws {
         let daemon = try DaemonHarness()
@@ -203,13 +214,7 @@ struct DaemonAdapterTests {
         #expect(before["adapters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["local"])
 
         try CAdapterBuilder.build(into: daemon.directory.file("adapters"))
-        try daemon.directory.write("finetuned.toml", DaemonHarness.configuration(in: daemon.directory) + """
-
-            [profiles.c]
-            adapter = "example"
-            base_model = "example.text-v1:0"
-            backend = "local"
-            """)
+        try Self.addExampleProfile(to: daemon)
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 0, "\(reload.stderr)")
         #expect(reload.stdout.contains("configuration reloaded (2 profiles: c, rehearsal)"))
@@ -225,13 +230,7 @@ struct DaemonAdapterTests {
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
         try CAdapterBuilder.build(into: daemon.directory.file("adapters"), defines: ["EXAMPLE_ABI_MAJOR=2"])
-        try daemon.directory.write("finetuned.toml", DaemonHarness.configuration(in: daemon.directory) + """
-
-            [profiles.c]
-            adapter = "example"
-            base_model = "example.text-v1:0"
-            backend = "local"
-            """)
+        try Self.addExampleProfile(to: daemon)
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 1)
         #expect(reload.stderr.contains("finetuned.toml:22: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"), "\(reload.stderr)")

@@ -1,3 +1,4 @@
+import FinetunedEvaluation
 import FinetunedWorkflow
 import Testing
 
@@ -179,7 +180,7 @@ struct WorkflowMachineTests {
     /// unless the decision kept it.
     @Test("10,000 random walks end terminal with nothing paid left behind")
     func randomWalks() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for walk in 0..<10_000 {
             var m = M(context: WorkflowContext(keepRejectedModels: rng.next() % 4 == 0))
             var steps = 0
@@ -216,18 +217,5 @@ struct WorkflowMachineTests {
             #expect(c.customModelARN == nil || c.customModelDeleted || c.keepRejectedModels || c.keep == true, "walk \(walk): custom model left")
             #expect(c.jobARN == nil || c.customModelARN != nil || c.jobStopped, "walk \(walk): job left running")
         }
-    }
-}
-
-/// A small deterministic generator so the walks are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
