@@ -88,8 +88,13 @@ struct DropProcessor: Sendable {
                 return try await rejectFromSpool(id: id, profileName: profileName, name: name, report: "the sidecar \(DropName.sidecar(for: name)) cannot be read: \(error)\n", summary: "unreadable sidecar")
             }
         }
-        var report = DropValidation.validate(path: spool, displayName: name, profile: profile, overrides: sidecar.hyperparameters, today: today)
-        let digest = Self.sha256(path: spool)
+        // The digest is taken from the bytes the validator reads: one pass over the file.
+        var hasher = SHA256()
+        var report = DropValidation.validate(
+            path: spool, displayName: name, profile: profile, overrides: sidecar.hyperparameters, today: today,
+            observe: { hasher.update(bufferPointer: $0) })
+        let unread = report.problemCounts.contains { $0.kind == .unreadable }
+        let digest: String? = unread ? nil : hasher.finalize().map { String(format: "%02x", $0) }.joined()
         if report.isValid, let digest, !sidecar.force,
            let twin = try await store.liveWorkflow(sha256: digest, profile: profileName), twin.id != id {
             report.add(ValidationProblem(.error, .duplicateRecord, line: 0,
@@ -173,21 +178,5 @@ struct DropProcessor: Sendable {
             _ = try await validate(id: workflow.id, profileName: workflow.profile, name: workflow.dropName, profile: profile,
                                    sidecarPath: DropKind.inspect(sidecar) == .gone ? nil : sidecar, today: today)
         }
-    }
-
-    static func sha256(path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

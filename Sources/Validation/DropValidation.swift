@@ -8,7 +8,8 @@ import FinetunedConfig
 public enum DropValidation {
     public static func validate(
         path: String, displayName: String? = nil, profile: ResolvedProfile,
-        overrides: [String: ConfigNode] = [:], role: ValidationPlan.Role = .training, today: String
+        overrides: [String: ConfigNode] = [:], role: ValidationPlan.Role = .training, today: String,
+        observe: (UnsafeRawBufferPointer) -> Void = { _ in }
     ) -> ValidationReport {
         let values = profile.profile.hyperparameters.merging(overrides) { $1 }
         var hyperparameters = profile.hyperparameters
@@ -34,7 +35,7 @@ public enum DropValidation {
             }
         }
         let plan = ValidationPlan(model: model, hyperparameters: hyperparameters, role: role)
-        var report = FileValidator(plan: plan, recordHook: hook).validate(path: path, displayName: displayName)
+        var report = FileValidator(plan: plan, recordHook: hook).validate(path: path, displayName: displayName, observe: observe)
         for problem in problems.reversed() { report.add(problem) }
         return report
     }

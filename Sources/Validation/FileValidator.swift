@@ -18,7 +18,10 @@ public struct FileValidator: Sendable {
     }
 
     /// Opens `path` without following a symlink and without blocking on a FIFO, and validates it.
-    public func validate(path: String, displayName: String? = nil) -> ValidationReport {
+    /// `observe` sees every byte read, in order, so a caller can hash the file in the same pass.
+    public func validate(
+        path: String, displayName: String? = nil, observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) -> ValidationReport {
         let name = displayName ?? (path as NSString).lastPathComponent
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
@@ -26,11 +29,13 @@ public struct FileValidator: Sendable {
             return Self.unreadable(name, plan: plan, "cannot open: \(reason)")
         }
         defer { close(fd) }
-        return validate(fd: fd, displayName: name)
+        return validate(fd: fd, displayName: name, observe: observe)
     }
 
     /// Validates an open file; the caller keeps ownership of `fd`.
-    public func validate(fd: Int32, displayName: String) -> ValidationReport {
+    public func validate(
+        fd: Int32, displayName: String, observe: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) -> ValidationReport {
         var before = stat()
         guard fstat(fd, &before) == 0 else { return Self.unreadable(displayName, plan: plan, "cannot stat: \(String(cString: strerror(errno)))") }
         guard before.st_mode & S_IFMT == S_IFREG else {
@@ -38,7 +43,7 @@ public struct FileValidator: Sendable {
         }
         var run = ValidationRun(plan: plan, displayName: displayName, recordHook: recordHook)
         run.bytes = Int(before.st_size)
-        if let error = readLines(fd: fd, into: &run) {
+        if let error = readLines(fd: fd, into: &run, observe: observe) {
             run.problem(.error, .unreadable, line: 0, column: 0, "reading failed: \(error)")
         }
         var after = stat()
@@ -51,7 +56,7 @@ public struct FileValidator: Sendable {
         return run.finish()
     }
 
-    private func readLines(fd: Int32, into run: inout ValidationRun) -> String? {
+    private func readLines(fd: Int32, into run: inout ValidationRun, observe: (UnsafeRawBufferPointer) -> Void) -> String? {
         let capacity = plan.maximumLineBytes + Self.readSize
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
@@ -66,6 +71,7 @@ public struct FileValidator: Sendable {
                 return String(cString: strerror(errno))
             }
             let eof = n == 0
+            if n > 0 { observe(UnsafeRawBufferPointer(start: buffer + filled, count: n)) }
             filled += n
             var position = 0
             if first && filled >= 3 || eof && first {
