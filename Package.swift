@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workflow"
         ),
         .target(
@@ -73,6 +73,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Inbox"
+        ),
+        .target(
+            name: "FinetunedBackends",
+            dependencies: ["FinetunedWorkflow", "FinetunedConfig"],
+            path: "Sources/Backends"
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
@@ -95,7 +100,7 @@ let package = Package(
             name: "FinetunedDaemon",
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
-                "FinetunedInbox", "FinetunedWorkflow",
+                "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

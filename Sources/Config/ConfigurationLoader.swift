@@ -91,6 +91,24 @@ public enum ConfigurationLoader {
             t.finish()
         }
 
+        var engine = EngineSettings()
+        if var t = top.table("engine") {
+            engine.jobPollSeconds = t.number("job_poll_seconds", in: 0.001...86_400) ?? engine.jobPollSeconds
+            engine.throughputPollSeconds = t.number("throughput_poll_seconds", in: 0.001...86_400) ?? engine.throughputPollSeconds
+            engine.maxPollSeconds = t.number("max_poll_seconds", in: 0.001...86_400) ?? engine.maxPollSeconds
+            engine.retryBaseSeconds = t.number("retry_base_seconds", in: 0.001...3_600) ?? engine.retryBaseSeconds
+            engine.retryMaxSeconds = t.number("retry_max_seconds", in: 0.001...86_400) ?? engine.retryMaxSeconds
+            engine.stepAttempts = t.integer("step_attempts", in: 1...1_000) ?? engine.stepAttempts
+            engine.trainingDeadlineHours = t.number("training_deadline_hours", in: 0.000_01...720) ?? engine.trainingDeadlineHours
+            engine.throughputDeadlineMinutes = t.number("throughput_deadline_minutes", in: 0.000_1...10_080) ?? engine.throughputDeadlineMinutes
+            engine.invokeTimeoutSeconds = t.number("invoke_timeout_seconds", in: 0.001...3_600) ?? engine.invokeTimeoutSeconds
+            engine.invokeAttempts = t.integer("invoke_attempts", in: 1...100) ?? engine.invokeAttempts
+            if engine.maxPollSeconds < max(engine.jobPollSeconds, engine.throughputPollSeconds) {
+                t.error("max_poll_seconds", "max_poll_seconds (\(engine.maxPollSeconds)) is below a first poll interval")
+            }
+            t.finish()
+        }
+
         var backends: [String: BackendConfiguration] = [:]
         // Names of all declared backends, valid or not: a profile naming a broken backend
         // should not get a second, misleading "unknown backend" error.
@@ -105,7 +123,12 @@ public enum ConfigurationLoader {
             }
             var settings = t.entries
             settings["kind"] = nil
-            backends[name] = BackendConfiguration(name: name, kind: kind, settings: settings)
+            var backend = BackendConfiguration(name: name, kind: kind, settings: settings)
+            if kind == .scripted {
+                backend.script = readScript(&t)
+                t.finish()
+            }
+            backends[name] = backend
         }
 
         var evaluation = EvaluationSettings()
@@ -128,8 +151,29 @@ public enum ConfigurationLoader {
         }
         return DaemonConfiguration(
             file: file, daemon: daemon, paths: paths, adapterDirectories: adapterDirectories,
-            inbox: inbox, limits: limits, backends: backends, profiles: profiles,
+            inbox: inbox, limits: limits, engine: engine, backends: backends, profiles: profiles,
             evaluation: evaluation, notifications: notifications, keyLocator: context.locator)
+    }
+
+    private static func readScript(_ t: inout TableReader) -> ScriptSettings {
+        var s = ScriptSettings()
+        s.stateFile = t.absolutePath("state_file")
+        s.jobPolls = t.integer("job_polls", in: 0...1_000_000) ?? s.jobPolls
+        s.jobOutcome = t.oneOf("job_outcome", ["Completed", "Failed", "Stopped"]) ?? s.jobOutcome
+        s.jobMessage = t.string("job_message") ?? s.jobMessage
+        s.throughputPolls = t.integer("throughput_polls", in: 0...1_000_000) ?? s.throughputPolls
+        s.throughputOutcome = t.oneOf("throughput_outcome", ["InService", "Failed"]) ?? s.throughputOutcome
+        s.throughputQuota = t.integer("throughput_quota", in: 0...1_000_000) ?? s.throughputQuota
+        s.delayMilliseconds = t.integer("delay_ms", in: 0...3_600_000) ?? s.delayMilliseconds
+        s.invokeDelayMilliseconds = t.integer("invoke_delay_ms", in: 0...3_600_000) ?? s.invokeDelayMilliseconds
+        s.throttleEvery = t.integer("throttle_every", in: 0...1_000_000) ?? s.throttleEvery
+        s.failEvery = t.integer("fail_every", in: 0...1_000_000) ?? s.failEvery
+        s.stormCalls = t.integer("storm_calls", in: 0...1_000_000) ?? s.stormCalls
+        s.failOperation = t.oneOf("fail_operation", ["put_training_data", "create_job", "create_throughput", "invoke",
+                                                      "delete_throughput", "delete_custom_model", "stop_job"])
+        s.failKind = t.oneOf("fail_kind", ["access_denied", "validation", "quota"]) ?? s.failKind
+        s.customAnswers = t.oneOf("custom_answers", ["better", "worse", "same"]) ?? s.customAnswers
+        return s
     }
 
     private static func readProfiles(

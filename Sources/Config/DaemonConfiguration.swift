@@ -10,6 +10,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var adapterDirectories: [String]
     public var inbox: InboxSettings
     public var limits: CostLimits
+    public var engine: EngineSettings
     public var backends: [String: BackendConfiguration]
     public var profiles: [String: Profile]
     public var evaluation: EvaluationSettings
@@ -55,14 +56,72 @@ public struct CostLimits: Sendable, Equatable {
     public var maxUnkeptThroughputHours: Double = 6
 }
 
+/// How the engine paces itself: polling, retries and deadlines. Seconds are fractional so
+/// tests and drills can run a whole workflow in moments.
+public struct EngineSettings: Sendable, Equatable {
+    /// First interval between polls of a training job; doubles (with jitter) while nothing
+    /// changes, up to `maxPollSeconds`, and starts again when the status changes.
+    public var jobPollSeconds: Double = 60
+    public var throughputPollSeconds: Double = 30
+    public var maxPollSeconds: Double = 600
+    /// Backoff for a failed call: base × 2^attempt with jitter, capped at `retryMaxSeconds`.
+    public var retryBaseSeconds: Double = 2
+    public var retryMaxSeconds: Double = 300
+    /// A step whose call keeps failing transiently fails after this many attempts.
+    public var stepAttempts: Int = 8
+    public var trainingDeadlineHours: Double = 48
+    public var throughputDeadlineMinutes: Double = 90
+    public var invokeTimeoutSeconds: Double = 120
+    /// Tries per evaluation prompt before its answer is recorded as failed.
+    public var invokeAttempts: Int = 4
+
+    public init() {}
+}
+
 public enum BackendKind: String, Sendable, Equatable, CaseIterable {
     case bedrock
     case local
+    /// Creates nothing real: follows a script of outcomes and delays, for failure drills and
+    /// the engine's tests. Its record of what it "created" lives in a file of its own.
+    case scripted
+}
+
+/// What a `scripted` backend does: how long jobs and throughputs take, how they end, and
+/// which faults it injects. Counts are of calls since its state file was created.
+public struct ScriptSettings: Sendable, Equatable {
+    /// Where it records what it created, deleted and was asked; shared across restarts and
+    /// readable by tests. Without it, the record lives in memory.
+    public var stateFile: String?
+    public var jobPolls = 1
+    public var jobOutcome = "Completed"
+    public var jobMessage = "scripted outcome"
+    public var throughputPolls = 1
+    public var throughputOutcome = "InService"
+    /// `createThroughput` beyond this many live throughputs fails with a quota error.
+    public var throughputQuota = 100
+    /// Delay of every call, and of every InvokeModel call.
+    public var delayMilliseconds = 0
+    public var invokeDelayMilliseconds = 0
+    /// Every n-th call is throttled / fails with a 5xx (0: never).
+    public var throttleEvery = 0
+    public var failEvery = 0
+    /// Calls 1…n are all throttled: a throttling storm.
+    public var stormCalls = 0
+    /// An operation that fails permanently (`create_job`, `create_throughput`, `invoke`, …)
+    /// and how: `access_denied`, `validation` or `quota`.
+    public var failOperation: String?
+    public var failKind = "access_denied"
+    /// How the custom model answers compared with the base model: better, worse or same.
+    public var customAnswers = "better"
+
+    public init() {}
 }
 
 public struct BackendConfiguration: Sendable, Equatable {
     public var name: String
     public var kind: BackendKind
+    /// Set for `kind = "scripted"`.
+    public var script: ScriptSettings?
     /// Kind-specific settings, validated by the backend itself when it is built.
     public var settings: [String: ConfigNode]
 }

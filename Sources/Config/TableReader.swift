@@ -94,6 +94,16 @@ struct TableReader {
         return out
     }
 
+    /// A string from a fixed set of words.
+    mutating func oneOf(_ key: String, _ allowed: [String]) -> String? {
+        guard let value = string(key) else { return nil }
+        guard allowed.contains(value) else {
+            error(key, "'\(key)' = '\(value)' is not one of \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
     /// An absolute path; relative paths are refused because the daemon's working directory
     /// under systemd is `/`, which would surprise whoever wrote `inbox = "drops"`.
     mutating func absolutePath(_ key: String) -> String? {

@@ -20,6 +20,8 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var profiles: [String]
     public var counts: WorkflowCounts
     public var summary: String
+    /// Cloud resources not deleted yet, kept ones included: what is costing money now.
+    public var liveResources: [ResourceSummary] = []
 
     public init(
         daemonVersion: String, protocolVersion: Int = ControlProtocol.version, pid: Int32,
@@ -68,6 +70,56 @@ public struct WorkflowCounts: Codable, Sendable, Equatable {
     }
 }
 
+/// A resource a workflow created and that still exists.
+public struct ResourceSummary: Codable, Sendable, Equatable {
+    public var workflowID: String
+    public var kind: String
+    public var identifier: String
+    public var createdAt: Date
+    public var ageSeconds: Double
+    /// Kept on purpose (a kept model's throughput, a failed workflow's model kept for retry).
+    public var retained: Bool
+    public var deletedAt: Date?
+
+    public init(workflowID: String, kind: String, identifier: String, createdAt: Date, ageSeconds: Double, retained: Bool, deletedAt: Date? = nil) {
+        self.workflowID = workflowID
+        self.kind = kind
+        self.identifier = identifier
+        self.createdAt = createdAt
+        self.ageSeconds = ageSeconds
+        self.retained = retained
+        self.deletedAt = deletedAt
+    }
+}
+
+/// The scores of a workflow that was evaluated.
+public struct ScoreDetail: Codable, Sendable, Equatable {
+    public var verdict: String
+    public var reason: String
+    public var prompts: Int
+    public var excludedUnanswered: Int
+    public var excludedLeaked: Int
+    public var meanBaseF1: Double
+    public var meanCustomF1: Double
+    public var confidenceLow: Double
+    public var confidenceHigh: Double
+    public var winShare: Double
+
+    public init(verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int, meanBaseF1: Double,
+                meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double) {
+        self.verdict = verdict
+        self.reason = reason
+        self.prompts = prompts
+        self.excludedUnanswered = excludedUnanswered
+        self.excludedLeaked = excludedLeaked
+        self.meanBaseF1 = meanBaseF1
+        self.meanCustomF1 = meanCustomF1
+        self.confidenceLow = confidenceLow
+        self.confidenceHigh = confidenceHigh
+        self.winShare = winShare
+    }
+}
+
 /// One line of `finetunectl list`.
 public struct WorkflowSummary: Codable, Sendable, Equatable {
     public var id: String
@@ -95,6 +147,15 @@ public struct WorkflowDetail: Codable, Sendable, Equatable {
     public var sha256: String?
     public var spoolPath: String
     public var archive: String
+    public var attempt: Int = 1
+    public var baseModel: String?
+    public var backend: String?
+    public var jobARN: String?
+    public var customModelARN: String?
+    public var throughputARN: String?
+    public var serviceStatus: String?
+    public var scores: ScoreDetail?
+    public var resources: [ResourceSummary] = []
 
     public init(workflow: WorkflowSummary, sha256: String?, spoolPath: String, archive: String) {
         self.workflow = workflow

@@ -31,17 +31,32 @@ public struct Daemon {
         let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
         let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
-        let gate = ReadinessGate(components: ["control", "inbox"], notifier: notifier, logger: logger) {
+        let faults = TestFaults()
+        let layout = InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
+                                 archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
+        let outbox = OutboxDispatcher(store: store, logger: logger, channels: [LogChannel(logger: logger)])
+        let environment = DaemonEnvironment(
+            runtime: runtime, registry: BackendRegistry(), layout: layout,
+            evaluator: BERTEvaluator(modelDirectory: paths.models + "/all-MiniLM-L6-v2", settings: configuration.evaluation),
+            outbox: outbox)
+        let engine = WorkflowEngine(
+            store: store, environment: environment, policy: EnginePolicy(configuration),
+            faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),
+            logger: logger)
+        await runtime.attach(engine: engine)
+        let gate = ReadinessGate(components: ["control", "inbox", "engine"], notifier: notifier, logger: logger) {
             await runtime.refreshStatus()
             return await runtime.summary
         }
         let inbox = Inbox(
-            layout: InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
-                                archive: paths.archive, submitGroup: configuration.inbox.submitGroup),
-            store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
-            profiles: { await runtime.setup.profiles }, watcherReadDelay: TestFaults().inotifyReadDelay,
-            onProcessed: { await runtime.refreshStatus() })
+            layout: layout, store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
+            profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay,
+            onProcessed: {
+                await engine.schedule()
+                await runtime.refreshStatus()
+            })
         await runtime.onApplied { try? await inbox.resync() }
+        await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }
 
         let socketPath = configuration.daemon.runtimeDirectory + "/" + ControlProtocol.socketName
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -51,6 +66,9 @@ public struct Daemon {
                 ready: { await gate.markReady("control") })),
             .init(service: ReloadService(runtime: runtime)),
             .init(service: InboxService(inbox: inbox, ready: { await gate.markReady("inbox") })),
+            .init(service: EngineService(engine: engine, janitor: Janitor(store: store, environment: environment, logger: logger),
+                                         ready: { await gate.markReady("engine") })),
+            .init(service: outbox),
         ]
         if let interval = notifier.watchdogInterval() {
             services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger)))

@@ -9,7 +9,31 @@ struct DaemonControlHandler: ControlRequestHandler {
     let runtime: DaemonRuntime
     let logger: Logger
 
-    static let verbs = ["adapters", "history", "list", "reload", "show", "status"]
+    static let verbs = ["adapters", "cancel", "history", "list", "reload", "retry", "show", "status"]
+
+    static func resource(_ r: ResourceRecord, now: Date = Date()) -> ResourceSummary {
+        ResourceSummary(workflowID: r.workflowID, kind: r.kind.rawValue, identifier: r.identifier, createdAt: r.createdAt,
+                        ageSeconds: now.timeIntervalSince(r.createdAt), retained: r.retained, deletedAt: r.deletedAt)
+    }
+
+    static func detail(_ record: WorkflowRecord, archive: String, resources: [ResourceRecord]) -> WorkflowDetail {
+        var detail = WorkflowDetail(workflow: summary(record), sha256: record.sha256, spoolPath: record.spoolPath, archive: archive)
+        let c = record.context
+        detail.attempt = c.attempt
+        detail.baseModel = c.spec?.baseModel
+        detail.backend = c.spec?.backend
+        detail.jobARN = c.jobARN
+        detail.customModelARN = c.customModelARN
+        detail.throughputARN = c.throughputARN
+        detail.serviceStatus = c.lastServiceStatus
+        detail.scores = c.scores.map {
+            ScoreDetail(verdict: $0.verdict, reason: $0.reason, prompts: $0.prompts, excludedUnanswered: $0.excludedUnanswered,
+                        excludedLeaked: $0.excludedLeaked, meanBaseF1: $0.meanBaseF1, meanCustomF1: $0.meanCustomF1,
+                        confidenceLow: $0.confidenceLow, confidenceHigh: $0.confidenceHigh, winShare: $0.winShare)
+        }
+        detail.resources = resources.map { resource($0) }
+        return detail
+    }
 
     static func summary(_ record: WorkflowRecord) -> WorkflowSummary {
         WorkflowSummary(id: record.id, profile: record.profile, dropName: record.dropName, stage: record.stage.rawValue,
@@ -19,7 +43,29 @@ struct DaemonControlHandler: ControlRequestHandler {
     func handle(_ request: ControlRequest, peer: ControlPeer) async -> ControlAnswer {
         switch request.verb {
         case "status":
-            return .result(await runtime.status())
+            var status = await runtime.status()
+            do {
+                // Training data is storage, not billed by the hour; the rest is what costs money now.
+                status.liveResources = try await runtime.store.liveResources().filter { $0.kind != .trainingData }.map { Self.resource($0) }
+            } catch {
+                return .failure(ControlFailure(code: "store", message: error.description))
+            }
+            return .result(status)
+        case "cancel", "retry":
+            guard let id = request.arguments["id"] else { return .failure(.badRequest("\(request.verb) needs an id")) }
+            guard let engine = await runtime.engine else { return .failure(ControlFailure(code: "starting", message: "the engine is not running yet")) }
+            logger.notice("\(request.verb) of \(id) requested over the control socket", metadata: ["peer": "\(peer)", "workflow_id": "\(id)"])
+            do {
+                let record = request.verb == "cancel" ? try await engine.cancel(id) : try await engine.retry(id)
+                await runtime.refreshStatus()
+                return .result(Self.summary(record))
+            } catch {
+                switch error {
+                case .notFound: return .failure(ControlFailure(code: "not_found", message: error.description))
+                case .refused: return .failure(ControlFailure(code: "refused", message: error.description))
+                case .store: return .failure(ControlFailure(code: "store", message: error.description))
+                }
+            }
         case "adapters":
             let setup = await runtime.setup
             return .rawResult(json: AdapterListing.json(setup.adapters, today: runtime.loader.today()).serialized())
@@ -42,7 +88,7 @@ struct DaemonControlHandler: ControlRequestHandler {
                 }
                 if request.verb == "show" {
                     let archive = await runtime.configuration.paths.archive + "/" + id
-                    return .result(WorkflowDetail(workflow: Self.summary(record), sha256: record.sha256, spoolPath: record.spoolPath, archive: archive))
+                    return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id)))
                 }
                 let events = try await runtime.store.events(workflowID: id)
                 var previous: Date?

@@ -31,6 +31,10 @@ public actor DaemonRuntime {
     }
 
     let store: any WorkflowStore
+    /// Set once at start, before the control socket opens.
+    private(set) var engine: WorkflowEngine?
+
+    func attach(engine: WorkflowEngine) { self.engine = engine }
 
     public init(setup: DaemonSetup, loader: SetupLoader, store: any WorkflowStore, notifier: ServiceNotifier, logger: Logger) {
         self.setup = setup
@@ -116,6 +120,24 @@ public actor DaemonRuntime {
             logger.error("cannot count workflows: \(error)")
         }
         notifier.status(summary)
+    }
+
+    private var statusRefreshPending = false
+
+    /// Coalesces the `STATUS=` updates of many transitions into one every 100 ms: a thousand
+    /// workflows moving at once must not recount the store a thousand times.
+    func statusChanged() {
+        guard !statusRefreshPending else { return }
+        statusRefreshPending = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            await self.finishStatusRefresh()
+        }
+    }
+
+    private func finishStatusRefresh() async {
+        statusRefreshPending = false
+        await refreshStatus()
     }
 
     /// The one line `systemctl status` shows.

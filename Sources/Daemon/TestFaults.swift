@@ -7,6 +7,11 @@ import Foundation
 public struct TestFaults: Sendable {
     /// Pause of the inotify reader after each read, so a burst of drops overflows the queue.
     public var inotifyReadDelay: Duration = .zero
+    /// `abort()` right after the n-th committed workflow transition of this process.
+    public var abortAfterTransition: Int?
+    /// `abort()` right after the n-th backend call of this process returned, before its
+    /// answer is recorded.
+    public var abortAfterRequest: Int?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let spec = environment["FINETUNED_TEST_FAULTS"] else { return }
@@ -15,6 +20,10 @@ public struct TestFaults: Sendable {
             switch parts[0] {
             case "inotify-read-delay-ms":
                 inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+            case "abort-after-transition":
+                abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
+            case "abort-after-request":
+                abortAfterRequest = parts.count > 1 ? Int(parts[1]) : nil
             default:
                 break
             }

@@ -12,8 +12,11 @@ public final class DaemonHarness: @unchecked Sendable {
     public var logPath: String { directory.file("daemon.log") }
     private var process: Process?
 
-    /// A small valid configuration whose directories all live under `dir`.
+    /// A small valid configuration whose directories all live under `dir`. Its profiles run
+    /// on a scripted backend whose jobs train for ever, so accepted workflows stay live (in
+    /// `training`) while the inbox tests look at them.
     public static func configuration(in dir: TemporaryDirectory, profiles: [String] = ["rehearsal"]) -> String {
+        _ = try? dir.write("eval.jsonl", #"{"prompt": "Summarize: a held-out document.", "reference": "A summary."}"# + "\n")
         var text = """
             [daemon]
             runtime_directory = "\(dir.file("run"))"
@@ -30,6 +33,15 @@ public final class DaemonHarness: @unchecked Sendable {
             [backends.local]
             kind = "local"
 
+            [backends.slow]
+            kind = "scripted"
+            state_file = "\(dir.file("scripted-backend.json"))"
+            job_polls = 1000000
+
+            [engine]
+            job_poll_seconds = 3600
+            max_poll_seconds = 3600
+
             """
         for profile in profiles {
             text += """
@@ -37,7 +49,8 @@ public final class DaemonHarness: @unchecked Sendable {
                 [profiles.\(profile)]
                 adapter = "local"
                 base_model = "local.minilm-extractive-v1"
-                backend = "local"
+                backend = "slow"
+                evaluation_set = "\(dir.file("eval.jsonl"))"
 
                 """
         }
@@ -100,7 +113,7 @@ public final class DaemonHarness: @unchecked Sendable {
     /// Waits until at least `count` workflows are in `stages` (and named `dropName`, if given);
     /// returns them. Reads the daemon's own database file, as an operator's tool could.
     public func waitForWorkflows(
-        count: Int = 1, in stages: Set<WorkflowStage> = [.validated, .rejected], dropName: String? = nil,
+        count: Int = 1, in stages: Set<WorkflowStage> = WorkflowStage.accepted.union([.rejected]), dropName: String? = nil,
         timeout: Duration = .seconds(30)
     ) async throws -> [WorkflowRecord] {
         let store = try SQLiteWorkflowStore(path: databasePath)

@@ -37,6 +37,14 @@ struct Status: ParsableCommand {
             "  profiles:      \(status.profiles.isEmpty ? "(none)" : status.profiles.joined(separator: ", "))",
             "  workflows:     \(status.counts.running) running, \(status.counts.waiting) waiting, \(status.counts.succeeded) succeeded, \(status.counts.failed) failed, \(status.counts.rejected) rejected, \(status.counts.cancelled) cancelled",
         ]
+        if status.liveResources.isEmpty {
+            lines.append("  resources:     none live")
+        } else {
+            lines.append("  resources:     \(status.liveResources.count) live")
+            for r in status.liveResources {
+                lines.append("    \(pad(r.kind, 14))\(pad(formatDuration(r.ageSeconds), 12))\(pad(r.retained ? "kept" : "in use", 8))\(r.workflowID)  \(r.identifier)")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 

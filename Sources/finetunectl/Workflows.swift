@@ -46,8 +46,26 @@ struct Show: ParsableCommand {
             "  updated:  \(w.updatedAt.formatted(.iso8601))",
         ]
         if let failure = w.failure { lines.append("  reason:   \(failure)") }
+        if detail.attempt > 1 { lines.append("  attempt:  \(detail.attempt)") }
+        if let model = detail.baseModel { lines.append("  model:    \(model) on backend \(detail.backend ?? "?")") }
+        if let status = detail.serviceStatus { lines.append("  service:  \(status)") }
+        if let job = detail.jobARN { lines.append("  job:      \(job)") }
+        if let model = detail.customModelARN { lines.append("  custom:   \(model)") }
+        if let throughput = detail.throughputARN { lines.append("  serving:  \(throughput)") }
+        if let s = detail.scores {
+            lines.append(String(format: "  scores:   F1 custom %.4f vs base %.4f over %d prompts (95%% CI of the gain %+.4f…%+.4f, custom wins %.1f%% of resamples)",
+                                s.meanCustomF1, s.meanBaseF1, s.prompts, s.confidenceLow, s.confidenceHigh, s.winShare * 100))
+            if s.excludedUnanswered + s.excludedLeaked > 0 {
+                lines.append("            left out: \(s.excludedUnanswered) unanswered, \(s.excludedLeaked) found in the training data")
+            }
+            lines.append("  verdict:  \(s.verdict): \(s.reason)")
+        }
         lines += ["  drop:     \(detail.spoolPath)", "  archive:  \(detail.archive)"]
         if let sha = detail.sha256 { lines.append("  sha256:   \(sha)") }
+        for r in detail.resources {
+            let state = r.deletedAt.map { "deleted \($0.formatted(.iso8601))" } ?? (r.retained ? "kept" : "live")
+            lines.append("  resource: \(pad(r.kind, 14))\(pad(state, 28))\(r.identifier)")
+        }
         print(lines.joined(separator: "\n"))
     }
 }

@@ -176,7 +176,7 @@ struct DaemonAdapterTests {
             [profiles.c]
             adapter = "example"
             base_model = "example.text-v1:0"
-            backend = "local"
+            backend = "slow"
             """)
     }
 
@@ -233,7 +233,7 @@ struct DaemonAdapterTests {
         try Self.addExampleProfile(to: daemon)
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 1)
-        #expect(reload.stderr.contains("finetuned.toml:22: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"), "\(reload.stderr)")
+        #expect(reload.stderr.contains("finetuned.toml:32: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"), "\(reload.stderr)")
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
         #expect(status.profiles == ["rehearsal"])
     }

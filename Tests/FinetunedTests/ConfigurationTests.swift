@@ -155,7 +155,7 @@ struct ConfigurationTests {
             to = []
             """
         #expect(errors(text) == [
-            "finetuned.toml:2: backend 'cloud': unknown kind 'azure' (known: bedrock, local)",
+            "finetuned.toml:2: backend 'cloud': unknown kind 'azure' (known: bedrock, local, scripted)",
             "finetuned.toml:4: profile 'bad name': invalid profile name (it becomes an inbox folder: letters, digits, '-' and '_', at most 63)",
             "finetuned.toml:11: [notify.email]: unknown security 'ssl' (known: starttls, tls, none)",
             "finetuned.toml:12: [notify.email]: 'nobody' is not an email address",

@@ -85,7 +85,7 @@ struct DaemonLifecycleTests {
 
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 1)
-        #expect(reload.stderr.contains("finetuned.toml:14: backend 'local': unknown kind 'locale' (known: bedrock, local)"))
+        #expect(reload.stderr.contains("finetuned.toml:14: backend 'local': unknown kind 'locale' (known: bedrock, local, scripted)"))
 
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
         #expect(status.profiles == ["rehearsal"], "the old configuration must stay in force")
@@ -133,7 +133,7 @@ struct DaemonLifecycleTests {
         let good = try dir.write("good.toml", DaemonHarness.configuration(in: dir))
         let ok = try Command.run(BuiltProducts.executable("finetuned"), ["--config", good, "--check-config"])
         #expect(ok.status == 0, "\(ok.stderr)")
-        #expect(ok.stdout.hasSuffix("good.toml: OK (1 profiles, 1 backends, adapters: cohere, local)\n"))
+        #expect(ok.stdout.hasSuffix("good.toml: OK (1 profiles, 2 backends, adapters: cohere, local)\n"))
         let bad = try dir.write("bad.toml", "[limits]\nmax_live_throughputs = -1\n[paths]\nstate = \"rel\"\n")
         let refused = try Command.run(BuiltProducts.executable("finetuned"), ["--config", bad, "--check-config"])
         #expect(refused.status == 1)

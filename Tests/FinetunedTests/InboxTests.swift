@@ -24,7 +24,7 @@ struct InboxTests {
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
         try daemon.drop(Self.records(25), as: "tickets.jsonl")
         let workflow = try #require(try await Self.settled(daemon, "tickets.jsonl").first, "log:\n\(daemon.log)")
-        #expect(workflow.stage == .validated, "\(workflow.failure ?? "")\n\(daemon.log)")
+        #expect(workflow.stage.passedValidation, "\(workflow.failure ?? "")\n\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.inbox + "/rehearsal/tickets.jsonl"))
         #expect(try String(contentsOfFile: daemon.spool + "/\(workflow.id).jsonl", encoding: .utf8) == Self.records(25))
         let report = try String(contentsOfFile: daemon.archive + "/\(workflow.id)/validation-report.txt", encoding: .utf8)
@@ -53,7 +53,7 @@ struct InboxTests {
         try handle.write(contentsOf: Data(text[half...].utf8))
         try handle.close()
         let workflow = try #require(try await Self.settled(daemon, "slow.jsonl").first)
-        #expect(workflow.stage == .validated, "\(workflow.failure ?? "")")
+        #expect(workflow.stage.passedValidation, "\(workflow.failure ?? "")")
     }
 
     @Test("drops made while the daemon was down are claimed before it reports ready")
@@ -66,7 +66,7 @@ struct InboxTests {
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
         let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        let all = try await store.workflows(in: [.validated, .rejected])
+        let all = try await store.workflows(in: WorkflowStage.accepted.union([.rejected]))
         #expect(Set(all.map(\.dropName)) == ["a.jsonl", "b.jsonl"], "READY=1 came before the waiting drops were handled")
         #expect(all.first { $0.dropName == "b.jsonl" }?.stage == .rejected)
     }
@@ -91,7 +91,7 @@ struct InboxTests {
         guard rename(daemon.directory.file("staging/forced.toml"), daemon.inbox + "/rehearsal/forced.toml") == 0 else { throw POSIXError(.EIO) }
         try daemon.drop(text, as: "forced.jsonl")
         let forced = try #require(try await Self.settled(daemon, "forced.jsonl").first)
-        #expect(forced.stage == .validated, "\(forced.failure ?? "")")
+        #expect(forced.stage.passedValidation, "\(forced.failure ?? "")")
         #expect(FileManager.default.fileExists(atPath: daemon.spool + "/\(forced.id).toml"), "the sidecar travels with its drop")
     }
 
@@ -147,12 +147,12 @@ struct InboxCorpusTests {
                 [profiles.fields]
                 adapter = "example"
                 base_model = "corpus.fields-v1"
-                backend = "local"
+                backend = "slow"
 
                 [profiles.conversation]
                 adapter = "example"
                 base_model = "corpus.conversation-v1"
-                backend = "local"
+                backend = "slow"
                 """
         }, adapters: [])
         try CAdapterBuilder.build(into: daemon.directory.file("adapters"), defines: ["EXAMPLE_CORPUS"])
@@ -227,7 +227,7 @@ struct InboxCorpusTests {
         }
         let settled = try await daemon.waitForWorkflows(count: ValidationCorpus.good.count)
         for workflow in settled {
-            #expect(workflow.stage == .validated, "\(workflow.dropName): \(workflow.failure ?? "")")
+            #expect(workflow.stage.passedValidation, "\(workflow.dropName): \(workflow.failure ?? "")")
         }
         #expect(settled.count == ValidationCorpus.good.count)
     }
@@ -257,7 +257,7 @@ struct InboxPressureTests {
         for i in 1...150 { try daemon.drop(InboxTests.records(21, tag: "o\(i)-"), as: "o\(i).jsonl") }
         let settled = try await daemon.waitForWorkflows(count: 150, timeout: .seconds(90))
         #expect(settled.count == 150, "missed \(150 - settled.count) drops")
-        #expect(settled.allSatisfy { $0.stage == .validated })
+        #expect(settled.allSatisfy { $0.stage.passedValidation })
         #expect(daemon.log.contains("inotify queue overflowed; rescanning the inbox"), "no overflow happened; the test proved nothing")
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/rehearsal").filter { !$0.hasPrefix(".") }.isEmpty)
     }
@@ -283,9 +283,9 @@ struct InboxPressureTests {
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
         #expect(try await store.workflow(id: before.id) == nil, "the unfinished claim should be rolled back")
-        let reclaimed = try await store.workflows(in: [.validated]).filter { $0.dropName == "before.jsonl" }
+        let reclaimed = try await store.workflows(in: WorkflowStage.accepted).filter { $0.dropName == "before.jsonl" }
         #expect(reclaimed.count == 1, "the drop left in the inbox is claimed anew, exactly once")
-        #expect(try await store.workflow(id: after.id)?.stage == .validated)
+        #expect(try await store.workflow(id: after.id)?.stage.passedValidation == true)
         #expect(try await store.events(workflowID: after.id).map(\.message).contains("claiming → claimed: claim completed after a restart"))
     }
 }
@@ -306,7 +306,7 @@ struct SubmitCommandTests {
         let idLine = try #require(lines.first { $0.hasPrefix("workflow wf-") })
         let id = String(idLine.dropFirst("workflow ".count))
         let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        #expect(try await store.workflow(id: id)?.stage == .validated)
+        #expect(try await store.workflow(id: id)?.stage.passedValidation == true)
         #expect(lines.last?.hasPrefix("validated: 25 records") == true)
         #expect(!FileManager.default.fileExists(atPath: Receipt.path(folder: daemon.inbox + "/rehearsal", dropName: "tickets.jsonl")))
 
@@ -339,7 +339,7 @@ struct InboxOwnershipTests {
             chown(staging, 65534, 65534)
             guard rename(staging, daemon.inbox + "/rehearsal/foreign.jsonl") == 0 else { throw POSIXError(.EIO) }
             let workflow = try #require(try await daemon.waitForWorkflows(dropName: "foreign.jsonl").first)
-            #expect(workflow.stage == expected, "require_group = \(require): \(workflow.failure ?? "")")
+            #expect(expected == .rejected ? workflow.stage == .rejected : workflow.stage.passedValidation, "require_group = \(require): \(workflow.failure ?? "")")
             if require {
                 #expect(workflow.failure == "foreign.jsonl is owned by uid 65534, who is not in the group 'finetuned-test-nobody-is-in-it' (require_group = true)")
                 #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/foreign.jsonl.report.txt"))
@@ -358,15 +358,17 @@ struct OperatorViewTests {
         #expect(await daemon.waitForReady() != nil)
         try daemon.drop(InboxTests.records(21), as: "good.jsonl")
         let good = try #require(try await daemon.waitForWorkflows(dropName: "good.jsonl").first)
-        let waiting = await daemon.notify.next(where: { $0.assignments["STATUS"]?.hasPrefix("0 workflows running, 1 waiting; last: rehearsal/good.jsonl validated") == true })
-        #expect(waiting != nil, "STATUS= did not follow the validated drop")
+        // The scripted backend of the harness trains for ever: the workflow settles in training.
+        let running = await daemon.notify.next(where: { $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/good.jsonl training" })
+        #expect(running != nil, "STATUS= did not follow the accepted drop into training\n\(daemon.log)")
         try daemon.drop("bad\n", as: "bad.jsonl")
         let bad = try #require(try await daemon.waitForWorkflows(dropName: "bad.jsonl").first)
-        let rejected = await daemon.notify.next(where: { $0.assignments["STATUS"] == "0 workflows running, 1 waiting; last: rehearsal/bad.jsonl rejected" })
+        let rejected = await daemon.notify.next(where: { $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/bad.jsonl rejected" })
         #expect(rejected != nil)
 
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
-        #expect(status.counts == WorkflowCounts(running: 0, waiting: 1, succeeded: 0, failed: 0, rejected: 1, cancelled: 0))
+        #expect(status.counts == WorkflowCounts(running: 1, waiting: 0, succeeded: 0, failed: 0, rejected: 1, cancelled: 0))
+        #expect(status.liveResources.map(\.kind) == ["job"], "the job is live, and costs money while it trains")
 
         let active = try JSONDecoder.control.decode([WorkflowSummary].self, from: Data(try await daemon.ctl(["list", "--json"]).stdout.utf8))
         #expect(active.map(\.id) == [good.id])
@@ -380,7 +382,8 @@ struct OperatorViewTests {
         #expect(shown.stdout.contains("  reason:   bad.jsonl:1:1: error:"), "\(shown.stdout)")
         #expect(shown.stdout.contains("  drop:     \(daemon.rejected)/rehearsal/bad.jsonl\n"), "show points at the drop where it is now")
         let history = try JSONDecoder.control.decode([HistoryEntry].self, from: Data(try await daemon.ctl(["history", good.id, "--json"]).stdout.utf8))
-        #expect(history.map(\.stage) == ["claiming", "claimed", "validated"])
+        #expect(Array(history.map(\.stage).prefix(7)) == ["claiming", "claimed", "validated", "validated", "uploaded", "job_created", "training"])
+        #expect(history.map(\.kind).contains("poll"), "the service's status is recorded when it changes")
         #expect(history.first?.sincePrevious == nil && history.dropFirst().allSatisfy { ($0.sincePrevious ?? -1) >= 0 })
         let missing = try await daemon.ctl(["show", "wf-20000101-deadbeef"])
         #expect(missing.status == 1)

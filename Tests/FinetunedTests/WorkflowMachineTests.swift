@@ -1,17 +1,21 @@
 import FinetunedEvaluation
 import FinetunedWorkflow
+import Foundation
 import Testing
 
 @Suite("Workflow state machine")
 struct WorkflowMachineTests {
     typealias M = WorkflowMachine
+    static let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+    static let summary = ScoreSummary(verdict: "keep", reason: "r", prompts: 50, excludedUnanswered: 0, excludedLeaked: 0,
+                                      meanBaseF1: 0.6, meanCustomF1: 0.7, confidenceLow: 0.05, confidenceHigh: 0.15, winShare: 0.99)
 
     /// One event of every kind, with fixed payloads.
     static let events: [M.Event] = [
         .uploaded(uri: "s3://b/k"), .jobCreated(arn: "arn:job"), .jobInProgress, .jobCompleted(customModelARN: "arn:model"),
-        .jobEnded(status: "Failed", message: "bad data"), .throughputCreated(arn: "arn:pt"), .throughputCreating,
+        .jobEnded(status: "Failed", message: "bad data"), .throughputCreated(arn: "arn:pt", at: Self.t0), .throughputCreating,
         .throughputInService, .throughputFailed(message: "capacity"), .inferenceStarted(.base), .inferenceStarted(.custom),
-        .inferenceFinished(.base), .inferenceFinished(.custom), .scored, .decided(keep: true, reason: "better"),
+        .inferenceFinished(.base), .inferenceFinished(.custom), .scored(Self.summary), .decided(keep: true, reason: "better"),
         .decided(keep: false, reason: "worse"), .throughputDeleted, .customModelDeleted, .jobStopped, .notified, .finished,
         .stepFailed(message: "AccessDenied"), .cancelRequested,
     ]
@@ -26,7 +30,7 @@ struct WorkflowMachineTests {
         #expect(m.stage == .training)
         #expect(try m.handle(.jobInProgress) == [.pollJob])
         #expect(try m.handle(.jobCompleted(customModelARN: "arn:model")) == [.createThroughput])
-        #expect(try m.handle(.throughputCreated(arn: "arn:pt")) == [.pollThroughput])
+        #expect(try m.handle(.throughputCreated(arn: "arn:pt", at: Self.t0)) == [.pollThroughput])
         #expect(try m.handle(.throughputCreating) == [.pollThroughput])
         #expect(try m.handle(.throughputInService) == [.runInference(.base)])
         #expect(m.stage == .inService)
@@ -34,7 +38,7 @@ struct WorkflowMachineTests {
         #expect(try m.handle(.inferenceFinished(.base)) == [.runInference(.custom)])
         #expect(try m.handle(.inferenceFinished(.custom)) == [.score])
         #expect(m.stage == .customInference)
-        #expect(try m.handle(.scored) == [.decide])
+        #expect(try m.handle(.scored(Self.summary)) == [.decide])
         #expect(m.stage == .scored)
         #expect(try m.handle(.decided(keep: true, reason: "+0.05 F1, 99%")) == [.notify(.kept)])
         #expect(try m.handle(.notified) == [.finish])
@@ -74,6 +78,52 @@ struct WorkflowMachineTests {
         #expect(m.context.failureReason == "the customization job ended Failed: Maximum input token count 4919 exceeds limit of 4096")
         #expect(try m.handle(.notified) == [])
         #expect(m.stage == .failed)
+    }
+
+    @Test("a failure after training keeps the custom model for retry; retry serves it again as attempt 2")
+    func failureKeepsModelForRetry() throws {
+        var m = M(stage: .throughputCreating, context: {
+            var c = WorkflowContext(); c.jobARN = "arn:job"; c.customModelARN = "arn:model"; c.throughputARN = "arn:pt"; return c
+        }())
+        #expect(try m.handle(.throughputFailed(message: "InsufficientCapacity")) == [.deleteThroughput])
+        #expect(m.context.failedStage == .throughputCreating)
+        #expect(try m.handle(.throughputDeleted) == [.notify(.failed)], "the custom model is not deleted on failure")
+        #expect(try m.handle(.notified) == [])
+        #expect(m.stage == .failed && m.context.customModelRetained)
+        #expect(try m.retry() == [.createThroughput])
+        #expect(m.stage == .jobCompleted && m.context.attempt == 2)
+        #expect(m.context.throughputARN == nil && !m.context.throughputDeleted && m.context.failureReason == nil)
+        #expect(m.context.jobARN == "arn:job", "no second training job")
+        #expect(throws: M.TransitionError.self) { try m.retry() }
+    }
+
+    @Test("retry before training creates a new job from the uploaded data, or uploads again")
+    func retryEarly() throws {
+        var m = M(stage: .training, context: { var c = WorkflowContext(); c.trainingDataURI = "s3://b/k"; c.jobARN = "arn:job"; return c }())
+        _ = try m.handle(.jobEnded(status: "Failed", message: "bad"))
+        _ = try m.handle(.notified)
+        #expect(try m.retry() == [.createJob])
+        #expect(m.stage == .uploaded && m.context.jobARN == nil && !m.context.jobStopped && m.context.attempt == 2)
+
+        var early = M(stage: .validated)
+        _ = try early.handle(.stepFailed(message: "AccessDenied"))
+        _ = try early.handle(.notified)
+        #expect(try early.retry() == [.upload])
+        #expect(early.context.attempt == 2)
+    }
+
+    @Test("cancelling a failed workflow deletes the custom model it kept for retry")
+    func cancelFailed() throws {
+        var m = M(stage: .failed, context: { var c = WorkflowContext(); c.customModelARN = "arn:model"; c.jobStopped = true; return c }())
+        #expect(try m.handle(.cancelRequested) == [.deleteCustomModel])
+        #expect(try m.handle(.customModelDeleted) == [.notify(.cancelled)])
+        _ = try m.handle(.notified)
+        #expect(m.stage == .cancelled)
+
+        var nothingToDelete = M(stage: .failed)
+        #expect(throws: M.TransitionError.self) { try nothingToDelete.handle(.cancelRequested) }
+        var done = M(stage: .done)
+        #expect(throws: M.TransitionError.self) { try done.retry() }
     }
 
     @Test("cancelling while training stops the job; while serving, deletes throughput and model first")
@@ -132,6 +182,8 @@ struct WorkflowMachineTests {
                           "notified": .failed, "stepFailed": .cleaningUp],
             .cancelling: ["jobStopped": .cancelling, "throughputDeleted": .cancelling, "customModelDeleted": .cancelling,
                           "notified": .cancelled, "stepFailed": .cancelling],
+            // The context holds a custom model that a failure keeps for retry; cancelling gives it up.
+            .failed: ["cancelRequested": .cancelling],
         ]
         for stage in WorkflowStage.allCases {
             for event in Self.events {
@@ -172,6 +224,7 @@ struct WorkflowMachineTests {
         case .finished: "finished"
         case .stepFailed: "stepFailed"
         case .cancelRequested: "cancelRequested"
+        case .retryRequested: "retryRequested"
         }
     }
 
@@ -184,7 +237,13 @@ struct WorkflowMachineTests {
         for walk in 0..<10_000 {
             var m = M(context: WorkflowContext(keepRejectedModels: rng.next() % 4 == 0))
             var steps = 0
-            while !m.stage.isTerminal {
+            var retries = 0
+            while !m.stage.isTerminal || (m.stage == .failed && retries < 3 && rng.next() % 2 == 0) {
+                if m.stage == .failed {
+                    retries += 1
+                    if rng.next() % 3 == 0, m.context.customModelRetained, !m.context.keepRejectedModels { _ = try m.handle(.cancelRequested) } else { _ = try m.retry() }
+                    continue
+                }
                 steps += 1
                 #expect(steps < 200, "walk \(walk) does not terminate (stage \(m.stage))")
                 if steps >= 200 { break }
@@ -200,10 +259,10 @@ struct WorkflowMachineTests {
                 case .createJob: .jobCreated(arn: "arn:job")
                 case .pollJob: [M.Event.jobInProgress, .jobCompleted(customModelARN: "arn:model"), .jobEnded(status: "Failed", message: "x")][Int(rng.next() % 3)]
                 case .stopJob: .jobStopped
-                case .createThroughput: .throughputCreated(arn: "arn:pt")
+                case .createThroughput: .throughputCreated(arn: "arn:pt", at: Self.t0)
                 case .pollThroughput: [M.Event.throughputCreating, .throughputInService, .throughputFailed(message: "x")][Int(rng.next() % 3)]
                 case .runInference(let model): m.stage == .inService ? .inferenceStarted(.base) : .inferenceFinished(model)
-                case .score: .scored
+                case .score: .scored(Self.summary)
                 case .decide: .decided(keep: rng.next() % 2 == 0, reason: "r")
                 case .deleteThroughput: .throughputDeleted
                 case .deleteCustomModel: .customModelDeleted
@@ -214,7 +273,8 @@ struct WorkflowMachineTests {
             }
             let c = m.context
             #expect(c.throughputARN == nil || c.throughputDeleted || (m.stage == .done && c.keep == true), "walk \(walk): throughput left")
-            #expect(c.customModelARN == nil || c.customModelDeleted || c.keepRejectedModels || c.keep == true, "walk \(walk): custom model left")
+            #expect(c.customModelARN == nil || c.customModelDeleted || c.keepRejectedModels || c.keep == true || m.stage == .failed,
+                    "walk \(walk): custom model left in \(m.stage)")
             #expect(c.jobARN == nil || c.customModelARN != nil || c.jobStopped, "walk \(walk): job left running")
         }
     }

@@ -1,20 +1,38 @@
+import Foundation
+
 /// What a workflow has learned and created so far: everything a resumed run needs to carry
-/// on, and everything cleanup needs to find the resources it must delete.
+/// on, and everything cleanup needs to find the resources it must delete. Persisted with the
+/// stage in one transaction, so the two never disagree after a crash.
 public struct WorkflowContext: Sendable, Equatable, Codable {
+    /// What the workflow runs, fixed when it starts: a reload that edits the profile does not
+    /// change a run in flight.
+    public var spec: WorkflowSpec?
+    /// 1 for the first run; `retry` increments it, and it is part of every resource name and
+    /// client token so a retried step creates a new resource instead of finding the old one.
+    public var attempt = 1
     public var trainingDataURI: String?
     public var jobARN: String?
+    /// When the job was created: the training deadline counts from here.
+    public var jobCreatedAt: Date?
     public var customModelARN: String?
     public var throughputARN: String?
+    /// When the throughput was created: the cost guard deletes an unkept one after a while.
+    public var throughputCreatedAt: Date?
+    /// The last status the service reported for the job or the throughput, as it said it.
+    public var lastServiceStatus: String?
     /// Both models have answered every evaluation prompt; scoring is next.
     public var inferenceComplete = false
+    public var scores: ScoreSummary?
     /// Set once the decision is taken: keep the custom model's throughput or not.
     public var keep: Bool?
     public var decisionReason: String?
     /// Why the workflow is failing or was cancelled, for the notification and `show`.
     public var failureReason: String?
+    /// The stage a failure happened in: where `retry` starts again.
+    public var failedStage: WorkflowStage?
     /// Whether the profile keeps custom models that were not kept (storage is billed monthly).
     public var keepRejectedModels: Bool
-    /// Resources that cleanup has confirmed deleted.
+    /// Resources that cleanup has confirmed stopped or deleted.
     public var throughputDeleted = false
     public var customModelDeleted = false
     public var jobStopped = false
@@ -22,4 +40,73 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
     public init(keepRejectedModels: Bool = false) {
         self.keepRejectedModels = keepRejectedModels
     }
+
+    /// A failed workflow keeps its trained custom model (hours of training; storage is billed
+    /// by the month, not the hour) so that `retry` can serve it without training again;
+    /// `cancel` deletes it.
+    public var customModelRetained: Bool {
+        customModelARN != nil && !customModelDeleted
+    }
+}
+
+/// The settings a workflow runs with, copied from its profile and sidecar when it starts.
+public struct WorkflowSpec: Sendable, Equatable, Codable {
+    public var adapter: String
+    public var baseModel: String
+    public var backend: String
+    /// Hyperparameters as the service takes them (names → decimal strings).
+    public var hyperparameters: [String: String]
+    public var evaluationSet: String?
+    /// Name stems; the attempt number is appended (`-a2`) from the second attempt on.
+    public var jobName: String
+    public var customModelName: String
+    public var throughputName: String
+    public var keepRejectedModels: Bool
+
+    public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
+                jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false) {
+        self.keepRejectedModels = keepRejectedModels
+        self.adapter = adapter
+        self.baseModel = baseModel
+        self.backend = backend
+        self.hyperparameters = hyperparameters
+        self.evaluationSet = evaluationSet
+        self.jobName = jobName
+        self.customModelName = customModelName
+        self.throughputName = throughputName
+    }
+}
+
+/// What the evaluation found, as the notification and `show` report it.
+public struct ScoreSummary: Sendable, Equatable, Codable {
+    /// keep, reject or inconclusive.
+    public var verdict: String
+    public var reason: String
+    /// Prompts both models answered, which the scores are computed over.
+    public var prompts: Int
+    /// Prompts left out: a model failed to answer, or the prompt was in the training data.
+    public var excludedUnanswered: Int
+    public var excludedLeaked: Int
+    public var meanBaseF1: Double
+    public var meanCustomF1: Double
+    public var confidenceLow: Double
+    public var confidenceHigh: Double
+    /// Share of bootstrap resamples in which the custom model's mean F1 is higher.
+    public var winShare: Double
+
+    public init(verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int,
+                meanBaseF1: Double, meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double) {
+        self.verdict = verdict
+        self.reason = reason
+        self.prompts = prompts
+        self.excludedUnanswered = excludedUnanswered
+        self.excludedLeaked = excludedLeaked
+        self.meanBaseF1 = meanBaseF1
+        self.meanCustomF1 = meanCustomF1
+        self.confidenceLow = confidenceLow
+        self.confidenceHigh = confidenceHigh
+        self.winShare = winShare
+    }
+
+    public var keep: Bool { verdict == "keep" }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The workflow as a pure state machine: `handle(event)` moves the stage and returns the
 /// actions to perform. No I/O here; the executor performs the actions against a backend and
 /// the store, and feeds their outcomes back as events. Every transition is unit-tested.
@@ -23,13 +25,13 @@ public struct WorkflowMachine: Sendable, Equatable {
         case jobCompleted(customModelARN: String)
         /// The job ended `Failed` or `Stopped`, with the service's message.
         case jobEnded(status: String, message: String)
-        case throughputCreated(arn: String)
+        case throughputCreated(arn: String, at: Date)
         case throughputCreating
         case throughputInService
         case throughputFailed(message: String)
         case inferenceStarted(Model)
         case inferenceFinished(Model)
-        case scored
+        case scored(ScoreSummary)
         case decided(keep: Bool, reason: String)
         case throughputDeleted
         case customModelDeleted
@@ -40,6 +42,8 @@ public struct WorkflowMachine: Sendable, Equatable {
         /// A step failed in a way retries cannot fix (validation, access, quota, a deadline).
         case stepFailed(message: String)
         case cancelRequested
+        /// Only for `TransitionError`: `retry()` was called outside `failed`.
+        case retryRequested
     }
 
     public enum Action: Sendable, Equatable {
@@ -90,11 +94,44 @@ public struct WorkflowMachine: Sendable, Equatable {
         }
     }
 
+    /// Cleanup stops what bills by the hour. A failure keeps the trained custom model for
+    /// `retry` (see `WorkflowContext.customModelRetained`); a cancellation deletes it too,
+    /// unless the profile keeps rejected models.
     private var cleanupActions: [Action] {
         if context.jobARN != nil && context.customModelARN == nil && !context.jobStopped { return [.stopJob] }
         if context.throughputARN != nil && !context.throughputDeleted { return [.deleteThroughput] }
-        if context.customModelARN != nil && !context.customModelDeleted && !context.keepRejectedModels { return [.deleteCustomModel] }
+        if stage == .cancelling && context.customModelRetained && !context.keepRejectedModels { return [.deleteCustomModel] }
         return [.notify(stage == .cancelling ? .cancelled : .failed)]
+    }
+
+    /// Starts a failed workflow again from the step that failed, as attempt n+1. With the
+    /// custom model still there it serves that model again (no second training job);
+    /// otherwise it creates a new job from the data already uploaded, or uploads again.
+    /// Answers already checkpointed are reused by the inference step.
+    @discardableResult
+    public mutating func retry() throws(TransitionError) -> [Action] {
+        guard stage == .failed else { throw TransitionError(stage: stage, event: .retryRequested) }
+        if context.customModelRetained {
+            stage = .jobCompleted
+        } else if context.trainingDataURI != nil {
+            context.jobARN = nil
+            context.customModelARN = nil
+            context.customModelDeleted = false
+            stage = .uploaded
+        } else {
+            stage = .validated
+        }
+        context.attempt += 1
+        context.throughputARN = nil
+        context.throughputCreatedAt = nil
+        context.throughputDeleted = false
+        context.jobStopped = false
+        context.inferenceComplete = false
+        context.scores = nil
+        context.failureReason = nil
+        context.failedStage = nil
+        context.lastServiceStatus = nil
+        return pendingActions
     }
 
     /// Stages in which the workflow can still fail or be cancelled: before the decision.
@@ -108,6 +145,12 @@ public struct WorkflowMachine: Sendable, Equatable {
     @discardableResult
     public mutating func handle(_ event: Event) throws(TransitionError) -> [Action] {
         let refuse = TransitionError(stage: stage, event: event)
+        if stage == .failed, event == .cancelRequested, context.customModelRetained, !context.keepRejectedModels {
+            // Cancelling a failed workflow gives up on retrying it: its custom model goes.
+            context.failureReason = "cancelled by an operator after failing: \(context.failureReason ?? "unknown")"
+            stage = .cancelling
+            return pendingActions
+        }
         guard !stage.isTerminal else { throw refuse }
         switch (stage, event) {
         case (_, .cancelRequested):
@@ -120,6 +163,7 @@ public struct WorkflowMachine: Sendable, Equatable {
         case (_, .stepFailed(let message)):
             guard Self.interruptible.contains(stage) else { throw refuse }
             context.failureReason = message
+            context.failedStage = stage
             stage = .cleaningUp
         case (.validated, .uploaded(let uri)):
             context.trainingDataURI = uri
@@ -136,10 +180,12 @@ public struct WorkflowMachine: Sendable, Equatable {
             stage = .jobCompleted
         case (.jobCreated, .jobEnded(let status, let message)), (.training, .jobEnded(let status, let message)):
             context.jobStopped = true
+            context.failedStage = stage
             context.failureReason = "the customization job ended \(status): \(message)"
             stage = .cleaningUp
-        case (.jobCompleted, .throughputCreated(let arn)):
+        case (.jobCompleted, .throughputCreated(let arn, let at)):
             context.throughputARN = arn
+            context.throughputCreatedAt = at
             stage = .throughputCreating
         case (.throughputCreating, .throughputCreating):
             return [.pollThroughput]
@@ -150,13 +196,15 @@ public struct WorkflowMachine: Sendable, Equatable {
         case (.baseInference, .inferenceStarted(.base)), (.customInference, .inferenceStarted(.custom)):
             return []
         case (.throughputCreating, .throughputFailed(let message)):
+            context.failedStage = stage
             context.failureReason = "the provisioned throughput failed: \(message)"
             stage = .cleaningUp
         case (.inService, .inferenceFinished(.base)), (.baseInference, .inferenceFinished(.base)):
             stage = .customInference
         case (.customInference, .inferenceFinished(.custom)):
             context.inferenceComplete = true
-        case (.customInference, .scored) where context.inferenceComplete:
+        case (.customInference, .scored(let summary)) where context.inferenceComplete:
+            context.scores = summary
             stage = .scored
         case (.scored, .decided(let keep, let reason)):
             context.keep = keep

@@ -16,11 +16,14 @@ public struct WorkflowRecord: Sendable, Equatable, Codable {
     public var updatedAt: Date
     /// The reason for `failed` or `rejected`, in words a person can act on.
     public var failure: String?
+    /// What the run has learned and created; saved with every stage change.
+    public var context: WorkflowContext
 
     public init(
         id: String, profile: String, dropName: String, sha256: String?, spoolPath: String,
-        stage: WorkflowStage, createdAt: Date, updatedAt: Date, failure: String? = nil
+        stage: WorkflowStage, createdAt: Date, updatedAt: Date, failure: String? = nil, context: WorkflowContext = WorkflowContext()
     ) {
+        self.context = context
         self.id = id
         self.profile = profile
         self.dropName = dropName

@@ -33,6 +33,16 @@ public enum WorkflowStage: String, Sendable, Codable, CaseIterable {
     /// Terminal.
     case cancelled
 
+    /// Validation accepted the drop: the workflow is validated or has gone further.
+    public var passedValidation: Bool {
+        switch self {
+        case .claiming, .claimed, .rejected: false
+        default: true
+        }
+    }
+
+    public static let accepted: Set<WorkflowStage> = Set(allCases.filter(\.passedValidation))
+
     public var isTerminal: Bool {
         switch self {
         case .rejected, .done, .failed, .cancelled: true

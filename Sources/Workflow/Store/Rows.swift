@@ -13,9 +13,12 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
     var createdAt: Date
     var updatedAt: Date
     var failure: String?
+    /// `WorkflowContext` as JSON: it grows with the engine, and a column per field would
+    /// need a migration for each.
+    var context: String
 
     enum CodingKeys: String, CodingKey {
-        case id, profile, sha256, stage, failure
+        case id, profile, sha256, stage, failure, context
         case dropName = "drop_name", spoolPath = "spool_path", createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -29,12 +32,31 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
         createdAt = record.createdAt
         updatedAt = record.updatedAt
         failure = record.failure
+        context = Self.encode(record.context)
+    }
+
+    static func encode(_ context: WorkflowContext) -> String {
+        // Encoding a struct of strings, numbers and dates cannot fail.
+        String(decoding: try! JSONEncoder().encode(context), as: UTF8.self)
     }
 
     var record: WorkflowRecord {
-        WorkflowRecord(
-            id: id, profile: profile, dropName: dropName, sha256: sha256, spoolPath: spoolPath,
-            stage: WorkflowStage(rawValue: stage) ?? .failed, createdAt: createdAt, updatedAt: updatedAt, failure: failure)
+        get throws {
+            let decoded: WorkflowContext
+            if context == "{}" {
+                decoded = WorkflowContext()  // rows written before the context existed
+            } else {
+                do { decoded = try JSONDecoder().decode(WorkflowContext.self, from: Data(context.utf8)) } catch {
+                    throw StoreError.database("workflow \(id) has an unreadable context: \(error)")
+                }
+            }
+            guard let stage = WorkflowStage(rawValue: stage) else {
+                throw StoreError.database("workflow \(id) is in an unknown stage '\(stage)' (written by a newer finetuned?)")
+            }
+            return WorkflowRecord(
+                id: id, profile: profile, dropName: dropName, sha256: sha256, spoolPath: spoolPath,
+                stage: stage, createdAt: createdAt, updatedAt: updatedAt, failure: failure, context: decoded)
+        }
     }
 }
 
@@ -63,5 +85,105 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
 
     var event: WorkflowEvent? {
         WorkflowStage(rawValue: stage).map { WorkflowEvent(workflowID: workflowID, at: at, stage: $0, kind: kind, message: message) }
+    }
+}
+
+struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseTableName = "resources"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    var id: Int64?
+    var workflowId: String
+    var kind: String
+    var identifier: String
+    var name: String?
+    var clientToken: String?
+    var createdAt: Date
+    var deletedAt: Date?
+    var retained: Bool
+
+    init(_ r: ResourceRecord) {
+        id = nil
+        workflowId = r.workflowID
+        kind = r.kind.rawValue
+        identifier = r.identifier
+        name = r.name
+        clientToken = r.clientToken
+        createdAt = r.createdAt
+        deletedAt = r.deletedAt
+        retained = r.retained
+    }
+
+    var record: ResourceRecord? {
+        ResourceRecord.Kind(rawValue: kind).map {
+            ResourceRecord(workflowID: workflowId, kind: $0, identifier: identifier, name: name, clientToken: clientToken,
+                           createdAt: createdAt, deletedAt: deletedAt, retained: retained)
+        }
+    }
+}
+
+struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseTableName = "inference_answers"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    var workflowId: String
+    var model: String
+    var promptIndex: Int
+    var output: String?
+    var failure: String?
+    var attempts: Int
+    var latencySeconds: Double?
+
+    init(_ a: InferenceAnswer) {
+        workflowId = a.workflowID
+        model = a.model
+        promptIndex = a.index
+        output = a.output
+        failure = a.failure
+        attempts = a.attempts
+        latencySeconds = a.latencySeconds
+    }
+
+    var answer: InferenceAnswer {
+        InferenceAnswer(workflowID: workflowId, model: model, index: promptIndex, output: output, failure: failure,
+                        attempts: attempts, latencySeconds: latencySeconds)
+    }
+}
+
+struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecord {
+    static let databaseTableName = "outbox"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    var id: Int64?
+    var workflowId: String?
+    var channel: String
+    var kind: String
+    var payload: String
+    var createdAt: Date
+    var attempts: Int
+    var nextAttemptAt: Date?
+    var deliveredAt: Date?
+    var givenUpAt: Date?
+    var lastError: String?
+
+    init(_ e: OutboxEntry) {
+        id = e.id
+        workflowId = e.workflowID
+        channel = e.channel
+        kind = e.kind
+        payload = e.payload
+        createdAt = e.createdAt
+        attempts = e.attempts
+        nextAttemptAt = e.nextAttemptAt
+        deliveredAt = e.deliveredAt
+        givenUpAt = e.givenUpAt
+        lastError = e.lastError
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    var entry: OutboxEntry {
+        OutboxEntry(id: id, workflowID: workflowId, channel: channel, kind: kind, payload: payload, createdAt: createdAt,
+                    attempts: attempts, nextAttemptAt: nextAttemptAt, deliveredAt: deliveredAt, givenUpAt: givenUpAt, lastError: lastError)
     }
 }

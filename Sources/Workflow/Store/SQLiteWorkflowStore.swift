@@ -56,7 +56,99 @@ public final class SQLiteWorkflowStore: WorkflowStore {
             try row.update(db)
             try EventRow(WorkflowEvent(workflowID: id, at: now, stage: next, kind: "transition",
                                        message: "\(expected.rawValue) → \(next.rawValue): \(event)")).insert(db)
-            return row.record
+            return try row.record
+        }
+    }
+
+    public func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
+        try await write { db in
+            guard var row = try WorkflowRow.fetchOne(db, key: step.id) else { throw StoreError.notFound(id: step.id) }
+            guard row.stage == step.from.rawValue else {
+                throw StoreError.stageConflict(id: step.id, expected: step.from, actual: WorkflowStage(rawValue: row.stage))
+            }
+            let now = step.at
+            row.stage = step.to.rawValue
+            row.updatedAt = now
+            row.context = WorkflowRow.encode(step.context)
+            if let failure = step.failure { row.failure = failure }
+            try row.update(db)
+            let message = step.from == step.to ? step.message : "\(step.from.rawValue) → \(step.to.rawValue): \(step.message)"
+            try EventRow(WorkflowEvent(workflowID: step.id, at: now, stage: step.to, kind: step.kind, message: message)).insert(db)
+            for change in step.resources {
+                switch change {
+                case .created(let resource):
+                    try ResourceRow(resource).insert(db)
+                case .deleted(let kind, let identifier):
+                    try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
+                                   arguments: [now, kind.rawValue, identifier])
+                case .retained(let kind, let identifier, let retained):
+                    try db.execute(sql: "UPDATE resources SET retained = ? WHERE kind = ? AND identifier = ?",
+                                   arguments: [retained, kind.rawValue, identifier])
+                }
+            }
+            for entry in step.notifications {
+                var outbox = OutboxRow(entry)
+                try outbox.insert(db)
+            }
+            return try row.record
+        }
+    }
+
+    public func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord] {
+        try await read { db in
+            try ResourceRow.filter(Column("workflow_id") == workflowID).order(Column("id")).fetchAll(db).compactMap(\.record)
+        }
+    }
+
+    public func liveResources() async throws(StoreError) -> [ResourceRecord] {
+        try await read { db in
+            try ResourceRow.filter(Column("deleted_at") == nil).order(Column("created_at"), Column("id")).fetchAll(db).compactMap(\.record)
+        }
+    }
+
+    public func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at date: Date) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
+                           arguments: [date, kind.rawValue, identifier])
+        }
+    }
+
+    public func saveAnswer(_ answer: InferenceAnswer) async throws(StoreError) {
+        try await write { db in try AnswerRow(answer).save(db) }
+    }
+
+    public func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer] {
+        try await read { db in
+            try AnswerRow.filter(Column("workflow_id") == workflowID).order(Column("model"), Column("prompt_index")).fetchAll(db).map(\.answer)
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry]) async throws(StoreError) {
+        try await write { db in
+            for entry in entries {
+                var row = OutboxRow(entry)
+                try row.insert(db)
+            }
+        }
+    }
+
+    public func pendingNotifications() async throws(StoreError) -> [OutboxEntry] {
+        try await read { db in
+            try OutboxRow.filter(Column("delivered_at") == nil && Column("given_up_at") == nil)
+                .order(Column("id")).fetchAll(db).map(\.entry)
+        }
+    }
+
+    public func notifications(workflowID: String) async throws(StoreError) -> [OutboxEntry] {
+        try await read { db in
+            try OutboxRow.filter(Column("workflow_id") == workflowID).order(Column("id")).fetchAll(db).map(\.entry)
+        }
+    }
+
+    public func updateNotification(_ entry: OutboxEntry) async throws(StoreError) {
+        try await write { db in
+            let row = OutboxRow(entry)
+            try row.update(db)
         }
     }
 
@@ -74,7 +166,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     public func workflows(in stages: Set<WorkflowStage>) async throws(StoreError) -> [WorkflowRecord] {
         try await read { db in
             try WorkflowRow.filter(stages.map(\.rawValue).contains(Column("stage")))
-                .order(Column("created_at"), Column("id")).fetchAll(db).map(\.record)
+                .order(Column("created_at"), Column("id")).fetchAll(db).map { try $0.record }
         }
     }
 
@@ -108,7 +200,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     public func recentWorkflows(limit: Int) async throws(StoreError) -> [WorkflowRecord] {
         try await read { db in
-            try WorkflowRow.order(Column("updated_at").desc, Column("id").desc).limit(limit).fetchAll(db).map(\.record)
+            try WorkflowRow.order(Column("updated_at").desc, Column("id").desc).limit(limit).fetchAll(db).map { try $0.record }
         }
     }
 

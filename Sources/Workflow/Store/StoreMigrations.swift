@@ -52,6 +52,32 @@ enum StoreMigrations {
                 t.column("last_error", .text)
             }
         }
+        migrator.registerMigration("v2: workflow context, resource names, inference answers, outbox channels") { db in
+            try db.alter(table: "workflows") { t in
+                t.add(column: "context", .text).notNull().defaults(to: "{}")
+            }
+            try db.alter(table: "resources") { t in
+                t.add(column: "name", .text)
+                t.add(column: "retained", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "resources_live", on: "resources", columns: ["deleted_at", "kind"])
+            try db.create(index: "resources_by_workflow", on: "resources", columns: ["workflow_id"])
+            // Each model's answer to each evaluation prompt, written as it arrives.
+            try db.create(table: "inference_answers") { t in
+                t.column("workflow_id", .text).notNull().references("workflows", onDelete: .cascade)
+                t.column("model", .text).notNull()
+                t.column("prompt_index", .integer).notNull()
+                t.column("output", .text)
+                t.column("failure", .text)
+                t.column("attempts", .integer).notNull()
+                t.column("latency_seconds", .double)
+                t.primaryKey(["workflow_id", "model", "prompt_index"])
+            }
+            try db.alter(table: "outbox") { t in
+                t.add(column: "channel", .text).notNull().defaults(to: "log")
+            }
+            try db.create(index: "outbox_pending", on: "outbox", columns: ["delivered_at", "given_up_at", "next_attempt_at"])
+        }
         return migrator
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where workflows, their histories, the cloud resources they created and their pending
 /// notifications are kept.
 ///
@@ -15,6 +17,36 @@ public protocol WorkflowStore: Sendable {
     func transition(
         id: String, from expected: WorkflowStage, to next: WorkflowStage, event: String, failure: String?
     ) async throws(StoreError) -> WorkflowRecord
+
+    /// The engine's one write per step: the stage (which may stay the same), the context, the
+    /// event, the resources created or deleted and the notifications to send, all in one
+    /// transaction. Fails with `.stageConflict` like `transition`.
+    func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord
+
+    /// Every resource a workflow created, in creation order.
+    func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord]
+
+    /// Resources not yet deleted, oldest first (kept ones included).
+    func liveResources() async throws(StoreError) -> [ResourceRecord]
+
+    /// Records a deletion made outside a workflow step (by the janitor).
+    func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError)
+
+    /// Checkpoints one answer; saving the same (workflow, model, prompt) again replaces it.
+    func saveAnswer(_ answer: InferenceAnswer) async throws(StoreError)
+
+    func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer]
+
+    /// Adds notifications outside a workflow step (a rejected drop, the janitor).
+    func enqueue(_ entries: [OutboxEntry]) async throws(StoreError)
+
+    /// Notifications neither delivered nor given up, oldest first.
+    func pendingNotifications() async throws(StoreError) -> [OutboxEntry]
+
+    func notifications(workflowID: String) async throws(StoreError) -> [OutboxEntry]
+
+    /// Saves a delivery attempt's outcome (attempts, next attempt, delivered or given up).
+    func updateNotification(_ entry: OutboxEntry) async throws(StoreError)
 
     /// Removes a workflow whose claim never happened (the drop vanished before the rename).
     func abandonClaim(id: String) async throws(StoreError)
@@ -58,5 +90,35 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicateID(let id): "a workflow \(id) already exists"
         case .database(let message): "the workflow store failed: \(message)"
         }
+    }
+}
+
+/// One step of a workflow as the engine records it; see `WorkflowStore.advance`.
+public struct WorkflowStep: Sendable {
+    public var id: String
+    public var from: WorkflowStage
+    public var to: WorkflowStage
+    public var context: WorkflowContext
+    /// `transition`, `resumed`, `poll`, `retry`, `error`, …
+    public var kind: String
+    public var message: String
+    public var failure: String?
+    public var resources: [ResourceChange]
+    public var notifications: [OutboxEntry]
+    public var at: Date
+
+    public init(id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: String = "transition",
+                message: String, failure: String? = nil, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [],
+                at: Date = Date()) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.context = context
+        self.kind = kind
+        self.message = message
+        self.failure = failure
+        self.resources = resources
+        self.notifications = notifications
+        self.at = at
     }
 }

@@ -1,0 +1,70 @@
+import FinetunedConfig
+import FinetunedEvaluation
+import FinetunedWorkflow
+import Foundation
+
+/// Scores answers with BERTScore against the references and decides with the paired
+/// bootstrap of `DecisionRule`. The model is loaded on first use and kept; the encoder's
+/// work runs on a thread of its own so it never holds up the cooperative pool.
+final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
+    let modelDirectory: String
+    let settings: EvaluationSettings
+    private let lock = NSLock()
+    private var scorer: BERTScorer?
+    private static let queue = DispatchQueue(label: "finetuned.bertscore")
+
+    init(modelDirectory: String, settings: EvaluationSettings) {
+        self.modelDirectory = modelDirectory
+        self.settings = settings
+    }
+
+    func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
+        let items = try EvaluationSet.load(path: evaluationSet)
+        let leakage = LeakageCheck(trainingPrompts: LeakageCheck.trainingPrompts(jsonl: trainingFile))
+        let kept = items.filter { leakage.leak($0.prompt) == nil }
+        return EvaluationPlan(prompts: kept.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
+                              leaked: items.count - kept.count, source: evaluationSet)
+    }
+
+    private func loadedScorer() throws -> BERTScorer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let scorer { return scorer }
+        let encoder = try BERTEncoder(modelFile: modelDirectory + "/model.safetensors")
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
+        let made = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: settings.layer)
+        scorer = made
+        return made
+    }
+
+    func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Self.queue.async {
+                continuation.resume(with: Result { try self.compute(plan: plan, base: base, custom: custom) })
+            }
+        }
+    }
+
+    private func compute(plan: EvaluationPlan, base: [String?], custom: [String?]) throws -> EvaluationResult {
+        let scorer = try loadedScorer()
+        let usable = plan.prompts.indices.filter { base[$0] != nil && custom[$0] != nil }
+        let weights = settings.idf ? IDFWeights(references: plan.prompts.map { scorer.tokenizer.encode($0.reference) }) : nil
+        var scores: [EvaluationResult.PromptScore] = []
+        for index in usable {
+            // The reference is embedded once and scored against both answers.
+            let reference = try scorer.embed(plan.prompts[index].reference)
+            let b = scorer.score(try scorer.embed(base[index]!), reference, idf: weights)
+            let c = scorer.score(try scorer.embed(custom[index]!), reference, idf: weights)
+            scores.append(.init(index: index, baseF1: Double(b.f1), customF1: Double(c.f1)))
+        }
+        let rule = DecisionRule(minImprovement: settings.minImprovement, confidence: settings.confidence,
+                                resamples: settings.resamples, minPrompts: settings.minPrompts)
+        let decision = rule.decide(base: scores.map(\.baseF1), custom: scores.map(\.customF1))
+        let summary = ScoreSummary(
+            verdict: decision.verdict.rawValue, reason: decision.reason, prompts: decision.prompts,
+            excludedUnanswered: plan.prompts.count - usable.count, excludedLeaked: plan.leaked,
+            meanBaseF1: decision.meanBase, meanCustomF1: decision.meanCustom,
+            confidenceLow: decision.confidenceLow, confidenceHigh: decision.confidenceHigh, winShare: decision.winShare)
+        return EvaluationResult(summary: summary, perPrompt: scores)
+    }
+}

@@ -1,0 +1,75 @@
+import AdapterKit
+import FinetunedAdapters
+import FinetunedConfig
+import FinetunedInbox
+import FinetunedWorkflow
+import Foundation
+
+/// The engine's `WorkflowEnvironment`: the configuration in force (through the runtime, so a
+/// reload reaches workflows that start afterwards), the backends, the adapters and BERTScore.
+struct DaemonEnvironment: WorkflowEnvironment {
+    let runtime: DaemonRuntime
+    let registry: BackendRegistry
+    let layout: InboxLayout
+    let evaluator: any WorkflowEvaluator
+    let outbox: OutboxDispatcher
+
+    func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
+        let setup = await runtime.setup
+        guard let profile = setup.profiles[workflow.profile] else {
+            throw SpecError("profile '\(workflow.profile)' is not configured now (removed, or refused by the last reload)")
+        }
+        var sidecar = Sidecar()
+        let sidecarPath = layout.spoolSidecar(workflow.id)
+        if let text = try? String(contentsOfFile: sidecarPath, encoding: .utf8) {
+            sidecar = try Sidecar.parse(text: text, file: sidecarPath)
+        }
+        if let refusal = profile.paidJobRefusal(today: runtime.loader.today()) { throw SpecError(refusal) }
+        let hyperparameters: [String: String]
+        do {
+            hyperparameters = try HyperparameterResolution.resolve(
+                profile.profile.hyperparameters.merging(sidecar.hyperparameters) { $1 }, for: profile.model)
+        } catch {
+            throw SpecError(error.problems.map(\.message).joined(separator: "; "))
+        }
+        guard let evaluationSet = sidecar.evaluationSet ?? profile.profile.evaluationSet else {
+            throw SpecError("profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started")
+        }
+        let stem = ResourceNaming.sanitize("finetuned-\(workflow.id)")
+        return WorkflowSpec(
+            adapter: profile.profile.adapter, baseModel: profile.model.id, backend: profile.profile.backend,
+            hyperparameters: hyperparameters, evaluationSet: evaluationSet,
+            jobName: sidecar.jobName ?? stem,
+            customModelName: sidecar.customModelName ?? ResourceNaming.sanitize("\(workflow.profile)-\(workflow.id)"),
+            throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels)
+    }
+
+    func backend(named name: String) async throws -> any CustomizationBackend {
+        guard let configuration = await runtime.configuration.backends[name] else {
+            throw SpecError("backend '\(name)' is not configured now (removed by a reload?)")
+        }
+        return try await registry.backend(for: configuration)
+    }
+
+    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec {
+        guard let loaded = await runtime.setup.adapters.adapters[adapter] else {
+            throw SpecError("adapter '\(adapter)' is not loaded now")
+        }
+        return AdapterCodec(adapter: loaded, baseModel: baseModel, parameters: InferenceParameters())
+    }
+
+    func archiveFolder(for workflowID: String) -> String { layout.archiveFolder(workflowID) }
+
+    func notificationChannels() async -> [String] { ["log"] }
+
+    func extraTags() async -> [String: String] { [:] }
+
+    func notificationsQueued() async { outbox.poke() }
+
+    func stageChanged() async { await runtime.statusChanged() }
+}
+
+struct SpecError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

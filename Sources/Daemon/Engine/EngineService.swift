@@ -1,0 +1,35 @@
+import FinetunedConfig
+import FinetunedWorkflow
+import Logging
+import ServiceLifecycle
+
+/// Runs the engine as a service of the group: the janitor first, then every unfinished
+/// workflow resumes, then readiness; at shutdown every runner stops between steps and its
+/// workflow resumes at the next start.
+struct EngineService: Service {
+    let engine: WorkflowEngine
+    let janitor: Janitor
+    let ready: @Sendable () async -> Void
+
+    func run() async throws {
+        await janitor.run()
+        await engine.schedule()
+        await ready()
+        try? await gracefulShutdown()
+        await engine.shutdown()
+    }
+}
+
+extension EnginePolicy {
+    init(_ configuration: DaemonConfiguration) {
+        let e = configuration.engine, l = configuration.limits
+        self.init(
+            jobPoll: Backoff(initial: e.jobPollSeconds, maximum: e.maxPollSeconds),
+            throughputPoll: Backoff(initial: e.throughputPollSeconds, maximum: e.maxPollSeconds),
+            retry: Backoff(initial: e.retryBaseSeconds, maximum: e.retryMaxSeconds),
+            stepAttempts: e.stepAttempts, trainingDeadline: e.trainingDeadlineHours * 3600,
+            throughputDeadline: e.throughputDeadlineMinutes * 60, invokeTimeout: e.invokeTimeoutSeconds,
+            invokeAttempts: e.invokeAttempts, maxConcurrentWorkflows: l.maxConcurrentWorkflows,
+            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputHours * 3600)
+    }
+}

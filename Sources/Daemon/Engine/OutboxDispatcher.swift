@@ -1,0 +1,131 @@
+import FinetunedSystemd
+import FinetunedWorkflow
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Delivers what the outbox holds, once per entry and channel, retrying failed deliveries
+/// with backoff until a deadline. Entries are committed with the transition they report, so
+/// a crash before delivery only delays them: the next start delivers them.
+///
+/// It sleeps until poked or until the earliest retry is due; with nothing pending it has no
+/// timer at all.
+actor OutboxDispatcher: Service {
+    /// One way out: the journal today; email, webhooks and SES plug in here.
+    protocol Channel: Sendable {
+        var name: String { get }
+        func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws
+    }
+
+    let store: any WorkflowStore
+    let logger: Logger
+    let retry = Backoff(initial: 30, maximum: 3600)
+    /// How long a notification is retried before it is logged as undeliverable.
+    let deadline: TimeInterval = 24 * 3600
+    private var channels: [String: any Channel]
+    private let pokes: AsyncStream<Void>
+    private let poker: AsyncStream<Void>.Continuation
+
+    init(store: any WorkflowStore, logger: Logger, channels: [any Channel]) {
+        self.store = store
+        self.logger = logger
+        self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        (pokes, poker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    nonisolated func poke() { poker.yield() }
+
+    func run() async throws {
+        var nextDue: Date? = Date()
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                var iterator = pokes.makeAsyncIterator()
+                while !Task.isCancelled {
+                    if let due = nextDue, due <= Date() {
+                        nextDue = await deliverDue()
+                        continue
+                    }
+                    // Wait for a poke, or for the earliest retry if one is pending.
+                    if let due = nextDue {
+                        let poker = self.poker
+                        group.addTask {
+                            try? await Task.sleep(for: .fractionalSeconds(due.timeIntervalSinceNow))
+                            poker.yield()
+                        }
+                    }
+                    guard await iterator.next() != nil else { break }
+                    nextDue = Date()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.poker.finish()
+        }
+    }
+
+    /// Delivers every entry that is due; returns when the next retry is due, if any.
+    func deliverDue() async -> Date? {
+        let pending: [OutboxEntry]
+        do { pending = try await store.pendingNotifications() } catch {
+            logger.error("cannot read the notification outbox: \(error)")
+            return Date().addingTimeInterval(retry.initial)
+        }
+        var next: Date?
+        for var entry in pending {
+            if let due = entry.nextAttemptAt, due > Date() {
+                next = min(next ?? due, due)
+                continue
+            }
+            let facts = NotificationFacts.decode(entry.payload)
+            entry.attempts += 1
+            do {
+                guard let channel = channels[entry.channel] else {
+                    throw ChannelError("no notification channel '\(entry.channel)' is configured now")
+                }
+                try await channel.deliver(entry, facts: facts)
+                entry.deliveredAt = Date()
+                entry.lastError = nil
+            } catch {
+                entry.lastError = "\(error)"
+                if Date().timeIntervalSince(entry.createdAt) > deadline {
+                    entry.givenUpAt = Date()
+                    logger.error("notification undeliverable over \(entry.channel) after \(entry.attempts) attempts: \(error); it said: \(facts?.headline ?? entry.kind)",
+                                 metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
+                } else {
+                    let due = Date().addingTimeInterval(retry.delay(attempt: entry.attempts - 1))
+                    entry.nextAttemptAt = due
+                    next = min(next ?? due, due)
+                    logger.warning("notification over \(entry.channel) failed (attempt \(entry.attempts)), retrying: \(error)",
+                                   metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
+                }
+            }
+            do { try await store.updateNotification(entry) } catch {
+                logger.error("cannot record a notification's delivery: \(error)")
+            }
+        }
+        return next
+    }
+}
+
+struct ChannelError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Notifications as journal entries: always configured, and what the other channels add to.
+struct LogChannel: OutboxDispatcher.Channel {
+    let logger: Logger
+    var name: String { "log" }
+
+    func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
+        var metadata: Logger.Metadata = ["notification": "\(entry.kind)"]
+        if let id = entry.workflowID { metadata["workflow_id"] = "\(id)" }
+        if let facts { metadata["profile"] = "\(facts.profile)" }
+        if let scores = facts?.scores {
+            metadata["f1_custom"] = "\(String(format: "%.4f", scores.meanCustomF1))"
+            metadata["f1_base"] = "\(String(format: "%.4f", scores.meanBaseF1))"
+        }
+        let level: Logger.Level = entry.kind == "failed" || entry.kind.hasPrefix("janitor") || entry.kind == "cleanup_stuck" ? .error : .notice
+        logger.log(level: level, "finetuned: \(facts?.headline ?? entry.kind)", metadata: metadata)
+    }
+}

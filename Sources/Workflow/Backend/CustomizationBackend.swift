@@ -1,0 +1,155 @@
+import Foundation
+
+/// Where training and inference happen: Amazon Bedrock, the local backend, or the scripted
+/// backend the tests drive. The engine calls nothing else that costs money.
+///
+/// Every create call carries a client token the engine derives from the workflow, attempt
+/// and step, and every resource has a name derived the same way: after a crash the engine
+/// looks the resource up by name before creating anything, and a service that has already
+/// seen the token answers with the resource it created for it.
+public protocol CustomizationBackend: Sendable {
+    /// Puts the validated training file where the service reads it; returns its URI.
+    /// Calling it twice for the same workflow replaces the object (it is not billed by the hour).
+    func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String
+
+    /// The job created under `name`, if any.
+    func findJob(name: String) async throws(BackendError) -> JobState?
+    func createJob(_ request: JobRequest) async throws(BackendError) -> String
+    func job(_ arn: String) async throws(BackendError) -> JobState
+    /// Asks the service to stop a running job; stopping one that already ended is not an error.
+    func stopJob(_ arn: String) async throws(BackendError)
+
+    func findThroughput(name: String) async throws(BackendError) -> ThroughputState?
+    func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String
+    func throughput(_ arn: String) async throws(BackendError) -> ThroughputState
+    /// Deletes a provisioned throughput; one that no longer exists counts as deleted.
+    func deleteThroughput(_ arn: String) async throws(BackendError)
+    /// Deletes a custom model; one that no longer exists counts as deleted.
+    func deleteCustomModel(_ arn: String) async throws(BackendError)
+
+    /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.
+    func invoke(modelID: String, body: String) async throws(BackendError) -> String
+}
+
+public struct TrainingUpload: Sendable, Equatable {
+    public var workflowID: String
+    public var profile: String
+    /// The validated drop in the spool.
+    public var localPath: String
+    public var sha256: String?
+
+    public init(workflowID: String, profile: String, localPath: String, sha256: String?) {
+        self.workflowID = workflowID
+        self.profile = profile
+        self.localPath = localPath
+        self.sha256 = sha256
+    }
+}
+
+public struct JobRequest: Sendable, Equatable {
+    public var jobName: String
+    public var customModelName: String
+    public var baseModel: String
+    public var trainingDataURI: String
+    public var hyperparameters: [String: String]
+    public var clientRequestToken: String
+    /// `finetuned:workflow-id`, `finetuned:profile`, plus the operator's own.
+    public var tags: [String: String]
+
+    public init(jobName: String, customModelName: String, baseModel: String, trainingDataURI: String,
+                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String]) {
+        self.jobName = jobName
+        self.customModelName = customModelName
+        self.baseModel = baseModel
+        self.trainingDataURI = trainingDataURI
+        self.hyperparameters = hyperparameters
+        self.clientRequestToken = clientRequestToken
+        self.tags = tags
+    }
+}
+
+public struct ThroughputRequest: Sendable, Equatable {
+    public var name: String
+    public var modelARN: String
+    /// Model units; 1 with no commitment term (billed by the hour, deletable at any time).
+    public var modelUnits: Int
+    public var clientRequestToken: String
+    public var tags: [String: String]
+
+    public init(name: String, modelARN: String, modelUnits: Int = 1, clientRequestToken: String, tags: [String: String]) {
+        self.name = name
+        self.modelARN = modelARN
+        self.modelUnits = modelUnits
+        self.clientRequestToken = clientRequestToken
+        self.tags = tags
+    }
+}
+
+/// A customization job as the service reports it.
+public struct JobState: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable, Codable {
+        case inProgress = "InProgress", completed = "Completed", failed = "Failed", stopping = "Stopping", stopped = "Stopped"
+    }
+
+    public var arn: String
+    public var status: Status
+    /// Set once the job completed.
+    public var customModelARN: String?
+    /// The service's failure message, or its progress detail (`Training`, `Validating`, …).
+    public var message: String?
+
+    public init(arn: String, status: Status, customModelARN: String? = nil, message: String? = nil) {
+        self.arn = arn
+        self.status = status
+        self.customModelARN = customModelARN
+        self.message = message
+    }
+}
+
+/// A provisioned throughput as the service reports it.
+public struct ThroughputState: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable, Codable {
+        case creating = "Creating", inService = "InService", updating = "Updating", failed = "Failed"
+    }
+
+    public var arn: String
+    public var status: Status
+    public var message: String?
+
+    public init(arn: String, status: Status, message: String? = nil) {
+        self.arn = arn
+        self.status = status
+        self.message = message
+    }
+}
+
+/// How a backend call failed, sorted by what the engine should do about it.
+public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The service asked us to slow down; retry, after `retryAfter` if it said so.
+    case throttled(message: String, retryAfter: Duration?)
+    /// A 5xx, a timeout, a reset connection: retry with backoff.
+    case transient(String)
+    /// The resource does not exist.
+    case notFound(String)
+    /// A quota or limit: retrying now will not help (`ServiceQuotaExceededException`).
+    case quotaExceeded(String)
+    /// Access denied, validation failure, a conflict that is not ours: fail the step.
+    case permanent(String)
+
+    public var isRetryable: Bool {
+        switch self {
+        case .throttled, .transient: true
+        case .notFound, .quotaExceeded, .permanent: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .throttled(let message, let after): "throttled: \(message)" + (after.map { " (retry after \($0))" } ?? "")
+        case .transient(let message): "transient failure: \(message)"
+        case .notFound(let message): "not found: \(message)"
+        case .quotaExceeded(let message): "quota exceeded: \(message)"
+        case .permanent(let message): message
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Waiting between polls and between retries: exponential with jitter, so a thousand
+/// workflows started together do not poll in lockstep, and a `Retry-After` from the service
+/// is honoured over our own guess.
+public struct Backoff: Sendable, Equatable {
+    public var initial: Double
+    public var maximum: Double
+    public var multiplier: Double = 2
+    /// ± this share of the delay, drawn uniformly.
+    public var jitter: Double = 0.2
+
+    public init(initial: Double, maximum: Double, multiplier: Double = 2, jitter: Double = 0.2) {
+        self.initial = initial
+        self.maximum = max(initial, maximum)
+        self.multiplier = multiplier
+        self.jitter = jitter
+    }
+
+    /// The delay before try `attempt + 1` (attempt 0 waits about `initial`), in seconds.
+    public func delay(attempt: Int, retryAfter: Duration? = nil, unit: Double = Double.random(in: 0..<1)) -> Double {
+        let base = min(maximum, initial * pow(multiplier, Double(min(attempt, 60))))
+        let jittered = base * (1 - jitter + 2 * jitter * unit)
+        guard let retryAfter else { return jittered }
+        return max(jittered, retryAfter.seconds)
+    }
+}
+
+extension Duration {
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+
+    public static func fractionalSeconds(_ value: Double) -> Duration {
+        .nanoseconds(Int64(max(0, value) * 1e9))
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Builds the InvokeModel body for a prompt and reads the text out of the answer: the
+/// profile's adapter plugin, seen from the engine.
+public protocol InvocationCodec: Sendable {
+    func requestBody(prompt: String) throws -> String
+    func responseText(body: String) throws -> String
+}
+
+/// One held-out prompt with the reference answer it is scored against.
+public struct EvaluationPrompt: Sendable, Equatable, Codable {
+    /// The line of the evaluation set it came from.
+    public var line: Int
+    public var prompt: String
+    public var reference: String
+
+    public init(line: Int, prompt: String, reference: String) {
+        self.line = line
+        self.prompt = prompt
+        self.reference = reference
+    }
+}
+
+/// The prompts a workflow evaluates on, after removing those found in its training data.
+public struct EvaluationPlan: Sendable, Equatable {
+    public var prompts: [EvaluationPrompt]
+    /// Prompts left out because the training data contains them.
+    public var leaked: Int
+    public var source: String
+
+    public init(prompts: [EvaluationPrompt], leaked: Int, source: String) {
+        self.prompts = prompts
+        self.leaked = leaked
+        self.source = source
+    }
+}
+
+/// The scores behind a decision, per prompt and in summary.
+public struct EvaluationResult: Sendable, Equatable {
+    public struct PromptScore: Sendable, Equatable, Codable {
+        public var index: Int
+        public var baseF1: Double
+        public var customF1: Double
+        public init(index: Int, baseF1: Double, customF1: Double) {
+            self.index = index
+            self.baseF1 = baseF1
+            self.customF1 = customF1
+        }
+    }
+
+    public var summary: ScoreSummary
+    public var perPrompt: [PromptScore]
+
+    public init(summary: ScoreSummary, perPrompt: [PromptScore]) {
+        self.summary = summary
+        self.perPrompt = perPrompt
+    }
+}
+
+/// Scores the two models' answers and decides; BERTScore in the daemon, anything in tests.
+public protocol WorkflowEvaluator: Sendable {
+    func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan
+    /// `base[i]` and `custom[i]` answer `plan.prompts[i]`; nil where a model failed.
+    func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult
+}
+
+/// What the engine needs from the daemon around it, looked up when needed so that a reload
+/// (a new adapter, a changed backend) reaches workflows that start afterwards.
+public protocol WorkflowEnvironment: Sendable {
+    /// The settings a new workflow runs with, from its profile and sidecar. Throws a message
+    /// for the operator when the profile can no longer run (removed, broken adapter).
+    func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec
+    func backend(named name: String) async throws -> any CustomizationBackend
+    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec
+    var evaluator: any WorkflowEvaluator { get }
+    /// Where a workflow's lasting files go (reports, answers, scores, the training data).
+    func archiveFolder(for workflowID: String) -> String
+    /// The channels a notification is queued for (`log` at least).
+    func notificationChannels() async -> [String]
+    /// The operator's tags for every resource, besides the workflow id and profile.
+    func extraTags() async -> [String: String]
+    /// Called after notifications were committed to the outbox, to deliver them now.
+    func notificationsQueued() async
+    /// Called after a workflow changed stage (the daemon's `STATUS=` line follows).
+    func stageChanged() async
+}

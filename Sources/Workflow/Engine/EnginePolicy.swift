@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+
+/// The engine's pacing and cost guards, from `[engine]` and `[limits]` of the configuration.
+public struct EnginePolicy: Sendable, Equatable {
+    public var jobPoll: Backoff
+    public var throughputPoll: Backoff
+    public var retry: Backoff
+    public var stepAttempts: Int
+    public var trainingDeadline: Double
+    public var throughputDeadline: Double
+    public var invokeTimeout: Double
+    public var invokeAttempts: Int
+    public var maxConcurrentWorkflows: Int
+    public var maxLiveThroughputs: Int
+    /// Seconds an unkept throughput may live before it is deleted whatever the workflow does.
+    public var maxUnkeptThroughputAge: Double
+
+    public init(jobPoll: Backoff = Backoff(initial: 60, maximum: 600), throughputPoll: Backoff = Backoff(initial: 30, maximum: 600),
+                retry: Backoff = Backoff(initial: 2, maximum: 300), stepAttempts: Int = 8, trainingDeadline: Double = 48 * 3600,
+                throughputDeadline: Double = 90 * 60, invokeTimeout: Double = 120, invokeAttempts: Int = 4,
+                maxConcurrentWorkflows: Int = 4, maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Double = 6 * 3600) {
+        self.jobPoll = jobPoll
+        self.throughputPoll = throughputPoll
+        self.retry = retry
+        self.stepAttempts = stepAttempts
+        self.trainingDeadline = trainingDeadline
+        self.throughputDeadline = throughputDeadline
+        self.invokeTimeout = invokeTimeout
+        self.invokeAttempts = invokeAttempts
+        self.maxConcurrentWorkflows = maxConcurrentWorkflows
+        self.maxLiveThroughputs = maxLiveThroughputs
+        self.maxUnkeptThroughputAge = maxUnkeptThroughputAge
+    }
+}
+
+/// Test-only crash points (`FINETUNED_TEST_FAULTS`): the process aborts right after the k-th
+/// committed transition, or right after the k-th backend call returned but before its answer
+/// was recorded. The crash tests walk k over a whole run.
+public final class EngineFaults: Sendable {
+    public let abortAfterTransition: Int?
+    public let abortAfterRequest: Int?
+    private let transitions = Atomic<Int>(0)
+    private let requests = Atomic<Int>(0)
+
+    public init(abortAfterTransition: Int? = nil, abortAfterRequest: Int? = nil) {
+        self.abortAfterTransition = abortAfterTransition
+        self.abortAfterRequest = abortAfterRequest
+    }
+
+    public static let none = EngineFaults()
+
+    func transitionCommitted() {
+        let n = transitions.add(1, ordering: .relaxed).newValue
+        if n == abortAfterTransition { crash("after transition \(n)") }
+    }
+
+    func requestAnswered() {
+        let n = requests.add(1, ordering: .relaxed).newValue
+        if n == abortAfterRequest { crash("after request \(n)") }
+    }
+
+    private func crash(_ point: String) -> Never {
+        let message = "finetuned: test fault: aborting \(point)\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        abort()
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The facts a notification reports, as the outbox stores them (JSON). The channels of
+/// issue #9 render them as email, webhook JSON or a journal line.
+public struct NotificationFacts: Sendable, Codable, Equatable {
+    public var kind: String
+    public var workflowID: String
+    public var profile: String
+    public var dropName: String
+    public var attempt: Int
+    public var stage: String
+    public var reason: String?
+    public var scores: ScoreSummary?
+    public var jobARN: String?
+    public var customModelARN: String?
+    public var throughputARN: String?
+    public var customModelRetained: Bool
+    public var cleanup: [String]
+    public var headline: String
+
+    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String]) -> String {
+        let c = record.context
+        var cleanup = swept
+        if c.jobStopped, c.jobARN != nil, c.customModelARN == nil { cleanup.append("stopped job \(c.jobARN!)") }
+        if c.throughputDeleted, let t = c.throughputARN { cleanup.append("deleted provisioned throughput \(t)") }
+        if c.customModelDeleted, let m = c.customModelARN { cleanup.append("deleted custom model \(m)") }
+        let name = "\(record.profile)/\(record.dropName)"
+        let headline: String
+        switch outcome {
+        case .kept:
+            headline = c.scores.map { String(format: "%@ kept — F1 %.3f vs %.3f (%+.3f, %.0f%% of resamples)", name, $0.meanCustomF1, $0.meanBaseF1,
+                                             $0.meanCustomF1 - $0.meanBaseF1, $0.winShare * 100) } ?? "\(name) kept"
+        case .notKept:
+            let verdict = c.scores?.verdict == "inconclusive" ? "inconclusive, not kept" : "not better, not kept"
+            headline = c.scores.map { String(format: "%@ %@ — F1 %.3f vs %.3f", name, verdict, $0.meanCustomF1, $0.meanBaseF1) } ?? "\(name) \(verdict)"
+        case .failed:
+            headline = "\(name) failed: \(c.failureReason ?? "unknown reason")"
+        case .cancelled:
+            headline = "\(name) cancelled"
+        }
+        let facts = NotificationFacts(
+            kind: outcome.rawValue, workflowID: record.id, profile: record.profile, dropName: record.dropName, attempt: c.attempt,
+            stage: record.stage.rawValue, reason: outcome == .kept || outcome == .notKept ? c.decisionReason : c.failureReason,
+            scores: c.scores, jobARN: c.jobARN, customModelARN: c.customModelARN, throughputARN: c.throughputARN,
+            customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline)
+        return facts.json
+    }
+
+    static func cleanupStuck(record: WorkflowRecord, action: String, error: String) -> String {
+        let c = record.context
+        return NotificationFacts(
+            kind: "cleanup_stuck", workflowID: record.id, profile: record.profile, dropName: record.dropName, attempt: c.attempt,
+            stage: record.stage.rawValue, reason: error, scores: nil, jobARN: c.jobARN, customModelARN: c.customModelARN,
+            throughputARN: c.throughputARN, customModelRetained: false, cleanup: [],
+            headline: "\(record.profile)/\(record.dropName): cannot \(action), still trying: \(error)").json
+    }
+
+    /// One outbox entry per channel: each is delivered, retried and given up on its own.
+    static func fanOut(_ entry: OutboxEntry, channels: [String]) -> [OutboxEntry] {
+        (channels.isEmpty ? ["log"] : channels).map { var e = entry; e.channel = $0; return e }
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    public static func decode(_ payload: String) -> NotificationFacts? {
+        try? JSONDecoder().decode(NotificationFacts.self, from: Data(payload.utf8))
+    }
+}

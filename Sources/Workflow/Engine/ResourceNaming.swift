@@ -1,0 +1,35 @@
+import Crypto
+import Foundation
+
+/// Names and client tokens derived from the workflow, its attempt and the step, never drawn
+/// at random: a run resumed after a crash computes the same ones, so it finds what it
+/// created before (by name) and the service recognises a repeated request (by token).
+public enum ResourceNaming {
+    /// Bedrock's `clientRequestToken`: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 256 characters.
+    public static func clientToken(workflowID: String, attempt: Int, step: String) -> String {
+        let digest = SHA256.hash(data: Data("finetuned/\(workflowID)/\(attempt)/\(step)".utf8))
+        return "ft" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `stem` for the first attempt, `stem-a2` for the second, within Bedrock's 63 characters.
+    public static func name(_ stem: String, attempt: Int) -> String {
+        let suffix = attempt > 1 ? "-a\(attempt)" : ""
+        return String(stem.prefix(63 - suffix.count)) + suffix
+    }
+
+    /// A name stem from free text: letters, digits and hyphens, starting with a letter or digit.
+    public static func sanitize(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII, CharacterSet.alphanumerics.contains(scalar) { out.unicodeScalars.append(scalar) } else if !out.hasSuffix("-") { out += "-" }
+        }
+        while out.hasPrefix("-") { out.removeFirst() }
+        while out.hasSuffix("-") { out.removeLast() }
+        return out.isEmpty ? "finetuned" : out
+    }
+
+    /// The tags every resource of a workflow carries, so it can be found again.
+    public static func tags(workflowID: String, profile: String, extra: [String: String] = [:]) -> [String: String] {
+        extra.merging(["finetuned:workflow-id": workflowID, "finetuned:profile": profile]) { _, ours in ours }
+    }
+}

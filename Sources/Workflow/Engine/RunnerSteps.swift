@@ -1,0 +1,243 @@
+import Foundation
+
+/// The side effect behind each action. Every one is safe to repeat: creates look the
+/// resource up by name first and carry a deterministic client token; deletes treat "not
+/// found" as done; inference skips prompts already answered.
+extension WorkflowRunner {
+    /// Fixes a new workflow's settings from its profile and sidecar, before anything is paid.
+    func start(_ record: WorkflowRecord) async throws -> WorkflowRecord {
+        let spec: WorkflowSpec
+        do {
+            spec = try await environment.spec(for: record)
+        } catch {
+            return try await commit(record, .stepFailed(message: "cannot start: \(error)"), message: "cannot start")
+        }
+        var context = record.context
+        context.spec = spec
+        context.keepRejectedModels = spec.keepRejectedModels
+        let next = try await store.advance(WorkflowStep(
+            id: id, from: record.stage, to: record.stage, context: context, kind: "started",
+            message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)"))
+        log(next, "workflow started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)", level: .notice)
+        return next
+    }
+
+    func perform(_ action: WorkflowMachine.Action, record: WorkflowRecord, memory: inout Memory) async throws -> StepOutcome {
+        let context = record.context
+        guard let spec = context.spec else {
+            // Only a workflow that failed to start has no settings: nothing was created.
+            if case .notify(let outcome) = action { return await notification(outcome, record: record, resources: [], swept: []) }
+            throw StepFailure("the workflow has no settings")
+        }
+        let backend = try await environment.backend(named: spec.backend)
+        let attempt = context.attempt
+        let tags = ResourceNaming.tags(workflowID: id, profile: record.profile, extra: await environment.extraTags())
+
+        switch action {
+        case .upload:
+            let uri = try await call { try await backend.putTrainingData(TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256)) }
+            return .event(.uploaded(uri: uri), message: "training data at \(uri)",
+                          resources: [.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: uri))])
+
+        case .createJob:
+            let name = ResourceNaming.name(spec.jobName, attempt: attempt)
+            if let found = try await call({ try await backend.findJob(name: name) }) {
+                return .event(.jobCreated(arn: found.arn), message: "found job \(name) created before a restart: \(found.arn)",
+                              resources: try await knownResource(.job, found.arn, name: name))
+            }
+            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-job")
+            guard let uri = context.trainingDataURI else { throw StepFailure("no training data was uploaded") }
+            let arn = try await call {
+                try await backend.createJob(JobRequest(
+                    jobName: name, customModelName: ResourceNaming.name(spec.customModelName, attempt: attempt), baseModel: spec.baseModel,
+                    trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags))
+            }
+            return .event(.jobCreated(arn: arn), message: "customization job \(name) created: \(arn)",
+                          resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])
+
+        case .pollJob:
+            guard let arn = context.jobARN else { throw StepFailure("no job to poll") }
+            let state = try await call { try await backend.job(arn) }
+            switch state.status {
+            case .completed:
+                guard let model = state.customModelARN else { throw BackendError.transient("job \(arn) completed without a custom model ARN yet") }
+                return .event(.jobCompleted(customModelARN: model), message: "training completed: custom model \(model)", resources: [
+                    .deleted(kind: .job, identifier: arn),
+                    .created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model,
+                                            name: ResourceNaming.name(spec.customModelName, attempt: attempt))),
+                ])
+            case .failed, .stopped:
+                return .event(.jobEnded(status: state.status.rawValue, message: state.message ?? "no message"),
+                              message: "the job ended \(state.status.rawValue): \(state.message ?? "no message")",
+                              resources: [.deleted(kind: .job, identifier: arn)])
+            case .inProgress, .stopping:
+                if let created = context.jobCreatedAt, Date().timeIntervalSince(created) > policy.trainingDeadline {
+                    let hours = String(format: "%.2f", policy.trainingDeadline / 3600)
+                    return .event(.stepFailed(message: "training did not finish within \(hours) hours (training_deadline_hours)"), message: "deadline")
+                }
+                if record.stage == .jobCreated {
+                    return .event(.jobInProgress, message: "training (\(state.message ?? state.status.rawValue))")
+                }
+                let status = state.status.rawValue + (state.message.map { ": " + $0 } ?? "")
+                if status != context.lastServiceStatus { return .status(status, thenWait: policy.jobPoll.delay(attempt: 0)) }
+                return .wait(seconds: policy.jobPoll.delay(attempt: memory.polls))
+            }
+
+        case .stopJob:
+            guard let arn = context.jobARN else { throw StepFailure("no job to stop") }
+            try await call { try await backend.stopJob(arn) }
+            return .event(.jobStopped, message: "stopped job \(arn)", resources: [.deleted(kind: .job, identifier: arn)])
+
+        case .createThroughput:
+            guard let model = context.customModelARN else { throw StepFailure("no custom model to serve") }
+            let name = ResourceNaming.name(spec.throughputName, attempt: attempt)
+            if let found = try await call({ try await backend.findThroughput(name: name) }) {
+                return .event(.throughputCreated(arn: found.arn, at: Date()), message: "found throughput \(name) created before a restart: \(found.arn)",
+                              resources: try await knownResource(.throughput, found.arn, name: name))
+            }
+            guard await slots.reserveThroughput(for: id) else {
+                if !memory.waitingForSlot {
+                    memory.waitingForSlot = true
+                    log(record, "waiting for a provisioned-throughput slot (max_live_throughputs = \(policy.maxLiveThroughputs))", level: .notice)
+                }
+                return .wait(seconds: policy.throughputPoll.delay(attempt: 0), reason: "throughput slot")
+            }
+            memory.waitingForSlot = false
+            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-throughput")
+            let arn: String
+            do {
+                arn = try await call {
+                    try await backend.createThroughput(ThroughputRequest(name: name, modelARN: model, clientRequestToken: token, tags: tags))
+                }
+            } catch {
+                await slots.releaseThroughput(for: id)
+                throw error
+            }
+            return .event(.throughputCreated(arn: arn, at: Date()), message: "provisioned throughput \(name) (1 model unit, no commitment): \(arn)",
+                          resources: [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: arn, name: name, clientToken: token))])
+
+        case .pollThroughput:
+            guard let arn = context.throughputARN else { throw StepFailure("no throughput to poll") }
+            let state = try await call { try await backend.throughput(arn) }
+            switch state.status {
+            case .inService:
+                return .event(.throughputInService, message: "throughput in service")
+            case .failed:
+                return .event(.throughputFailed(message: state.message ?? "no message"), message: "throughput failed: \(state.message ?? "no message")")
+            case .creating, .updating:
+                if let created = context.throughputCreatedAt, Date().timeIntervalSince(created) > policy.throughputDeadline {
+                    let minutes = Int(policy.throughputDeadline / 60)
+                    return .event(.stepFailed(message: "the throughput was not in service within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline")
+                }
+                let status = state.status.rawValue + (state.message.map { ": " + $0 } ?? "")
+                if status != context.lastServiceStatus { return .status(status, thenWait: policy.throughputPoll.delay(attempt: 0)) }
+                return .wait(seconds: policy.throughputPoll.delay(attempt: memory.polls))
+            }
+
+        case .runInference(let model):
+            return try await runInference(model, record: record, spec: spec, backend: backend, memory: &memory)
+
+        case .score:
+            return try await score(record: record, spec: spec, memory: &memory)
+
+        case .decide:
+            guard let scores = context.scores else { throw StepFailure("no scores to decide on") }
+            var resources: [ResourceChange] = []
+            if scores.keep, let throughput = context.throughputARN, let model = context.customModelARN {
+                resources = [.retained(kind: .throughput, identifier: throughput, true), .retained(kind: .customModel, identifier: model, true)]
+            }
+            return .event(.decided(keep: scores.keep, reason: scores.reason),
+                          message: scores.keep ? "keeping the custom model: \(scores.reason)" : "not keeping the custom model: \(scores.reason)",
+                          resources: resources)
+
+        case .deleteThroughput:
+            guard let arn = context.throughputARN else { throw StepFailure("no throughput to delete") }
+            try await call { try await backend.deleteThroughput(arn) }
+            return .event(.throughputDeleted, message: "deleted provisioned throughput \(arn)", resources: [.deleted(kind: .throughput, identifier: arn)])
+
+        case .deleteCustomModel:
+            guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
+            try await call { try await backend.deleteCustomModel(arn) }
+            return .event(.customModelDeleted, message: "deleted custom model \(arn)", resources: [.deleted(kind: .customModel, identifier: arn)])
+
+        case .notify(let outcome):
+            var resources: [ResourceChange] = []
+            var swept: [String] = []
+            if record.stage == .cleaningUp || record.stage == .cancelling {
+                (resources, swept) = try await sweep(record: record, spec: spec, backend: backend)
+            }
+            return await notification(outcome, record: record, resources: resources, swept: swept)
+
+        case .finish:
+            let folder = environment.archiveFolder(for: id)
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let target = folder + "/training.jsonl"
+            if record.spoolPath != target, FileManager.default.fileExists(atPath: record.spoolPath) {
+                if rename(record.spoolPath, target) == 0 {
+                    try await store.recordLocation(id: id, path: target)
+                    _ = rename(record.spoolPath.replacingOccurrences(of: ".jsonl", with: ".toml"), folder + "/sidecar.toml")
+                } else {
+                    log(record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning)
+                }
+            }
+            return .event(.finished, message: "archived in \(folder)")
+        }
+    }
+
+    private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String]) async -> StepOutcome {
+        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept)
+        let entries = NotificationFacts.fanOut(OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
+                                               channels: await environment.notificationChannels())
+        return .event(.notified, message: "notification queued (\(outcome.rawValue)) for \(entries.map(\.channel).joined(separator: ", "))",
+                      resources: resources, notifications: entries)
+    }
+
+    /// A backend call, counted for the crash tests: the fault hook fires after the answer
+    /// arrived and before anything recorded it, the worst moment for a crash.
+    func call<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            faults.requestAnswered()
+            return value
+        } catch {
+            faults.requestAnswered()
+            throw error
+        }
+    }
+
+    /// A resource found by name after a restart is recorded unless the store already has it.
+    private func knownResource(_ kind: ResourceRecord.Kind, _ identifier: String, name: String) async throws -> [ResourceChange] {
+        let known = try await store.resources(workflowID: id).contains { $0.kind == kind && $0.identifier == identifier }
+        return known ? [] : [.created(ResourceRecord(workflowID: id, kind: kind, identifier: identifier, name: name))]
+    }
+
+    /// Before a failed or cancelled workflow reports, it looks for anything created under its
+    /// names that the store never learned of (a crash, or a cancel, between a create call and
+    /// its record) and removes it: nothing paid may outlive the workflow unnoticed.
+    private func sweep(record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend) async throws -> ([ResourceChange], [String]) {
+        let context = record.context
+        var changes: [ResourceChange] = []
+        var notes: [String] = []
+        let jobName = ResourceNaming.name(spec.jobName, attempt: context.attempt)
+        if context.jobARN == nil, let job = try await call({ try await backend.findJob(name: jobName) }) {
+            if job.status == .inProgress || job.status == .stopping {
+                try await call { try await backend.stopJob(job.arn) }
+                notes.append("stopped job \(job.arn), created before an interruption")
+            }
+            changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)), .deleted(kind: .job, identifier: job.arn)]
+            if let model = job.customModelARN, context.customModelARN == nil {
+                try await call { try await backend.deleteCustomModel(model) }
+                notes.append("deleted custom model \(model), created before an interruption")
+                changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)), .deleted(kind: .customModel, identifier: model)]
+            }
+        }
+        let throughputName = ResourceNaming.name(spec.throughputName, attempt: context.attempt)
+        if context.throughputARN == nil, let throughput = try await call({ try await backend.findThroughput(name: throughputName) }) {
+            try await call { try await backend.deleteThroughput(throughput.arn) }
+            notes.append("deleted provisioned throughput \(throughput.arn), created before an interruption")
+            changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
+                        .deleted(kind: .throughput, identifier: throughput.arn)]
+        }
+        return (changes, notes)
+    }
+}

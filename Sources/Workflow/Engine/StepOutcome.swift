@@ -1,0 +1,16 @@
+/// What performing one action produced, before it is recorded.
+enum StepOutcome: Sendable {
+    /// Feed this event to the machine and commit the step.
+    case event(WorkflowMachine.Event, message: String, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [])
+    /// Nothing changed: ask again after this many seconds.
+    case wait(seconds: Double, reason: String? = nil)
+    /// The service reported a new status without a stage change: record it (one journal line
+    /// per change, not per poll), then wait.
+    case status(String, thenWait: Double)
+}
+
+/// Errors the engine raises itself, with the operator's wording.
+struct StepFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+
+/// The engine's view of its scheduler, for the one decision a runner cannot take alone:
+/// whether another provisioned throughput may be created now.
+protocol ThroughputSlots: Sendable {
+    func reserveThroughput(for workflowID: String) async -> Bool
+    func releaseThroughput(for workflowID: String) async
+}
+
+/// Drives one workflow from wherever the store says it is to a terminal stage, one action
+/// at a time: perform the machine's pending action, commit the resulting event durably, and
+/// only then go on. A crash anywhere leaves the store at the last committed step, and every
+/// action is safe to perform again from there.
+///
+/// Cancellation of the task (shutdown, an operator's cancel) is honoured between steps and
+/// during waits; the workflow resumes from the store the next time a runner starts.
+struct WorkflowRunner: Sendable {
+    let id: String
+    let store: any WorkflowStore
+    let environment: any WorkflowEnvironment
+    let policy: EnginePolicy
+    let faults: EngineFaults
+    let slots: any ThroughputSlots
+    let logger: Logger
+
+    /// What a runner remembers between steps; lost on restart, rebuilt from the store.
+    struct Memory {
+        var plan: EvaluationPlan?
+        /// Consecutive failures of the current action.
+        var failures = 0
+        /// Polls since the status last changed.
+        var polls = 0
+        var waitingForSlot = false
+        var cleanupAlarmRaised = false
+    }
+
+    func run() async {
+        do {
+            try await loop()
+        } catch is CancellationError {
+            logger.debug("workflow runner stopped", metadata: ["workflow_id": "\(id)"])
+        } catch {
+            logger.error("workflow \(id) stopped: \(error)", metadata: ["workflow_id": "\(id)"])
+        }
+    }
+
+    private func loop() async throws {
+        guard var record = try await store.workflow(id: id) else { return }
+        var memory = Memory()
+        if !record.stage.isTerminal && record.stage != .validated {
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "resumed",
+                                                      message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"))
+            log(record, "workflow resumed in \(record.stage.rawValue)", level: .notice)
+        }
+        while true {
+            try Task.checkCancellation()
+            let machine = WorkflowMachine(stage: record.stage, context: record.context)
+            guard let action = machine.pendingActions.first else { return }
+            do {
+                if record.context.spec == nil && record.stage == .validated {
+                    record = try await start(record)
+                    continue
+                }
+                let outcome: StepOutcome
+                if let guardEvent = costGuard(record) {
+                    outcome = guardEvent
+                } else {
+                    outcome = try await perform(action, record: record, memory: &memory)
+                }
+                switch outcome {
+                case .event(let event, let message, let resources, let notifications):
+                    record = try await commit(record, event, message: message, resources: resources, notifications: notifications)
+                    memory.failures = 0
+                    memory.polls = 0
+                case .wait(let seconds, _):
+                    memory.polls += 1
+                    try await Task.sleep(for: .fractionalSeconds(seconds))
+                case .status(let status, let seconds):
+                    record = try await note(record, status: status)
+                    memory.polls = 1
+                    try await Task.sleep(for: .fractionalSeconds(seconds))
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as StoreError {
+                // The store is the source of truth: reload and decide again. A full disk or a
+                // read-only state directory is retried with backoff; nothing proceeds unrecorded.
+                logger.error("workflow \(id): \(error)", metadata: ["workflow_id": "\(id)"])
+                memory.failures += 1
+                try await Task.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
+                guard let fresh = try? await store.workflow(id: id) else { continue }
+                record = fresh
+            } catch {
+                record = try await handleFailure(error, action: action, record: record, memory: &memory)
+            }
+        }
+    }
+
+    /// Retries what may pass (throttling, 5xx, timeouts) with backoff; fails the step on
+    /// what will not, or when the attempts run out. Cleanup never gives up: it keeps trying
+    /// and tells the operator once that it is stuck.
+    private func handleFailure(_ error: any Error, action: WorkflowMachine.Action, record: WorkflowRecord, memory: inout Memory) async throws -> WorkflowRecord {
+        memory.failures += 1
+        let backendError = error as? BackendError
+        let retryable = backendError?.isRetryable ?? false
+        let cleaning = !WorkflowMachine.interruptible.contains(record.stage)
+        let text = "\(action) failed (attempt \(memory.failures)): \(error)"
+        if cleaning || (retryable && memory.failures < policy.stepAttempts) {
+            log(record, text, level: .warning)
+            if cleaning && memory.failures == policy.stepAttempts && !memory.cleanupAlarmRaised {
+                memory.cleanupAlarmRaised = true
+                let alarm = OutboxEntry(workflowID: id, channel: "log", kind: "cleanup_stuck",
+                                        payload: NotificationFacts.cleanupStuck(record: record, action: "\(action)", error: "\(error)"))
+                try await store.enqueue(await NotificationFacts.fanOut(alarm, channels: environment.notificationChannels()))
+                log(record, "cannot \(action) after \(memory.failures) attempts; still trying: \(error)", level: .error)
+            }
+            var retryAfter: Duration?
+            if case .throttled(_, let after) = backendError { retryAfter = after }
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
+            try await Task.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
+            return record
+        }
+        let reason = retryable ? "\(action) kept failing (\(memory.failures) attempts): \(error)" : "\(action) failed: \(error)"
+        return try await commit(record, .stepFailed(message: reason), message: reason)
+    }
+
+    /// An unkept throughput past its lifetime is deleted whatever the workflow is doing.
+    private func costGuard(_ record: WorkflowRecord) -> StepOutcome? {
+        let c = record.context
+        guard WorkflowMachine.interruptible.contains(record.stage), c.throughputARN != nil, !c.throughputDeleted, c.keep != true,
+              let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge
+        else { return nil }
+        let hours = String(format: "%.1f", policy.maxUnkeptThroughputAge / 3600)
+        return .event(.stepFailed(message: "the provisioned throughput was not kept within \(hours) hours (max_unkept_throughput_hours); deleting it"),
+                      message: "cost guard")
+    }
+
+    /// Feeds `event` to the machine and commits the step; the one place a workflow moves.
+    func commit(_ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: String = "transition",
+                resources: [ResourceChange] = [], notifications: [OutboxEntry] = []) async throws -> WorkflowRecord {
+        var machine = WorkflowMachine(stage: record.stage, context: record.context)
+        do {
+            try machine.handle(event)
+        } catch {
+            // The runner only sends events the pending action can produce; a refusal means the
+            // store changed under us (a cancel). Reload and carry on from there.
+            logger.warning("workflow \(id): \(error); reloading", metadata: ["workflow_id": "\(id)"])
+            return try await store.workflow(id: id) ?? record
+        }
+        var context = machine.context
+        let now = Date()
+        if case .jobCreated = event { context.jobCreatedAt = now }
+        if machine.stage != record.stage { context.lastServiceStatus = nil }
+        let failure = machine.stage == .cleaningUp || machine.stage == .cancelling ? context.failureReason : nil
+        let next = try await store.advance(WorkflowStep(
+            id: id, from: record.stage, to: machine.stage, context: context, kind: kind, message: message,
+            failure: failure, resources: resources, notifications: notifications, at: now))
+        faults.transitionCommitted()
+        if !notifications.isEmpty { await environment.notificationsQueued() }
+        if machine.stage != record.stage { await environment.stageChanged() }
+        let level: Logger.Level = switch machine.stage {
+        case .failed, .cleaningUp: .error
+        case .cancelling, .cancelled: .warning
+        default: .notice
+        }
+        log(next, machine.stage == record.stage ? message : "\(record.stage.rawValue) → \(machine.stage.rawValue): \(message)", level: level)
+        return next
+    }
+
+    /// Records a status change reported by the service, without a stage change.
+    private func note(_ record: WorkflowRecord, status: String) async throws -> WorkflowRecord {
+        var context = record.context
+        context.lastServiceStatus = status
+        let next = try await store.advance(WorkflowStep(id: id, from: record.stage, to: record.stage, context: context,
+                                                        kind: "poll", message: "service status: \(status)"))
+        log(next, "service status: \(status)", level: .info, extra: ["service_status": "\(status)"])
+        return next
+    }
+
+    func log(_ record: WorkflowRecord, _ message: String, level: Logger.Level, extra: Logger.Metadata = [:]) {
+        var metadata: Logger.Metadata = [
+            "workflow_id": "\(record.id)", "profile": "\(record.profile)", "stage": "\(record.stage.rawValue)",
+            "elapsed_seconds": "\(Int(Date().timeIntervalSince(record.createdAt)))", "attempt": "\(record.context.attempt)",
+        ]
+        if let status = record.context.lastServiceStatus { metadata["service_status"] = "\(status)" }
+        metadata.merge(extra) { _, new in new }
+        logger.log(level: level, "\(record.profile)/\(record.dropName): \(message)", metadata: metadata)
+    }
+}
