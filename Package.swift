@@ -130,7 +130,8 @@ let package = Package(
         ),
         .target(
             name: "FinetunedTestSupport",
-            dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow"],
+            dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/TestSupport"
         ),
         .testTarget(
@@ -138,7 +139,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation",
+                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

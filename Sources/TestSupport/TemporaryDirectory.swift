@@ -13,6 +13,11 @@ public struct TemporaryDirectory: Sendable {
         path = String(cString: result)
     }
 
+    private init(existing path: String) { self.path = path }
+
+    /// The same directory, for a second component (a restarted engine) working on its files.
+    public func reopen() -> TemporaryDirectory { TemporaryDirectory(existing: path) }
+
     public func file(_ name: String) -> String { path + "/" + name }
 
     @discardableResult

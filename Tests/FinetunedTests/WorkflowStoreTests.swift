@@ -93,4 +93,46 @@ struct WorkflowStoreTests {
         #expect(Set(ids).count == 1000)
         #expect(ids.allSatisfy { $0.hasPrefix("wf-20261118-") && $0.count == 20 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } })
     }
+
+    @Test("advance commits stage, context, event, resources and notifications together, or nothing at all")
+    func advanceIsAtomic() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteWorkflowStore(path: dir.file("finetuned.sqlite"))
+        let workflow = record(stage: .validated)
+        try await store.insert(workflow, event: "validated")
+        var context = WorkflowContext()
+        context.jobARN = "arn:job"
+        context.attempt = 2
+        let step = WorkflowStep(id: workflow.id, from: .uploaded, to: .jobCreated, context: context, message: "job created",
+                                resources: [.created(ResourceRecord(workflowID: workflow.id, kind: .job, identifier: "arn:job", name: "j"))],
+                                notifications: [OutboxEntry(workflowID: workflow.id, channel: "log", kind: "x", payload: "{}")])
+        await #expect(throws: StoreError.self) { try await store.advance(step) }
+        #expect(try await store.workflow(id: workflow.id)?.stage == .validated)
+        #expect(try await store.resources(workflowID: workflow.id).isEmpty)
+        #expect(try await store.pendingNotifications().isEmpty)
+        #expect(try await store.events(workflowID: workflow.id).count == 1)
+
+        var good = step
+        good.from = .validated
+        let moved = try await store.advance(good)
+        #expect(moved.stage == .jobCreated && moved.context == context)
+        let reopened = try SQLiteWorkflowStore(path: dir.file("finetuned.sqlite"))
+        #expect(try await reopened.workflow(id: workflow.id)?.context == context, "the context survives reopening")
+        #expect(try await reopened.resources(workflowID: workflow.id).map(\.identifier) == ["arn:job"])
+        #expect(try await reopened.pendingNotifications().map(\.kind) == ["x"])
+        #expect(try await reopened.events(workflowID: workflow.id).last?.message == "validated → job_created: job created")
+
+        _ = try await reopened.advance(WorkflowStep(id: workflow.id, from: .jobCreated, to: .training, context: context, message: "m",
+                                                    resources: [.deleted(kind: .job, identifier: "arn:job")]))
+        #expect(try await reopened.liveResources().isEmpty)
+        var entry = try #require(try await reopened.pendingNotifications().first)
+        entry.deliveredAt = Date()
+        try await reopened.updateNotification(entry)
+        #expect(try await reopened.pendingNotifications().isEmpty)
+        try await reopened.saveAnswer(InferenceAnswer(workflowID: workflow.id, model: "base", index: 3, output: nil, failure: "timeout", attempts: 1))
+        try await reopened.saveAnswer(InferenceAnswer(workflowID: workflow.id, model: "base", index: 3, output: "text", failure: nil, attempts: 2))
+        #expect(try await reopened.answers(workflowID: workflow.id).map(\.output) == ["text"], "a later answer replaces the checkpoint")
+        #expect(try await reopened.integrityCheck() == "ok")
+    }
 }

@@ -40,6 +40,9 @@ public struct ScriptState: Codable, Sendable, Equatable {
     public var throughputs: [Throughput] = []
     public var models: [Model] = []
     public var invocations = 0
+    /// The most throughputs alive at once, and the most jobs training at once.
+    public var peakLiveThroughputs = 0
+    public var peakRunningJobs = 0
     /// Operation names in call order, faults included (`create_job`, `throttled:create_job`).
     public var log: [String] = []
 

@@ -87,6 +87,7 @@ public struct ScriptedBackend: CustomizationBackend {
                 name: request.jobName, arn: arn, token: request.clientRequestToken, customModelName: request.customModelName,
                 baseModel: request.baseModel, hyperparameters: request.hyperparameters, tags: request.tags,
                 status: "InProgress", polls: 0, customModelARN: nil))
+            state.peakRunningJobs = max(state.peakRunningJobs, state.jobs.filter { $0.status == "InProgress" }.count)
             return .success(arn)
         }
     }
@@ -154,6 +155,7 @@ public struct ScriptedBackend: CustomizationBackend {
             state.throughputs.append(ScriptState.Throughput(
                 name: request.name, arn: arn, token: request.clientRequestToken, modelARN: request.modelARN,
                 status: "Creating", polls: 0, deleted: false, tags: request.tags))
+            state.peakLiveThroughputs = max(state.peakLiveThroughputs, state.liveThroughputs.count)
             return .success(arn)
         }
     }

@@ -157,16 +157,17 @@ extension WorkflowRunner {
 
         case .deleteCustomModel:
             guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
+            // A throughput the store never learned of would keep the model in use.
+            var (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
             try await call { try await backend.deleteCustomModel(arn) }
-            return .event(.customModelDeleted, message: "deleted custom model \(arn)", resources: [.deleted(kind: .customModel, identifier: arn)])
+            resources.append(.deleted(kind: .customModel, identifier: arn))
+            swept.append("deleted custom model \(arn)")
+            return .event(.customModelDeleted, message: swept.joined(separator: "; "), resources: resources)
 
         case .notify(let outcome):
-            var resources: [ResourceChange] = []
-            var swept: [String] = []
-            if record.stage == .cleaningUp || record.stage == .cancelling {
-                (resources, swept) = try await sweep(record: record, spec: spec, backend: backend)
-            }
-            return await notification(outcome, record: record, resources: resources, swept: swept)
+            let (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
+            let earlier = try await store.events(workflowID: id).filter { $0.kind == "transition" && $0.message.contains("before an interruption") }
+            return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message))
 
         case .finish:
             let folder = environment.archiveFolder(for: id)
@@ -214,7 +215,8 @@ extension WorkflowRunner {
     /// Before a failed or cancelled workflow reports, it looks for anything created under its
     /// names that the store never learned of (a crash, or a cancel, between a create call and
     /// its record) and removes it: nothing paid may outlive the workflow unnoticed.
-    private func sweep(record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend) async throws -> ([ResourceChange], [String]) {
+    private func sweepIfCleaning(record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend) async throws -> ([ResourceChange], [String]) {
+        guard record.stage == .cleaningUp || record.stage == .cancelling else { return ([], []) }
         let context = record.context
         var changes: [ResourceChange] = []
         var notes: [String] = []
