@@ -125,4 +125,32 @@ struct JournaldTests {
         #expect(entries.first?["PRIORITY"] as? String == "5")
         #expect(daemon.log.isEmpty, "with --log-to journal nothing should go to stderr")
     }
+
+    @Test("a workflow's progress: one entry per transition with WORKFLOW_ID, PROFILE, STAGE and elapsed time; journalctl filters by WORKFLOW_ID",
+          .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+    func workflowProgress() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let daemon = try DaemonHarness(configuration: CrashTests.configuration, adapters: ["local"])
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "journal"])
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.drop(InboxTests.records(20), as: "progress.jsonl", profile: "drill")
+        let done = try #require(try await daemon.waitForWorkflows(in: [.done], dropName: "progress.jsonl").first)
+        let entries = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(done.id)", "STAGE=done"])
+        #expect(entries.first?["PROFILE"] as? String == "drill")
+        let all = try journald.entries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(done.id)"])
+        let stages = all.compactMap { $0["STAGE"] as? String }
+        for stage in ["validated", "uploaded", "job_created", "training", "job_completed", "throughput_creating", "in_service",
+                      "base_inference", "custom_inference", "scored", "kept", "notified", "done"] {
+            #expect(stages.contains(stage), "no journal entry in stage \(stage)")
+        }
+        let transitions = all.filter { ($0["MESSAGE"] as? String)?.contains(" → ") == true }
+        #expect(transitions.count >= 12 && transitions.allSatisfy { $0["ELAPSED_SECONDS"] != nil && $0["ATTEMPT"] as? String == "1" })
+        let polls = all.filter { $0["SERVICE_STATUS"] != nil && ($0["MESSAGE"] as? String)?.contains("service status:") == true }
+        #expect(polls.count <= 4, "one entry per status change, not per poll: \(polls.count)")
+        let kept = all.filter { $0["NOTIFICATION"] as? String == "kept" }
+        #expect(kept.count == 1 && (kept.first?["MESSAGE"] as? String)?.contains("kept — F1") == true)
+        #expect(all.allSatisfy { ($0["MESSAGE"] as? String)?.contains("AKIA") != true })
+    }
 }
