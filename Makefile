@@ -35,7 +35,10 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-demo: build
+demo:
+	./scripts/install-test-deps
+	./scripts/fetch-model
+	$(SWIFT) build
 	./scripts/demo
 
 bench:

@@ -125,7 +125,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "finetuned-bench",
-            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox"],
+            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
         .target(

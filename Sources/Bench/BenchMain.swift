@@ -8,11 +8,16 @@ import Foundation
 @main
 struct BenchMain {
     static func main() async throws {
+        if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" {
+            return try await EngineBenchmark.child(workflows: Int(CommandLine.arguments[2]) ?? 1000)
+        }
         print("finetuned benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         try configurationLoad()
         try await controlRoundTrip()
         try ValidationBenchmark.run(megabytes: 128)
         try await ClaimLatencyBenchmark.run(drops: 1000)
+        try await EngineBenchmark.run(workflows: 1000)
+        try await EngineBenchmark.idle()
     }
 
     /// Parsing and checking the shipped configuration, against Python's tomllib parsing

@@ -11,11 +11,20 @@ struct ProcessMeasurement {
     var status: Int32
 
     static func run(_ executable: String, _ arguments: [String]) throws -> ProcessMeasurement {
+        var ignored = ""
+        return try run(executable, arguments, stdout: &ignored, capture: false)
+    }
+
+    /// The same, keeping what the child printed (through a file, so the parent reads
+    /// nothing while it samples).
+    static func run(_ executable: String, _ arguments: [String], stdout: inout String, capture: Bool = true) throws -> ProcessMeasurement {
         var pid: pid_t = 0
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let outputPath = NSTemporaryDirectory() + "finetuned-bench-\(getpid()).out"
+        defer { if capture { stdout = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""; unlink(outputPath) } }
+        posix_spawn_file_actions_addopen(&actions, 1, capture ? outputPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let start = ContinuousClock.now

@@ -52,8 +52,8 @@ public struct Daemon {
             layout: layout, store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
             profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay,
             onProcessed: {
-                await engine.schedule()
-                await runtime.refreshStatus()
+                engine.poke()
+                await runtime.statusChanged()
             })
         await runtime.onApplied { try? await inbox.resync() }
         await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }

@@ -49,12 +49,35 @@ public actor WorkflowEngine: ThroughputSlots {
     /// The ids of workflows with a runner now.
     public var running: [String] { runners.keys.sorted() }
 
+    private var scheduling = false
+    private var scheduleAgain = false
+
+    /// Asks for a `schedule()` without waiting for it (the inbox, after each drop). Pokes that
+    /// arrive while one runs are folded into one more pass, so none is lost and a burst of
+    /// drops costs a few passes, not one each.
+    public nonisolated func poke() {
+        Task { await self.coalescedSchedule() }
+    }
+
+    private func coalescedSchedule() async {
+        if scheduling {
+            scheduleAgain = true
+            return
+        }
+        scheduling = true
+        repeat {
+            scheduleAgain = false
+            await schedule()
+        } while scheduleAgain
+        scheduling = false
+    }
+
     /// Starts (or resumes) runners for the workflows waiting, within the limits.
     public func schedule() async {
         guard !stopped else { return }
-        let waiting: [WorkflowRecord]
+        let waiting: [(id: String, stage: WorkflowStage)]
         do {
-            waiting = try await store.workflows(in: Self.driven)
+            waiting = try await store.workflowStages(in: Self.driven)
         } catch {
             logger.error("cannot read the workflows to run: \(error)")
             return
@@ -65,7 +88,7 @@ public actor WorkflowEngine: ThroughputSlots {
         for record in waiting where record.stage == .validated && runners[record.id] == nil && !paused.contains(record.id) {
             guard runners.count < policy.maxConcurrentWorkflows else {
                 logger.info("workflow \(record.id) waits: \(runners.count) workflows running (max_concurrent_workflows = \(policy.maxConcurrentWorkflows))",
-                            metadata: ["workflow_id": "\(record.id)", "profile": "\(record.profile)", "stage": "validated"])
+                            metadata: ["workflow_id": "\(record.id)", "stage": "validated"])
                 break
             }
             launch(record.id)
@@ -171,8 +194,8 @@ public actor WorkflowEngine: ThroughputSlots {
     /// one created between a store read and a commit.
     func reserveThroughput(for workflowID: String) async -> Bool {
         if reservations.contains(workflowID) { return true }
-        guard let live = try? await store.liveResources() else { return false }
-        let owners = Set(live.filter { $0.kind == .throughput }.map(\.workflowID)).union(reservations)
+        guard let live = try? await store.liveResources(kind: .throughput) else { return false }
+        let owners = Set(live.map(\.workflowID)).union(reservations)
         guard owners.contains(workflowID) || owners.count < policy.maxLiveThroughputs else { return false }
         reservations.insert(workflowID)
         return true

@@ -26,8 +26,12 @@ public protocol WorkflowStore: Sendable {
     /// Every resource a workflow created, in creation order.
     func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord]
 
-    /// Resources not yet deleted, oldest first (kept ones included).
-    func liveResources() async throws(StoreError) -> [ResourceRecord]
+    /// Resources not yet deleted, oldest first (kept ones included); of one kind if given.
+    func liveResources(kind: ResourceRecord.Kind?) async throws(StoreError) -> [ResourceRecord]
+
+    /// Ids and stages of the workflows in `stages`, oldest first: what the scheduler needs,
+    /// without reading each workflow's context.
+    func workflowStages(in stages: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)]
 
     /// Records a deletion made outside a workflow step (by the janitor).
     func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError)
@@ -91,6 +95,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database(let message): "the workflow store failed: \(message)"
         }
     }
+}
+
+extension WorkflowStore {
+    public func liveResources() async throws(StoreError) -> [ResourceRecord] { try await liveResources(kind: nil) }
 }
 
 /// One step of a workflow as the engine records it; see `WorkflowStore.advance`.

@@ -1,0 +1,183 @@
+import FinetunedBackends
+import FinetunedConfig
+import FinetunedTestSupport
+import FinetunedWorkflow
+import Foundation
+import Logging
+
+/// The engine's own cost: 1,000 workflows at once against the scripted backend with no
+/// delays, so what is measured is scheduling, the machine and the durable commits. The
+/// peer is the floor under any durable engine: Python's sqlite3 committing the same number
+/// of single-row updates with the same settings (WAL, synchronous=FULL).
+enum EngineBenchmark {
+    /// Records how long each commit of a step takes.
+    final class TimingStore: WorkflowStore, @unchecked Sendable {
+        let inner: SQLiteWorkflowStore
+        private let lock = NSLock()
+        private(set) var samples: [Duration] = []
+
+        init(_ inner: SQLiteWorkflowStore) { self.inner = inner }
+
+        func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
+            let start = ContinuousClock.now
+            let record = try await inner.advance(step)
+            let elapsed = ContinuousClock.now - start
+            lock.withLock { samples.append(elapsed) }
+            return record
+        }
+
+        func insert(_ w: WorkflowRecord, event: String) async throws(StoreError) { try await inner.insert(w, event: event) }
+        func workflow(id: String) async throws(StoreError) -> WorkflowRecord? { try await inner.workflow(id: id) }
+        func transition(id: String, from: WorkflowStage, to: WorkflowStage, event: String, failure: String?) async throws(StoreError) -> WorkflowRecord {
+            try await inner.transition(id: id, from: from, to: to, event: event, failure: failure)
+        }
+        func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord] { try await inner.resources(workflowID: workflowID) }
+        func liveResources(kind: ResourceRecord.Kind?) async throws(StoreError) -> [ResourceRecord] { try await inner.liveResources(kind: kind) }
+        func workflowStages(in s: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] { try await inner.workflowStages(in: s) }
+        func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError) {
+            try await inner.markResourceDeleted(kind: kind, identifier: identifier, at: at)
+        }
+        func saveAnswer(_ a: InferenceAnswer) async throws(StoreError) { try await inner.saveAnswer(a) }
+        func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer] { try await inner.answers(workflowID: workflowID) }
+        func enqueue(_ e: [OutboxEntry]) async throws(StoreError) { try await inner.enqueue(e) }
+        func pendingNotifications() async throws(StoreError) -> [OutboxEntry] { try await inner.pendingNotifications() }
+        func notifications(workflowID: String) async throws(StoreError) -> [OutboxEntry] { try await inner.notifications(workflowID: workflowID) }
+        func updateNotification(_ e: OutboxEntry) async throws(StoreError) { try await inner.updateNotification(e) }
+        func abandonClaim(id: String) async throws(StoreError) { try await inner.abandonClaim(id: id) }
+        func workflows(in s: Set<WorkflowStage>) async throws(StoreError) -> [WorkflowRecord] { try await inner.workflows(in: s) }
+        func liveWorkflow(sha256: String, profile: String) async throws(StoreError) -> WorkflowRecord? { try await inner.liveWorkflow(sha256: sha256, profile: profile) }
+        func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent] { try await inner.events(workflowID: workflowID) }
+        func appendEvent(_ e: WorkflowEvent) async throws(StoreError) { try await inner.appendEvent(e) }
+        func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] { try await inner.stageCounts() }
+        func recentWorkflows(limit: Int) async throws(StoreError) -> [WorkflowRecord] { try await inner.recentWorkflows(limit: limit) }
+        func recordLocation(id: String, path: String) async throws(StoreError) { try await inner.recordLocation(id: id, path: path) }
+        func recordDigest(id: String, sha256: String) async throws(StoreError) { try await inner.recordDigest(id: id, sha256: sha256) }
+    }
+
+    /// Runs in a child process (`finetuned-bench engine-child N`) so its peak RSS is its own.
+    static func child(workflows: Int) async throws {
+        let fixture = try EngineFixture(prompts: 5)
+        defer { fixture.directory.remove() }
+        let timing = TimingStore(fixture.store)
+        var policy = EngineFixture.fast
+        policy.jobPoll = Backoff(initial: 0.000_001, maximum: 0.000_001)
+        policy.throughputPoll = policy.jobPoll
+        policy.maxConcurrentWorkflows = workflows
+        policy.maxLiveThroughputs = workflows
+        var script = ScriptSettings()
+        script.jobPolls = 2
+        script.throughputPolls = 1
+        script.throughputQuota = 1_000_000
+        let backend = ScriptedBackend(name: "bench", script: script)  // in memory: no state file
+        let environment = BenchEnvironment(inner: fixture.environment, backend: backend)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let engine = WorkflowEngine(store: timing, environment: environment, policy: policy, logger: logger)
+        for _ in 0..<workflows { try await fixture.addValidated() }
+        let start = ContinuousClock.now
+        await engine.schedule()
+        while try await fixture.store.stageCounts().contains(where: { !$0.key.isTerminal && $0.value > 0 }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await engine.idle()
+        let elapsed = (ContinuousClock.now - start).seconds
+        let samples = timing.samples.sorted()
+        let done = try await fixture.store.workflows(in: [.done]).count
+        let failed = try await fixture.store.workflows(in: [.failed])
+        if let sample = failed.first {
+            FileHandle.standardError.write(Data("engine bench: \(failed.count) workflows failed, e.g. \(sample.failure ?? "?")\n".utf8))
+        }
+        func at(_ q: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * q))].seconds * 1000 }
+        print("\(done) \(samples.count) \(elapsed) \(at(0.5)) \(at(0.99)) \(ProcessMeasurement.highWaterMark(pid: getpid()))")
+    }
+
+    static func run(workflows: Int) async throws {
+        let bench = CommandLine.arguments[0]
+        var output = ""
+        let measured = try ProcessMeasurement.run(bench, ["engine-child", String(workflows)], stdout: &output)
+        let fields = output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard measured.status == 0, fields.count == 6 else {
+            print("workflow engine: the child run failed (status \(measured.status)): \(output)")
+            return
+        }
+        let (done, commits, seconds, p50, p99) = (Int(fields[0]), Int(fields[1]), fields[2], fields[3], fields[4])
+        print("workflow engine, \(workflows) workflows at once, scripted backend without delays (5 prompts each, word-overlap scorer):")
+        print(String(format: "  %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB",
+                     done, commits, seconds, Double(commits) / seconds, p50, p99, measured.peakRSSMegabytes))
+        let script = """
+            import sqlite3, sys, time, tempfile, os
+            n = int(sys.argv[1])
+            d = tempfile.mkdtemp()
+            db = sqlite3.connect(os.path.join(d, "peer.sqlite"), isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL")
+            db.execute("CREATE TABLE w (id INTEGER PRIMARY KEY, stage TEXT, context TEXT)")
+            db.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, w INTEGER, message TEXT)")
+            db.executemany("INSERT INTO w VALUES (?, 'validated', '{}')", [(i,) for i in range(1000)])
+            t = time.perf_counter()
+            for i in range(n):
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("UPDATE w SET stage = ?, context = ? WHERE id = ?", ("s%d" % i, '{"attempt":1}', i % 1000))
+                db.execute("INSERT INTO e (w, message) VALUES (?, ?)", (i % 1000, "transition"))
+                db.execute("COMMIT")
+            print(n / (time.perf_counter() - t))
+            """
+        guard let python = Command.which("python3") else { return print("  python sqlite3 floor: not measured (no python3)") }
+        let result = try Command.run(python, ["-c", script, String(commits)])
+        if let rate = Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            print(String(format: "  peer, python sqlite3 doing only the commits (same count, WAL, synchronous=FULL, one writer): %.0f commits/s", rate))
+            print(String(format: "  the engine reaches %.0f%% of that floor while also running the backend calls, the machine and the scheduling",
+                         Double(commits) / seconds / rate * 100))
+        } else {
+            print("  python sqlite3 floor: not measured (\(result.stderr.suffix(200)))")
+        }
+    }
+
+    /// The idle daemon: resident memory, and wakeups (context switches of all its threads)
+    /// per second over ten quiet seconds.
+    static func idle() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
+        guard await daemon.waitForReady() != nil else { return print("idle daemon: not ready:\n\(daemon.log)") }
+        try await Task.sleep(for: .seconds(2))
+        /// Context switches per thread: a thread that exits meanwhile (idle worker threads do)
+        /// drops out of both samples instead of making the difference negative.
+        func switches() -> [String: Int] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/task")) ?? []
+            var out: [String: Int] = [:]
+            for task in tasks {
+                let text = (try? String(contentsOfFile: "/proc/\(daemon.pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                out[task] = text.split(separator: "\n").filter { $0.hasPrefix("voluntary_ctxt_switches") || $0.hasPrefix("nonvoluntary_ctxt_switches") }
+                    .compactMap { Int($0.split(separator: "\t").last ?? "") }.reduce(0, +)
+            }
+            return out
+        }
+        let before = switches()
+        try await Task.sleep(for: .seconds(10))
+        let after = switches()
+        let wakeups = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+        let status = (try? String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> String {
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? "?"
+        }
+        print("idle daemon (no workflow in flight, not under systemd so no watchdog), 10 s:")
+        print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB",
+                     field("VmRSS"), field("RssAnon"), field("RssFile")))
+        print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)", Double(wakeups) / 10, field("Threads")))
+    }
+}
+
+/// The fixture's environment with an in-memory backend.
+struct BenchEnvironment: WorkflowEnvironment {
+    let inner: TestEnvironment
+    let backend: ScriptedBackend
+    func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec { try await inner.spec(for: workflow) }
+    func backend(named name: String) async throws -> any CustomizationBackend { backend }
+    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec { try await inner.codec(adapter: adapter, baseModel: baseModel) }
+    var evaluator: any WorkflowEvaluator { inner.evaluator }
+    func archiveFolder(for workflowID: String) -> String { inner.archiveFolder(for: workflowID) }
+    func notificationChannels() async -> [String] { ["log"] }
+    func extraTags() async -> [String: String] { [:] }
+    func notificationsQueued() async {}
+    func stageChanged() async {}
+}
