@@ -54,7 +54,8 @@ public struct Daemon {
             onProcessed: {
                 engine.poke()
                 await runtime.statusChanged()
-            })
+            },
+            onStoreTrouble: { await runtime.setStoreTrouble($0) })
         await runtime.onApplied { try? await inbox.resync() }
         await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }
 

@@ -140,8 +140,17 @@ public actor DaemonRuntime {
         await refreshStatus()
     }
 
+    private var storeTrouble: String?
+
+    /// The inbox found the store unwritable (a message) or writable again (nil).
+    func setStoreTrouble(_ message: String?) {
+        storeTrouble = message
+        notifier.status(summary)
+    }
+
     /// The one line `systemctl status` shows.
     public var summary: String {
+        if let storeTrouble { return "NOT TAKING DROPS: " + storeTrouble }
         let workflows = counts.running == 1 ? "1 workflow running" : "\(counts.running) workflows running"
         return "\(workflows), \(counts.waiting) waiting; last: \(lastEvent ?? "none")"
     }

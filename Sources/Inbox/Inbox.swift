@@ -17,6 +17,11 @@ public actor Inbox {
     let today: @Sendable () -> String
     let watcherReadDelay: Duration
     let onProcessed: @Sendable () async -> Void
+    /// Told when the store stops (a message) or starts again (nil) accepting writes.
+    let onStoreTrouble: @Sendable (String?) async -> Void
+    /// Why the store refused the last write: drops wait in the inbox until it accepts again.
+    private(set) var storeTrouble: String?
+    private var recovery: Task<Void, Never>?
     private var watcher: InotifyWatcher?
     private var folders: [Int32: String] = [:]
     private var rootWatch: Int32 = -1
@@ -29,9 +34,11 @@ public actor Inbox {
         layout: InboxLayout, store: any WorkflowStore, requireGroup: Bool, logger: Logger,
         profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
         today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero,
-        onProcessed: @escaping @Sendable () async -> Void = {}
+        onProcessed: @escaping @Sendable () async -> Void = {},
+        onStoreTrouble: @escaping @Sendable (String?) async -> Void = { _ in }
     ) {
         self.onProcessed = onProcessed
+        self.onStoreTrouble = onStoreTrouble
         self.watcherReadDelay = watcherReadDelay
         self.layout = layout
         self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup)
@@ -46,14 +53,24 @@ public actor Inbox {
         let watcher = try InotifyWatcher(readDelay: watcherReadDelay)
         self.watcher = watcher
         defer { watcher.stop() }
-        try await processor.recover()
-        try await resync()
-        try await processor.resumeClaimed(profiles: await profiles(), today: today())
+        do {
+            try await processor.recover()
+            try await resync()
+            try await processor.resumeClaimed(profiles: await profiles(), today: today())
+        } catch let error as StoreError {
+            // Readable but not writable (a full or read-only disk): run, say so, take no drops.
+            await storeFailed(error)
+        }
         await ready()
         await withTaskCancellationHandler {
             for await event in watcher.events {
+                // While the store refuses writes, drops stay where they are; the recovery
+                // pass rescans the inbox once the store accepts writes again.
+                guard storeTrouble == nil else { continue }
                 do {
                     try await handle(event)
+                } catch let error as StoreError {
+                    await storeFailed(error)
                 } catch {
                     logger.error("inbox: \(error)")
                 }
@@ -61,6 +78,45 @@ public actor Inbox {
         } onCancel: {
             watcher.stop()
         }
+        recovery?.cancel()
+    }
+
+    /// The store cannot be written (disk full, read-only, corrupt): stop taking drops, say so
+    /// once, and try again with backoff until it works. Nothing is lost: a drop is either still
+    /// in the inbox or recorded, and an interrupted claim is settled by `recover()`.
+    private func storeFailed(_ error: StoreError) async {
+        guard storeTrouble == nil else { return }
+        let message = "the workflow store cannot be written (\(error)); new drops wait in the inbox until it can"
+        storeTrouble = message
+        logger.critical("\(message)")
+        await onStoreTrouble(message)
+        recovery = Task { [weak self] in
+            var delay = 1.0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(delay))
+                guard let self, await self.tryRecovering() else {
+                    delay = min(delay * 2, 60)
+                    continue
+                }
+                return
+            }
+        }
+    }
+
+    private func tryRecovering() async -> Bool {
+        do {
+            try await processor.recover()
+            storeTrouble = nil
+            try await rescan()
+        } catch let error as StoreError {
+            storeTrouble = "the workflow store cannot be written (\(error)); new drops wait in the inbox until it can"
+            return false
+        } catch {
+            logger.error("inbox: \(error)")
+        }
+        logger.notice("the workflow store accepts writes again; taking drops")
+        await onStoreTrouble(nil)
+        return true
     }
 
     /// Creates and watches a folder for every profile, then claims whatever is waiting.
