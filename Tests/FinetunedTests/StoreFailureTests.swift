@@ -57,4 +57,33 @@ struct StoreFailureTests {
         _ = await daemon.waitForExit()
         #expect(try await SQLiteWorkflowStore(path: daemon.databasePath).integrityCheck() == "ok")
     }
+
+    @Test("a read-only state directory: the daemon starts, says it takes no drops, and leaves the waiting drop alone",
+          .enabled(if: canMount, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
+    func readOnly() async throws {
+        let daemon = try DaemonHarness()
+        let state = daemon.directory.file("state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        try #require(try Command.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", state]).status == 0)
+        defer {
+            daemon.signal(SIGKILL)
+            _ = try? Command.run("/usr/bin/umount", ["-l", state])
+            daemon.tearDown()
+        }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        daemon.signal(SIGTERM)
+        _ = await daemon.waitForExit()
+        let waiting = daemon.inbox + "/rehearsal/waiting.jsonl"
+        try InboxTests.records(22).write(toFile: waiting, atomically: false, encoding: .utf8)
+        try #require(try Command.run("/usr/bin/mount", ["-o", "remount,ro", state]).status == 0)
+
+        try daemon.start()
+        let ready = await daemon.waitForReady()
+        #expect(ready?.assignments["STATUS"]?.hasPrefix("NOT TAKING DROPS: the workflow store cannot be written") == true, "\(daemon.log)")
+        #expect(daemon.log.contains("readonly database"))
+        #expect(FileManager.default.fileExists(atPath: waiting))
+        let status = try await daemon.ctl(["status"])
+        #expect(status.status == 0 && status.stdout.contains("NOT TAKING DROPS"), "finetunectl still answers: \(status.stderr)")
+    }
 }
