@@ -166,23 +166,32 @@ extension WorkflowRunner {
 
         case .notify(let outcome):
             let (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
+            if outcome == .cancelled { try await archiveDrop(record) }
             let earlier = try await store.events(workflowID: id).filter { $0.kind == "transition" && $0.message.contains("before an interruption") }
             return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message))
 
         case .finish:
-            let folder = environment.archiveFolder(for: id)
-            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let target = folder + "/training.jsonl"
-            if record.spoolPath != target, FileManager.default.fileExists(atPath: record.spoolPath) {
-                if rename(record.spoolPath, target) == 0 {
-                    try await store.recordLocation(id: id, path: target)
-                    _ = rename(record.spoolPath.replacingOccurrences(of: ".jsonl", with: ".toml"), folder + "/sidecar.toml")
-                } else {
-                    log(record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning)
-                }
-            }
+            let folder = try await archiveDrop(record)
             return .event(.finished, message: "archived in \(folder)")
         }
+    }
+
+    /// Moves the drop (and its sidecar) from the spool into the workflow's archive folder.
+    /// A failed workflow keeps its drop in the spool: `retry` may need to upload it again.
+    @discardableResult
+    func archiveDrop(_ record: WorkflowRecord) async throws -> String {
+        let folder = environment.archiveFolder(for: id)
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let target = folder + "/training.jsonl"
+        if record.spoolPath != target, FileManager.default.fileExists(atPath: record.spoolPath) {
+            if rename(record.spoolPath, target) == 0 {
+                try await store.recordLocation(id: id, path: target)
+                _ = rename(record.spoolPath.replacingOccurrences(of: ".jsonl", with: ".toml"), folder + "/sidecar.toml")
+            } else {
+                log(record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning)
+            }
+        }
+        return folder
     }
 
     private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String]) async -> StepOutcome {
