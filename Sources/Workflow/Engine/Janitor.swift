@@ -68,6 +68,7 @@ public struct Janitor: Sendable {
                     headline: "finetuned could not delete leftover \(what): \(error)")
                 let entry = OutboxEntry(workflowID: workflow.id, channel: "log", kind: "janitor_failed", payload: facts.json)
                 try? await store.enqueue(NotificationFacts.fanOut(entry, channels: await environment.notificationChannels()))
+                await environment.notificationsQueued()
             }
         }
         if !report.deleted.isEmpty || !report.failed.isEmpty {

@@ -41,7 +41,10 @@ struct WorkflowRunner: Sendable {
         } catch is CancellationError {
             logger.debug("workflow runner stopped", metadata: ["workflow_id": "\(id)"])
         } catch {
-            logger.error("workflow \(id) stopped: \(error)", metadata: ["workflow_id": "\(id)"])
+            // The scheduler starts the workflow again when this runner ends; pause first so a
+            // store that keeps failing is retried at the backoff's pace, not in a tight loop.
+            logger.error("workflow \(id) stopped: \(error); it resumes shortly", metadata: ["workflow_id": "\(id)"])
+            try? await Task.sleep(for: .fractionalSeconds(policy.retry.maximum))
         }
     }
 
@@ -113,6 +116,7 @@ struct WorkflowRunner: Sendable {
                 let alarm = OutboxEntry(workflowID: id, channel: "log", kind: "cleanup_stuck",
                                         payload: NotificationFacts.cleanupStuck(record: record, action: "\(action)", error: "\(error)"))
                 try await store.enqueue(await NotificationFacts.fanOut(alarm, channels: environment.notificationChannels()))
+                await environment.notificationsQueued()
                 log(record, "cannot \(action) after \(memory.failures) attempts; still trying: \(error)", level: .error)
             }
             var retryAfter: Duration?
