@@ -70,6 +70,18 @@ struct WorkflowEngineTests {
         await keeping.tearDown()
     }
 
+    @Test("a job that ends Stopped (by someone else) fails the workflow the same way", arguments: ["Stopped"])
+    func jobStopped(outcome: String) async throws {
+        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobOutcome = outcome; s.jobMessage = "stopped from the console"; return s }())
+        let id = try await f.addValidated()
+        try await f.runToEnd()
+        let record = try #require(try await f.store.workflow(id: id))
+        #expect(record.stage == .failed && record.failure == "the customization job ended Stopped: stopped from the console")
+        #expect(try f.state().throughputs.isEmpty)
+        #expect(try await f.store.notifications(workflowID: id).map(\.kind) == ["failed"])
+        await f.tearDown()
+    }
+
     @Test("a job that ends Failed fails the workflow with the service's message; nothing is served")
     func jobFails() async throws {
         let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobOutcome = "Failed"; s.jobMessage = "Maximum input token count 4919 exceeds limit of 4096"; return s }())
@@ -291,7 +303,7 @@ struct WorkflowEngineTests {
         #expect(state.liveThroughputs.count == 1 && state.liveThroughputs[0].arn != stray, "the kept throughput stays")
         record = try #require(try await f.store.workflow(id: done))
         #expect(record.context.throughputARN == state.liveThroughputs[0].arn)
-        #expect(try await Janitor(store: f.store, environment: f.environment, logger: .init(label: "janitor")).run().deleted.isEmpty)
+        #expect(await Janitor(store: f.store, environment: f.environment, logger: .init(label: "janitor")).run().deleted.isEmpty)
         await f.tearDown()
     }
 

@@ -135,4 +135,44 @@ struct WorkflowStoreTests {
         #expect(try await reopened.answers(workflowID: workflow.id).map(\.output) == ["text"], "a later answer replaces the checkpoint")
         #expect(try await reopened.integrityCheck() == "ok")
     }
+
+    @Test("a database written by the first schema is migrated in place and its workflows read back")
+    func migratesFromV1() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("finetuned.sqlite")
+        // The first schema exactly as it shipped, with one workflow and its event in it.
+        let v1 = """
+            CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+            INSERT INTO grdb_migrations VALUES ('v1: workflows, events, resources, outbox');
+            CREATE TABLE workflows (id TEXT PRIMARY KEY NOT NULL, profile TEXT NOT NULL, drop_name TEXT NOT NULL, sha256 TEXT,
+              spool_path TEXT NOT NULL, stage TEXT NOT NULL, created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, failure TEXT);
+            CREATE INDEX workflows_by_stage ON workflows(stage);
+            CREATE INDEX workflows_by_content ON workflows(sha256, profile);
+            CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+              at DATETIME NOT NULL, stage TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
+            CREATE INDEX events_by_workflow ON events(workflow_id, id);
+            CREATE TABLE resources (id INTEGER PRIMARY KEY AUTOINCREMENT, workflow_id TEXT NOT NULL REFERENCES workflows(id),
+              kind TEXT NOT NULL, identifier TEXT NOT NULL, client_token TEXT, created_at DATETIME NOT NULL, deleted_at DATETIME);
+            CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, workflow_id TEXT REFERENCES workflows(id), created_at DATETIME NOT NULL,
+              kind TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at DATETIME,
+              delivered_at DATETIME, given_up_at DATETIME, last_error TEXT);
+            INSERT INTO workflows VALUES ('wf-20261101-00000001', 'summaries', 'old.jsonl', 'abc', '/spool/old.jsonl', 'validated',
+              '2026-11-01 10:00:00.000', '2026-11-01 10:00:01.000', NULL);
+            INSERT INTO events (workflow_id, at, stage, kind, message) VALUES ('wf-20261101-00000001', '2026-11-01 10:00:00.000', 'validated', 'created', 'old');
+            """
+        let created = try Command.run("/usr/bin/python3", ["-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).executescript(sys.argv[2])", path, v1])
+        try #require(created.status == 0, "\(created.stderr)")
+        let store = try SQLiteWorkflowStore(path: path)
+        let old = try #require(try await store.workflow(id: "wf-20261101-00000001"))
+        #expect(old.stage == .validated && old.dropName == "old.jsonl" && old.context == WorkflowContext())
+        #expect(try await store.events(workflowID: old.id).map(\.message) == ["old"])
+        var context = old.context
+        context.trainingDataURI = "s3://b/k"
+        _ = try await store.advance(WorkflowStep(id: old.id, from: .validated, to: .uploaded, context: context, message: "uploaded",
+                                                 resources: [.created(ResourceRecord(workflowID: old.id, kind: .trainingData, identifier: "s3://b/k"))]))
+        #expect(try await store.workflow(id: old.id)?.context.trainingDataURI == "s3://b/k")
+        #expect(try await store.liveResources().first?.retained == false)
+        #expect(try await store.integrityCheck() == "ok")
+    }
 }
