@@ -3,18 +3,19 @@ import FinetunedWorkflow
 import Logging
 import ServiceLifecycle
 
-/// Runs the engine as a service of the group: the janitor first, then every unfinished
-/// workflow resumes, then readiness; at shutdown every runner stops between steps and its
-/// workflow resumes at the next start.
+/// Runs the engine as a service of the group: every unfinished workflow resumes, then
+/// readiness, then the janitor's pass (its deletions talk to the service and must not hold
+/// up `systemctl start`); at shutdown every runner stops between steps and its workflow
+/// resumes at the next start.
 struct EngineService: Service {
     let engine: WorkflowEngine
     let janitor: Janitor
     let ready: @Sendable () async -> Void
 
     func run() async throws {
-        await janitor.run()
         await engine.schedule()
         await ready()
+        _ = await cancelWhenGracefulShutdown { await janitor.run() }
         try? await gracefulShutdown()
         await engine.shutdown()
     }
