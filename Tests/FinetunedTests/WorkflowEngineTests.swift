@@ -3,11 +3,18 @@ import FinetunedConfig
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
+import Logging
 import Testing
 
 /// The engine against the scripted backend and a real SQLite store, in one process.
 @Suite("Workflow engine")
 struct WorkflowEngineTests {
+    static let quiet: Logger = {
+        var logger = Logger(label: "engine-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
     static let keptStages: [WorkflowStage] = [
         .claimed, .validated, .uploaded, .jobCreated, .training, .jobCompleted, .throughputCreating, .inService,
         .baseInference, .customInference, .scored, .kept, .notified, .done,
@@ -297,13 +304,13 @@ struct WorkflowEngineTests {
         var record = try #require(try await f.store.workflow(id: done))
         _ = try await f.store.advance(WorkflowStep(id: done, from: .done, to: .done, context: record.context, kind: "test", message: "stray",
                                                    resources: [.created(ResourceRecord(workflowID: done, kind: .throughput, identifier: stray))]))
-        let report = await Janitor(store: f.store, environment: f.environment, logger: .init(label: "janitor")).run()
+        let report = await Janitor(store: f.store, environment: f.environment, logger: Self.quiet).run()
         #expect(report.deleted.count == 1 && report.deleted[0].contains(stray) && report.failed.isEmpty)
         let state = try f.state()
         #expect(state.liveThroughputs.count == 1 && state.liveThroughputs[0].arn != stray, "the kept throughput stays")
         record = try #require(try await f.store.workflow(id: done))
         #expect(record.context.throughputARN == state.liveThroughputs[0].arn)
-        #expect(await Janitor(store: f.store, environment: f.environment, logger: .init(label: "janitor")).run().deleted.isEmpty)
+        #expect(await Janitor(store: f.store, environment: f.environment, logger: Self.quiet).run().deleted.isEmpty)
         await f.tearDown()
     }
 
@@ -313,7 +320,7 @@ struct WorkflowEngineTests {
         let id = try await f.addValidated()
         var policy = EngineFixture.fast
         policy.maxLiveThroughputs = 0  // the engine itself never creates one: it waits for a slot
-        let waiting = WorkflowEngine(store: f.store, environment: f.environment, policy: policy, logger: .init(label: "t"))
+        let waiting = WorkflowEngine(store: f.store, environment: f.environment, policy: policy, logger: Self.quiet)
         await waiting.schedule()
         let record = try #require(try await f.waitForStage(id, [.jobCompleted]))
         #expect(record.stage == .jobCompleted)
