@@ -187,4 +187,23 @@ struct CrashTests {
         let drops = try await rig.store().recentWorkflows(limit: 1000)
         #expect(drops.count == 50, "no drop lost or claimed twice")
     }
+
+    @Test("weights that are not the expected all-MiniLM-L6-v2 are refused before scoring: the workflow fails with the hash, nothing is kept")
+    func wrongModel() async throws {
+        let daemon = try DaemonHarness(configuration: { dir in
+            // A model directory whose weights are not the expected file.
+            _ = try? dir.write("bad-models/all-MiniLM-L6-v2/model.safetensors", "not the weights")
+            _ = try? dir.write("bad-models/all-MiniLM-L6-v2/vocab.txt", "[PAD]\n")
+            return CrashTests.configuration(dir).replacingOccurrences(
+                of: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"", with: "models = \"\(dir.file("bad-models"))\"")
+        }, adapters: ["local"])
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.drop(InboxTests.records(20), as: "wrong-model.jsonl", profile: "drill")
+        let failed = try #require(try await daemon.waitForWorkflows(in: [.failed], dropName: "wrong-model.jsonl").first)
+        #expect(failed.failure?.contains("has sha256 ") == true && failed.failure?.contains(", not the 53aa5117") == true, "\(failed.failure ?? "")")
+        let state = try ScriptedBackend.state(at: daemon.directory.file("drill.json"))
+        #expect(state.liveThroughputs.isEmpty, "the throughput of a workflow that could not be scored is deleted")
+    }
 }
