@@ -81,12 +81,7 @@ public final class EngineFixture: @unchecked Sendable {
         return try await store.workflow(id: id)
     }
 
-    /// The stages a workflow went through, in order, from its history.
-    public func stages(_ id: String) async throws -> [WorkflowStage] {
-        var out: [WorkflowStage] = []
-        for event in try await store.events(workflowID: id) where out.last != event.stage { out.append(event.stage) }
-        return out
-    }
+    public func stages(_ id: String) async throws -> [WorkflowStage] { try await store.stagePath(workflowID: id) }
 
     public func tearDown() async {
         await engine.shutdown()

@@ -96,11 +96,7 @@ struct CrashTests {
             _ = await daemon.waitForExit()
         }
 
-        func stages(_ id: String) async throws -> [WorkflowStage] {
-            var out: [WorkflowStage] = []
-            for event in try await store().events(workflowID: id) where out.last != event.stage { out.append(event.stage) }
-            return out
-        }
+        func stages(_ id: String) async throws -> [WorkflowStage] { try await store().stagePath(workflowID: id) }
 
         /// What the backend holds for one workflow, found by its tag as an operator would.
         func backend(for id: String) throws -> (jobs: Int, throughputs: Int, live: Int) {

@@ -1,3 +1,4 @@
+import FinetunedBackends
 import FinetunedControl
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -52,8 +53,7 @@ struct OperatorVerbTests {
         #expect(cancel.stdout.hasPrefix("\(training.id): cancelling"))
         let cancelled = try #require(try await daemon.waitForWorkflows(in: [.cancelled], dropName: "long.jsonl").first)
         #expect(cancelled.failure == "cancelled by an operator")
-        let state = try ScriptedBackendState.read(daemon.directory.file("scripted-backend.json"))
-        #expect(state.jobStatuses == ["Stopped"])
+        #expect(try ScriptedBackend.state(at: daemon.directory.file("scripted-backend.json")).jobs.map(\.status) == ["Stopped"])
         #expect(FileManager.default.fileExists(atPath: daemon.archive + "/\(training.id)/training.jsonl"), "a cancelled drop is archived")
         let again = try await daemon.ctl(["cancel", training.id])
         #expect(again.status == 1 && again.stderr.contains("it has finished"))
@@ -61,16 +61,5 @@ struct OperatorVerbTests {
         #expect(history.stdout.contains("cancelled by an operator"))
         let missing = try await daemon.ctl(["cancel", "wf-20000101-00000000"])
         #expect(missing.status == 1 && missing.stderr.contains("no workflow wf-20000101-00000000"))
-    }
-}
-
-/// The scripted backend's state file, read the way an operator's script would.
-struct ScriptedBackendState {
-    var jobStatuses: [String]
-
-    static func read(_ path: String) throws -> ScriptedBackendState {
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
-        let jobs = object["jobs"] as? [[String: Any]] ?? []
-        return ScriptedBackendState(jobStatuses: jobs.compactMap { $0["status"] as? String })
     }
 }

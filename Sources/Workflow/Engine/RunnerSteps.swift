@@ -100,7 +100,7 @@ extension WorkflowRunner {
                     memory.waitingForSlot = true
                     log(record, "waiting for a provisioned-throughput slot (max_live_throughputs = \(policy.maxLiveThroughputs))", level: .notice)
                 }
-                return .wait(seconds: policy.throughputPoll.delay(attempt: 0), reason: "throughput slot")
+                return .wait(seconds: policy.throughputPoll.delay(attempt: 0))
             }
             memory.waitingForSlot = false
             let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-throughput")

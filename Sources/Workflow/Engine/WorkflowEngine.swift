@@ -46,9 +46,6 @@ public actor WorkflowEngine: ThroughputSlots {
     /// Stages a runner drives: everything from `validated` until a terminal stage.
     static let driven: Set<WorkflowStage> = Set(WorkflowStage.allCases.filter { !$0.isTerminal && $0 != .claiming && $0 != .claimed })
 
-    /// The ids of workflows with a runner now.
-    public var running: [String] { runners.keys.sorted() }
-
     private var scheduling = false
     private var scheduleAgain = false
 

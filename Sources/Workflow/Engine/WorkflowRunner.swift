@@ -76,7 +76,7 @@ struct WorkflowRunner: Sendable {
                     record = try await commit(record, event, message: message, resources: resources, notifications: notifications)
                     memory.failures = 0
                     memory.polls = 0
-                case .wait(let seconds, _):
+                case .wait(let seconds):
                     memory.polls += 1
                     try await Task.sleep(for: .fractionalSeconds(seconds))
                 case .status(let status, let seconds):

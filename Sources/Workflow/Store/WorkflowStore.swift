@@ -99,6 +99,14 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension WorkflowStore {
     public func liveResources() async throws(StoreError) -> [ResourceRecord] { try await liveResources(kind: nil) }
+
+    /// The stages a workflow went through, in order, each once per stay: its path, which a
+    /// resumed run must share with an uninterrupted one.
+    public func stagePath(workflowID: String) async throws(StoreError) -> [WorkflowStage] {
+        var path: [WorkflowStage] = []
+        for event in try await events(workflowID: workflowID) where path.last != event.stage { path.append(event.stage) }
+        return path
+    }
 }
 
 /// One step of a workflow as the engine records it; see `WorkflowStore.advance`.
