@@ -1,6 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// The encoder and the local model's training are numeric loops that run ~50x slower
+/// unoptimised; they are compiled with optimisation in debug builds too, so `make demo` and
+/// the tests (debug builds) train and score in seconds, not minutes.
+let numericCode: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 /// The folder tree follows the data flow: a drop arrives in the inbox, is validated, runs
 /// through the workflow on a backend, is evaluated and notified; the systemd integration,
 /// configuration and the control socket frame it. Executables are thin wiring.
@@ -77,14 +82,21 @@ let package = Package(
         .target(
             name: "FinetunedBackends",
             dependencies: ["FinetunedWorkflow", "FinetunedConfig"],
-            path: "Sources/Backends"
+            path: "Sources/Backends/Scripted"
+        ),
+        .target(
+            name: "FinetunedLocalBackend",
+            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Backends/Local",
+            swiftSettings: numericCode
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(
             name: "FinetunedEvaluation",
             dependencies: ["COpenBLAS"],
-            path: "Sources/Evaluation"
+            path: "Sources/Evaluation",
+            swiftSettings: numericCode
         ),
         .target(
             name: "FinetunedControl",
@@ -100,7 +112,7 @@ let package = Package(
             name: "FinetunedDaemon",
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
-                "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends",
+                "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,6 +139,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned-bench",
             dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
+                           "FinetunedEvaluation", "FinetunedLocalBackend",
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
@@ -141,7 +154,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends",
+                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -11,6 +11,10 @@ struct BenchMain {
         if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" {
             return try await EngineBenchmark.child(workflows: Int(CommandLine.arguments[2]) ?? 1000)
         }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "local" {
+            let root = BuiltProducts.packageRoot.path
+            return try LocalBackendBenchmark.run(modelDirectory: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")
+        }
         print("finetuned benchmarks (release build, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         try configurationLoad()
         try await controlRoundTrip()

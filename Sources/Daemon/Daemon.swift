@@ -35,10 +35,10 @@ public struct Daemon {
         let layout = InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
                                  archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
         let outbox = OutboxDispatcher(store: store, logger: logger, channels: [LogChannel(logger: logger)])
+        let model = SharedModel(directory: paths.models + "/all-MiniLM-L6-v2")
         let environment = DaemonEnvironment(
-            runtime: runtime, registry: BackendRegistry(), layout: layout,
-            evaluator: BERTEvaluator(modelDirectory: paths.models + "/all-MiniLM-L6-v2", settings: configuration.evaluation),
-            outbox: outbox)
+            runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, model: model, logger: logger, faults: faults),
+            layout: layout, evaluator: BERTEvaluator(model: model, settings: configuration.evaluation), outbox: outbox)
         let engine = WorkflowEngine(
             store: store, environment: environment, policy: EnginePolicy(configuration),
             faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),

