@@ -156,6 +156,9 @@ public struct WorkflowDetail: Codable, Sendable, Equatable {
     public var serviceStatus: String?
     public var scores: ScoreDetail?
     public var resources: [ResourceSummary] = []
+    /// Held-out prompts per model, and how many each model has answered so far.
+    public var evaluationPrompts: Int?
+    public var answered: [String: Int]?
 
     public init(workflow: WorkflowSummary, sha256: String?, spoolPath: String, archive: String) {
         self.workflow = workflow

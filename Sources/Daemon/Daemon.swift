@@ -34,7 +34,7 @@ public struct Daemon {
         let faults = TestFaults()
         let layout = InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
                                  archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
-        let outbox = OutboxDispatcher(store: store, logger: logger, channels: [LogChannel(logger: logger)])
+        let outbox = OutboxDispatcher(store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger))
         let model = SharedModel(directory: paths.models + "/all-MiniLM-L6-v2")
         let environment = DaemonEnvironment(
             runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, model: model, logger: logger, faults: faults),
@@ -58,6 +58,7 @@ public struct Daemon {
             onStoreTrouble: { await runtime.setStoreTrouble($0) })
         await runtime.onApplied { try? await inbox.resync() }
         await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }
+        await runtime.onApplied { await outbox.update(channels: OutboxDispatcher.channels(for: await runtime.configuration.notifications, logger: runtime.logger)) }
 
         let socketPath = configuration.daemon.runtimeDirectory + "/" + ControlProtocol.socketName
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -16,7 +16,7 @@ struct DaemonControlHandler: ControlRequestHandler {
                         ageSeconds: now.timeIntervalSince(r.createdAt), retained: r.retained, deletedAt: r.deletedAt)
     }
 
-    static func detail(_ record: WorkflowRecord, archive: String, resources: [ResourceRecord]) -> WorkflowDetail {
+    static func detail(_ record: WorkflowRecord, archive: String, resources: [ResourceRecord], answers: [InferenceAnswer] = []) -> WorkflowDetail {
         var detail = WorkflowDetail(workflow: summary(record), sha256: record.sha256, spoolPath: record.spoolPath, archive: archive)
         let c = record.context
         detail.attempt = c.attempt
@@ -32,6 +32,8 @@ struct DaemonControlHandler: ControlRequestHandler {
                         confidenceLow: $0.confidenceLow, confidenceHigh: $0.confidenceHigh, winShare: $0.winShare)
         }
         detail.resources = resources.map { resource($0) }
+        detail.evaluationPrompts = c.evaluationPrompts
+        if !answers.isEmpty { detail.answered = Dictionary(grouping: answers, by: \.model).mapValues(\.count) }
         return detail
     }
 
@@ -88,7 +90,8 @@ struct DaemonControlHandler: ControlRequestHandler {
                 }
                 if request.verb == "show" {
                     let archive = await runtime.configuration.paths.archive + "/" + id
-                    return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id)))
+                    return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
+                                               answers: try await runtime.store.answers(workflowID: id)))
                 }
                 let events = try await runtime.store.events(workflowID: id)
                 var previous: Date?

@@ -60,7 +60,9 @@ struct DaemonEnvironment: WorkflowEnvironment {
 
     func archiveFolder(for workflowID: String) -> String { layout.archiveFolder(workflowID) }
 
-    func notificationChannels() async -> [String] { ["log"] }
+    func notificationChannels() async -> [String] {
+        OutboxDispatcher.channels(for: await runtime.configuration.notifications, logger: runtime.logger).map(\.name)
+    }
 
     func extraTags() async -> [String: String] { [:] }
 

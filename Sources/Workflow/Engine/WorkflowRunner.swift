@@ -73,7 +73,8 @@ struct WorkflowRunner: Sendable {
                 }
                 switch outcome {
                 case .event(let event, let message, let resources, let notifications):
-                    record = try await commit(record, event, message: message, resources: resources, notifications: notifications)
+                    record = try await commit(record, event, message: message, resources: resources, notifications: notifications,
+                                              evaluationPrompts: memory.plan?.prompts.count)
                     memory.failures = 0
                     memory.polls = 0
                 case .wait(let seconds):
@@ -142,7 +143,7 @@ struct WorkflowRunner: Sendable {
 
     /// Feeds `event` to the machine and commits the step; the one place a workflow moves.
     func commit(_ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: String = "transition",
-                resources: [ResourceChange] = [], notifications: [OutboxEntry] = []) async throws -> WorkflowRecord {
+                resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil) async throws -> WorkflowRecord {
         var machine = WorkflowMachine(stage: record.stage, context: record.context)
         do {
             try machine.handle(event)
@@ -155,6 +156,7 @@ struct WorkflowRunner: Sendable {
         var context = machine.context
         let now = Date()
         if case .jobCreated = event { context.jobCreatedAt = now }
+        if case .inferenceStarted = event, let evaluationPrompts { context.evaluationPrompts = evaluationPrompts }
         if machine.stage != record.stage { context.lastServiceStatus = nil }
         let failure = machine.stage == .cleaningUp || machine.stage == .cancelling ? context.failureReason : nil
         let next = try await store.advance(WorkflowStep(

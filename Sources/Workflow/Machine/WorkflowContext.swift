@@ -20,6 +20,8 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
     public var throughputCreatedAt: Date?
     /// The last status the service reported for the job or the throughput, as it said it.
     public var lastServiceStatus: String?
+    /// How many held-out prompts each model is asked (set when inference starts), for progress.
+    public var evaluationPrompts: Int?
     /// Both models have answered every evaluation prompt; scoring is next.
     public var inferenceComplete = false
     public var scores: ScoreSummary?

@@ -1,3 +1,4 @@
+import FinetunedConfig
 import FinetunedSystemd
 import FinetunedWorkflow
 import Foundation
@@ -34,6 +35,19 @@ actor OutboxDispatcher: Service {
     }
 
     nonisolated func poke() { poker.yield() }
+
+    /// A reload may add or remove channels; entries for a removed one fail until their deadline.
+    func update(channels: [any Channel]) {
+        self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        poke()
+    }
+
+    /// The channels a configuration asks for, the journal always among them.
+    static func channels(for settings: NotificationSettings, logger: Logger) -> [any Channel] {
+        var channels: [any Channel] = [LogChannel(logger: logger)]
+        if let maildir = settings.maildir { channels.append(MaildirChannel(path: maildir)) }
+        return channels
+    }
 
     func run() async throws {
         var nextDue: Date? = Date()

@@ -1,0 +1,97 @@
+import FinetunedTestSupport
+import FinetunedWorkflow
+import Foundation
+import Testing
+
+/// The whole workflow on the local backend, through the real daemon: real training, real
+/// inference, real BERTScore; the daemon is crashed after the second epoch and resumes.
+/// Part of the journald suite because it reads the EPOCH/TRAIN_LOSS/VALIDATION_LOSS fields
+/// back from a real journald, and only one journald can run at a time.
+extension JournaldTests {
+    static func localConfiguration(_ dir: TemporaryDirectory) -> String {
+        let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
+        let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
+        _ = try? dir.write("summaries-eval.jsonl", evaluation.split(separator: "\n").prefix(30).joined(separator: "\n") + "\n")
+        return (DaemonHarness.configuration(in: dir, profiles: []) + """
+
+            [evaluation]
+            min_prompts = 20
+            resamples = 2000
+
+            [notify.maildir]
+            path = "\(dir.file("mail"))"
+
+            [profiles.summaries]
+            adapter = "local"
+            base_model = "local.minilm-extractive-v1"
+            backend = "local"
+            evaluation_set = "\(dir.file("summaries-eval.jsonl"))"
+
+            [profiles.summaries.hyperparameters]
+            epochCount = 5
+            batchSize = 16
+            earlyStoppingPatience = 5
+            """)
+            .replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.2\nthroughput_poll_seconds = 0.2")
+            .replacingOccurrences(of: "max_poll_seconds = 3600", with: "max_poll_seconds = 1")
+            .replacingOccurrences(of: "models = \"\(dir.file("models"))\"", with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+    }
+
+    @Test("local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
+          .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+          .timeLimit(.minutes(5)))
+    func localWorkflowSurvivesCrashMidTraining() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let daemon = try DaemonHarness(configuration: Self.localConfiguration, adapters: ["local"])
+        defer { daemon.tearDown() }
+        let training = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path,
+                                  encoding: .utf8)
+        let records = training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n"
+
+        try daemon.start(arguments: ["--log-to", "journal"],
+                         environment: ["FINETUNED_TEST_FAULTS": "abort-after-epoch=2", "SWIFT_BACKTRACE": "enable=no"])
+        #expect(await daemon.waitForReady() != nil)
+        let firstPID = daemon.pid
+        try daemon.drop(records, as: "q4.jsonl", profile: "summaries")
+        #expect(await daemon.waitForExit(timeout: .seconds(120)) != nil, "the fault should abort the daemon after epoch 2")
+        let workflow = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "q4.jsonl", timeout: .seconds(5)).first)
+        let firstRun = try journald.entries(matching: ["_PID=\(firstPID)", "WORKFLOW_ID=\(workflow.id)"])
+        let firstEpochs = firstRun.compactMap { $0["EPOCH"] as? String }
+        #expect(firstEpochs == ["1", "2"], "\(firstEpochs)")
+        #expect(firstRun.filter { $0["EPOCH"] != nil }.allSatisfy { Double($0["TRAIN_LOSS"] as? String ?? "") != nil && Double($0["VALIDATION_LOSS"] as? String ?? "") != nil })
+
+        try daemon.start(arguments: ["--log-to", "journal"], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        #expect(await daemon.waitForReady() != nil)
+        let done = try #require(try await daemon.waitForWorkflows(in: [.done, .failed], dropName: "q4.jsonl", timeout: .seconds(180)).first)
+        #expect(done.stage == .done, "\(done.failure ?? "")")
+        let scores = try #require(done.context.scores)
+        #expect(done.context.keep == true && scores.meanCustomF1 > scores.meanBaseF1, "\(scores)")
+        #expect(scores.prompts == 30)
+
+        let secondRun = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)", "STAGE=done"])
+        #expect(!secondRun.isEmpty)
+        let resumed = try journald.entries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)"])
+        #expect(resumed.compactMap { $0["EPOCH"] as? String } == ["3", "4", "5"], "training went on after epoch 2 and did not start over")
+        #expect(resumed.contains { ($0["MESSAGE"] as? String)?.contains("resuming after epoch 2 of 5") == true })
+        #expect(!resumed.contains { ($0["MESSAGE"] as? String)?.contains("records featurised") == true }, "features were reused")
+
+        // One job, its metrics shaped like Bedrock's with every epoch once.
+        let jobs = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("state/local/local/jobs"))
+        #expect(jobs.count == 1)
+        let metrics = try String(contentsOfFile: daemon.directory.file("state/local/local/jobs/\(jobs[0])/validation_metrics.csv"), encoding: .utf8)
+        #expect(metrics.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[1] } == ["1", "2", "3", "4", "5"])
+
+        // The notification reached the Maildir whole, with the scores.
+        let mail = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/new"))
+        #expect(mail.count == 1)
+        let message = try String(contentsOfFile: daemon.directory.file("mail/new/\(mail[0])"), encoding: .utf8)
+        // The subject has an em dash, so it travels as RFC 2047 encoded words.
+        let subject = message.components(separatedBy: "\r\n").drop { !$0.hasPrefix("Subject: ") }.prefix { $0.hasPrefix("Subject: ") || $0.hasPrefix(" ") }
+            .map { $0.replacingOccurrences(of: "Subject: ", with: "").trimmingCharacters(in: .whitespaces) }
+            .map { String(decoding: Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self) }.joined()
+        #expect(subject.hasPrefix("finetuned: summaries/q4.jsonl kept — F1 "), "\(subject)")
+        #expect(message.contains(String(format: "%.4f", scores.meanCustomF1)) && message.contains("multipart/alternative"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
+    }
+}
