@@ -1,5 +1,5 @@
 import AdapterKit
-import Crypto
+import FinetunedDigest
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedSystemd
@@ -89,12 +89,12 @@ struct DropProcessor: Sendable {
             }
         }
         // The digest is taken from the bytes the validator reads: one pass over the file.
-        var hasher = SHA256()
+        let hasher = SHA256Hasher()
         var report = DropValidation.validate(
             path: spool, displayName: name, profile: profile, overrides: sidecar.hyperparameters, today: today,
             observe: { hasher.update(bufferPointer: $0) })
         let unread = report.problemCounts.contains { $0.kind == .unreadable }
-        let digest: String? = unread ? nil : hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest: String? = unread ? nil : hasher.finalize().hex
         if report.isValid, let digest, !sidecar.force,
            let twin = try await store.liveWorkflow(sha256: digest, profile: profileName), twin.id != id {
             report.add(ValidationProblem(.error, .duplicateRecord, line: 0,

@@ -63,6 +63,8 @@ extension JournaldTests {
 
         try daemon.start(arguments: ["--log-to", "journal"], environment: ["SWIFT_BACKTRACE": "enable=no"])
         #expect(await daemon.waitForReady() != nil)
+        // `finetunectl watch` follows the resumed run to its end (plain lines: not a terminal).
+        async let watched = daemon.ctl(["watch", workflow.id, "--interval", "0.1"])
         let done = try #require(try await daemon.waitForWorkflows(in: [.done, .failed], dropName: "q4.jsonl", timeout: .seconds(180)).first)
         #expect(done.stage == .done, "\(done.failure ?? "")")
         let scores = try #require(done.context.scores)
@@ -75,6 +77,13 @@ extension JournaldTests {
         #expect(resumed.compactMap { $0["EPOCH"] as? String } == ["3", "4", "5"], "training went on after epoch 2 and did not start over")
         #expect(resumed.contains { ($0["MESSAGE"] as? String)?.contains("resuming after epoch 2 of 5") == true })
         #expect(!resumed.contains { ($0["MESSAGE"] as? String)?.contains("records featurised") == true }, "features were reused")
+
+        let watch = try await watched
+        #expect(watch.status == 0, "\(watch.stderr)")
+        let lines = watch.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains(" training | InProgress: Training: epoch ") }, "\(lines)")
+        #expect(lines.contains { $0.contains("answered: base ") && $0.contains("/30, custom ") })
+        #expect(lines.last?.contains(" done | ") == true && lines.last?.contains("over 30 prompts: keep") == true, "\(lines.last ?? "")")
 
         // One job, its metrics shaped like Bedrock's with every epoch once.
         let jobs = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("state/local/local/jobs"))

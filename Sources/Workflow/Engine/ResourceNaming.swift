@@ -1,4 +1,4 @@
-import Crypto
+import FinetunedDigest
 import Foundation
 
 /// Names and client tokens derived from the workflow, its attempt and the step, never drawn
@@ -7,8 +7,8 @@ import Foundation
 public enum ResourceNaming {
     /// Bedrock's `clientRequestToken`: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 256 characters.
     public static func clientToken(workflowID: String, attempt: Int, step: String) -> String {
-        let digest = SHA256.hash(data: Data("finetuned/\(workflowID)/\(attempt)/\(step)".utf8))
-        return "ft" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256Hasher.hash(Data("finetuned/\(workflowID)/\(attempt)/\(step)".utf8))
+        return "ft" + digest.prefix(16).hex
     }
 
     /// `stem` for the first attempt, `stem-a2` for the second, within Bedrock's 63 characters.

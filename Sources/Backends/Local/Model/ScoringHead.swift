@@ -14,7 +14,7 @@ public struct ScoringHead: Sendable, Equatable, Codable {
     public init(inputs: Int, hidden: Int, seed: UInt64) {
         self.inputs = inputs
         self.hidden = hidden
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let scale1 = 1 / Float(inputs).squareRoot(), scale2 = 1 / Float(hidden).squareRoot()
         w1 = (0..<(hidden * inputs)).map { _ in random.nextSymmetric() * scale1 }
         b1 = [Float](repeating: 0, count: hidden)
@@ -76,7 +76,7 @@ public struct ScoringHead: Sendable, Equatable, Codable {
 
 /// A small, fast, seedable generator (SplitMix64): training must not depend on the
 /// platform's random source to be reproducible.
-struct SplitMix64 {
+struct SeededRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
 
