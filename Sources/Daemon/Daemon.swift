@@ -44,8 +44,10 @@ public struct Daemon {
             faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),
             logger: logger)
         await runtime.attach(engine: engine)
+        let probe = faults.probeWrite, probeLogger = logger
         let gate = ReadinessGate(components: ["control", "inbox", "engine"], notifier: notifier, logger: logger) {
             await runtime.refreshStatus()
+            if let probe { Daemon.probeWrite(probe, logger: probeLogger) }
             return await runtime.summary
         }
         let inbox = Inbox(
@@ -73,7 +75,8 @@ public struct Daemon {
             .init(service: outbox),
         ]
         if let interval = notifier.watchdogInterval() {
-            services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger)))
+            services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger,
+                                                           stopAfter: faults.stopWatchdogAfter)))
         }
         services.append(.init(service: ShutdownAnnouncer(notifier: notifier, logger: logger)))
 
@@ -86,6 +89,21 @@ public struct Daemon {
         ])
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
+    }
+
+    /// Test only: shows in the journal what the sandbox does to a write outside the daemon's
+    /// own directories.
+    static func probeWrite(_ path: String, logger: Logger) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd >= 0 {
+            close(fd)
+            unlink(path)
+            logger.error("test fault: probe write to \(path) succeeded: the sandbox did not stop it", metadata: ["probe": "written"])
+        } else {
+            let code = errno
+            logger.notice("test fault: probe write to \(path) refused: \(String(cString: strerror(code)))",
+                          metadata: ["probe": "refused", "errno": "\(code)"])
+        }
     }
 
     /// Creates the runtime directory when not running under systemd (which creates it from

@@ -14,6 +14,12 @@ public struct TestFaults: Sendable {
     public var abortAfterRequest: Int?
     /// `abort()` right after the local backend saved the n-th epoch of a training run.
     public var abortAfterEpoch: Int?
+    /// A pause after each local training epoch, so a test can stop the daemon mid-training.
+    public var epochDelay: Duration = .zero
+    /// Stop the watchdog pings this many seconds after start: a hung daemon, for systemd to kill.
+    public var stopWatchdogAfter: Duration?
+    /// After start, try to create this file and log what happened (the sandbox test).
+    public var probeWrite: String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let spec = environment["FINETUNED_TEST_FAULTS"] else { return }
@@ -24,6 +30,12 @@ public struct TestFaults: Sendable {
                 inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
             case "abort-after-transition":
                 abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
+            case "epoch-delay-ms":
+                epochDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+            case "stop-watchdog-after":
+                stopWatchdogAfter = (parts.count > 1 ? Int(parts[1]) : nil).map { .seconds($0) }
+            case "probe-write":
+                probeWrite = parts.count > 1 ? parts[1] : nil
             case "abort-after-epoch":
                 abortAfterEpoch = parts.count > 1 ? Int(parts[1]) : nil
             case "abort-after-request":

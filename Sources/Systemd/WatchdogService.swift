@@ -9,11 +9,14 @@ public struct WatchdogService: Service {
     let notifier: ServiceNotifier
     let interval: Duration
     let logger: Logger
+    /// Test only: stop pinging after this long, as a hung daemon would.
+    let stopAfter: Duration?
 
-    public init(notifier: ServiceNotifier, interval: Duration, logger: Logger) {
+    public init(notifier: ServiceNotifier, interval: Duration, logger: Logger, stopAfter: Duration? = nil) {
         self.notifier = notifier
         self.interval = interval
         self.logger = logger
+        self.stopAfter = stopAfter
     }
 
     public func run() async throws {
@@ -25,10 +28,16 @@ public struct WatchdogService: Service {
         let period = interval / 2
         logger.info("watchdog enabled", metadata: ["watchdog_period_ms": "\(period.milliseconds)"])
         notifier.watchdogPing()
+        let started = ContinuousClock.now
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: period)
             } catch {
+                return
+            }
+            if let stopAfter, ContinuousClock.now - started >= stopAfter {
+                logger.warning("test fault: no more watchdog pings (the daemon now looks hung to systemd)")
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                 return
             }
             notifier.watchdogPing()

@@ -33,12 +33,13 @@ actor BackendRegistry {
             // Everything the local backend "creates" lives here, beside the store, so it
             // survives restarts exactly as the store does.
             let model = self.model
-            let abortAfterEpoch = faults.abortAfterEpoch
+            let abortAfterEpoch = faults.abortAfterEpoch, epochDelay = faults.epochDelay
             backend = LocalBackend(
                 name: configuration.name, root: stateDirectory + "/local/" + configuration.name,
                 encoderProvider: { try model.sentenceEncoder() }, logger: logger,
                 afterEpoch: { epoch in
                     if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
+                    if epochDelay > .zero { usleep(UInt32(epochDelay.components.seconds * 1_000_000 + epochDelay.components.attoseconds / 1_000_000_000_000)) }
                 })
         }
         built[configuration.name] = (configuration, backend)
