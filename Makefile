@@ -17,9 +17,12 @@ DOCDIR      := $(PREFIX)/share/doc/finetuned
 SYSCONFDIR  ?= /etc
 
 SWIFT       ?= swift
-RELEASE_DIR := .build/release
+# `make install BUILD=debug` installs the debug build (the systemd end-to-end test does, and
+# mounts the Swift runtime into its container); the default is a static-stdlib release.
+BUILD       ?= release
+RELEASE_DIR := .build/$(BUILD)
 
-.PHONY: all build release test demo bench fuzz install uninstall clean
+.PHONY: all build release test e2e demo bench fuzz install uninstall clean build-release build-debug
 
 all: build
 
@@ -34,6 +37,13 @@ test:
 	./scripts/fetch-model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	./scripts/e2e
+
+# The daemon under a real systemd, in a systemd-nspawn container (see scripts/e2e).
+e2e:
+	./scripts/install-test-deps
+	./scripts/fetch-model
+	./scripts/e2e
 
 demo:
 	./scripts/install-test-deps
@@ -47,7 +57,10 @@ bench:
 fuzz:
 	./scripts/fuzz
 
-install: release
+build-release: release
+build-debug: build
+
+install: build-$(BUILD)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	  $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(DATADIR)/models \
 	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/finetuned

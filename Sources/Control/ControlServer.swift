@@ -66,7 +66,11 @@ public struct ControlServer: Service {
                 chmod(socketPath, 0o660)
                 return
             }
-            if chown(socketPath, getuid(), entry.pointee.gr_gid) != 0 {
+            // Under systemd the daemon runs with that group already, and the sandbox forbids
+            // chown (SystemCallFilter=~@privileged): only change what needs changing.
+            var info = stat()
+            let already = stat(socketPath, &info) == 0 && info.st_gid == entry.pointee.gr_gid
+            if !already, chown(socketPath, getuid(), entry.pointee.gr_gid) != 0 {
                 logger.warning("cannot hand the control socket to its group", metadata: ["group": "\(group)", "errno": "\(errno)"])
             }
         }

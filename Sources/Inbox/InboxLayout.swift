@@ -34,10 +34,24 @@ public struct InboxLayout: Sendable {
         for profile in profiles {
             let folder = profileFolder(profile)
             if !fm.fileExists(atPath: folder) {
-                try fm.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                // Under systemd the inbox is setgid (tmpfiles.d), so a new folder inherits the
+                // submit group and the setgid bit by itself; but the unit's UMask=0027 would
+                // take the group's write bit, and the sandbox (RestrictSUIDSGID=) refuses a
+                // chmod that names the setgid bit. So the folder is made with the mode it
+                // needs, under a umask that keeps group write, for that one call.
+                let previous = umask(0o007)
+                let made = mkdir(folder, 0o770)
+                let code = errno
+                umask(previous)
+                guard made == 0 || code == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO) }
             }
-            if let gid { chown(folder, geteuid(), gid) }
-            chmod(folder, 0o2770)
+            var info = stat()
+            guard stat(folder, &info) == 0 else { continue }
+            if let gid, info.st_gid != gid { chown(folder, geteuid(), gid) }
+            if info.st_mode & 0o7777 != 0o2770 && chmod(folder, 0o2770) != 0 {
+                // Outside a setgid inbox and under RestrictSUIDSGID: group write still matters more.
+                chmod(folder, 0o770)
+            }
         }
     }
 
