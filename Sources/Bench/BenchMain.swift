@@ -11,6 +11,14 @@ struct BenchMain {
         if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" {
             return try await EngineBenchmark.child(workflows: Int(CommandLine.arguments[2]) ?? 1000)
         }
+        if CommandLine.arguments.count == 6, CommandLine.arguments[1] == "bertscore-child" {
+            let a = CommandLine.arguments
+            return try BERTScoreBenchmark.child(model: a[2], base: a[3], custom: a[4], references: a[5])
+        }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "bertscore" {
+            let root = BuiltProducts.packageRoot.path
+            return try BERTScoreBenchmark.run(model: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")
+        }
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "local" {
             let root = BuiltProducts.packageRoot.path
             return try LocalBackendBenchmark.run(modelDirectory: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")
@@ -22,6 +30,8 @@ struct BenchMain {
         try await ClaimLatencyBenchmark.run(drops: 1000)
         try await EngineBenchmark.run(workflows: 1000)
         try await EngineBenchmark.idle()
+        let root = BuiltProducts.packageRoot.path
+        try BERTScoreBenchmark.run(model: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")
     }
 
     /// Parsing and checking the shipped configuration, against Python's tomllib parsing

@@ -38,16 +38,38 @@ public struct BERTScorer: Sendable {
     }
 
     public func embed(_ text: String) throws -> SentenceEmbedding {
-        let ids = tokenizer.encode(text)
-        var states = try encoder.hiddenStates(ids: ids, layers: layer)
+        try embed([text])[0]
+    }
+
+    /// Embeds many texts: sorted by token count and run through the encoder in passes of
+    /// about `tokensPerPass` tokens, so each pass is a few large matrix products and no
+    /// token is padding (the encoder stacks sentences without padding them).
+    public func embed(_ texts: [String], tokensPerPass: Int = 4096) throws -> [SentenceEmbedding] {
+        let ids = texts.map { tokenizer.encode($0) }
+        let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
+        var embeddings = [SentenceEmbedding?](repeating: nil, count: texts.count)
         let h = encoder.configuration.hidden
-        for t in 0..<ids.count {
-            var squares: Float = 0
-            for d in 0..<h { squares += states[t * h + d] * states[t * h + d] }
-            let inverse = squares > 0 ? 1 / squares.squareRoot() : 0
-            for d in 0..<h { states[t * h + d] *= inverse }
+        var start = 0
+        while start < order.count {
+            var end = start, tokens = 0
+            while end < order.count, end == start || tokens + ids[order[end]].count <= tokensPerPass {
+                tokens += ids[order[end]].count
+                end += 1
+            }
+            let chunk = Array(order[start..<end])
+            let states = try encoder.hiddenStates(batch: chunk.map { ids[$0] }, layers: layer)
+            for (index, var rows) in zip(chunk, states) {
+                for t in 0..<ids[index].count {
+                    var squares: Float = 0
+                    for d in 0..<h { squares += rows[t * h + d] * rows[t * h + d] }
+                    let inverse = squares > 0 ? 1 / squares.squareRoot() : 0
+                    for d in 0..<h { rows[t * h + d] *= inverse }
+                }
+                embeddings[index] = SentenceEmbedding(ids: ids[index], vectors: rows, hidden: h)
+            }
+            start = end
         }
-        return SentenceEmbedding(ids: ids, vectors: states, hidden: h)
+        return embeddings.map { $0! }
     }
 
     /// Token weights: 1 (or the idf) for every token, 0 for `[CLS]` and `[SEP]`.

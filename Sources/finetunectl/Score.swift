@@ -47,8 +47,9 @@ struct Score: ParsableCommand {
         let scorer = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: layer)
         let weights = idf ? IDFWeights(references: referenceTexts.map { tokenizer.encode($0) }) : nil
         var pairs: [Output.Pair] = []
+        let candidateEmbeddings = try scorer.embed(candidateTexts), referenceEmbeddings = try scorer.embed(referenceTexts)
         for (index, (candidate, reference)) in zip(candidateTexts, referenceTexts).enumerated() {
-            let score = scorer.score(try scorer.embed(candidate), try scorer.embed(reference), idf: weights)
+            let score = scorer.score(candidateEmbeddings[index], referenceEmbeddings[index], idf: weights)
             let empty = candidate.trimmingCharacters(in: .whitespaces).isEmpty || reference.trimmingCharacters(in: .whitespaces).isEmpty
             pairs.append(.init(index: index + 1, precision: score.precision, recall: score.recall, f1: score.f1,
                                warning: empty ? "empty \(candidate.trimmingCharacters(in: .whitespaces).isEmpty ? "candidate" : "reference"): scored 0" : nil))

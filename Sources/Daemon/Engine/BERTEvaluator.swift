@@ -41,12 +41,15 @@ final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
         let scorer = try loadedScorer()
         let usable = plan.prompts.indices.filter { base[$0] != nil && custom[$0] != nil }
         let weights = settings.idf ? IDFWeights(references: plan.prompts.map { scorer.tokenizer.encode($0.reference) }) : nil
+        // References are embedded once and scored against both answers; every text goes
+        // through the encoder in length-sorted batches.
+        let references = try scorer.embed(usable.map { plan.prompts[$0].reference })
+        let baseAnswers = try scorer.embed(usable.map { base[$0]! })
+        let customAnswers = try scorer.embed(usable.map { custom[$0]! })
         var scores: [EvaluationResult.PromptScore] = []
-        for index in usable {
-            // The reference is embedded once and scored against both answers.
-            let reference = try scorer.embed(plan.prompts[index].reference)
-            let b = scorer.score(try scorer.embed(base[index]!), reference, idf: weights)
-            let c = scorer.score(try scorer.embed(custom[index]!), reference, idf: weights)
+        for (i, index) in usable.enumerated() {
+            let b = scorer.score(baseAnswers[i], references[i], idf: weights)
+            let c = scorer.score(customAnswers[i], references[i], idf: weights)
             scores.append(.init(index: index, baseF1: Double(b.f1), customF1: Double(c.f1)))
         }
         let rule = DecisionRule(minImprovement: settings.minImprovement, confidence: settings.confidence,
