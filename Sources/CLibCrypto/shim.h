@@ -1,5 +1,8 @@
-// The system's OpenSSL libcrypto (Debian: libssl-dev at build time, libssl3 at run time):
-// its digests use the CPU's SHA extensions, and linking it costs no build time, where
-// compiling a bundled BoringSSL took minutes of every clean build.
+// The system's OpenSSL (Debian: libssl-dev at build time, libssl3 at run time): digests that
+// use the CPU's SHA extensions and TLS for the notification channels, linked rather than
+// compiled, where a bundled BoringSSL added minutes to every clean build.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>

@@ -188,6 +188,18 @@ public struct EmailSettings: Sendable, Equatable {
     public var caFile: String?
     public var from: String
     public var to: [String]
+
+    public init(host: String, port: Int, security: SMTPSecurity, username: String?, passwordFile: String?, caFile: String?,
+                from: String, to: [String]) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.passwordFile = passwordFile
+        self.caFile = caFile
+        self.from = from
+        self.to = to
+    }
 }
 
 public struct WebhookSettings: Sendable, Equatable {

@@ -44,11 +44,12 @@ public struct BERTScorer: Sendable {
     /// Embeds many texts: sorted by token count and run through the encoder in passes of
     /// about `tokensPerPass` tokens, so each pass is a few large matrix products and no
     /// token is padding (the encoder stacks sentences without padding them).
-    public func embed(_ texts: [String], tokensPerPass: Int = 4096) throws -> [SentenceEmbedding] {
+    public func embed(_ texts: [String], tokensPerPass: Int = 2048) throws -> [SentenceEmbedding] {
         let ids = texts.map { tokenizer.encode($0) }
         let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
         var embeddings = [SentenceEmbedding?](repeating: nil, count: texts.count)
         let h = encoder.configuration.hidden
+        var passes: [[Int]] = []
         var start = 0
         while start < order.count {
             var end = start, tokens = 0
@@ -56,9 +57,12 @@ public struct BERTScorer: Sendable {
                 tokens += ids[order[end]].count
                 end += 1
             }
-            let chunk = Array(order[start..<end])
-            let states = try encoder.hiddenStates(batch: chunk.map { ids[$0] }, layers: layer)
-            for (index, var rows) in zip(chunk, states) {
+            passes.append(Array(order[start..<end]))
+            start = end
+        }
+        let states = try encoder.hiddenStates(passes: passes.map { $0.map { ids[$0] } }, layers: layer)
+        for (pass, rowsOfPass) in zip(passes, states) {
+            for (index, var rows) in zip(pass, rowsOfPass) {
                 for t in 0..<ids[index].count {
                     var squares: Float = 0
                     for d in 0..<h { squares += rows[t * h + d] * rows[t * h + d] }
@@ -67,7 +71,6 @@ public struct BERTScorer: Sendable {
                 }
                 embeddings[index] = SentenceEmbedding(ids: ids[index], vectors: rows, hidden: h)
             }
-            start = end
         }
         return embeddings.map { $0! }
     }

@@ -46,6 +46,7 @@ actor OutboxDispatcher: Service {
     static func channels(for settings: NotificationSettings, logger: Logger) -> [any Channel] {
         var channels: [any Channel] = [LogChannel(logger: logger)]
         if let maildir = settings.maildir { channels.append(MaildirChannel(path: maildir)) }
+        if let email = settings.email { channels.append(EmailChannel(settings: email)) }
         return channels
     }
 

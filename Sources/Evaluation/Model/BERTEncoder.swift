@@ -21,6 +21,7 @@ public final class BERTEncoder: @unchecked Sendable {
 
     public init(modelFile: String, configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
+        Self.singleThreadedBLAS
         weights = try SafeTensors(path: modelFile)
         // Check every tensor once, so a wrong file fails here and not mid-evaluation.
         _ = try embeddingTables()
@@ -74,6 +75,28 @@ public final class BERTEncoder: @unchecked Sendable {
             output: try linear(p + "output.dense", inputs: f, outputs: h),
             attentionNorm: try norm(p + "attention.output.LayerNorm"),
             outputNorm: try norm(p + "output.LayerNorm"))
+    }
+
+    /// OpenBLAS's own threads spin while the scalar parts of a layer (GELU, softmax, layer
+    /// norm) run on one core, which costs more than they give on sentence-sized products; so
+    /// BLAS runs single-threaded and `hiddenStates(passes:)` spreads whole passes over the
+    /// cores instead, the scalar work included.
+    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
+    /// Several independent passes at once, one per core (each pass as `hiddenStates(batch:)`).
+    public func hiddenStates(passes: [[[Int32]]], layers: Int) throws -> [[[Float]]] {
+        guard passes.count > 1 else { return try passes.map { try hiddenStates(batch: $0, layers: layers) } }
+        final class Collected: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [Result<[[Float]], Error>?]
+            init(count: Int) { results = Array(repeating: nil, count: count) }
+        }
+        let collected = Collected(count: passes.count)
+        DispatchQueue.concurrentPerform(iterations: passes.count) { index in
+            let result = Result { try hiddenStates(batch: passes[index], layers: layers) }
+            collected.lock.withLock { collected.results[index] = result }
+        }
+        return try collected.results.map { try $0!.get() }
     }
 
     /// The hidden states of one sentence after `layers` encoder layers (0: the embeddings),

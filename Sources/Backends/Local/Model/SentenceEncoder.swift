@@ -27,7 +27,7 @@ public final class SentenceEncoder: Sendable {
     /// Vectors for many sentences: the ones not cached go through the encoder together,
     /// sorted by length and in chunks of about `tokensPerPass` tokens, so each pass is a few
     /// large matrix products instead of many thin ones.
-    public func embed(_ sentences: [String], tokensPerPass: Int = 4096) throws -> [[Float]] {
+    public func embed(_ sentences: [String], tokensPerPass: Int = 2048) throws -> [[Float]] {
         var vectors = cache.withLock { cache in sentences.map { cache[$0] } }
         var missing: [(index: Int, ids: [Int32])] = []
         var firstIndex: [String: Int] = [:]
@@ -38,6 +38,7 @@ public final class SentenceEncoder: Sendable {
             missing.append((i, tokenizer.encode(sentence, maximumLength: 128)))
         }
         missing.sort { $0.ids.count < $1.ids.count }
+        var passes: [ArraySlice<(index: Int, ids: [Int32])>] = []
         var start = 0
         while start < missing.count {
             var end = start, tokens = 0
@@ -45,10 +46,12 @@ public final class SentenceEncoder: Sendable {
                 tokens += missing[end].ids.count
                 end += 1
             }
-            let chunk = missing[start..<end]
-            let states = try encoder.hiddenStates(batch: chunk.map(\.ids), layers: encoder.configuration.layers)
-            for (item, rows) in zip(chunk, states) { vectors[item.index] = Self.meanPooled(rows, tokens: item.ids.count, hidden: dimension) }
+            passes.append(missing[start..<end])
             start = end
+        }
+        let states = try encoder.hiddenStates(passes: passes.map { $0.map(\.ids) }, layers: encoder.configuration.layers)
+        for (pass, rowsOfPass) in zip(passes, states) {
+            for (item, rows) in zip(pass, rowsOfPass) { vectors[item.index] = Self.meanPooled(rows, tokens: item.ids.count, hidden: dimension) }
         }
         let filled = sentences.enumerated().map { i, sentence in vectors[i] ?? vectors[firstIndex[sentence]!]! }
         cache.withLock { cache in
