@@ -86,24 +86,22 @@ final class SMTPSession: @unchecked Sendable {
 
     static func open(_ configuration: SMTPClient.Configuration, tls: TLSClientContext?) async throws(SMTPError) -> SMTPSession {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SMTPReply.self)
-        let implicit: TLSClientHandler?
-        do {
-            implicit = configuration.security == .tls ? try TLSClientHandler(context: tls!, host: configuration.host) : nil
-        } catch {
-            throw .tls(error.description)
-        }
+        // Implicit TLS: the handler is made on the channel's event loop, where it lives.
+        let implicitTLS = configuration.security == .tls ? tls : nil, host = configuration.host
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(Int64(configuration.timeout.components.seconds)))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let implicit { try channel.pipeline.syncOperations.addHandler(implicit) }
+                        if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: implicitTLS, host: host)) }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
                         try channel.pipeline.syncOperations.addHandler(ReplyForwarder(continuation: continuation))
                     }
                 }
                 .connect(host: configuration.host, port: configuration.port).get()
+        } catch let error as TLSError {
+            throw .tls(error.description)
         } catch {
             throw .connectionFailed("\(configuration.host):\(configuration.port): \(error)")
         }
