@@ -205,4 +205,9 @@ public struct EmailSettings: Sendable, Equatable {
 public struct WebhookSettings: Sendable, Equatable {
     public var url: String
     public var secretFile: String?
+
+    public init(url: String, secretFile: String?) {
+        self.url = url
+        self.secretFile = secretFile
+    }
 }

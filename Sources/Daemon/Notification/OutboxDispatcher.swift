@@ -47,6 +47,7 @@ actor OutboxDispatcher: Service {
         var channels: [any Channel] = [LogChannel(logger: logger)]
         if let maildir = settings.maildir { channels.append(MaildirChannel(path: maildir)) }
         if let email = settings.email { channels.append(EmailChannel(settings: email)) }
+        if let webhook = settings.webhook { channels.append(WebhookChannel(settings: webhook)) }
         return channels
     }
 

@@ -3,10 +3,10 @@ import FinetunedTestSupport
 import Foundation
 import Testing
 
-/// Our SMTP client against a real SMTP server (aiosmtpd) on 127.0.0.1, with a private CA.
+/// Our SMTP and HTTP clients against real servers (aiosmtpd, Python's http.server) on 127.0.0.1, with a private CA.
 /// aiosmtpd is installed by scripts/install-test-deps (make test): its absence is a failure.
-@Suite("SMTP against aiosmtpd", .serialized)
-struct SMTPTests {
+@Suite("notification channels against real peers: aiosmtpd, an HTTPS webhook receiver", .serialized)
+struct NotificationChannelTests {
     static let python = Command.which("python3") ?? "/usr/bin/python3"
     static let script = BuiltProducts.packageRoot.appendingPathComponent("Tests/peers/smtp_server.py").path
 
@@ -148,7 +148,7 @@ struct SMTPTests {
 import FinetunedConfig
 @testable import FinetunedWorkflow
 
-extension SMTPTests {
+extension NotificationChannelTests {
     @Test("the email channel: a multipart/alternative notification with the scores, the password from a file, as Python's email package reads it")
     func emailChannel() async throws {
         let (peer, out) = try server("starttls", ["--user", "ops@example.org", "--password", "pa55 word"])
@@ -184,5 +184,49 @@ extension SMTPTests {
         #expect(try EmailChannel.secret(path) == "hunter2")
         #expect(EmailChannel.address("finetuned <ft@example.org>") == "ft@example.org")
         #expect(EmailChannel.address(" ops@example.org ") == "ops@example.org")
+    }
+}
+
+extension NotificationChannelTests {
+    static let receiver = BuiltProducts.packageRoot.appendingPathComponent("Tests/peers/webhook_receiver.py").path
+
+    static func facts() -> NotificationFacts {
+        NotificationFacts(
+            kind: "not_kept", workflowID: "wf-20261128-0002", profile: "summaries", dropName: "poor.jsonl", attempt: 1,
+            stage: "throughput_deleted", reason: "worse", scores: nil, jobARN: "arn:job", customModelARN: "arn:model",
+            throughputARN: "arn:tp", customModelRetained: false, cleanup: ["deleted provisioned throughput arn:tp"],
+            headline: "summaries/poor.jsonl not better, not kept — F1 0.205 vs 0.459")
+    }
+
+    @Test("webhook over HTTPS: JSON with the facts and a Slack text, an HMAC-SHA256 signature the receiver verifies with Python's hmac")
+    func webhook() async throws {
+        let out = dir.file("hooks")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let secret = "whsec-42"
+        let peer = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--cert", certificates.cert, "--key", certificates.key])
+        defer { peer.stop() }
+        let secretFile = try dir.write("webhook-secret", secret + "\n")
+        let channel = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile),
+                                     client: HTTPPostClient(timeout: .seconds(10), caFile: certificates.ca))
+        let entry = OutboxEntry(id: 11, workflowID: "wf-20261128-0002", channel: "webhook", kind: "not_kept", payload: Self.facts().json)
+        try await channel.deliver(entry, facts: Self.facts())
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasSuffix(".json") })
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + name))) as? [String: Any])
+        #expect(record["signature_valid"] as? Bool == true)
+        #expect(record["path"] as? String == "/hooks/ft?team=ml")
+        let headers = try #require(record["headers"] as? [String: String])
+        #expect(headers["X-Finetuned-Delivery"] == "11" && headers["X-Finetuned-Event"] == "not_kept")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data((record["body"] as? String ?? "").utf8)) as? [String: Any])
+        #expect(body["text"] as? String == "finetuned: summaries/poor.jsonl not better, not kept — F1 0.205 vs 0.459")
+        #expect(body["workflowID"] as? String == "wf-20261128-0002" && body["cleanup"] as? [String] == ["deleted provisioned throughput arn:tp"])
+
+        // A receiver that fails is an error the outbox retries; one without our CA is refused.
+        let failing = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--status", "503"])
+        defer { failing.stop() }
+        let plain = WebhookChannel(settings: WebhookSettings(url: "http://127.0.0.1:\(failing.port)/", secretFile: nil))
+        await #expect(throws: ChannelError.self) { try await plain.deliver(entry, facts: Self.facts()) }
+        let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil),
+                                        client: HTTPPostClient(timeout: .seconds(10)))
+        await #expect(throws: HTTPPostError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
     }
 }
