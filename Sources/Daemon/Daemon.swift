@@ -31,10 +31,11 @@ public struct Daemon {
         let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
         let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
-        let faults = TestFaults()
         let layout = InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
                                  archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
-        let outbox = OutboxDispatcher(store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger))
+        let faults = TestFaults()
+        let outbox = OutboxDispatcher(store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger),
+                                      abortBeforeDelivery: faults.abortBeforeNotification)
         let model = SharedModel(directory: paths.models + "/all-MiniLM-L6-v2")
         let environment = DaemonEnvironment(
             runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, model: model, logger: logger, faults: faults),

@@ -18,6 +18,9 @@ public struct TestFaults: Sendable {
     public var epochDelay: Duration = .zero
     /// Stop the watchdog pings this many seconds after start: a hung daemon, for systemd to kill.
     public var stopWatchdogAfter: Duration?
+    /// `abort()` just before the first delivery over a channel other than the journal: the
+    /// notification is committed, not yet sent.
+    public var abortBeforeNotification = false
     /// After start, try to create this file and log what happened (the sandbox test).
     public var probeWrite: String?
 
@@ -34,6 +37,8 @@ public struct TestFaults: Sendable {
                 epochDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
             case "stop-watchdog-after":
                 stopWatchdogAfter = (parts.count > 1 ? Int(parts[1]) : nil).map { .seconds($0) }
+            case "abort-before-notification":
+                abortBeforeNotification = true
             case "probe-write":
                 probeWrite = parts.count > 1 ? parts[1] : nil
             case "abort-after-epoch":

@@ -101,6 +101,8 @@ extension JournaldTests {
             .map { String(decoding: Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self) }.joined()
         #expect(subject.hasPrefix("finetuned: summaries/q4.jsonl kept — F1 "), "\(subject)")
         #expect(message.contains(String(format: "%.4f", scores.meanCustomF1)) && message.contains("multipart/alternative"))
+        // The training losses, read back from the job, epoch by epoch.
+        #expect(message.contains("Training loss per epoch") && message.contains("epoch 1: train ") && message.contains("epoch 5: train "))
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
     }
 }

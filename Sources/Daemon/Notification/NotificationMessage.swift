@@ -25,6 +25,11 @@ struct NotificationMessage: Sendable, Equatable {
             rows.append(("Prompts scored", "\(s.prompts) (left out: \(s.excludedUnanswered) unanswered, \(s.excludedLeaked) also in the training data)"))
             rows.append(("Verdict", s.verdict))
         }
+        for (i, epoch) in (facts.trainingLoss ?? []).enumerated() {
+            rows.append((i == 0 ? "Training loss per epoch" : "",
+                         String(format: "epoch %d: train %.4f", epoch.epoch, epoch.trainingLoss)
+                            + (epoch.validationLoss.map { String(format: ", validation %.4f", $0) } ?? "")))
+        }
         if let job = facts.jobARN { rows.append(("Customization job", job)) }
         if let model = facts.customModelARN { rows.append(("Custom model", model + (facts.customModelRetained ? " (kept for retry)" : ""))) }
         if let throughput = facts.throughputARN { rows.append(("Provisioned throughput", throughput)) }

@@ -27,9 +27,13 @@ actor OutboxDispatcher: Service {
     private let pokes: AsyncStream<Void>
     private let poker: AsyncStream<Void>.Continuation
 
-    init(store: any WorkflowStore, logger: Logger, channels: [any Channel]) {
+    /// Test only: crash between "committed" and "sent".
+    let abortBeforeDelivery: Bool
+
+    init(store: any WorkflowStore, logger: Logger, channels: [any Channel], abortBeforeDelivery: Bool = false) {
         self.store = store
         self.logger = logger
+        self.abortBeforeDelivery = abortBeforeDelivery
         self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         (pokes, poker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -98,6 +102,7 @@ actor OutboxDispatcher: Service {
                 guard let channel = channels[entry.channel] else {
                     throw ChannelError("no notification channel '\(entry.channel)' is configured now")
                 }
+                if abortBeforeDelivery && entry.channel != "log" { abort() }
                 try await channel.deliver(entry, facts: facts)
                 entry.deliveredAt = Date()
                 entry.lastError = nil

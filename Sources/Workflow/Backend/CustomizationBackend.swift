@@ -29,6 +29,27 @@ public protocol CustomizationBackend: Sendable {
 
     /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.
     func invoke(modelID: String, body: String) async throws(BackendError) -> String
+
+    /// The job's loss per epoch, when the service reports it (for the notification); empty
+    /// when it does not or cannot be read. Never fails a workflow.
+    func trainingMetrics(jobARN: String) async -> [EpochMetrics]
+}
+
+extension CustomizationBackend {
+    public func trainingMetrics(jobARN: String) async -> [EpochMetrics] { [] }
+}
+
+/// One epoch's losses as a training job reported them.
+public struct EpochMetrics: Sendable, Equatable, Codable {
+    public var epoch: Int
+    public var trainingLoss: Double
+    public var validationLoss: Double?
+
+    public init(epoch: Int, trainingLoss: Double, validationLoss: Double?) {
+        self.epoch = epoch
+        self.trainingLoss = trainingLoss
+        self.validationLoss = validationLoss
+    }
 }
 
 public struct TrainingUpload: Sendable, Equatable {

@@ -17,8 +17,10 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     public var customModelRetained: Bool
     public var cleanup: [String]
     public var headline: String
+    /// Loss per epoch, when the backend reported it.
+    public var trainingLoss: [EpochMetrics]? = nil
 
-    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String]) -> String {
+    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = []) -> String {
         let c = record.context
         var cleanup = swept
         if c.jobStopped, c.jobARN != nil, c.customModelARN == nil { cleanup.append("stopped job \(c.jobARN!)") }
@@ -42,7 +44,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             kind: outcome.rawValue, workflowID: record.id, profile: record.profile, dropName: record.dropName, attempt: c.attempt,
             stage: record.stage.rawValue, reason: outcome == .kept || outcome == .notKept ? c.decisionReason : c.failureReason,
             scores: c.scores, jobARN: c.jobARN, customModelARN: c.customModelARN, throughputARN: c.throughputARN,
-            customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline)
+            customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline,
+            trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss)
         return facts.json
     }
 

@@ -26,7 +26,7 @@ extension WorkflowRunner {
         let context = record.context
         guard let spec = context.spec else {
             // Only a workflow that failed to start has no settings: nothing was created.
-            if case .notify(let outcome) = action { return await notification(outcome, record: record, resources: [], swept: []) }
+            if case .notify(let outcome) = action { return await notification(outcome, record: record, resources: [], swept: [], trainingLoss: []) }
             throw StepFailure("the workflow has no settings")
         }
         let backend = try await environment.backend(named: spec.backend)
@@ -168,7 +168,8 @@ extension WorkflowRunner {
             let (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
             if outcome == .cancelled { try await archiveDrop(record) }
             let earlier = try await store.events(workflowID: id).filter { $0.kind == "transition" && $0.message.contains("before an interruption") }
-            return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message))
+            let losses = await record.context.jobARN.asyncMap { await backend.trainingMetrics(jobARN: $0) } ?? []
+            return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message), trainingLoss: losses)
 
         case .finish:
             let folder = try await archiveDrop(record)
@@ -194,8 +195,9 @@ extension WorkflowRunner {
         return folder
     }
 
-    private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String]) async -> StepOutcome {
-        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept)
+    private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String],
+                              trainingLoss: [EpochMetrics]) async -> StepOutcome {
+        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept, trainingLoss: trainingLoss)
         let entries = NotificationFacts.fanOut(OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
                                                channels: await environment.notificationChannels())
         return .event(.notified, message: "notification queued (\(outcome.rawValue)) for \(entries.map(\.channel).joined(separator: ", "))",
@@ -250,5 +252,12 @@ extension WorkflowRunner {
                         .deleted(kind: .throughput, identifier: throughput.arn)]
         }
         return (changes, notes)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async -> T) async -> T? {
+        guard let value = self else { return nil }
+        return await transform(value)
     }
 }

@@ -159,6 +159,13 @@ public actor LocalBackend: CustomizationBackend {
         return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: job.message)
     }
 
+    /// The epochs of the job's saved checkpoint.
+    public func trainingMetrics(jobARN: String) async -> [EpochMetrics] {
+        guard let name = directory.name(in: jobARN, kind: "model-customization-job"),
+              let checkpoint: TrainingCheckpoint = try? directory.read(directory.jobFolder(name) + "/checkpoint.json") else { return [] }
+        return checkpoint.epochs.map { EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss) }
+    }
+
     // MARK: - Throughputs
 
     public func findThroughput(name: String) async throws(BackendError) -> ThroughputState? {
