@@ -21,7 +21,7 @@ struct LocalModelTests {
 
     /// Features whose sentence at `key` has a distinct vector; everything else is alike.
     static func synthetic(count: Int, seed: UInt64) -> [TrainingExample] {
-        var random = SeededRandom(seed: seed)
+        var random = FinetunedEvaluation.SplitMix64(seed: seed)
         return (0..<count).map { _ in
             let n = 5 + random.nextInt(below: 4)
             let key = random.nextInt(below: n)

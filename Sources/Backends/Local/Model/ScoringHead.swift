@@ -1,3 +1,5 @@
+import FinetunedEvaluation
+
 /// The custom model's trainable part: a small two-layer network (tanh hidden layer, one
 /// logit) that scores a sentence from its `DocumentFeatures` row. The encoder under it is
 /// frozen, so this is all a customization job changes and all a custom model stores.
@@ -14,7 +16,7 @@ public struct ScoringHead: Sendable, Equatable, Codable {
     public init(inputs: Int, hidden: Int, seed: UInt64) {
         self.inputs = inputs
         self.hidden = hidden
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let scale1 = 1 / Float(inputs).squareRoot(), scale2 = 1 / Float(hidden).squareRoot()
         w1 = (0..<(hidden * inputs)).map { _ in random.nextSymmetric() * scale1 }
         b1 = [Float](repeating: 0, count: hidden)
@@ -74,20 +76,9 @@ public struct ScoringHead: Sendable, Equatable, Codable {
     }
 }
 
-/// A small, fast, seedable generator (SplitMix64): training must not depend on the
-/// platform's random source to be reproducible.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Training must not depend on the platform's random source to be reproducible: the seeded
+/// SplitMix64 the bootstrap uses, with the two draws the head needs.
+extension SplitMix64 {
     /// Uniform in [-1, 1).
     mutating func nextSymmetric() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 

@@ -1,3 +1,4 @@
+import FinetunedEvaluation
 import Foundation
 
 /// What a customization job's hyperparameters mean to the local family.
@@ -105,7 +106,7 @@ public struct HeadTrainer: Sendable {
         guard let width = examples.first?.rows.first?.count else { throw TrainingError("the first record has no sentences") }
         self.examples = examples
         inputs = width
-        var random = SeededRandom(seed: settings.seed ^ 0x5EED)
+        var random = SplitMix64(seed: settings.seed ^ 0x5EED)
         var order = Array(examples.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
         let held = min(examples.count - 1, max(1, Int((Double(examples.count) * settings.evalPercentage / 100).rounded())))
@@ -125,7 +126,7 @@ public struct HeadTrainer: Sendable {
     public func runEpoch(_ checkpoint: inout TrainingCheckpoint) -> EpochLoss {
         let settings = checkpoint.settings
         let epoch = checkpoint.epochsDone + 1
-        var random = SeededRandom(seed: settings.seed &+ UInt64(epoch) &* 0x9E37)
+        var random = SplitMix64(seed: settings.seed &+ UInt64(epoch) &* 0x9E37)
         var order = trainingIndices
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
 
