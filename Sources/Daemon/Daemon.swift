@@ -56,9 +56,11 @@ public struct Daemon {
             profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay,
             onProcessed: {
                 engine.poke()
+                outbox.poke()
                 await runtime.statusChanged()
             },
-            onStoreTrouble: { await runtime.setStoreTrouble($0) })
+            onStoreTrouble: { await runtime.setStoreTrouble($0) },
+            notificationChannels: { await environment.notificationChannels() })
         await runtime.onApplied { try? await inbox.resync() }
         await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }
         await runtime.onApplied { await outbox.update(channels: OutboxDispatcher.channels(for: await runtime.configuration.notifications, logger: runtime.logger)) }

@@ -19,6 +19,8 @@ struct DropProcessor: Sendable {
     let store: any WorkflowStore
     let logger: Logger
     let requireGroup: Bool
+    /// The notification channels configured now (a rejection is notified like an outcome).
+    var notificationChannels: @Sendable () async -> [String] = { ["log"] }
 
     enum Outcome: Equatable {
         case validated(String)
@@ -143,7 +145,11 @@ struct DropProcessor: Sendable {
         } catch {
             logger.error("cannot write the rejection report \(reportPath): \(error)", metadata: ["workflow_id": "\(id)"])
         }
-        _ = try await store.transition(id: id, from: .claimed, to: .rejected, event: "rejected: \(summary)", failure: summary)
+        // The rejection and its notification are committed together.
+        let notifications = NotificationFacts.rejection(workflowID: id, profile: profileName, dropName: name, problem: summary,
+                                                        report: reportPath, channels: await notificationChannels())
+        _ = try await store.advance(WorkflowStep(id: id, from: .claimed, to: .rejected, context: WorkflowContext(),
+                                                 message: "rejected: \(summary)", failure: summary, notifications: notifications))
         Receipt(workflowID: id, stage: "rejected", detail: summary, report: reportPath).write(folder: layout.profileFolder(profileName), dropName: name)
         logger.error("drop rejected: \(profileName)/\(name): \(summary); report: \(reportPath)", metadata: [
             LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",

@@ -35,13 +35,15 @@ public actor Inbox {
         profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
         today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero,
         onProcessed: @escaping @Sendable () async -> Void = {},
-        onStoreTrouble: @escaping @Sendable (String?) async -> Void = { _ in }
+        onStoreTrouble: @escaping @Sendable (String?) async -> Void = { _ in },
+        notificationChannels: @escaping @Sendable () async -> [String] = { ["log"] }
     ) {
         self.onProcessed = onProcessed
         self.onStoreTrouble = onStoreTrouble
         self.watcherReadDelay = watcherReadDelay
         self.layout = layout
-        self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup)
+        self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup,
+                                       notificationChannels: notificationChannels)
         self.logger = logger
         self.profiles = profiles
         self.today = today

@@ -48,4 +48,24 @@ struct NotificationCrashTests {
         #expect(mails().count == 1)
         #expect(try await store.pendingNotifications().isEmpty)
     }
+
+    @Test("a rejected drop is notified too: its first problem and where the report is, committed with the rejection")
+    func rejectionIsNotified() async throws {
+        let daemon = try DaemonHarness(configuration: { dir in
+            DaemonHarness.configuration(in: dir) + "\n[notify.maildir]\npath = \"\(dir.file("mail"))\"\n"
+        }, adapters: ["local"])
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.drop("{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json at all\n", as: "broken.jsonl")
+        let folder = daemon.directory.file("mail/new")
+        #expect(await eventually(timeout: .seconds(20)) { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).count == 1 })
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
+        let message = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+        #expect(message.contains("First problem") && message.contains("broken.jsonl:2:"), "\(message)")
+        #expect(message.contains("Report ") && message.contains("rejected/rehearsal/broken.jsonl.report.txt"))
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        let rejected = try #require(try await store.workflows(in: [.rejected]).first)
+        #expect(try await store.notifications(workflowID: rejected.id).map(\.channel).sorted() == ["log", "maildir"])
+    }
 }

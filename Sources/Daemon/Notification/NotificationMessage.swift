@@ -15,7 +15,8 @@ struct NotificationMessage: Sendable, Equatable {
             ("Outcome", facts.kind), ("Workflow", facts.workflowID), ("Profile", facts.profile), ("Drop", facts.dropName),
             ("Attempt", "\(facts.attempt)"), ("Stage", facts.stage),
         ]
-        if let reason = facts.reason { rows.append(("Reason", reason)) }
+        if let reason = facts.reason { rows.append((facts.kind == "rejected" ? "First problem" : "Reason", reason)) }
+        if let report = facts.report { rows.append(("Report", report)) }
         if let s = facts.scores {
             rows.append(("Mean BERTScore F1, custom model", String(format: "%.4f", s.meanCustomF1)))
             rows.append(("Mean BERTScore F1, base model", String(format: "%.4f", s.meanBaseF1)))

@@ -19,6 +19,19 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     public var headline: String
     /// Loss per epoch, when the backend reported it.
     public var trainingLoss: [EpochMetrics]? = nil
+    /// Where a rejected drop's line-numbered report is.
+    public var report: String? = nil
+
+    /// A drop refused before any money was spent: one outbox entry per channel, committed
+    /// with the rejection itself.
+    public static func rejection(workflowID: String, profile: String, dropName: String, problem: String, report: String,
+                                 channels: [String]) -> [OutboxEntry] {
+        let facts = NotificationFacts(
+            kind: "rejected", workflowID: workflowID, profile: profile, dropName: dropName, attempt: 1, stage: "rejected",
+            reason: problem, scores: nil, jobARN: nil, customModelARN: nil, throughputARN: nil, customModelRetained: false,
+            cleanup: [], headline: "\(profile)/\(dropName) rejected before any money was spent: \(problem)", report: report)
+        return fanOut(OutboxEntry(workflowID: workflowID, channel: "log", kind: "rejected", payload: facts.json), channels: channels)
+    }
 
     static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = []) -> String {
         let c = record.context
