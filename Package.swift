@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "FinetunedDigest", dependencies: ["CLibCrypto"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLibCrypto", "FinetunedDigest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/Network"
         ),

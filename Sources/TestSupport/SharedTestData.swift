@@ -11,6 +11,9 @@ public enum SharedTestData {
     public static var bertScoreReference: URL { directory.appendingPathComponent("bertscore/reference.json") }
     public static var hasBertScoreReference: Bool { FileManager.default.fileExists(atPath: bertScoreReference.path) }
 
+    public static var sigV4Suite: URL { directory.appendingPathComponent("aws-sigv4/v4") }
+    public static var hasSigV4Suite: Bool { FileManager.default.fileExists(atPath: sigV4Suite.appendingPathComponent("get-vanilla").path) }
+
     public static var modelDirectory: URL { BuiltProducts.packageRoot.appendingPathComponent("models/all-MiniLM-L6-v2") }
     public static var hasModel: Bool {
         FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
