@@ -41,38 +41,22 @@ public struct BERTScorer: Sendable {
         try embed([text])[0]
     }
 
-    /// Embeds many texts: sorted by token count and run through the encoder in passes of
-    /// about `tokensPerPass` tokens, so each pass is a few large matrix products and no
-    /// token is padding (the encoder stacks sentences without padding them).
+    /// Embeds many texts in length-sorted passes (`BERTEncoder.hiddenStates(lengthBatched:)`),
+    /// then L2-normalises every token vector.
     public func embed(_ texts: [String], tokensPerPass: Int = 2048) throws -> [SentenceEmbedding] {
         let ids = texts.map { tokenizer.encode($0) }
-        let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
-        var embeddings = [SentenceEmbedding?](repeating: nil, count: texts.count)
         let h = encoder.configuration.hidden
-        var passes: [[Int]] = []
-        var start = 0
-        while start < order.count {
-            var end = start, tokens = 0
-            while end < order.count, end == start || tokens + ids[order[end]].count <= tokensPerPass {
-                tokens += ids[order[end]].count
-                end += 1
+        let states = try encoder.hiddenStates(lengthBatched: ids, layers: layer, tokensPerPass: tokensPerPass)
+        return zip(ids, states).map { ids, rows in
+            var rows = rows
+            for t in 0..<ids.count {
+                var squares: Float = 0
+                for d in 0..<h { squares += rows[t * h + d] * rows[t * h + d] }
+                let inverse = squares > 0 ? 1 / squares.squareRoot() : 0
+                for d in 0..<h { rows[t * h + d] *= inverse }
             }
-            passes.append(Array(order[start..<end]))
-            start = end
+            return SentenceEmbedding(ids: ids, vectors: rows, hidden: h)
         }
-        let states = try encoder.hiddenStates(passes: passes.map { $0.map { ids[$0] } }, layers: layer)
-        for (pass, rowsOfPass) in zip(passes, states) {
-            for (index, var rows) in zip(pass, rowsOfPass) {
-                for t in 0..<ids[index].count {
-                    var squares: Float = 0
-                    for d in 0..<h { squares += rows[t * h + d] * rows[t * h + d] }
-                    let inverse = squares > 0 ? 1 / squares.squareRoot() : 0
-                    for d in 0..<h { rows[t * h + d] *= inverse }
-                }
-                embeddings[index] = SentenceEmbedding(ids: ids[index], vectors: rows, hidden: h)
-            }
-        }
-        return embeddings.map { $0! }
     }
 
     /// Token weights: 1 (or the idf) for every token, 0 for `[CLS]` and `[SEP]`.

@@ -22,7 +22,11 @@ public final class PeerProcess: @unchecked Sendable {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
             seen.append(chunk)
-            if String(decoding: seen, as: UTF8.self).contains("ready") { return }
+            if String(decoding: seen, as: UTF8.self).contains("ready") {
+                // Keep reading what it writes later (warnings, tracebacks): a full pipe would stall it.
+                handle.readabilityHandler = { _ = $0.availableData }
+                return
+            }
         }
         stop()
         throw PeerError(description: "\(executable) did not become ready: \(String(decoding: seen, as: UTF8.self))")

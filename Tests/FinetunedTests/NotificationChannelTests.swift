@@ -181,7 +181,7 @@ extension NotificationChannelTests {
     @Test("a secret comes from a path or from $CREDENTIALS_DIRECTORY, without its trailing newline")
     func secrets() throws {
         let path = try dir.write("secret", "hunter2\r\n")
-        #expect(try EmailChannel.secret(path) == "hunter2")
+        #expect(try Secret.read(path) == "hunter2")
         #expect(EmailChannel.address("finetuned <ft@example.org>") == "ft@example.org")
         #expect(EmailChannel.address(" ops@example.org ") == "ops@example.org")
     }

@@ -2,6 +2,7 @@ import FinetunedBackends
 import FinetunedConfig
 import FinetunedLocalBackend
 import FinetunedWorkflow
+import Foundation
 import Logging
 
 /// The backends the configuration declares, built on first use and rebuilt when a reload
@@ -39,7 +40,7 @@ actor BackendRegistry {
                 encoderProvider: { try model.sentenceEncoder() }, logger: logger,
                 afterEpoch: { epoch in
                     if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
-                    if epochDelay > .zero { usleep(UInt32(epochDelay.components.seconds * 1_000_000 + epochDelay.components.attoseconds / 1_000_000_000_000)) }
+                    if epochDelay > .zero { Thread.sleep(forTimeInterval: Double(epochDelay.components.seconds) + Double(epochDelay.components.attoseconds) / 1e18) }
                 })
         }
         built[configuration.name] = (configuration, backend)
@@ -52,6 +53,3 @@ struct BackendUnavailable: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

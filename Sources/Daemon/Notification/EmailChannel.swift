@@ -18,7 +18,7 @@ struct EmailChannel: OutboxDispatcher.Channel {
             messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(host)", boundary: "finetuned-\(facts.workflowID)-\(entry.id ?? 0)")
         let client = SMTPClient(.init(
             host: settings.host, port: settings.port, security: SMTPClient.Security(rawValue: settings.security.rawValue) ?? .starttls,
-            username: settings.username, password: try settings.passwordFile.map(Self.secret), caFile: settings.caFile))
+            username: settings.username, password: try settings.passwordFile.map(Secret.read), caFile: settings.caFile))
         do {
             try await client.send(from: Self.address(settings.from), to: settings.to.map(Self.address), message: message)
         } catch {
@@ -36,24 +36,5 @@ struct EmailChannel: OutboxDispatcher.Channel {
             return text.trimmingCharacters(in: .whitespaces)
         }
         return String(text[text.index(after: open)..<close])
-    }
-
-    /// A secret from an absolute path, or by name from `$CREDENTIALS_DIRECTORY` (systemd's
-    /// `LoadCredential=`); the trailing newline an editor adds is not part of it.
-    static func secret(_ reference: String) throws -> String {
-        let path: String
-        if reference.hasPrefix("/") {
-            path = reference
-        } else if let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] {
-            path = directory + "/" + reference
-        } else {
-            throw ChannelError("the secret '\(reference)' is not a path and no systemd credentials were passed (LoadCredential=)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ChannelError("cannot read the secret file \(path)")
-        }
-        var text = String(decoding: data, as: UTF8.self)
-        while text.last == "\n" || text.last == "\r\n" || text.last == "\r" { text.removeLast() }
-        return text
     }
 }

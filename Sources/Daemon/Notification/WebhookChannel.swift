@@ -20,7 +20,7 @@ struct WebhookChannel: OutboxDispatcher.Channel {
         var headers = [("Content-Type", "application/json"), ("User-Agent", "finetuned"),
                        ("X-Finetuned-Delivery", "\(entry.id ?? 0)"), ("X-Finetuned-Event", facts.kind)]
         if let secretFile = settings.secretFile {
-            let secret = try EmailChannel.secret(secretFile)
+            let secret = try Secret.read(secretFile)
             headers.append(("X-Finetuned-Signature", "sha256=" + SHA256Hasher.hmac(key: Array(secret.utf8), data: body).hex))
         }
         let response = try await client.post(settings.url, headers: headers, body: body)

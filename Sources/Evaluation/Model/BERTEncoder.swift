@@ -83,6 +83,29 @@ public final class BERTEncoder: @unchecked Sendable {
     /// cores instead, the scalar work included.
     static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
+    /// The hidden states of many sentences, in their order: sorted by length and cut into
+    /// passes of about `tokensPerPass` tokens (a few large matrix products each, no padding),
+    /// the passes spread over the cores.
+    public func hiddenStates(lengthBatched ids: [[Int32]], layers: Int, tokensPerPass: Int = 2048) throws -> [[Float]] {
+        let order = ids.indices.sorted { ids[$0].count < ids[$1].count }
+        var passes: [[Int]] = []
+        var start = 0
+        while start < order.count {
+            var end = start, tokens = 0
+            while end < order.count, end == start || tokens + ids[order[end]].count <= tokensPerPass {
+                tokens += ids[order[end]].count
+                end += 1
+            }
+            passes.append(Array(order[start..<end]))
+            start = end
+        }
+        var states = [[Float]](repeating: [], count: ids.count)
+        for (pass, rows) in zip(passes, try hiddenStates(passes: passes.map { $0.map { ids[$0] } }, layers: layers)) {
+            for (index, row) in zip(pass, rows) { states[index] = row }
+        }
+        return states
+    }
+
     /// Several independent passes at once, one per core (each pass as `hiddenStates(batch:)`).
     public func hiddenStates(passes: [[[Int32]]], layers: Int) throws -> [[[Float]]] {
         guard passes.count > 1 else { return try passes.map { try hiddenStates(batch: $0, layers: layers) } }

@@ -87,20 +87,18 @@ public struct SigV4Signer: Sendable {
     public func sign(_ request: SigV4Request, date: Date, signPayloadHeader: Bool = false, signSessionToken: Bool = true) -> Signed {
         let (amz, day) = Self.timestamps(date)
         let payload = SHA256Hasher.hash(request.body).hex
-        var headers = request.headers
-        if signPayloadHeader { headers.append(("X-Amz-Content-Sha256", payload)) }
-        headers.append(("X-Amz-Date", amz))
-        if signSessionToken, let token = credentials.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
-        let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
+        var added: [(name: String, value: String)] = []
+        if signPayloadHeader { added.append(("X-Amz-Content-Sha256", payload)) }
+        added.append(("X-Amz-Date", amz))
+        let token = credentials.sessionToken.map { (name: "X-Amz-Security-Token", value: $0) }
+        // The token is signed unless the service wants it added afterwards.
+        let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers + added + (signSessionToken ? token.map { [$0] } ?? [] : []))
         let canonical = [request.method, canonicalURI(request.path), Self.canonicalQuery(request.query),
                          canonicalHeaders, signedHeaders, payload].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256Hasher.hash(Array(canonical.utf8)).hex].joined(separator: "\n")
         let signature = SHA256Hasher.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
-        var added: [(name: String, value: String)] = []
-        if signPayloadHeader { added.append(("X-Amz-Content-Sha256", payload)) }
-        added.append(("X-Amz-Date", amz))
-        if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
+        if let token { added.append(token) }
         added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
         return Signed(canonicalRequest: canonical, stringToSign: toSign, signature: signature, headers: added, query: request.query)
     }

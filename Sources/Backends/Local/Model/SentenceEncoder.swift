@@ -24,9 +24,8 @@ public final class SentenceEncoder: Sendable {
         try embed([sentence])[0]
     }
 
-    /// Vectors for many sentences: the ones not cached go through the encoder together,
-    /// sorted by length and in chunks of about `tokensPerPass` tokens, so each pass is a few
-    /// large matrix products instead of many thin ones.
+    /// Vectors for many sentences: the ones not cached go through the encoder together, in
+    /// length-sorted passes of about `tokensPerPass` tokens.
     public func embed(_ sentences: [String], tokensPerPass: Int = 2048) throws -> [[Float]] {
         var vectors = cache.withLock { cache in sentences.map { cache[$0] } }
         var missing: [(index: Int, ids: [Int32])] = []
@@ -37,22 +36,9 @@ public final class SentenceEncoder: Sendable {
             // 128 tokens is far more than a sentence needs and keeps a pathological one cheap.
             missing.append((i, tokenizer.encode(sentence, maximumLength: 128)))
         }
-        missing.sort { $0.ids.count < $1.ids.count }
-        var passes: [ArraySlice<(index: Int, ids: [Int32])>] = []
-        var start = 0
-        while start < missing.count {
-            var end = start, tokens = 0
-            while end < missing.count, end == start || tokens + missing[end].ids.count <= tokensPerPass {
-                tokens += missing[end].ids.count
-                end += 1
-            }
-            passes.append(missing[start..<end])
-            start = end
-        }
-        let states = try encoder.hiddenStates(passes: passes.map { $0.map(\.ids) }, layers: encoder.configuration.layers)
-        for (pass, rowsOfPass) in zip(passes, states) {
-            for (item, rows) in zip(pass, rowsOfPass) { vectors[item.index] = Self.meanPooled(rows, tokens: item.ids.count, hidden: dimension) }
-        }
+        let states = try encoder.hiddenStates(lengthBatched: missing.map(\.ids), layers: encoder.configuration.layers,
+                                              tokensPerPass: tokensPerPass)
+        for (item, rows) in zip(missing, states) { vectors[item.index] = Self.meanPooled(rows, tokens: item.ids.count, hidden: dimension) }
         let filled = sentences.enumerated().map { i, sentence in vectors[i] ?? vectors[firstIndex[sentence]!]! }
         cache.withLock { cache in
             if cache.count + missing.count > cacheLimit { cache.removeAll(keepingCapacity: true) }
