@@ -153,7 +153,9 @@ let package = Package(
         .target(
             name: "FinetunedTestSupport",
             dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
-                           .product(name: "Logging", package: "swift-log")],
+                           "FinetunedNetwork",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/TestSupport"
         ),
         .testTarget(

@@ -207,7 +207,7 @@ extension NotificationChannelTests {
         defer { peer.stop() }
         let secretFile = try dir.write("webhook-secret", secret + "\n")
         let channel = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile),
-                                     client: HTTPPostClient(timeout: .seconds(10), caFile: certificates.ca))
+                                     client: HTTPClient(timeout: .seconds(10), caFile: certificates.ca))
         let entry = OutboxEntry(id: 11, workflowID: "wf-20261128-0002", channel: "webhook", kind: "not_kept", payload: Self.facts().json)
         try await channel.deliver(entry, facts: Self.facts())
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasSuffix(".json") })
@@ -226,7 +226,7 @@ extension NotificationChannelTests {
         let plain = WebhookChannel(settings: WebhookSettings(url: "http://127.0.0.1:\(failing.port)/", secretFile: nil))
         await #expect(throws: ChannelError.self) { try await plain.deliver(entry, facts: Self.facts()) }
         let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil),
-                                        client: HTTPPostClient(timeout: .seconds(10)))
-        await #expect(throws: HTTPPostError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
+                                        client: HTTPClient(timeout: .seconds(10)))
+        await #expect(throws: HTTPClientError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
     }
 }

@@ -11,7 +11,7 @@ import Foundation
 /// a receiver can drop a duplicate.
 struct WebhookChannel: OutboxDispatcher.Channel {
     let settings: WebhookSettings
-    var client = HTTPPostClient()
+    var client = HTTPClient()
     var name: String { "webhook" }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
@@ -25,7 +25,7 @@ struct WebhookChannel: OutboxDispatcher.Channel {
         }
         let response = try await client.post(settings.url, headers: headers, body: body)
         guard (200..<300).contains(response.status) else {
-            throw ChannelError("the webhook answered HTTP \(response.status): \(response.body.prefix(200))")
+            throw ChannelError("the webhook answered HTTP \(response.status): \(response.text.prefix(200))")
         }
     }
 

@@ -1,0 +1,91 @@
+import Foundation
+
+/// The AWS services finetuned talks to, with the names each is known by.
+public enum AWSService: String, Sendable, CaseIterable {
+    case s3
+    case bedrock
+    case bedrockRuntime
+    case sesv2
+
+    /// The suffix of `AWS_ENDPOINT_URL_<SERVICE>`.
+    public var environmentSuffix: String {
+        switch self {
+        case .s3: "S3"
+        case .bedrock: "BEDROCK"
+        case .bedrockRuntime: "BEDROCK_RUNTIME"
+        case .sesv2: "SESV2"
+        }
+    }
+
+    /// The key of a `[services …]` sub-section in the shared config file.
+    public var configKey: String { environmentSuffix.lowercased() }
+
+    /// The SigV4 signing name: Bedrock's runtime signs as `bedrock`, SES v2 as `ses`.
+    public var signingName: String {
+        switch self {
+        case .s3: "s3"
+        case .bedrock, .bedrockRuntime: "bedrock"
+        case .sesv2: "ses"
+        }
+    }
+
+    func defaultHost(region: String, fips: Bool) -> String {
+        let prefix: String = switch self {
+        case .s3: "s3"
+        case .bedrock: "bedrock"
+        case .bedrockRuntime: "bedrock-runtime"
+        case .sesv2: "email"
+        }
+        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+        return "\(prefix)\(fips ? "-fips" : "").\(region).\(suffix)"
+    }
+}
+
+/// Where each service is reached and in which region, resolved the way the SDKs do, with
+/// finetuned's own configuration (explicit in the TOML) taking precedence:
+/// 1. `endpoints.<service>` / `endpoint_url` in finetuned's backend settings;
+/// 2. `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`;
+/// 3. the profile's `services` section, then its `endpoint_url`;
+/// 4. the service's regional (optionally FIPS) endpoint.
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the profile's
+/// `ignore_configured_endpoint_urls`) skips 2 and 3.
+public struct AWSEndpoints: Sendable, Equatable {
+    public var region: String
+    public var fips: Bool
+    var urls: [AWSService: String]
+
+    public init(configuredRegion: String?, fips: Bool?, configuredEndpoint: String?, configuredServiceEndpoints: [AWSService: String],
+                environment: [String: String], shared: SharedConfig?) throws(CredentialsError) {
+        let region = configuredRegion.flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? shared?.region
+        guard let region else {
+            throw CredentialsError("no AWS region: set region in the backend's settings, AWS_REGION, or the profile's region")
+        }
+        guard region.range(of: "^[a-z]{2}(-[a-z]+)+-[0-9]+$", options: .regularExpression) != nil else {
+            throw CredentialsError("'\(region)' is not an AWS region name")
+        }
+        self.region = region
+        let useFIPS = fips ?? ((environment["AWS_USE_FIPS_ENDPOINT"] ?? shared?.settings["use_fips_endpoint"])?.lowercased() == "true")
+        self.fips = useFIPS
+        let ignoreConfigured = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? shared?.settings["ignore_configured_endpoint_urls"])?
+            .lowercased() == "true"
+        var urls: [AWSService: String] = [:]
+        for service in AWSService.allCases {
+            var candidates: [String?] = [configuredServiceEndpoints[service], configuredEndpoint]
+            if !ignoreConfigured {
+                candidates += [environment["AWS_ENDPOINT_URL_" + service.environmentSuffix], environment["AWS_ENDPOINT_URL"],
+                               shared?.serviceEndpoints[service.configKey], shared?.endpointURL]
+            }
+            var url = candidates.compactMap { $0 }.first { !$0.isEmpty } ?? "https://" + service.defaultHost(region: region, fips: useFIPS)
+            while url.hasSuffix("/") { url.removeLast() }
+            do { _ = try HTTPTarget(url) } catch { throw CredentialsError("the \(service.configKey) endpoint '\(url)' is not an http(s) URL") }
+            urls[service] = url
+        }
+        self.urls = urls
+    }
+
+    /// The base URL (scheme, host, optional port and path), without a trailing slash.
+    public func url(for service: AWSService) -> String { urls[service]! }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// An AWS API call that did not succeed, as the service (or the network) said it.
+public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The HTTP status; 0 when no answer came (timeout, refused, reset).
+    public var status: Int
+    /// The service's error code (`ValidationException`, `NoSuchKey`, …), or a transport name.
+    public var code: String
+    public var message: String
+    public var requestID: String?
+    /// From `Retry-After`, when the service sent it.
+    public var retryAfter: Duration?
+
+    public init(status: Int, code: String, message: String, requestID: String? = nil, retryAfter: Duration? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+        self.retryAfter = retryAfter
+    }
+
+    static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+        "SlowDown", "ProvisionedThroughputExceededException", "RequestThrottled", "RequestThrottledException",
+        "ModelNotReadyException",
+    ]
+    static let transientCodes: Set<String> = [
+        "InternalServerException", "InternalFailure", "InternalError", "ServiceUnavailable", "ServiceUnavailableException",
+        "RequestTimeout", "RequestTimeoutException", "ModelTimeoutException",
+    ]
+    static let expiredCredentialCodes: Set<String> = ["ExpiredToken", "ExpiredTokenException", "RequestExpired"]
+
+    public var isThrottling: Bool { status == 429 || Self.throttlingCodes.contains(code) }
+    /// Worth another try as it is: throttling, 5xx, no answer. Validation, access, quota
+    /// and not-found errors need a person, not a retry.
+    public var isRetryable: Bool {
+        isThrottling || status == 0 || [500, 502, 503, 504].contains(status) || Self.transientCodes.contains(code)
+    }
+    public var isExpiredCredentials: Bool { Self.expiredCredentialCodes.contains(code) }
+
+    public var description: String {
+        let what = status == 0 ? code : "HTTP \(status) \(code)"
+        return "\(what): \(message)" + (requestID.map { " (request \($0))" } ?? "")
+    }
+
+    /// Reads the error the way the AWS protocols write it: `x-amzn-errortype`, a JSON body's
+    /// `__type` / `code` / `Code` (possibly `namespace#Name` or `Name:uri`), or an XML
+    /// `<Code>`; the message from `message` / `Message` / `<Message>`.
+    public static func parse(_ response: HTTPResponse) -> AWSError {
+        var code = response.header("x-amzn-errortype").map(cleanCode)
+        var message: String?
+        let text = response.text
+        if let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] {
+            if code == nil { code = ((object["__type"] ?? object["code"] ?? object["Code"]) as? String).map(cleanCode) }
+            message = (object["message"] ?? object["Message"] ?? object["errorMessage"]) as? String
+        } else if text.contains("<") {
+            if code == nil { code = XMLText.first("Code", in: text) }
+            message = XMLText.first("Message", in: text)
+        }
+        let fallback = HTTPStatusName.name(response.status)
+        let requestID = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id") ?? XMLText.first("RequestId", in: text)
+        let retryAfter = response.header("retry-after").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
+        return AWSError(status: response.status, code: code ?? fallback, message: message ?? (text.isEmpty ? fallback : String(text.prefix(300))),
+                        requestID: requestID, retryAfter: retryAfter)
+    }
+
+    static func cleanCode(_ raw: String) -> String {
+        var code = Substring(raw)
+        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
+        if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
+        return code.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+enum HTTPStatusName {
+    static func name(_ status: Int) -> String {
+        switch status {
+        case 400: "BadRequest"
+        case 403: "Forbidden"
+        case 404: "NotFound"
+        case 409: "Conflict"
+        case 429: "TooManyRequests"
+        case 500: "InternalServerError"
+        case 502: "BadGateway"
+        case 503: "ServiceUnavailable"
+        case 504: "GatewayTimeout"
+        default: "HTTP\(status)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The providers in the order the SDKs use, with systemd's credential added after the
+/// environment: environment → `$CREDENTIALS_DIRECTORY/aws` → shared files → container →
+/// instance metadata. The first that answers wins; one that is configured but broken stops
+/// the chain with its error.
+///
+/// Temporary credentials are reused until five minutes before they expire, then fetched
+/// again; concurrent callers share one fetch.
+public actor CredentialChain {
+    public nonisolated let providers: [any CredentialsProvider]
+    let refreshMargin: TimeInterval
+    let now: @Sendable () -> Date
+    private var cached: ProvidedCredentials?
+    private var inFlight: Task<ProvidedCredentials, any Error>?
+
+    public init(providers: [any CredentialsProvider], refreshMargin: TimeInterval = 300,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.providers = providers
+        self.refreshMargin = refreshMargin
+        self.now = now
+    }
+
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> CredentialChain {
+        CredentialChain(providers: [
+            EnvironmentCredentials(environment: environment),
+            SystemdCredentials(environment: environment),
+            SharedFileCredentials(environment: environment),
+            ContainerCredentials(environment: environment),
+            InstanceMetadataCredentials(environment: environment),
+        ])
+    }
+
+    public func current() async throws(CredentialsError) -> ProvidedCredentials {
+        if let cached, !needsRefresh(cached) { return cached }
+        let task: Task<ProvidedCredentials, any Error>
+        if let inFlight {
+            task = inFlight
+        } else {
+            let providers = self.providers
+            task = Task { try await Self.firstAnswer(providers) }
+            inFlight = task
+        }
+        defer { inFlight = nil }
+        do {
+            let fresh = try await task.value
+            cached = fresh
+            return fresh
+        } catch let error as CredentialsError {
+            throw error
+        } catch {
+            throw CredentialsError("\(error)")
+        }
+    }
+
+    /// Forgets the cached credentials (after the service rejected them as expired).
+    public func invalidate() { cached = nil }
+
+    func needsRefresh(_ credentials: ProvidedCredentials) -> Bool {
+        guard let expiration = credentials.expiration else { return false }
+        return expiration.timeIntervalSince(now()) < refreshMargin
+    }
+
+    static func firstAnswer(_ providers: [any CredentialsProvider]) async throws -> ProvidedCredentials {
+        for provider in providers {
+            if let found = try await provider.resolve() { return found }
+        }
+        throw CredentialsError("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give the service a systemd credential 'aws' (LoadCredential=aws:…), configure a profile in the shared files, or run with a container or instance role")
+    }
+}

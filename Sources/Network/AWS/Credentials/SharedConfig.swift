@@ -1,0 +1,135 @@
+import Foundation
+
+/// The shared `config` and `credentials` files every AWS SDK reads (`~/.aws/config`,
+/// `~/.aws/credentials`, or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`), reduced to
+/// the one profile in use (`AWS_PROFILE`, else `default`).
+///
+/// The format is INI: `[profile name]` (or `[default]`) in `config`, `[name]` in
+/// `credentials`, `key = value` lines, `#`/`;` comments, and indented `key = value` lines
+/// under a `key =` line forming a sub-section (the `services` sections use that).
+public struct SharedConfig: Sendable, Equatable {
+    public var profileName: String
+    /// Settings of the profile from `config`, overlaid with those from `credentials`
+    /// (which wins for keys, as in the SDKs).
+    public var settings: [String: String]
+    /// Where the keys were read, for the credentials' source name.
+    public var credentialsFile: String?
+    /// `[services <name>]` of the profile's `services =`, as service key → endpoint URL.
+    public var serviceEndpoints: [String: String]
+
+    /// Reads both files; a missing file is empty, an unreadable one an error.
+    public static func load(environment: [String: String]) throws(CredentialsError) -> SharedConfig {
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let configPath = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
+        let credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
+        let profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let config = try INIFile.read(configPath)
+        let credentials = try INIFile.read(credentialsPath)
+        return SharedConfig(profile: profile, config: config, credentials: credentials, credentialsPath: credentialsPath)
+    }
+
+    init(profile: String, config: INIFile?, credentials: INIFile?, credentialsPath: String?) {
+        profileName = profile
+        var settings = config?.sections[profile == "default" ? "default" : "profile " + profile]?.values ?? [:]
+        if profile == "default", settings.isEmpty { settings = config?.sections["profile default"]?.values ?? [:] }
+        let fromCredentials = credentials?.sections[profile]?.values ?? [:]
+        settings.merge(fromCredentials) { _, new in new }
+        self.settings = settings
+        credentialsFile = fromCredentials["aws_access_key_id"] != nil ? credentialsPath : nil
+        var endpoints: [String: String] = [:]
+        if let services = settings["services"], let section = config?.sections["services " + services] {
+            for (service, sub) in section.subsections { if let url = sub["endpoint_url"] { endpoints[service] = url } }
+        }
+        serviceEndpoints = endpoints
+    }
+
+    public var region: String? { settings["region"] }
+    public var endpointURL: String? { settings["endpoint_url"] }
+}
+
+/// The keys of the profile in use, when the shared files name any.
+public struct SharedFileCredentials: CredentialsProvider {
+    let environment: [String: String]
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
+        let shared = try SharedConfig.load(environment: environment)
+        return try Self.credentials(in: shared)
+    }
+
+    static func credentials(in shared: SharedConfig) throws(CredentialsError) -> ProvidedCredentials? {
+        let settings = shared.settings
+        let profile = "profile \(shared.profileName)"
+        if let key = settings["aws_access_key_id"], let secret = settings["aws_secret_access_key"], !key.isEmpty, !secret.isEmpty {
+            let where_ = shared.credentialsFile.map { " in \($0)" } ?? " in the config file"
+            return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret,
+                                                                   sessionToken: settings["aws_session_token"]),
+                                       source: profile + where_)
+        }
+        if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
+            throw CredentialsError("\(profile) has only one of aws_access_key_id and aws_secret_access_key")
+        }
+        // Sources that need another AWS call or a program: refusing is better than falling
+        // through to another identity without the operator noticing.
+        for key in ["role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file"] where settings[key] != nil {
+            throw CredentialsError("\(profile) uses \(key), which finetuned does not support; give it keys, a systemd credential, or run it where container or instance credentials apply")
+        }
+        return nil
+    }
+}
+
+/// A parsed INI file: sections of key → value, and indented sub-sections.
+struct INIFile: Sendable, Equatable {
+    struct Section: Sendable, Equatable {
+        var values: [String: String] = [:]
+        var subsections: [String: [String: String]] = [:]
+    }
+
+    var sections: [String: Section] = [:]
+
+    /// nil when the file does not exist.
+    static func read(_ path: String) throws(CredentialsError) -> INIFile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CredentialsError("cannot read \(path)") }
+        do { return try parse(String(decoding: data, as: UTF8.self)) } catch { throw CredentialsError("\(path): \(error.description)") }
+    }
+
+    static func parse(_ text: String) throws(CredentialsError) -> INIFile {
+        var file = INIFile()
+        var current: String?
+        var openSubsection: String?
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = String(rawLine)
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            if trimmed.hasPrefix("[") {
+                guard trimmed.hasSuffix("]") else { throw CredentialsError("line \(index + 1): a section header without ']'") }
+                let name = trimmed.dropFirst().dropLast().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                current = name
+                openSubsection = nil
+                if file.sections[name] == nil { file.sections[name] = Section() }
+                continue
+            }
+            guard let section = current else { throw CredentialsError("line \(index + 1): a setting before any [section]") }
+            guard let equals = trimmed.firstIndex(of: "=") else { throw CredentialsError("line \(index + 1): expected 'key = value'") }
+            let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            // An inline comment needs whitespace before it, as in the SDKs.
+            if let comment = value.range(of: " #") ?? value.range(of: " ;") { value = value[..<comment.lowerBound].trimmingCharacters(in: .whitespaces) }
+            let indented = line.first?.isWhitespace == true
+            if indented, let parent = openSubsection {
+                file.sections[section]!.subsections[parent, default: [:]][key] = value
+            } else if value.isEmpty {
+                openSubsection = key
+                file.sections[section]!.subsections[key] = file.sections[section]!.subsections[key] ?? [:]
+            } else {
+                openSubsection = nil
+                file.sections[section]!.values[key] = value
+            }
+        }
+        return file
+    }
+}
