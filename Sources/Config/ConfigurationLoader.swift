@@ -260,6 +260,25 @@ public enum ConfigurationLoader {
             t.finish()
             if let url { settings.webhook = WebhookSettings(url: url, secretFile: secretFile) }
         }
+        if var t = notify.table("ses") {
+            let from = t.requiredString("from")
+            let to = t.stringArray("to") ?? []
+            if to.isEmpty { t.error("to", "'to' needs at least one address") }
+            for address in to where !address.contains("@") {
+                t.error("to", "'\(address)' is not an email address")
+            }
+            if let from, !from.contains("@") { t.error("from", "'\(from)' is not an email address") }
+            let region = t.string("region")
+            let endpointURL = t.string("endpoint_url")
+            if let endpointURL, !(endpointURL.hasPrefix("https://") || endpointURL.hasPrefix("http://")) {
+                t.error("endpoint_url", "'endpoint_url' must be an http:// or https:// URL")
+            }
+            let configurationSet = t.string("configuration_set")
+            t.finish()
+            if let from {
+                settings.ses = SESSettings(from: from, to: to, region: region, endpointURL: endpointURL, configurationSet: configurationSet)
+            }
+        }
         if var t = notify.table("maildir") {
             settings.maildir = t.absolutePath("path")
             t.finish()

@@ -168,7 +168,28 @@ public struct EvaluationSettings: Sendable, Equatable {
 public struct NotificationSettings: Sendable, Equatable {
     public var email: EmailSettings?
     public var webhook: WebhookSettings?
+    public var ses: SESSettings?
     public var maildir: String?
+}
+
+/// Amazon SES v2. Credentials come from the standard AWS chain (environment, systemd
+/// credential `aws`, shared files, container, instance role), as for the Bedrock backend.
+public struct SESSettings: Sendable, Equatable {
+    public var from: String
+    public var to: [String]
+    /// Else `AWS_REGION` or the profile's region.
+    public var region: String?
+    /// An SES-compatible endpoint instead of `email.<region>.amazonaws.com`.
+    public var endpointURL: String?
+    public var configurationSet: String?
+
+    public init(from: String, to: [String], region: String?, endpointURL: String?, configurationSet: String?) {
+        self.from = from
+        self.to = to
+        self.region = region
+        self.endpointURL = endpointURL
+        self.configurationSet = configurationSet
+    }
 }
 
 public enum SMTPSecurity: String, Sendable, Equatable, CaseIterable {

@@ -52,6 +52,7 @@ actor OutboxDispatcher: Service {
         if let maildir = settings.maildir { channels.append(MaildirChannel(path: maildir)) }
         if let email = settings.email { channels.append(EmailChannel(settings: email)) }
         if let webhook = settings.webhook { channels.append(WebhookChannel(settings: webhook)) }
+        if let ses = settings.ses { channels.append(SESChannel(settings: ses)) }
         return channels
     }
 
