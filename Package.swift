@@ -97,6 +97,11 @@ let package = Package(
             path: "Sources/Backends/Local",
             swiftSettings: numericCode
         ),
+        .target(
+            name: "FinetunedBedrockBackend",
+            dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedNetwork", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Backends/Bedrock"
+        ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(
@@ -120,7 +125,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
-                "FinetunedDigest", "FinetunedNetwork",
+                "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -164,6 +169,7 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", "FinetunedDigest", "FinetunedNetwork",
+                "FinetunedBedrockBackend",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -128,6 +128,10 @@ public enum ConfigurationLoader {
                 backend.script = readScript(&t)
                 t.finish()
             }
+            if kind == .bedrock {
+                backend.bedrock = readBedrock(&t)
+                t.finish()
+            }
             backends[name] = backend
         }
 

@@ -122,6 +122,8 @@ public struct BackendConfiguration: Sendable, Equatable {
     public var kind: BackendKind
     /// Set for `kind = "scripted"`.
     public var script: ScriptSettings?
+    /// Set for `kind = "bedrock"` (nil only in a configuration that failed to load).
+    public var bedrock: BedrockSettings?
     /// Kind-specific settings, validated by the backend itself when it is built.
     public var settings: [String: ConfigNode]
 }

@@ -1,4 +1,5 @@
 import FinetunedBackends
+import FinetunedBedrockBackend
 import FinetunedConfig
 import FinetunedLocalBackend
 import FinetunedWorkflow
@@ -29,7 +30,12 @@ actor BackendRegistry {
         case .scripted:
             backend = ScriptedBackend(name: configuration.name, script: configuration.script ?? ScriptSettings())
         case .bedrock:
-            throw BackendUnavailable("backend '\(configuration.name)': the Amazon Bedrock client is not part of this build yet")
+            guard let settings = configuration.bedrock else { throw BackendUnavailable("backend '\(configuration.name)': no Bedrock settings") }
+            do {
+                backend = try BedrockBackend(name: configuration.name, settings: settings, logger: logger)
+            } catch {
+                throw BackendUnavailable("backend '\(configuration.name)': \(error.description)")
+            }
         case .local:
             // Everything the local backend "creates" lives here, beside the store, so it
             // survives restarts exactly as the store does.

@@ -30,13 +30,23 @@ public protocol CustomizationBackend: Sendable {
     /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.
     func invoke(modelID: String, body: String) async throws(BackendError) -> String
 
-    /// The job's loss per epoch, when the service reports it (for the notification); empty
-    /// when it does not or cannot be read. Never fails a workflow.
-    func trainingMetrics(jobARN: String) async -> [EpochMetrics]
+    /// How many InvokeModel calls the engine may have in flight at once.
+    var invokeConcurrency: Int { get }
+
+    /// The job's loss per epoch, when the service reports it (for the notification), with the
+    /// service's metric files copied into `archiveFolder`; empty when it does not report them
+    /// or they cannot be read. Never fails a workflow.
+    func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics]
+
+    /// A warning to log before paying for a job on `baseModel` (a legacy or end-of-life
+    /// model), when the service says so; nil otherwise. Never fails a workflow.
+    func baseModelWarning(_ baseModel: String) async -> String?
 }
 
 extension CustomizationBackend {
-    public func trainingMetrics(jobARN: String) async -> [EpochMetrics] { [] }
+    public var invokeConcurrency: Int { 1 }
+    public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] { [] }
+    public func baseModelWarning(_ baseModel: String) async -> String? { nil }
 }
 
 /// One epoch's losses as a training job reported them.

@@ -33,10 +33,21 @@ extension WorkflowRunner {
         }
         let codec = try await environment.codec(adapter: spec.adapter, baseModel: spec.baseModel)
         let done = Set(try await store.answers(workflowID: id).filter { $0.model == model.rawValue }.map(\.index))
-        for (index, prompt) in plan.prompts.enumerated() where !done.contains(index) {
-            try Task.checkCancellation()
-            let answer = try await ask(model, index: index, prompt: prompt.prompt, modelID: modelID, codec: codec, backend: backend)
-            try await store.saveAnswer(answer)
+        // Up to the backend's width of calls in flight (Bedrock: `invoke_concurrency`); each
+        // answer is saved as it arrives, whatever the order.
+        var pending = plan.prompts.enumerated().filter { !done.contains($0.offset) }.makeIterator()
+        try await withThrowingTaskGroup(of: InferenceAnswer.self) { group in
+            for _ in 0..<max(1, backend.invokeConcurrency) {
+                guard let (index, prompt) = pending.next() else { break }
+                group.addTask { try await self.ask(model, index: index, prompt: prompt.prompt, modelID: modelID, codec: codec, backend: backend) }
+            }
+            while let answer = try await group.next() {
+                try await store.saveAnswer(answer)
+                try Task.checkCancellation()
+                if let (index, prompt) = pending.next() {
+                    group.addTask { try await self.ask(model, index: index, prompt: prompt.prompt, modelID: modelID, codec: codec, backend: backend) }
+                }
+            }
         }
         let answers = try await store.answers(workflowID: id).filter { $0.model == model.rawValue }
         let failed = answers.filter { $0.output == nil }.count

@@ -45,6 +45,7 @@ extension WorkflowRunner {
                 return .event(.jobCreated(arn: found.arn), message: "found job \(name) created before a restart: \(found.arn)",
                               resources: try await knownResource(.job, found.arn, name: name))
             }
+            if let warning = await backend.baseModelWarning(spec.baseModel) { log(record, warning, level: .warning) }
             let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-job")
             guard let uri = context.trainingDataURI else { throw StepFailure("no training data was uploaded") }
             let arn = try await call {
@@ -168,7 +169,8 @@ extension WorkflowRunner {
             let (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
             if outcome == .cancelled { try await archiveDrop(record) }
             let earlier = try await store.events(workflowID: id).filter { $0.kind == "transition" && $0.message.contains("before an interruption") }
-            let losses = await record.context.jobARN.asyncMap { await backend.trainingMetrics(jobARN: $0) } ?? []
+            let archive = environment.archiveFolder(for: id)
+            let losses = await record.context.jobARN.asyncMap { await backend.trainingMetrics(jobARN: $0, archiveFolder: archive) } ?? []
             return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message), trainingLoss: losses)
 
         case .finish:

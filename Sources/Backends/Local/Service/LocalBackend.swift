@@ -159,10 +159,17 @@ public actor LocalBackend: CustomizationBackend {
         return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: job.message)
     }
 
-    /// The epochs of the job's saved checkpoint.
-    public func trainingMetrics(jobARN: String) async -> [EpochMetrics] {
+    /// The epochs of the job's saved checkpoint; its metric files are copied into the archive
+    /// as a Bedrock job's are.
+    public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] {
         guard let name = directory.name(in: jobARN, kind: "model-customization-job"),
               let checkpoint: TrainingCheckpoint = try? directory.read(directory.jobFolder(name) + "/checkpoint.json") else { return [] }
+        try? FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true)
+        for file in [TrainingMetricsFiles.stepWise, TrainingMetricsFiles.validation] {
+            if let data = FileManager.default.contents(atPath: directory.jobFolder(name) + "/" + file) {
+                try? AtomicFile.write(data, to: archiveFolder + "/" + file)
+            }
+        }
         return checkpoint.epochs.map { EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss) }
     }
 

@@ -1,0 +1,241 @@
+import FinetunedConfig
+import FinetunedNetwork
+import FinetunedWorkflow
+import Foundation
+import Logging
+
+/// The production backend: S3 for the training data, Bedrock's control plane for the job,
+/// the custom model and its provisioned throughput, Bedrock's runtime for InvokeModel.
+///
+/// Every create carries the engine's client token, so a create repeated after a crash is a
+/// no-op at the service; a name collision is resolved by looking the resource up and
+/// accepting it only when it is provably ours (same token, or same model behind a
+/// workflow-derived name).
+public struct BedrockBackend: CustomizationBackend {
+    public let name: String
+    public let settings: BedrockSettings
+    let s3: S3Client
+    let control: BedrockClient
+    let runtime: BedrockRuntimeClient
+    let limiter: InvokeLimiter
+    let logger: Logger
+
+    public init(name: String, settings: BedrockSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+                credentials: CredentialChain? = nil, logger: Logger) throws(CredentialsError) {
+        var environment = environment
+        if let profile = settings.awsProfile { environment["AWS_PROFILE"] = profile }
+        let shared = try SharedConfig.load(environment: environment)
+        var overrides: [AWSService: String] = [:]
+        for service in [AWSService.s3, .bedrock, .bedrockRuntime] {
+            if let url = settings.serviceEndpoints[service.configKey] { overrides[service] = url }
+        }
+        let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
+                                         configuredServiceEndpoints: overrides, environment: environment, shared: shared)
+        let chain = credentials ?? CredentialChain.standard(environment: environment)
+        self.name = name
+        self.settings = settings
+        self.logger = logger
+        s3 = S3Client(client: AWSServiceClient(service: .s3, endpoints: endpoints, credentials: chain, http: HTTPClient(timeout: .seconds(300))),
+                      forcePathStyle: settings.s3PathStyle, multipartThreshold: settings.multipartThresholdMiB << 20,
+                      partSize: settings.partSizeMiB << 20)
+        control = BedrockClient(client: AWSServiceClient(service: .bedrock, endpoints: endpoints, credentials: chain))
+        runtime = BedrockRuntimeClient(client: AWSServiceClient(service: .bedrockRuntime, endpoints: endpoints, credentials: chain,
+                                                                http: HTTPClient(timeout: .seconds(120))))
+        limiter = InvokeLimiter(maximum: settings.invokeConcurrency)
+    }
+
+    public var invokeConcurrency: Int { settings.invokeConcurrency }
+
+    // MARK: - Training data
+
+    public func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String {
+        let file = URL(fileURLWithPath: upload.localPath).lastPathComponent
+        let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, file)
+        do {
+            try await s3.uploadFile(upload.localPath, to: location, contentType: "application/jsonl",
+                                    tags: ["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile])
+        } catch {
+            throw BedrockErrors.map(error, "upload to \(location)")
+        }
+        return location.uri
+    }
+
+    func outputLocation(tags: [String: String], jobName: String) -> S3Location {
+        let base = S3Location(bucket: settings.effectiveOutputBucket, key: settings.effectiveOutputPrefix)
+        if let profile = tags["finetuned:profile"], let workflow = tags["finetuned:workflow-id"] { return base.appending(profile, workflow) }
+        return base.appending(jobName)
+    }
+
+    // MARK: - Jobs
+
+    public func findJob(name: String) async throws(BackendError) -> JobState? {
+        do { return try await job(name) } catch {
+            if case .notFound = error { return nil }
+            throw error
+        }
+    }
+
+    public func createJob(_ request: JobRequest) async throws(BackendError) -> String {
+        let vpc = settings.vpcSubnetIDs.isEmpty ? nil : VpcConfig(subnetIds: settings.vpcSubnetIDs, securityGroupIds: settings.vpcSecurityGroupIDs)
+        let body = CreateModelCustomizationJobRequest(
+            jobName: request.jobName, customModelName: request.customModelName, roleArn: settings.roleARN,
+            clientRequestToken: request.clientRequestToken, baseModelIdentifier: request.baseModel,
+            trainingDataURI: request.trainingDataURI, outputDataURI: outputLocation(tags: request.tags, jobName: request.jobName).uri + "/",
+            hyperParameters: request.hyperparameters, tags: request.tags, kmsKeyID: settings.kmsKeyID, vpcConfig: vpc)
+        do {
+            return try await control.createModelCustomizationJob(body)
+        } catch where BedrockErrors.isNameCollision(error) {
+            let existing: ModelCustomizationJob
+            do { existing = try await control.getModelCustomizationJob(request.jobName) } catch {
+                throw BedrockErrors.map(error, "look up the job named \(request.jobName)")
+            }
+            guard existing.clientRequestToken == request.clientRequestToken else {
+                throw .permanent("CreateModelCustomizationJob: \(error.code): \(error.message) A job named \(request.jobName) exists and was not created by this workflow (its client token differs); delete or rename it, or retry the workflow.")
+            }
+            logger.notice("customization job \(request.jobName) already exists with this workflow's token: resuming it",
+                          metadata: ["job_arn": "\(existing.jobArn)"])
+            return existing.jobArn
+        } catch {
+            throw BedrockErrors.map(error, "CreateModelCustomizationJob")
+        }
+    }
+
+    public func job(_ identifier: String) async throws(BackendError) -> JobState {
+        let job: ModelCustomizationJob
+        do { job = try await control.getModelCustomizationJob(identifier) } catch { throw BedrockErrors.map(error, "GetModelCustomizationJob") }
+        return try Self.state(job)
+    }
+
+    public func stopJob(_ arn: String) async throws(BackendError) {
+        let failure: AWSError
+        do { try await control.stopModelCustomizationJob(arn); return } catch { failure = error }
+        guard !failure.isRetryable else { throw BedrockErrors.map(failure, "StopModelCustomizationJob") }
+        // Stopping a job that already ended is refused by the service; that is done.
+        let state = try await job(arn)
+        guard state.status == .inProgress else { return }
+        throw BedrockErrors.map(failure, "StopModelCustomizationJob")
+    }
+
+    static func state(_ job: ModelCustomizationJob) throws(BackendError) -> JobState {
+        guard let text = job.status, let status = JobState.Status(rawValue: text) else {
+            throw .transient("GetModelCustomizationJob: unknown status '\(job.status ?? "none")' for \(job.jobArn)")
+        }
+        // A failure message only means something once the job ended (moto sets one on every job).
+        let ended = status == .failed || status == .stopped
+        return JobState(arn: job.jobArn, status: status, customModelARN: status == .completed ? job.outputModelArn : nil,
+                        message: ended ? job.failureMessage : job.statusDetails?.currentPhase)
+    }
+
+    // MARK: - Throughput
+
+    public func findThroughput(name: String) async throws(BackendError) -> ThroughputState? {
+        do { return try await throughput(name) } catch {
+            if case .notFound = error { return nil }
+            throw error
+        }
+    }
+
+    public func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String {
+        let body = CreateProvisionedModelThroughputRequest(clientRequestToken: request.clientRequestToken,
+                                                           modelUnits: max(request.modelUnits, settings.modelUnits),
+                                                           provisionedModelName: request.name, modelId: request.modelARN, tags: request.tags)
+        do {
+            return try await control.createProvisionedModelThroughput(body)
+        } catch where BedrockErrors.isNameCollision(error) {
+            let existing: ProvisionedModelThroughput
+            do { existing = try await control.getProvisionedModelThroughput(request.name) } catch {
+                throw BedrockErrors.map(error, "look up the throughput named \(request.name)")
+            }
+            guard existing.modelArn == nil || existing.modelArn == request.modelARN else {
+                throw .permanent("CreateProvisionedModelThroughput: \(error.code): \(error.message) A throughput named \(request.name) serves another model (\(existing.modelArn ?? "?")).")
+            }
+            return existing.provisionedModelArn
+        } catch {
+            throw BedrockErrors.map(error, "CreateProvisionedModelThroughput")
+        }
+    }
+
+    public func throughput(_ identifier: String) async throws(BackendError) -> ThroughputState {
+        let throughput: ProvisionedModelThroughput
+        do { throughput = try await control.getProvisionedModelThroughput(identifier) } catch {
+            throw BedrockErrors.map(error, "GetProvisionedModelThroughput")
+        }
+        return try Self.state(throughput)
+    }
+
+    public func deleteThroughput(_ arn: String) async throws(BackendError) {
+        do { try await control.deleteProvisionedModelThroughput(arn) } catch {
+            let mapped = BedrockErrors.map(error, "DeleteProvisionedModelThroughput")
+            if case .notFound = mapped { return }
+            throw mapped
+        }
+    }
+
+    public func deleteCustomModel(_ arn: String) async throws(BackendError) {
+        do { try await control.deleteCustomModel(arn) } catch {
+            let mapped = BedrockErrors.map(error, "DeleteCustomModel")
+            if case .notFound = mapped { return }
+            throw mapped
+        }
+    }
+
+    static func state(_ throughput: ProvisionedModelThroughput) throws(BackendError) -> ThroughputState {
+        guard let text = throughput.status, let status = ThroughputState.Status(rawValue: text) else {
+            throw .transient("GetProvisionedModelThroughput: unknown status '\(throughput.status ?? "none")' for \(throughput.provisionedModelArn)")
+        }
+        return ThroughputState(arn: throughput.provisionedModelArn, status: status, message: throughput.failureMessage)
+    }
+
+    // MARK: - Inference
+
+    public func invoke(modelID: String, body: String) async throws(BackendError) -> String {
+        await limiter.acquire()
+        do {
+            let answer = try await runtime.invokeModel(modelID, body: body)
+            await limiter.release(throttled: false)
+            return answer
+        } catch {
+            await limiter.release(throttled: error.isThrottling)
+            throw BedrockErrors.map(error, "InvokeModel")
+        }
+    }
+
+    // MARK: - Reporting
+
+    public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] {
+        guard let job = try? await control.getModelCustomizationJob(jobARN), let output = job.outputDataConfig.flatMap({ S3Location(uri: $0.s3Uri) }),
+              let id = jobARN.split(separator: "/").last else { return [] }
+        let root = output.appending("model-customization-job-\(id)")
+        var files: [String: String] = [:]
+        for (name, location) in [(TrainingMetricsCSV.stepWiseName, root.appending("training_artifacts", TrainingMetricsCSV.stepWiseName)),
+                                 (TrainingMetricsCSV.validationName, root.appending("validation_artifacts", "post_fine_tuning_validation",
+                                                                                   TrainingMetricsCSV.validationName))] {
+            do {
+                let body = try await s3.getObject(location)
+                try? FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: archiveFolder + "/" + name, contents: Data(body))
+                files[name] = String(decoding: body, as: UTF8.self)
+            } catch {
+                logger.info("no \(name) for \(jobARN): \(error.description)")
+            }
+        }
+        guard let stepWise = files[TrainingMetricsCSV.stepWiseName] else { return [] }
+        return TrainingMetricsCSV.epochs(stepWise: stepWise, validation: files[TrainingMetricsCSV.validationName])
+    }
+
+    public func baseModelWarning(_ baseModel: String) async -> String? {
+        do {
+            let model = try await control.getFoundationModel(baseModel)
+            if let status = model.modelLifecycle?.status, status != "ACTIVE" {
+                return "Bedrock lists the base model \(baseModel) as \(status): it may stop accepting customization or inference soon"
+            }
+            if let supported = model.customizationsSupported, !supported.contains("FINE_TUNING") {
+                return "Bedrock does not list FINE_TUNING among the customizations of \(baseModel) (it lists \(supported.joined(separator: ", ")))"
+            }
+            return nil
+        } catch {
+            logger.info("GetFoundationModel \(baseModel) failed (the job goes ahead): \(error.description)")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// What the emulator holds, in the shapes Bedrock answers with.
+public struct EmulatedJob: Sendable, Codable {
+    public var name: String
+    public var arn: String
+    public var token: String
+    public var customModelName: String
+    public var baseModel: String
+    public var roleARN: String
+    public var trainingURI: String
+    public var outputURI: String
+    public var hyperParameters: [String: String]
+    public var tags: [String: String]
+    public var status: String
+    public var failureMessage: String?
+    public var outputModelARN: String?
+    public var polls: Int
+}
+
+public struct EmulatedThroughput: Sendable, Codable {
+    public var name: String
+    public var arn: String
+    public var token: String
+    public var modelARN: String
+    public var modelUnits: Int
+    public var commitment: String?
+    public var tags: [String: String]
+    public var status: String
+    public var polls: Int
+}
+
+public struct EmulatedModel: Sendable, Codable {
+    public var name: String
+    public var arn: String
+    public var baseModel: String
+    public var jobARN: String
+}
+
+/// Faults the next requests meet, counted down as they are used.
+public struct EmulatorFaults: Sendable, Codable, Equatable {
+    /// The next n API requests are answered 429 ThrottlingException.
+    public var throttle = 0
+    /// The next n API requests are answered 500 InternalServerException.
+    public var serverErrors = 0
+    /// The next n API requests get their connection closed without an answer.
+    public var resets = 0
+    /// Every API request waits this long first.
+    public var delayMilliseconds = 0
+    /// Jobs end `Failed` with this message instead of `Completed`.
+    public var failJobsWith: String?
+    /// CreateProvisionedModelThroughput beyond this many live throughputs is refused with
+    /// ServiceQuotaExceededException.
+    public var throughputQuota = 100
+    /// InvokeModel on a throughput answers ModelNotReadyException this many times first.
+    public var modelNotReady = 0
+
+    public init() {}
+}
+
+/// How the models answer: the custom model with the reference (`better`), with an
+/// off-topic sentence (`worse`), or as the base model does (`same`). The base model answers
+/// with the prompt's first words. Deterministic, so a test knows the decision to expect.
+public enum EmulatedAnswers: String, Sendable, Codable {
+    case better, worse, same
+}
+
+/// The model families the emulator knows, with their lifecycle (model tables are data:
+/// Cohere Command Light is legacy).
+public struct EmulatedFoundationModel: Sendable, Codable {
+    public var id: String
+    public var provider: String
+    public var lifecycle: String
+    public var customizations: [String]
+
+    public static let catalogue: [EmulatedFoundationModel] = [
+        .init(id: "cohere.command-light-text-v14:7:4k", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
+        .init(id: "cohere.command-text-v14:7:4k", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
+        .init(id: "meta.llama3-1-8b-instruct-v1:0:128k", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"]),
+        .init(id: "meta.llama3-2-1b-instruct-v1:0:128k", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
+        .init(id: "meta.llama2-13b-v1:0:4k", provider: "Meta", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-lite-v1:0:4k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-express-v1:0:8k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-premier-v1:0:32k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
+    ]
+
+    /// The family of a model id or of the base model behind a custom model.
+    static func family(_ modelID: String) -> String {
+        if modelID.hasPrefix("cohere.") { return "cohere" }
+        if modelID.hasPrefix("meta.") { return "meta" }
+        return "titan"
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Reads the metric files a Bedrock customization job writes (and the local backend writes
+/// in the same shape): `step_wise_training_metrics.csv` (step_number, epoch_number,
+/// training_loss, perplexity) and `validation_metrics.csv` (step_number, epoch_number,
+/// validation_loss, …). Columns are found by name, so an extra or reordered column does not
+/// shift the numbers.
+public enum TrainingMetricsCSV {
+    public static let stepWiseName = "step_wise_training_metrics.csv"
+    public static let validationName = "validation_metrics.csv"
+
+    /// One entry per epoch: the mean training loss of its steps, and the last validation
+    /// loss reported for it. Epochs are numbered from 1 as the files number them (Bedrock
+    /// writes 0-based epochs for some models; those are shifted to 1-based).
+    public static func epochs(stepWise: String, validation: String?) -> [EpochMetrics] {
+        let training = rows(stepWise, value: "training_loss")
+        guard !training.isEmpty else { return [] }
+        var sums: [Int: (total: Double, count: Int)] = [:]
+        for (epoch, loss) in training {
+            let old = sums[epoch] ?? (0, 0)
+            sums[epoch] = (old.total + loss, old.count + 1)
+        }
+        var validationLoss: [Int: Double] = [:]
+        for (epoch, loss) in rows(validation ?? "", value: "validation_loss") { validationLoss[epoch] = loss }
+        let shift = sums.keys.contains(0) ? 1 : 0
+        return sums.keys.sorted().map { epoch in
+            EpochMetrics(epoch: epoch + shift, trainingLoss: sums[epoch]!.total / Double(sums[epoch]!.count),
+                         validationLoss: validationLoss[epoch])
+        }
+    }
+
+    /// (epoch, value) for each data line that has both as numbers.
+    static func rows(_ text: String, value column: String) -> [(Int, Double)] {
+        var lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard !lines.isEmpty else { return [] }
+        let header = lines.removeFirst().map { $0.lowercased() }
+        guard let epochColumn = header.firstIndex(of: "epoch_number"), let valueColumn = header.firstIndex(of: column) else { return [] }
+        return lines.compactMap { fields in
+            guard fields.count > max(epochColumn, valueColumn), let epoch = Int(fields[epochColumn]) ?? Double(fields[epochColumn]).map({ Int($0) }),
+                  let value = Double(fields[valueColumn]), value.isFinite else { return nil }
+            return (epoch, value)
+        }
+    }
+}
