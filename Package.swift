@@ -155,6 +155,11 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
+        .executableTarget(
+            name: "finetuned-bedrock-emulator",
+            dependencies: ["FinetunedTestSupport", "FinetunedNetwork"],
+            path: "Sources/finetuned-bedrock-emulator"
+        ),
         .target(
             name: "FinetunedTestSupport",
             dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",

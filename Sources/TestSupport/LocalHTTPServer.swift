@@ -45,7 +45,8 @@ public final class LocalHTTPServer: Sendable {
     public let port: Int
     private let channel: Channel
 
-    public init(handler: @escaping Handler) async throws {
+    /// Listens on `port` of 127.0.0.1, or on a free one when it is 0.
+    public init(port requested: Int = 0, handler: @escaping Handler) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -54,7 +55,7 @@ public final class LocalHTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: requested).get()
         port = channel.localAddress?.port ?? 0
     }
 

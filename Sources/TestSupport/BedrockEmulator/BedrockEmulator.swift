@@ -41,10 +41,10 @@ public actor BedrockEmulator {
         secrets = Dictionary(credentials.map { ($0.accessKeyID, $0.secretAccessKey) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Starts serving on a free port of 127.0.0.1; returns the base URL.
+    /// Starts serving on `port` of 127.0.0.1 (a free one when 0); returns the base URL.
     @discardableResult
-    public func start() async throws -> String {
-        let server = try await LocalHTTPServer { [weak self] request in
+    public func start(port: Int = 0) async throws -> String {
+        let server = try await LocalHTTPServer(port: port) { [weak self] request in
             guard let self else { return .dropConnection }
             return await self.handle(request)
         }
