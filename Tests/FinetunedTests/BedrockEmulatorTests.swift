@@ -171,9 +171,11 @@ struct BedrockEmulatorTests {
         defer { Task { await emulator.stop() } }
         let backend = try Self.backend(url, concurrency: 3)
         try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<24 { group.addTask { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0:128k", body: #"{"prompt":"question \#(i)"}"#) } }
+            for i in 0..<24 { group.addTask { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0", body: #"{"prompt":"question \#(i)"}"#) } }
             for try await answer in group { #expect(answer.contains("\"generation\"")) }
         }
+        // The customization id is not an on-demand model id: refused, as by the service.
+        await #expect(throws: BackendError.self) { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0:128k", body: #"{"prompt":"q"}"#) }
         let peak = await emulator.peakConcurrentInvocations
         #expect(peak <= 3 && peak >= 2, "peak \(peak)")
         #expect(await backend.baseModelWarning("cohere.command-light-text-v14:7:4k")?.contains("LEGACY") == true)

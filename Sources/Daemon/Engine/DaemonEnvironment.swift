@@ -41,7 +41,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
             hyperparameters: hyperparameters, evaluationSet: evaluationSet,
             jobName: sidecar.jobName ?? stem,
             customModelName: sidecar.customModelName ?? ResourceNaming.sanitize("\(workflow.profile)-\(workflow.id)"),
-            throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels)
+            throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
+            baseInferenceModel: profile.model.inferenceID)
     }
 
     func backend(named name: String) async throws -> any CustomizationBackend {

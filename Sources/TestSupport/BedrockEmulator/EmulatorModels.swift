@@ -68,20 +68,23 @@ public enum EmulatedAnswers: String, Sendable, Codable {
 /// The model families the emulator knows, with their lifecycle (model tables are data:
 /// Cohere Command Light is legacy).
 public struct EmulatedFoundationModel: Sendable, Codable {
+    /// The id a customization job names.
     public var id: String
+    /// The id InvokeModel takes on demand; the customization id is refused there, as by the service.
+    public var inferenceID: String
     public var provider: String
     public var lifecycle: String
     public var customizations: [String]
 
     public static let catalogue: [EmulatedFoundationModel] = [
-        .init(id: "cohere.command-light-text-v14:7:4k", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
-        .init(id: "cohere.command-text-v14:7:4k", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
-        .init(id: "meta.llama3-1-8b-instruct-v1:0:128k", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"]),
-        .init(id: "meta.llama3-2-1b-instruct-v1:0:128k", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
-        .init(id: "meta.llama2-13b-v1:0:4k", provider: "Meta", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-lite-v1:0:4k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-express-v1:0:8k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-premier-v1:0:32k", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
+        .init(id: "cohere.command-light-text-v14:7:4k", inferenceID: "cohere.command-light-text-v14", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
+        .init(id: "cohere.command-text-v14:7:4k", inferenceID: "cohere.command-text-v14", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
+        .init(id: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"]),
+        .init(id: "meta.llama3-2-1b-instruct-v1:0:128k", inferenceID: "meta.llama3-2-1b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
+        .init(id: "meta.llama2-13b-v1:0:4k", inferenceID: "meta.llama2-13b-v1", provider: "Meta", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
     ]
 
     /// The family of a model id or of the base model behind a custom model.

@@ -232,7 +232,7 @@ extension BedrockEmulator {
             }
             base = models.first { $0.arn == throughput.modelARN }?.baseModel ?? ""
             custom = true
-        } else if let foundation = EmulatedFoundationModel.catalogue.first(where: { $0.id == modelID || modelID.hasPrefix($0.id) || $0.id.hasPrefix(modelID + ":") }) {
+        } else if let foundation = EmulatedFoundationModel.catalogue.first(where: { $0.inferenceID == modelID }) {
             base = foundation.id
             custom = false
         } else {

@@ -26,7 +26,7 @@ extension WorkflowRunner {
         }
         let modelID: String
         switch model {
-        case .base: modelID = spec.baseModel
+        case .base: modelID = spec.baseInferenceModel ?? spec.baseModel
         case .custom:
             guard let arn = record.context.throughputARN else { throw StepFailure("no throughput to ask") }
             modelID = arn

@@ -54,7 +54,11 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
 /// The settings a workflow runs with, copied from its profile and sidecar when it starts.
 public struct WorkflowSpec: Sendable, Equatable, Codable {
     public var adapter: String
+    /// The id a customization job names as its base (`amazon.titan-text-lite-v1:0:4k`).
     public var baseModel: String
+    /// The id InvokeModel takes for the base model on demand (`amazon.titan-text-lite-v1`);
+    /// nil in workflows stored before it was recorded, which use `baseModel`.
+    public var baseInferenceModel: String?
     public var backend: String
     /// Hyperparameters as the service takes them (names → decimal strings).
     public var hyperparameters: [String: String]
@@ -66,8 +70,10 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     public var keepRejectedModels: Bool
 
     public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
-                jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false) {
+                jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
+                baseInferenceModel: String? = nil) {
         self.keepRejectedModels = keepRejectedModels
+        self.baseInferenceModel = baseInferenceModel
         self.adapter = adapter
         self.baseModel = baseModel
         self.backend = backend
