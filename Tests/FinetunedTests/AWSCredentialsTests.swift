@@ -170,7 +170,10 @@ struct AWSCredentialsTests {
         let imds = InstanceMetadata()
         let server = try await LocalHTTPServer { await imds.handle($0) }
         defer { Task { await server.stop() } }
-        let found = try #require(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"]).resolve())
+        // A generous timeout: the suite runs in parallel on two cores (the default is 1 s).
+        let patient = HTTPClient(timeout: .seconds(15))
+        let found = try #require(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"],
+                                                                       client: patient).resolve())
         #expect(found.credentials.accessKeyID == "AKIDIMDS1")
         #expect(found.source == "instance profile role finetuned-role")
         #expect(await imds.unauthenticatedGets == 0)
@@ -189,7 +192,7 @@ struct AWSCredentialsTests {
         defer { Task { await server.stop() } }
         let environment = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL, "AWS_CONFIG_FILE": "/nonexistent/config",
                            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials"]
-        let chain = CredentialChain.standard(environment: environment)
+        let chain = CredentialChain.standard(environment: environment, instanceMetadataTimeout: .seconds(15))
         let first = try await withThrowingTaskGroup(of: ProvidedCredentials.self) { group in
             for _ in 0..<8 { group.addTask { try await chain.current() } }
             var all: [ProvidedCredentials] = []
@@ -209,7 +212,7 @@ struct AWSCredentialsTests {
         #expect(await imds.served == 3)
 
         let withEnvironment = CredentialChain.standard(environment: environment.merging(
-            ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret]) { $1 })
+            ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret]) { $1 }, instanceMetadataTimeout: .seconds(15))
         #expect(try await withEnvironment.current().source == "environment")
         #expect(await imds.served == 3, "the environment wins; IMDS is not asked")
     }

@@ -28,6 +28,8 @@ struct AdapterHostTests {
         let config = try ConfigurationLoader.parse(text: """
             [backends.cloud]
             kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "finetuned-data"
             [profiles.c]
             adapter = "example"
             base_model = "example.text-v1:0"
@@ -112,6 +114,8 @@ struct AdapterHostTests {
         let config = try ConfigurationLoader.parse(text: """
             [backends.cloud]
             kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "finetuned-data"
             [backends.here]
             kind = "local"
 
@@ -150,14 +154,14 @@ struct AdapterHostTests {
             """, file: "/etc/finetuned/finetuned.toml")
         let check = ProfileCheck.check(config, adapters: set, today: "2026-11-28")
         #expect(check.errors.map(\.description) == [
-            "finetuned.toml:7: profile 'a': unknown adapter 'cohre' (known: cohere, llama)",
-            "finetuned.toml:13: profile 'b': adapter 'cohere' has no base model 'cohere.command-lite-text-v14:7:4k' (did you mean 'cohere.command-light-text-v14:7:4k'? known: cohere.command-text-v14:7:4k, cohere.command-light-text-v14:7:4k)",
-            "finetuned.toml:21: profile 'c': hyperparameter 'batchSize' = 2: 2 is above the maximum 1 (allowed 1...1, default 1) for meta.llama3-1-8b-instruct-v1:0:128k",
+            "finetuned.toml:9: profile 'a': unknown adapter 'cohre' (known: cohere, llama)",
+            "finetuned.toml:15: profile 'b': adapter 'cohere' has no base model 'cohere.command-lite-text-v14:7:4k' (did you mean 'cohere.command-light-text-v14:7:4k'? known: cohere.command-text-v14:7:4k, cohere.command-light-text-v14:7:4k)",
+            "finetuned.toml:23: profile 'c': hyperparameter 'batchSize' = 2: 2 is above the maximum 1 (allowed 1...1, default 1) for meta.llama3-1-8b-instruct-v1:0:128k",
         ])
         #expect(check.warnings.map(\.description) == [
-            "finetuned.toml:25: profile 'd': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; paid jobs on it are refused unless the profile sets allow_end_of_life = true",
-            "finetuned.toml:30: profile 'e': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; the profile allows paid jobs on it anyway",
-            "finetuned.toml:36: profile 'f': base model meta.llama3-2-1b-instruct-v1:0:128k reached end of life on 2026-07-07; the local backend still runs it",
+            "finetuned.toml:27: profile 'd': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; paid jobs on it are refused unless the profile sets allow_end_of_life = true",
+            "finetuned.toml:32: profile 'e': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; the profile allows paid jobs on it anyway",
+            "finetuned.toml:38: profile 'f': base model meta.llama3-2-1b-instruct-v1:0:128k reached end of life on 2026-07-07; the local backend still runs it",
         ])
         #expect(check.profiles["d"]?.paidJobRefusal(today: "2026-11-28") == "base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; set allow_end_of_life = true in profile 'd' to start a paid job on it anyway")
         #expect(check.profiles["d"]?.paidJobRefusal(today: "2025-08-11") == nil)

@@ -84,7 +84,7 @@ struct BedrockMotoTests {
         }
     }
 
-    @Test("the training data goes to s3://bucket/prefix/profile/workflow/ with its tags, signed")
+    @Test("the training data goes to s3://bucket/prefix/profile/workflow/, signed")
     func upload() async throws {
         let moto = try MotoServer()
         defer { moto.stop() }
@@ -94,9 +94,6 @@ struct BedrockMotoTests {
         defer { dir.remove() }
         let file = try dir.write("q4.jsonl", "{\"prompt\":\"a\",\"completion\":\"b\"}\n")
         let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
-        // The upload lists open multipart uploads under the key first, which moto's verifier
-        // refuses (see S3ClientTests); the PutObject itself is checked in S3ClientTests.
-        try await moto.checkSignatures(false)
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-7", profile: "summaries", localPath: file, sha256: nil))
         #expect(uri == "s3://finetuned-data/finetuned/summaries/wf-7/q4.jsonl")
         #expect(try await S3Client(client: client).getObject(S3Location(uri: uri)!) == Array("{\"prompt\":\"a\",\"completion\":\"b\"}\n".utf8))

@@ -179,6 +179,6 @@ struct BedrockEmulatorTests {
         let peak = await emulator.peakConcurrentInvocations
         #expect(peak <= 3 && peak >= 2, "peak \(peak)")
         #expect(await backend.baseModelWarning("cohere.command-light-text-v14:7:4k")?.contains("LEGACY") == true)
-        #expect(await backend.baseModelWarning("amazon.titan-text-express-v1:0:8k") == nil)
+        #expect(await backend.baseModelWarning("meta.llama3-1-8b-instruct-v1:0:128k") == nil)
     }
 }

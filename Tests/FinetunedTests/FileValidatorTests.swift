@@ -150,6 +150,8 @@ struct ValidateCommandTests {
             directories = ["\(dir.file("adapters"))"]
             [backends.cloud]
             kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "finetuned-data"
             [profiles.summaries]
             adapter = "cohere"
             base_model = "cohere.command-text-v14:7:4k"

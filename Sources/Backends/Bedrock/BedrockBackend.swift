@@ -49,7 +49,8 @@ public struct BedrockBackend: CustomizationBackend {
     // MARK: - Training data
 
     public func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String {
-        let file = URL(fileURLWithPath: upload.localPath).lastPathComponent
+        // The drop's own name (the inbox accepts only plain names), else the spool file's.
+        let file = upload.dropName.map { URL(fileURLWithPath: $0).lastPathComponent } ?? URL(fileURLWithPath: upload.localPath).lastPathComponent
         let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, file)
         do {
             try await s3.uploadFile(upload.localPath, to: location, contentType: "application/jsonl",

@@ -82,9 +82,9 @@ public struct EmulatedFoundationModel: Sendable, Codable {
         .init(id: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"]),
         .init(id: "meta.llama3-2-1b-instruct-v1:0:128k", inferenceID: "meta.llama3-2-1b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
         .init(id: "meta.llama2-13b-v1:0:4k", inferenceID: "meta.llama2-13b-v1", provider: "Meta", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
+        .init(id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
     ]
 
     /// The family of a model id or of the base model behind a custom model.

@@ -68,12 +68,15 @@ public struct TrainingUpload: Sendable, Equatable {
     /// The validated drop in the spool.
     public var localPath: String
     public var sha256: String?
+    /// The name the operator dropped it under, for the object's name at the service.
+    public var dropName: String?
 
-    public init(workflowID: String, profile: String, localPath: String, sha256: String?) {
+    public init(workflowID: String, profile: String, localPath: String, sha256: String?, dropName: String? = nil) {
         self.workflowID = workflowID
         self.profile = profile
         self.localPath = localPath
         self.sha256 = sha256
+        self.dropName = dropName
     }
 }
 

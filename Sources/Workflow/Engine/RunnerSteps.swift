@@ -35,7 +35,8 @@ extension WorkflowRunner {
 
         switch action {
         case .upload:
-            let uri = try await call { try await backend.putTrainingData(TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256)) }
+            let uri = try await call { try await backend.putTrainingData(TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
+                                                                                  dropName: record.dropName)) }
             return .event(.uploaded(uri: uri), message: "training data at \(uri)",
                           resources: [.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: uri))])
 

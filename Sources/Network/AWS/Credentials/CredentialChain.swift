@@ -21,13 +21,16 @@ public actor CredentialChain {
         self.now = now
     }
 
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> CredentialChain {
+    /// - Parameter instanceMetadataTimeout: how long to wait for IMDS, which off EC2 never
+    ///   answers; one second, as in the SDKs.
+    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                instanceMetadataTimeout: Duration = .seconds(1)) -> CredentialChain {
         CredentialChain(providers: [
             EnvironmentCredentials(environment: environment),
             SystemdCredentials(environment: environment),
             SharedFileCredentials(environment: environment),
             ContainerCredentials(environment: environment),
-            InstanceMetadataCredentials(environment: environment),
+            InstanceMetadataCredentials(environment: environment, client: HTTPClient(timeout: instanceMetadataTimeout)),
         ])
     }
 

@@ -67,9 +67,9 @@ public struct S3Client: Sendable {
         try await send("GET", location).body
     }
 
-    /// Uploads a local file: one PutObject when small, a multipart upload otherwise. Any
-    /// multipart upload still open for the same key (from an attempt a crash interrupted)
-    /// is aborted first: S3 bills its parts until it is.
+    /// Uploads a local file: one PutObject when small, a multipart upload otherwise. Before a
+    /// multipart upload, any still open for the same key (from an attempt a crash
+    /// interrupted) is aborted: S3 bills its parts until it is.
     @discardableResult
     public func uploadFile(_ path: String, to location: S3Location, contentType: String = "application/octet-stream",
                            tags: [String: String] = [:]) async throws(AWSError) -> String {
@@ -77,8 +77,12 @@ public struct S3Client: Sendable {
         do { size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0 } catch {
             throw AWSError(status: 0, code: "LocalFileError", message: "cannot read \(path): \(error.localizedDescription)")
         }
-        for stale in try await listMultipartUploads(S3Location(bucket: location.bucket, key: location.key)) where stale.key == location.key {
-            try await abortMultipartUpload(stale)
+        // Only a file this large was ever sent in parts, so only then can a crashed attempt
+        // have left an upload open (a bucket lifecycle rule is the backstop for the rest).
+        if size > multipartThreshold {
+            for stale in try await listMultipartUploads(S3Location(bucket: location.bucket, key: location.key)) where stale.key == location.key {
+                try await abortMultipartUpload(stale)
+            }
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AWSError(status: 0, code: "LocalFileError", message: "cannot open \(path)")
