@@ -27,6 +27,9 @@ public struct BedrockSettings: Sendable, Equatable {
     public var multipartThresholdMiB = 16
     public var partSizeMiB = 8
     public var modelUnits = 1
+    /// The operator's tags on every job, custom model, throughput and S3 object, beside
+    /// `finetuned:workflow-id` and `finetuned:profile` (which they cannot replace).
+    public var tags: [String: String] = [:]
 
     public init(roleARN: String, bucket: String) {
         self.roleARN = roleARN
@@ -80,6 +83,19 @@ extension ConfigurationLoader {
         s.multipartThresholdMiB = t.integer("multipart_threshold_mib", in: 5...5_000) ?? s.multipartThresholdMiB
         s.partSizeMiB = t.integer("part_size_mib", in: 5...5_000) ?? s.partSizeMiB
         s.modelUnits = t.integer("model_units", in: 1...100) ?? s.modelUnits
+        if var tags = t.table("tags") {
+            for key in tags.entries.keys.sorted() {
+                guard let value = tags.string(key) else { continue }
+                if key.isEmpty || key.count > 128 || key.lowercased().hasPrefix("aws:") || key.hasPrefix("finetuned:") {
+                    tags.error(key, "tag key '\(key)' must be 1–128 characters and not start with aws: or finetuned:")
+                } else if value.count > 256 {
+                    tags.error(key, "the value of tag '\(key)' is longer than 256 characters")
+                } else {
+                    s.tags[key] = value
+                }
+            }
+            tags.finish()
+        }
         return s
     }
 

@@ -161,10 +161,15 @@ struct BedrockUnitTests {
             vpc_security_group_ids = ["sg-1"]
             bedrock_runtime_endpoint_url = "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"
             invoke_concurrency = 8
+
+            [backends.aws.tags]
+            team = "ml"
+            "cost-center" = "42"
             """, file: "x.toml")
         let s = try #require(good.backends["aws"]?.bedrock)
         #expect(s.prefix == "ft" && s.effectiveOutputPrefix == "ft/output" && s.effectiveOutputBucket == "my-data")
         #expect(s.invokeConcurrency == 8 && s.vpcSubnetIDs == ["subnet-1"])
+        #expect(s.tags == ["team": "ml", "cost-center": "42"])
         #expect(s.serviceEndpoints == ["bedrock_runtime": "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"])
         do {
             _ = try ConfigurationLoader.parse(text: """
@@ -175,11 +180,16 @@ struct BedrockUnitTests {
                 bucket = "My_Bucket"
                 vpc_subnet_ids = ["subnet-1"]
                 invoke_concurency = 8
+
+                [backends.aws.tags]
+                "finetuned:profile" = "mine"
+                "aws:createdBy" = "me"
                 """, file: "x.toml")
             Issue.record("a broken Bedrock table loaded")
         } catch {
             let text = error.diagnostics.map(\.description).joined(separator: "\n")
-            for expected in ["not an AWS region", "not an IAM role ARN", "not an S3 bucket name", "needs both vpc_subnet_ids", "invoke_concurency"] {
+            for expected in ["not an AWS region", "not an IAM role ARN", "not an S3 bucket name", "needs both vpc_subnet_ids", "invoke_concurency",
+                             "tag key 'finetuned:profile'", "tag key 'aws:createdBy'"] {
                 #expect(text.contains(expected), "\(expected) in \(text)")
             }
         }

@@ -181,4 +181,28 @@ struct BedrockEmulatorTests {
         #expect(await backend.baseModelWarning("cohere.command-light-text-v14:7:4k")?.contains("LEGACY") == true)
         #expect(await backend.baseModelWarning("meta.llama3-1-8b-instruct-v1:0:128k") == nil)
     }
+
+    @Test("a slow service runs into the client's deadline: a retryable timeout, not a hang")
+    func slowService() async throws {
+        let emulator = BedrockEmulator(credentials: [Self.key])
+        let url = try await emulator.start()
+        defer { Task { await emulator.stop() } }
+        var faults = EmulatorFaults()
+        faults.delayMilliseconds = 2500
+        await emulator.set(faults: faults)
+        let environment = ["AWS_ACCESS_KEY_ID": Self.key.accessKeyID, "AWS_SECRET_ACCESS_KEY": Self.key.secretAccessKey]
+        let endpoints = try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: url, configuredServiceEndpoints: [:],
+                                         environment: [:], shared: nil)
+        let client = AWSServiceClient(service: .bedrock, endpoints: endpoints,
+                                      credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
+                                      http: HTTPClient(timeout: .seconds(1)), retry: .init(maxAttempts: 1))
+        let started = ContinuousClock.now
+        do {
+            _ = try await BedrockClient(client: client).getFoundationModel("amazon.titan-text-lite-v1:0:4k")
+            Issue.record("the slow answer arrived within the deadline")
+        } catch {
+            #expect(error.code == "Timeout" && error.isRetryable, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(2.4), "the deadline, not the server, ended the call")
+    }
 }

@@ -55,6 +55,9 @@ struct BedrockWorkflowTests {
             bedrock_runtime_endpoint_url = "\(emulator)"
             invoke_concurrency = 4
 
+            [backends.aws.tags]
+            team = "ml-platform"
+
             """
         for c in cases {
             text += """
@@ -131,6 +134,7 @@ struct BedrockWorkflowTests {
 
             let job = try #require(await emulator.jobs.first { $0.tags["finetuned:workflow-id"] == done.id }, "\(c.profile)")
             #expect(job.baseModel == c.baseModel && job.tags["finetuned:profile"] == c.profile && job.hyperParameters["epochCount"] == "2")
+            #expect(job.tags["team"] == "ml-platform", "the operator's tags go on every resource")
             #expect(job.outputURI == "s3://finetuned-data/finetuned/output/\(c.profile)/\(done.id)/")
             // The base model was asked through its on-demand id, every prompt once.
             #expect(await emulator.invocations[c.inferenceID] == Self.promptCount, "\(c.profile)")
@@ -140,7 +144,8 @@ struct BedrockWorkflowTests {
             switch c.answers {
             case .better:
                 #expect(done.context.keep == true && scores.meanCustomF1 > scores.meanBaseF1, "\(c.profile): \(scores)")
-                #expect(await emulator.throughputs.contains { $0.arn == throughputARN && $0.status == "InService" }, "kept in service")
+                #expect(await emulator.throughputs.contains { $0.arn == throughputARN && $0.status == "InService" && $0.tags["team"] == "ml-platform"
+                        && $0.tags["finetuned:workflow-id"] == done.id }, "kept in service, tagged")
             case .worse, .same:
                 #expect(done.context.keep == false && scores.meanCustomF1 < scores.meanBaseF1, "\(c.profile): \(scores)")
                 #expect(await emulator.deletedThroughputs.contains(throughputARN), "the throughput of a worse model is deleted")

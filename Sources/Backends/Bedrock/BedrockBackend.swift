@@ -46,6 +46,11 @@ public struct BedrockBackend: CustomizationBackend {
 
     public var invokeConcurrency: Int { settings.invokeConcurrency }
 
+    /// The workflow's tags with the operator's added; the workflow's own keys win.
+    func tags(_ workflow: [String: String]) -> [String: String] {
+        workflow.merging(settings.tags) { ours, _ in ours }
+    }
+
     // MARK: - Training data
 
     public func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String {
@@ -54,7 +59,7 @@ public struct BedrockBackend: CustomizationBackend {
         let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, file)
         do {
             try await s3.uploadFile(upload.localPath, to: location, contentType: "application/jsonl",
-                                    tags: ["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile])
+                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]))
         } catch {
             throw BedrockErrors.map(error, "upload to \(location)")
         }
@@ -82,7 +87,7 @@ public struct BedrockBackend: CustomizationBackend {
             jobName: request.jobName, customModelName: request.customModelName, roleArn: settings.roleARN,
             clientRequestToken: request.clientRequestToken, baseModelIdentifier: request.baseModel,
             trainingDataURI: request.trainingDataURI, outputDataURI: outputLocation(tags: request.tags, jobName: request.jobName).uri + "/",
-            hyperParameters: request.hyperparameters, tags: request.tags, kmsKeyID: settings.kmsKeyID, vpcConfig: vpc)
+            hyperParameters: request.hyperparameters, tags: tags(request.tags), kmsKeyID: settings.kmsKeyID, vpcConfig: vpc)
         do {
             return try await control.createModelCustomizationJob(body)
         } catch where BedrockErrors.isNameCollision(error) {
@@ -139,7 +144,7 @@ public struct BedrockBackend: CustomizationBackend {
     public func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String {
         let body = CreateProvisionedModelThroughputRequest(clientRequestToken: request.clientRequestToken,
                                                            modelUnits: max(request.modelUnits, settings.modelUnits),
-                                                           provisionedModelName: request.name, modelId: request.modelARN, tags: request.tags)
+                                                           provisionedModelName: request.name, modelId: request.modelARN, tags: tags(request.tags))
         do {
             return try await control.createProvisionedModelThroughput(body)
         } catch where BedrockErrors.isNameCollision(error) {
