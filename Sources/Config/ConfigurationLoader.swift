@@ -217,6 +217,18 @@ public enum ConfigurationLoader {
         return profiles
     }
 
+    /// `from` and `to` of a mail channel, each checked to look like an address.
+    private static func readAddresses(_ t: inout TableReader) -> (from: String?, to: [String]) {
+        let from = t.requiredString("from")
+        let to = t.stringArray("to") ?? []
+        if to.isEmpty { t.error("to", "'to' needs at least one address") }
+        for address in to where !address.contains("@") {
+            t.error("to", "'\(address)' is not an email address")
+        }
+        if let from, !from.contains("@") { t.error("from", "'\(from)' is not an email address") }
+        return (from, to)
+    }
+
     private static func readNotifications(_ top: inout TableReader) -> NotificationSettings {
         var settings = NotificationSettings()
         guard var notify = top.table("notify") else { return settings }
@@ -237,13 +249,7 @@ public enum ConfigurationLoader {
             let username = t.string("username")
             let passwordFile = t.string("password_file")
             let caFile = t.absolutePath("ca_file")
-            let from = t.requiredString("from")
-            let to = t.stringArray("to") ?? []
-            if to.isEmpty { t.error("to", "'to' needs at least one address") }
-            for address in to where !address.contains("@") {
-                t.error("to", "'\(address)' is not an email address")
-            }
-            if let from, !from.contains("@") { t.error("from", "'\(from)' is not an email address") }
+            let (from, to) = readAddresses(&t)
             t.finish()
             if let host, let from {
                 settings.email = EmailSettings(
@@ -265,13 +271,7 @@ public enum ConfigurationLoader {
             if let url { settings.webhook = WebhookSettings(url: url, secretFile: secretFile) }
         }
         if var t = notify.table("ses") {
-            let from = t.requiredString("from")
-            let to = t.stringArray("to") ?? []
-            if to.isEmpty { t.error("to", "'to' needs at least one address") }
-            for address in to where !address.contains("@") {
-                t.error("to", "'\(address)' is not an email address")
-            }
-            if let from, !from.contains("@") { t.error("from", "'\(from)' is not an email address") }
+            let (from, to) = readAddresses(&t)
             let region = t.string("region")
             let endpointURL = t.string("endpoint_url")
             if let endpointURL, !(endpointURL.hasPrefix("https://") || endpointURL.hasPrefix("http://")) {

@@ -170,16 +170,18 @@ public struct BedrockBackend: CustomizationBackend {
     }
 
     public func deleteThroughput(_ arn: String) async throws(BackendError) {
-        do { try await control.deleteProvisionedModelThroughput(arn) } catch {
-            let mapped = BedrockErrors.map(error, "DeleteProvisionedModelThroughput")
-            if case .notFound = mapped { return }
-            throw mapped
-        }
+        try await deleting("DeleteProvisionedModelThroughput") { () async throws(AWSError) in try await control.deleteProvisionedModelThroughput(arn) }
     }
 
     public func deleteCustomModel(_ arn: String) async throws(BackendError) {
-        do { try await control.deleteCustomModel(arn) } catch {
-            let mapped = BedrockErrors.map(error, "DeleteCustomModel")
+        try await deleting("DeleteCustomModel") { () async throws(AWSError) in try await control.deleteCustomModel(arn) }
+    }
+
+    /// A delete whose "not found" means done: it was deleted before (by us before a crash,
+    /// or by a person).
+    func deleting(_ operation: String, _ call: () async throws(AWSError) -> Void) async throws(BackendError) {
+        do { try await call() } catch {
+            let mapped = BedrockErrors.map(error, operation)
             if case .notFound = mapped { return }
             throw mapped
         }
