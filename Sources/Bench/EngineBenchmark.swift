@@ -164,6 +164,26 @@ enum EngineBenchmark {
         print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB",
                      field("VmRSS"), field("RssAnon"), field("RssFile")))
         print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)", Double(wakeups) / 10, field("Threads")))
+        print("  largest resident mappings:")
+        for (name, kilobytes) in residentMappings(pid: daemon.pid).prefix(8) {
+            print(String(format: "    %7.1f MiB  %@", Double(kilobytes) / 1024, name))
+        }
+    }
+
+    /// Resident kilobytes per mapped object (file, or [heap], [anon], [stack]), largest first.
+    static func residentMappings(pid: Int32) -> [(String, Int)] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)) ?? ""
+        var totals: [String: Int] = [:]
+        var current = "?"
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), fields.count >= 5, !first.hasSuffix(":") {
+                current = fields.count >= 6 ? fields[5...].joined(separator: " ") : "[anon]"
+            } else if line.hasPrefix("Rss:"), fields.count >= 2, let kilobytes = Int(fields[1]) {
+                totals[current, default: 0] += kilobytes
+            }
+        }
+        return totals.sorted { $0.value > $1.value }
     }
 }
 

@@ -147,7 +147,7 @@ public enum ConfigurationLoader {
         }
 
         let notifications = readNotifications(&top)
-        let profiles = readProfiles(&top, backends: declaredBackends, knownAdapters: knownAdapters)
+        let profiles = readProfiles(&top, backends: declaredBackends, kinds: backends.mapValues(\.kind), knownAdapters: knownAdapters)
         top.finish()
 
         if !context.diagnostics.isEmpty {
@@ -181,7 +181,7 @@ public enum ConfigurationLoader {
     }
 
     private static func readProfiles(
-        _ top: inout TableReader, backends: Set<String>, knownAdapters: Set<String>?
+        _ top: inout TableReader, backends: Set<String>, kinds: [String: BackendKind], knownAdapters: Set<String>?
     ) -> [String: Profile] {
         var profiles: [String: Profile] = [:]
         for (name, var t) in top.namedTables("profiles") {
@@ -200,6 +200,10 @@ public enum ConfigurationLoader {
                 t.error("backend", "unknown backend '\(backend)' (\(known))")
             }
             let evaluationSet = t.absolutePath("evaluation_set")
+            let validationSet = t.absolutePath("validation_set")
+            if validationSet != nil, let backend, let kind = kinds[backend], kind != .bedrock {
+                t.error("validation_set", "validation_set is sent to Bedrock as the job's validation data; the \(kind.rawValue) backend '\(backend)' holds out evalPercentage of the training data itself")
+            }
             let hyperparameters = t.rawTable("hyperparameters") ?? [:]
             for (key, value) in hyperparameters.sorted(by: { $0.key < $1.key }) where value.scalarText == nil {
                 t.error("hyperparameters", "hyperparameter '\(key)' must be a string, number or boolean, not \(value.kindName)")
@@ -212,7 +216,7 @@ public enum ConfigurationLoader {
                 name: name, adapter: adapter, baseModel: baseModel, backend: backend,
                 evaluationSet: evaluationSet, hyperparameters: hyperparameters,
                 allowEndOfLife: allowEndOfLife, keepRejectedModels: keepRejectedModels,
-                line: t.context.locator.line(for: t.path))
+                line: t.context.locator.line(for: t.path), validationSet: validationSet)
         }
         return profiles
     }

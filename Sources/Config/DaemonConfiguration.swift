@@ -134,6 +134,9 @@ public struct Profile: Sendable, Equatable {
     public var baseModel: String
     public var backend: String
     public var evaluationSet: String?
+    /// Validation data for the job (Bedrock's `validationDataConfig`), checked against the
+    /// adapter's validation limits before anything is paid; Bedrock backends only.
+    public var validationSet: String?
     /// Values as written; the adapter's schema checks and converts them.
     public var hyperparameters: [String: ConfigNode]
     public var allowEndOfLife: Bool
@@ -144,8 +147,9 @@ public struct Profile: Sendable, Equatable {
     public init(
         name: String, adapter: String, baseModel: String, backend: String, evaluationSet: String? = nil,
         hyperparameters: [String: ConfigNode] = [:], allowEndOfLife: Bool = false, keepRejectedModels: Bool = false,
-        line: Int? = nil
+        line: Int? = nil, validationSet: String? = nil
     ) {
+        self.validationSet = validationSet
         self.name = name
         self.adapter = adapter
         self.baseModel = baseModel

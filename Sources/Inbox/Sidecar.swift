@@ -8,6 +8,8 @@ public struct Sidecar: Sendable, Equatable {
     public var jobName: String?
     public var customModelName: String?
     public var evaluationSet: String?
+    /// Replaces the profile's `validation_set` for this drop.
+    public var validationSet: String?
     /// Run even if the same bytes are already running for this profile.
     public var force = false
 
@@ -20,7 +22,7 @@ public struct Sidecar: Sendable, Equatable {
 }
 
 enum SidecarReader {
-    static let keys: Set<String> = ["hyperparameters", "job_name", "custom_model_name", "evaluation_set", "force"]
+    static let keys: Set<String> = ["hyperparameters", "job_name", "custom_model_name", "evaluation_set", "validation_set", "force"]
 
     static func read(text: String, file: String) throws(ConfigurationError) -> Sidecar {
         // The sidecar has the shape of a profile's drop-tunable part; reuse the configuration
@@ -42,6 +44,8 @@ enum SidecarReader {
             case ("custom_model_name", .string(let s)): sidecar.customModelName = s
             case ("evaluation_set", .string(let s)):
                 if s.hasPrefix("/") { sidecar.evaluationSet = s } else { problem(key, "'evaluation_set' must be an absolute path") }
+            case ("validation_set", .string(let s)):
+                if s.hasPrefix("/") { sidecar.validationSet = s } else { problem(key, "'validation_set' must be an absolute path") }
             case ("force", .boolean(let b)): sidecar.force = b
             case (let k, _) where keys.contains(k):
                 problem(k, "'\(k)' has the wrong type (\(value))")

@@ -147,6 +147,24 @@ struct BedrockUnitTests {
         guard case .permanent = BedrockErrors.map(AWSError(status: 403, code: "AccessDeniedException", message: "x"), "x") else { Issue.record("not permanent"); return }
     }
 
+    @Test("validation_set is for Bedrock backends only")
+    func validationSetNeedsBedrock() throws {
+        do {
+            _ = try ConfigurationLoader.parse(text: """
+                [backends.here]
+                kind = "local"
+                [profiles.p]
+                adapter = "local"
+                base_model = "local.minilm-extractive-v1"
+                backend = "here"
+                validation_set = "/srv/validation.jsonl"
+                """, file: "x.toml")
+            Issue.record("a local profile took a validation set")
+        } catch {
+            #expect(error.diagnostics.map(\.description).joined().contains("holds out evalPercentage"))
+        }
+    }
+
     @Test("[backends.NAME] kind = bedrock is checked when the configuration loads")
     func settings() throws {
         let good = try ConfigurationLoader.parse(text: """

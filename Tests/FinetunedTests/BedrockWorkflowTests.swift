@@ -35,6 +35,9 @@ struct BedrockWorkflowTests {
         let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
         let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
         _ = try? dir.write("bedrock-eval.jsonl", evaluation.split(separator: "\n").prefix(promptCount).joined(separator: "\n") + "\n")
+        // Titan's profile sends validation data too: records the training drops do not hold.
+        let training = (try? String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8)) ?? ""
+        _ = try? dir.write("titan-validation.jsonl", training.split(separator: "\n").suffix(30).joined(separator: "\n") + "\n")
         var text = DaemonHarness.configuration(in: dir, profiles: []) + """
 
             [evaluation]
@@ -69,6 +72,7 @@ struct BedrockWorkflowTests {
                 evaluation_set = "\(dir.file("bedrock-eval.jsonl"))"
                 # Titan Text is past its reported end of life: an operator must say yes to pay for it.
                 allow_end_of_life = \(c.adapter == "titan")
+                \(c.adapter == "titan" ? "validation_set = \"\(dir.file("titan-validation.jsonl"))\"" : "")
 
                 [profiles.\(c.profile).hyperparameters]
                 epochCount = 2
@@ -136,6 +140,15 @@ struct BedrockWorkflowTests {
             #expect(job.baseModel == c.baseModel && job.tags["finetuned:profile"] == c.profile && job.hyperParameters["epochCount"] == "2")
             #expect(job.tags["team"] == "ml-platform", "the operator's tags go on every resource")
             #expect(job.outputURI == "s3://finetuned-data/finetuned/output/\(c.profile)/\(done.id)/")
+            if c.adapter == "titan" {
+                // The profile's validation set went to S3 beside the drop, and to the job.
+                let validation = "s3://finetuned-data/finetuned/titan/\(done.id)/validation/titan-validation.jsonl"
+                #expect(job.validationURI == validation)
+                let stored = try? await s3.getObject(S3Location(uri: validation)!)
+                #expect(stored.map { String(decoding: $0, as: UTF8.self).split(separator: "\n").count } == 30)
+            } else {
+                #expect(job.validationURI == nil)
+            }
             // The base model was asked through its on-demand id, every prompt once.
             #expect(await emulator.invocations[c.inferenceID] == Self.promptCount, "\(c.profile)")
 
@@ -214,5 +227,29 @@ struct BedrockWorkflowTests {
         #expect(await emulator.jobs.count == 1, "one paid job")
         #expect(done.context.jobARN == (await emulator.jobs.first?.arn))
         #expect(daemon.log.contains("created before a restart"), "the job was found by name, not created again")
+    }
+
+    @Test("an invalid validation set stops the workflow before anything is uploaded or paid, with the line that is wrong")
+    func invalidValidationSet() async throws {
+        let emulator = BedrockEmulator(credentials: [])
+        let emulatorURL = try await emulator.start()
+        defer { Task { await emulator.stop() } }
+        let daemon = try DaemonHarness(configuration: { dir in
+            let text = Self.configuration(dir, moto: "http://127.0.0.1:1", emulator: emulatorURL)
+            _ = try? dir.write("titan-validation.jsonl", #"{"prompt": "a document", "completion": "its summary"}"# + "\n" + #"{"prompt": "no completion"}"# + "\n")
+            return text
+        }, adapters: ["cohere", "llama", "titan"])
+        defer { daemon.tearDown() }
+        try daemon.start(environment: ["AWS_ACCESS_KEY_ID": "AKIDX", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"])
+        #expect(await daemon.waitForReady() != nil)
+        let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
+        let training = try String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8)
+        try daemon.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "q4.jsonl", profile: "titan")
+        let failed = try #require(try await daemon.waitForWorkflows(in: [.failed, .done], dropName: "q4.jsonl", timeout: .seconds(30)).first)
+        #expect(failed.stage == .failed)
+        #expect(failed.failure?.contains("titan-validation.jsonl is not valid") == true && failed.failure?.contains("line 2") == true,
+                "\(failed.failure ?? "")")
+        #expect(failed.context.trainingDataURI == nil)
+        #expect(await emulator.jobs.isEmpty)
     }
 }

@@ -66,6 +66,18 @@ public struct BedrockBackend: CustomizationBackend {
         return location.uri
     }
 
+    public func putValidationData(_ upload: TrainingUpload, path: String) async throws(BackendError) -> String {
+        let location = S3Location(bucket: settings.bucket, key: settings.prefix)
+            .appending(upload.profile, upload.workflowID, "validation", URL(fileURLWithPath: path).lastPathComponent)
+        do {
+            try await s3.uploadFile(path, to: location, contentType: "application/jsonl",
+                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]))
+        } catch {
+            throw BedrockErrors.map(error, "upload to \(location)")
+        }
+        return location.uri
+    }
+
     func outputLocation(tags: [String: String], jobName: String) -> S3Location {
         let base = S3Location(bucket: settings.effectiveOutputBucket, key: settings.effectiveOutputPrefix)
         if let profile = tags["finetuned:profile"], let workflow = tags["finetuned:workflow-id"] { return base.appending(profile, workflow) }
@@ -87,7 +99,8 @@ public struct BedrockBackend: CustomizationBackend {
             jobName: request.jobName, customModelName: request.customModelName, roleArn: settings.roleARN,
             clientRequestToken: request.clientRequestToken, baseModelIdentifier: request.baseModel,
             trainingDataURI: request.trainingDataURI, outputDataURI: outputLocation(tags: request.tags, jobName: request.jobName).uri + "/",
-            hyperParameters: request.hyperparameters, tags: tags(request.tags), kmsKeyID: settings.kmsKeyID, vpcConfig: vpc)
+            hyperParameters: request.hyperparameters, tags: tags(request.tags), kmsKeyID: settings.kmsKeyID, vpcConfig: vpc,
+            validationDataURI: request.validationDataURI)
         do {
             return try await control.createModelCustomizationJob(body)
         } catch where BedrockErrors.isNameCollision(error) {

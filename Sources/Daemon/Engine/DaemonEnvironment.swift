@@ -2,6 +2,7 @@ import AdapterKit
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedInbox
+import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
 
@@ -35,6 +36,17 @@ struct DaemonEnvironment: WorkflowEnvironment {
         guard let evaluationSet = sidecar.evaluationSet ?? profile.profile.evaluationSet else {
             throw SpecError("profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started")
         }
+        // The job's validation data is checked like a drop, before anything is paid.
+        let validationSet = sidecar.validationSet ?? profile.profile.validationSet
+        if let validationSet {
+            let report = DropValidation.validate(path: validationSet, profile: profile, role: .validation, today: runtime.loader.today())
+            if !report.isValid {
+                let first = report.problems.first { $0.severity == .error }
+                throw SpecError("the validation set \(validationSet) is not valid for \(profile.model.id): "
+                                + (first.map { ($0.line > 0 ? "line \($0.line): " : "") + $0.message } ?? "\(report.errorCount) errors")
+                                + "; nothing was started")
+            }
+        }
         let stem = ResourceNaming.sanitize("finetuned-\(workflow.id)")
         return WorkflowSpec(
             adapter: profile.profile.adapter, baseModel: profile.model.id, backend: profile.profile.backend,
@@ -42,7 +54,7 @@ struct DaemonEnvironment: WorkflowEnvironment {
             jobName: sidecar.jobName ?? stem,
             customModelName: sidecar.customModelName ?? ResourceNaming.sanitize("\(workflow.profile)-\(workflow.id)"),
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
-            baseInferenceModel: profile.model.inferenceID)
+            baseInferenceModel: profile.model.inferenceID, validationSet: validationSet)
     }
 
     func backend(named name: String) async throws -> any CustomizationBackend {

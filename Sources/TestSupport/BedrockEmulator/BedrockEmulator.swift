@@ -27,6 +27,9 @@ public actor BedrockEmulator {
     public var faults = EmulatorFaults()
     public var answers = EmulatedAnswers.better
     /// GETs of a job before it ends; of a throughput before it is in service.
+    /// How long each InvokeModel answer takes, so concurrent callers overlap as they would
+    /// against the service.
+    public var invokeLatency: Duration = .milliseconds(5)
     public var jobPolls = 2
     public var throughputPolls = 2
     /// Prompt → reference, for `better` answers.
@@ -58,6 +61,7 @@ public actor BedrockEmulator {
 
     public func set(faults: EmulatorFaults) { self.faults = faults }
     public func set(answers: EmulatedAnswers) { self.answers = answers }
+    public func set(invokeLatency: Duration) { self.invokeLatency = invokeLatency }
     public func set(references: [(prompt: String, reference: String)]) { self.references = references }
     public func set(artifactStore: S3Client?) { self.artifactStore = artifactStore }
     public func set(jobPolls: Int, throughputPolls: Int) {

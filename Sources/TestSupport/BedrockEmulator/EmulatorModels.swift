@@ -9,6 +9,7 @@ public struct EmulatedJob: Sendable, Codable {
     public var baseModel: String
     public var roleARN: String
     public var trainingURI: String
+    public var validationURI: String?
     public var outputURI: String
     public var hyperParameters: [String: String]
     public var tags: [String: String]

@@ -43,7 +43,9 @@ extension BedrockEmulator {
         }
         let job = EmulatedJob(
             name: name, arn: "arn:aws:bedrock:\(region):\(account):model-customization-job/\(base)/\(nextID())", token: token,
-            customModelName: modelName, baseModel: base, roleARN: role, trainingURI: training, outputURI: output,
+            customModelName: modelName, baseModel: base, roleARN: role, trainingURI: training,
+            validationURI: ((body["validationDataConfig"] as? [String: Any])?["validators"] as? [[String: Any]])?.first?["s3Uri"] as? String,
+            outputURI: output,
             hyperParameters: hyper.compactMapValues { $0 as? String }, tags: Self.tags(body["jobTags"]), status: "InProgress",
             failureMessage: nil, outputModelARN: nil, polls: 0)
         jobs.append(job)
@@ -67,6 +69,7 @@ extension BedrockEmulator {
             "roleArn": job.roleARN, "status": job.status, "creationTime": Self.timestamp(), "lastModifiedTime": Self.timestamp(),
             "baseModelArn": "arn:aws:bedrock:\(region)::foundation-model/\(job.baseModel)", "hyperParameters": job.hyperParameters,
             "trainingDataConfig": ["s3Uri": job.trainingURI], "outputDataConfig": ["s3Uri": job.outputURI],
+            "validationDataConfig": ["validators": job.validationURI.map { [["s3Uri": $0]] } ?? []],
             "customizationType": "FINE_TUNING",
             "statusDetails": ["validationDetails": ["status": "Completed"], "dataProcessingDetails": ["status": "Completed"],
                               "trainingDetails": ["status": job.status == "InProgress" ? "InProgress" : job.status]],
@@ -217,8 +220,7 @@ extension BedrockEmulator {
         invocations[modelID, default: 0] += 1
         concurrentInvocations += 1
         peakConcurrentInvocations = max(peakConcurrentInvocations, concurrentInvocations)
-        // A little latency, so concurrent callers overlap as they would against the service.
-        try? await Task.sleep(for: .milliseconds(5))
+        try? await Task.sleep(for: invokeLatency)
         concurrentInvocations -= 1
         let base: String
         let custom: Bool

@@ -11,6 +11,9 @@ public protocol CustomizationBackend: Sendable {
     /// Puts the validated training file where the service reads it; returns its URI.
     /// Calling it twice for the same workflow replaces the object (it is not billed by the hour).
     func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String
+    /// Puts the job's validation data (`path`, already checked) beside the training data;
+    /// returns its URI. Only Bedrock takes it; the configuration refuses it elsewhere.
+    func putValidationData(_ upload: TrainingUpload, path: String) async throws(BackendError) -> String
 
     /// The job created under `name`, if any.
     func findJob(name: String) async throws(BackendError) -> JobState?
@@ -44,6 +47,9 @@ public protocol CustomizationBackend: Sendable {
 }
 
 extension CustomizationBackend {
+    public func putValidationData(_ upload: TrainingUpload, path: String) async throws(BackendError) -> String {
+        throw .permanent("this backend takes no separate validation data; remove validation_set from the profile")
+    }
     public var invokeConcurrency: Int { 1 }
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] { [] }
     public func baseModelWarning(_ baseModel: String) async -> String? { nil }
@@ -85,13 +91,16 @@ public struct JobRequest: Sendable, Equatable {
     public var customModelName: String
     public var baseModel: String
     public var trainingDataURI: String
+    /// Bedrock's `validationDataConfig`, when the profile has a validation set.
+    public var validationDataURI: String?
     public var hyperparameters: [String: String]
     public var clientRequestToken: String
     /// `finetuned:workflow-id`, `finetuned:profile`, plus the operator's own.
     public var tags: [String: String]
 
     public init(jobName: String, customModelName: String, baseModel: String, trainingDataURI: String,
-                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String]) {
+                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String], validationDataURI: String? = nil) {
+        self.validationDataURI = validationDataURI
         self.jobName = jobName
         self.customModelName = customModelName
         self.baseModel = baseModel

@@ -35,10 +35,18 @@ extension WorkflowRunner {
 
         switch action {
         case .upload:
-            let uri = try await call { try await backend.putTrainingData(TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
-                                                                                  dropName: record.dropName)) }
-            return .event(.uploaded(uri: uri), message: "training data at \(uri)",
-                          resources: [.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: uri))])
+            let upload = TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
+                                        dropName: record.dropName)
+            let uri = try await call { try await backend.putTrainingData(upload) }
+            var resources: [ResourceChange] = [.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: uri))]
+            var validationURI: String?
+            if let validation = spec.validationSet {
+                let put = try await call { try await backend.putValidationData(upload, path: validation) }
+                resources.append(.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: put)))
+                validationURI = put
+            }
+            return .event(.uploaded(uri: uri, validationURI: validationURI),
+                          message: "training data at \(uri)" + (validationURI.map { ", validation data at \($0)" } ?? ""), resources: resources)
 
         case .createJob:
             let name = ResourceNaming.name(spec.jobName, attempt: attempt)
@@ -52,7 +60,8 @@ extension WorkflowRunner {
             let arn = try await call {
                 try await backend.createJob(JobRequest(
                     jobName: name, customModelName: ResourceNaming.name(spec.customModelName, attempt: attempt), baseModel: spec.baseModel,
-                    trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags))
+                    trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags,
+                    validationDataURI: context.validationDataURI))
             }
             return .event(.jobCreated(arn: arn), message: "customization job \(name) created: \(arn)",
                           resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])

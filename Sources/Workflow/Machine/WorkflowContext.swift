@@ -11,6 +11,8 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
     /// client token so a retried step creates a new resource instead of finding the old one.
     public var attempt = 1
     public var trainingDataURI: String?
+    /// Where the job's validation data was put, when the profile has a validation set.
+    public var validationDataURI: String?
     public var jobARN: String?
     /// When the job was created: the training deadline counts from here.
     public var jobCreatedAt: Date?
@@ -63,6 +65,8 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     /// Hyperparameters as the service takes them (names → decimal strings).
     public var hyperparameters: [String: String]
     public var evaluationSet: String?
+    /// The job's validation data, already checked against the adapter (Bedrock only).
+    public var validationSet: String?
     /// Name stems; the attempt number is appended (`-a2`) from the second attempt on.
     public var jobName: String
     public var customModelName: String
@@ -71,8 +75,9 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
 
     public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
                 jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
-                baseInferenceModel: String? = nil) {
+                baseInferenceModel: String? = nil, validationSet: String? = nil) {
         self.keepRejectedModels = keepRejectedModels
+        self.validationSet = validationSet
         self.baseInferenceModel = baseInferenceModel
         self.adapter = adapter
         self.baseModel = baseModel

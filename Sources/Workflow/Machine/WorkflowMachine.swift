@@ -19,7 +19,7 @@ public struct WorkflowMachine: Sendable, Equatable {
     public enum Model: String, Sendable, Equatable, Codable { case base, custom }
 
     public enum Event: Sendable, Equatable {
-        case uploaded(uri: String)
+        case uploaded(uri: String, validationURI: String? = nil)
         case jobCreated(arn: String)
         case jobInProgress
         case jobCompleted(customModelARN: String)
@@ -165,8 +165,9 @@ public struct WorkflowMachine: Sendable, Equatable {
             context.failureReason = message
             context.failedStage = stage
             stage = .cleaningUp
-        case (.validated, .uploaded(let uri)):
+        case (.validated, .uploaded(let uri, let validationURI)):
             context.trainingDataURI = uri
+            context.validationDataURI = validationURI
             stage = .uploaded
         case (.uploaded, .jobCreated(let arn)):
             context.jobARN = arn

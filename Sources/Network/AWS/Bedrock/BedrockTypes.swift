@@ -24,6 +24,11 @@ public struct S3DataConfig: Codable, Sendable, Equatable {
     public init(s3Uri: String) { self.s3Uri = s3Uri }
 }
 
+public struct ValidationDataConfig: Codable, Sendable, Equatable {
+    public var validators: [S3DataConfig]
+    public init(uri: String) { validators = [S3DataConfig(s3Uri: uri)] }
+}
+
 public struct OutputDataConfig: Codable, Sendable, Equatable {
     public var s3Uri: String
     public init(s3Uri: String) { self.s3Uri = s3Uri }
@@ -50,13 +55,15 @@ public struct CreateModelCustomizationJobRequest: Codable, Sendable, Equatable {
     public var jobTags: [BedrockTag]?
     public var customModelTags: [BedrockTag]?
     public var trainingDataConfig: S3DataConfig
+    public var validationDataConfig: ValidationDataConfig?
     public var outputDataConfig: OutputDataConfig
     public var hyperParameters: [String: String]
     public var vpcConfig: VpcConfig?
 
     public init(jobName: String, customModelName: String, roleArn: String, clientRequestToken: String, baseModelIdentifier: String,
                 trainingDataURI: String, outputDataURI: String, hyperParameters: [String: String], tags: [String: String],
-                kmsKeyID: String? = nil, vpcConfig: VpcConfig? = nil) {
+                kmsKeyID: String? = nil, vpcConfig: VpcConfig? = nil, validationDataURI: String? = nil) {
+        validationDataConfig = validationDataURI.map(ValidationDataConfig.init(uri:))
         self.jobName = jobName
         self.customModelName = customModelName
         self.roleArn = roleArn
@@ -106,6 +113,7 @@ public struct ModelCustomizationJob: Codable, Sendable, Equatable {
     public var baseModelArn: String?
     public var hyperParameters: [String: String]?
     public var trainingDataConfig: S3DataConfig?
+    public var validationDataConfig: ValidationDataConfig?
     public var outputDataConfig: OutputDataConfig?
     public var statusDetails: StatusDetails?
 
