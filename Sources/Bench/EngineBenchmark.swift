@@ -172,7 +172,9 @@ enum EngineBenchmark {
 
     /// Resident kilobytes per mapped object (file, or [heap], [anon], [stack]), largest first.
     static func residentMappings(pid: Int32) -> [(String, Int)] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)) ?? ""
+        // procfs files report size 0: read to the end rather than by the reported size.
+        let data = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps").flatMap { try? $0.readToEnd() } ?? Data()
+        let text = String(decoding: data, as: UTF8.self)
         var totals: [String: Int] = [:]
         var current = "?"
         for line in text.split(separator: "\n") {

@@ -11,92 +11,94 @@ import Testing
 /// where its verifier refuses a correctly signed request (GET and stop on a job, whatever
 /// the identifier), botocore's request is refused the same way, and the call is then
 /// repeated with checking off to test what the client makes of moto's answer.
-@Suite("Bedrock client against moto", .serialized)
-struct BedrockMotoTests {
-    static func settings() -> BedrockSettings {
-        var s = BedrockSettings(roleARN: "arn:aws:iam::123456789012:role/finetuned-bedrock", bucket: "finetuned-data")
-        s.region = "us-east-1"
-        return s
-    }
-
-    static func botocore(_ moto: MotoServer, _ call: String) throws -> String {
-        let python = try #require(Command.which("python3"))
-        let script = """
-            import sys, boto3
-            bedrock = boto3.client("bedrock", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
-            try:
-                \(call)
-                print("accepted")
-            except Exception as e:
-                print(e.response["Error"]["Code"], e.response["Error"].get("Message", ""))
-            """
-        let result = try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr
-    }
-
-    @Test("create a job (signed), read it back by name and ARN, stop it, and resume on a name collision only with our token")
-    func jobs() async throws {
-        let moto = try MotoServer()
-        defer { moto.stop() }
-        let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
-        let request = JobRequest(jobName: "finetuned-wf-1-a1", customModelName: "finetuned-wf-1-a1-model", baseModel: "amazon.titan-text-lite-v1",
-                                 trainingDataURI: "s3://finetuned-data/finetuned/p/wf-1/train.jsonl", hyperparameters: ["epochCount": "2"],
-                                 clientRequestToken: "wf-1-a1-create-job", tags: ["finetuned:workflow-id": "wf-1", "finetuned:profile": "p"])
-        let arn = try await backend.createJob(request)
-        #expect(arn.hasSuffix(":model-customization-job/finetuned-wf-1-a1"))
-
-        // moto's verifier refuses every signed GET of a job, botocore's included.
-        await #expect(throws: BackendError.self) { try await backend.job(arn) }
-        #expect(try Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains("SignatureDoesNotMatch"))
-        try await moto.checkSignatures(false)
-
-        let state = try await backend.job(arn)
-        #expect(state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil), "moto's placeholder failure message is ignored while in progress")
-        #expect(try await backend.findJob(name: "finetuned-wf-1-a1")?.arn == arn)
-        #expect(try await backend.findJob(name: "no-such-job") == nil, "moto's 400 ResourceNotFoundException is 'not there'")
-
-        // The same name again: moto says it is in use; ours (same token) → resume, not ours → a clear error.
-        #expect(try await backend.createJob(request) == arn)
-        var other = request
-        other.clientRequestToken = "someone-else"
-        do {
-            _ = try await backend.createJob(other)
-            Issue.record("a job with another token was adopted")
-        } catch {
-            guard case .permanent(let message) = error else { Issue.record("\(error)"); return }
-            #expect(message.contains("was not created by this workflow"), "\(message)")
+extension MotoPeerTests {
+    @Suite("Bedrock client against moto", .serialized)
+    struct BedrockMotoTests {
+        static func settings() -> BedrockSettings {
+            var s = BedrockSettings(roleARN: "arn:aws:iam::123456789012:role/finetuned-bedrock", bucket: "finetuned-data")
+            s.region = "us-east-1"
+            return s
         }
 
-        let job = try await BedrockClient(client: try moto.client(.bedrock)).getModelCustomizationJob(arn)
-        #expect(job.creationTime.flatMap(AWSTimestamp.parse) != nil, "moto's '2026-11-28 08:22:28' timestamps are read")
-        #expect(job.outputDataConfig?.s3Uri == "s3://finetuned-data/finetuned/output/p/wf-1/")
-        #expect(job.hyperParameters == ["epochCount": "2"])
-        try await backend.stopJob(arn)
-
-        // Deleting what is not there is done; GetCustomModel's 400 not-found is typed.
-        try await backend.deleteCustomModel("arn:aws:bedrock:us-east-1:123456789012:custom-model/none")
-        let bedrock = BedrockClient(client: try moto.client(.bedrock))
-        do {
-            _ = try await bedrock.getCustomModel("none")
-            Issue.record("moto found a model that does not exist")
-        } catch {
-            #expect(error.code == "ResourceNotFoundException" && !error.isRetryable)
+        static func botocore(_ moto: MotoServer, _ call: String) throws -> String {
+            let python = try #require(Command.which("python3"))
+            let script = """
+                import sys, boto3
+                bedrock = boto3.client("bedrock", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+                try:
+                    \(call)
+                    print("accepted")
+                except Exception as e:
+                    print(e.response["Error"]["Code"], e.response["Error"].get("Message", ""))
+                """
+            let result = try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr
         }
-    }
 
-    @Test("the training data goes to s3://bucket/prefix/profile/workflow/, signed")
-    func upload() async throws {
-        let moto = try MotoServer()
-        defer { moto.stop() }
-        let client = try moto.client(.s3)
-        _ = try await client.send("PUT", path: "/finetuned-data")
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let file = try dir.write("q4.jsonl", "{\"prompt\":\"a\",\"completion\":\"b\"}\n")
-        let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
-        let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-7", profile: "summaries", localPath: file, sha256: nil))
-        #expect(uri == "s3://finetuned-data/finetuned/summaries/wf-7/q4.jsonl")
-        #expect(try await S3Client(client: client).getObject(S3Location(uri: uri)!) == Array("{\"prompt\":\"a\",\"completion\":\"b\"}\n".utf8))
+        @Test("create a job (signed), read it back by name and ARN, stop it, and resume on a name collision only with our token")
+        func jobs() async throws {
+            let moto = try MotoServer()
+            defer { moto.stop() }
+            let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
+            let request = JobRequest(jobName: "finetuned-wf-1-a1", customModelName: "finetuned-wf-1-a1-model", baseModel: "amazon.titan-text-lite-v1",
+                                     trainingDataURI: "s3://finetuned-data/finetuned/p/wf-1/train.jsonl", hyperparameters: ["epochCount": "2"],
+                                     clientRequestToken: "wf-1-a1-create-job", tags: ["finetuned:workflow-id": "wf-1", "finetuned:profile": "p"])
+            let arn = try await backend.createJob(request)
+            #expect(arn.hasSuffix(":model-customization-job/finetuned-wf-1-a1"))
+
+            // moto's verifier refuses every signed GET of a job, botocore's included.
+            await #expect(throws: BackendError.self) { try await backend.job(arn) }
+            #expect(try Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains("SignatureDoesNotMatch"))
+            try await moto.checkSignatures(false)
+
+            let state = try await backend.job(arn)
+            #expect(state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil), "moto's placeholder failure message is ignored while in progress")
+            #expect(try await backend.findJob(name: "finetuned-wf-1-a1")?.arn == arn)
+            #expect(try await backend.findJob(name: "no-such-job") == nil, "moto's 400 ResourceNotFoundException is 'not there'")
+
+            // The same name again: moto says it is in use; ours (same token) → resume, not ours → a clear error.
+            #expect(try await backend.createJob(request) == arn)
+            var other = request
+            other.clientRequestToken = "someone-else"
+            do {
+                _ = try await backend.createJob(other)
+                Issue.record("a job with another token was adopted")
+            } catch {
+                guard case .permanent(let message) = error else { Issue.record("\(error)"); return }
+                #expect(message.contains("was not created by this workflow"), "\(message)")
+            }
+
+            let job = try await BedrockClient(client: try moto.client(.bedrock)).getModelCustomizationJob(arn)
+            #expect(job.creationTime.flatMap(AWSTimestamp.parse) != nil, "moto's '2026-11-28 08:22:28' timestamps are read")
+            #expect(job.outputDataConfig?.s3Uri == "s3://finetuned-data/finetuned/output/p/wf-1/")
+            #expect(job.hyperParameters == ["epochCount": "2"])
+            try await backend.stopJob(arn)
+
+            // Deleting what is not there is done; GetCustomModel's 400 not-found is typed.
+            try await backend.deleteCustomModel("arn:aws:bedrock:us-east-1:123456789012:custom-model/none")
+            let bedrock = BedrockClient(client: try moto.client(.bedrock))
+            do {
+                _ = try await bedrock.getCustomModel("none")
+                Issue.record("moto found a model that does not exist")
+            } catch {
+                #expect(error.code == "ResourceNotFoundException" && !error.isRetryable)
+            }
+        }
+
+        @Test("the training data goes to s3://bucket/prefix/profile/workflow/, signed")
+        func upload() async throws {
+            let moto = try MotoServer()
+            defer { moto.stop() }
+            let client = try moto.client(.s3)
+            _ = try await client.send("PUT", path: "/finetuned-data")
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let file = try dir.write("q4.jsonl", "{\"prompt\":\"a\",\"completion\":\"b\"}\n")
+            let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
+            let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-7", profile: "summaries", localPath: file, sha256: nil))
+            #expect(uri == "s3://finetuned-data/finetuned/summaries/wf-7/q4.jsonl")
+            #expect(try await S3Client(client: client).getObject(S3Location(uri: uri)!) == Array("{\"prompt\":\"a\",\"completion\":\"b\"}\n".utf8))
+        }
     }
 }
 

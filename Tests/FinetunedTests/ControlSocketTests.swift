@@ -190,7 +190,8 @@ enum RawSocket {
             raw.copyBytes(from: Array(path.utf8))
             raw[path.utf8.count] = 0
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        // A safety net against a hung server, not a speed requirement: generous for a loaded machine.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
