@@ -102,11 +102,8 @@ let package = Package(
             dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedNetwork", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Backends/Bedrock"
         ),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
         .target(
             name: "FinetunedEvaluation",
-            dependencies: ["COpenBLAS"],
             path: "Sources/Evaluation",
             swiftSettings: numericCode
         ),

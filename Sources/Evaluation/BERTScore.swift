@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// BERTScore as the `bert-score` package (0.3.13) computes it: hidden states after one layer,
@@ -78,8 +77,8 @@ public struct BERTScorer: Sendable {
         guard cTotal > 0, rTotal > 0 else { return BERTScore(precision: 0, recall: 0, f1: 0) }
         // Cosine similarities of every candidate token with every reference token, `[c × r]`.
         var similarity = [Float](repeating: 0, count: c * r)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(r), Int32(h), 1,
-                    candidate.vectors, Int32(h), reference.vectors, Int32(h), 0, &similarity, Int32(r))
+        BLAS.sgemm(transposeB: true, m: Int32(c), n: Int32(r), k: Int32(h), alpha: 1, a: candidate.vectors, lda: Int32(h),
+                   b: reference.vectors, ldb: Int32(h), beta: 0, c: &similarity, ldc: Int32(r))
         var bestForCandidate = [Float](repeating: -.infinity, count: c)
         var bestForReference = [Float](repeating: -.infinity, count: r)
         for i in 0..<c {

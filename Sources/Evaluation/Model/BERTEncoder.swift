@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// The BERT encoder (all-MiniLM-L6-v2: 6 layers, 384 hidden, 12 heads, GELU) run on the
@@ -21,7 +20,7 @@ public final class BERTEncoder: @unchecked Sendable {
 
     public init(modelFile: String, configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
-        Self.singleThreadedBLAS
+        try BLAS.load()
         weights = try SafeTensors(path: modelFile)
         // Check every tensor once, so a wrong file fails here and not mid-evaluation.
         _ = try embeddingTables()
@@ -77,11 +76,10 @@ public final class BERTEncoder: @unchecked Sendable {
             outputNorm: try norm(p + "output.LayerNorm"))
     }
 
-    /// OpenBLAS's own threads spin while the scalar parts of a layer (GELU, softmax, layer
-    /// norm) run on one core, which costs more than they give on sentence-sized products; so
-    /// BLAS runs single-threaded and `hiddenStates(passes:)` spreads whole passes over the
-    /// cores instead, the scalar work included.
-    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+    // OpenBLAS's own threads spin while the scalar parts of a layer (GELU, softmax, layer
+    // norm) run on one core, which costs more than they give on sentence-sized products; so
+    // BLAS runs single-threaded (`BLAS`) and `hiddenStates(passes:)` spreads whole passes
+    // over the cores instead, the scalar work included.
 
     /// The hidden states of many sentences, in their order: sorted by length and cut into
     /// passes of about `tokensPerPass` tokens (a few large matrix products each, no padding),
@@ -173,15 +171,17 @@ public final class BERTEncoder: @unchecked Sendable {
                 let offset = first + head * d
                 q.withUnsafeBufferPointer { qp in
                     k.withUnsafeBufferPointer { kp in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(m), Int32(d), scale,
-                                    qp.baseAddress! + offset, Int32(h), kp.baseAddress! + offset, Int32(h), 0, &scores, Int32(m))
+                        BLAS.sgemm(transposeB: true, m: Int32(m), n: Int32(m), k: Int32(d), alpha: scale,
+                                   a: qp.baseAddress! + offset, lda: Int32(h), b: kp.baseAddress! + offset, ldb: Int32(h), beta: 0,
+                                   c: &scores, ldc: Int32(m))
                     }
                 }
                 for row in 0..<m { softmax(&scores, offset: row * m, count: m) }
                 v.withUnsafeBufferPointer { vp in
                     context.withUnsafeMutableBufferPointer { cp in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(d), Int32(m), 1,
-                                    scores, Int32(m), vp.baseAddress! + offset, Int32(h), 0, cp.baseAddress! + offset, Int32(h))
+                        BLAS.sgemm(transposeB: false, m: Int32(m), n: Int32(d), k: Int32(m), alpha: 1,
+                                   a: scores, lda: Int32(m), b: vp.baseAddress! + offset, ldb: Int32(h), beta: 0,
+                                   c: cp.baseAddress! + offset, ldc: Int32(h))
                     }
                 }
             }
@@ -201,8 +201,8 @@ public final class BERTEncoder: @unchecked Sendable {
     private func apply(_ l: Linear, _ x: [Float], rows n: Int) -> [Float] {
         var y = [Float](repeating: 0, count: n * l.outputs)
         for r in 0..<n { for o in 0..<l.outputs { y[r * l.outputs + o] = l.bias[o] } }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(l.outputs), Int32(l.inputs), 1,
-                    x, Int32(l.inputs), l.weight.baseAddress!, Int32(l.inputs), 1, &y, Int32(l.outputs))
+        BLAS.sgemm(transposeB: true, m: Int32(n), n: Int32(l.outputs), k: Int32(l.inputs), alpha: 1,
+                   a: x, lda: Int32(l.inputs), b: l.weight.baseAddress!, ldb: Int32(l.inputs), beta: 1, c: &y, ldc: Int32(l.outputs))
         return y
     }
 
