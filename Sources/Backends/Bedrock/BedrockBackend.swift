@@ -56,19 +56,16 @@ public struct BedrockBackend: CustomizationBackend {
     public func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String {
         // The drop's own name (the inbox accepts only plain names), else the spool file's.
         let file = upload.dropName.map { URL(fileURLWithPath: $0).lastPathComponent } ?? URL(fileURLWithPath: upload.localPath).lastPathComponent
-        let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, file)
-        do {
-            try await s3.uploadFile(upload.localPath, to: location, contentType: "application/jsonl",
-                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]))
-        } catch {
-            throw BedrockErrors.map(error, "upload to \(location)")
-        }
-        return location.uri
+        return try await put(upload.localPath, for: upload, at: file)
     }
 
     public func putValidationData(_ upload: TrainingUpload, path: String) async throws(BackendError) -> String {
-        let location = S3Location(bucket: settings.bucket, key: settings.prefix)
-            .appending(upload.profile, upload.workflowID, "validation", URL(fileURLWithPath: path).lastPathComponent)
+        try await put(path, for: upload, at: "validation/" + URL(fileURLWithPath: path).lastPathComponent)
+    }
+
+    /// Uploads a file under the workflow's folder, `prefix/<profile>/<workflow-id>/`, tagged.
+    func put(_ path: String, for upload: TrainingUpload, at name: String) async throws(BackendError) -> String {
+        let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, name)
         do {
             try await s3.uploadFile(path, to: location, contentType: "application/jsonl",
                                     tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]))
