@@ -206,4 +206,34 @@ struct BedrockEmulatorTests {
             #expect(error.code == "Timeout" && error.isRetryable, "\(error)")
         }
     }
+
+    @Test("aws_profile picks the shared-credentials profile the backend signs with, and the profile's region")
+    func awsProfile() async throws {
+        let emulator = BedrockEmulator(region: "eu-west-1", credentials: [Self.key])
+        let url = try await emulator.start()
+        defer { Task { await emulator.stop() } }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let credentials = try dir.write("credentials", """
+            [default]
+            aws_access_key_id = AKIDWRONG
+            aws_secret_access_key = wrong
+            [finetuned]
+            aws_access_key_id = \(Self.key.accessKeyID)
+            aws_secret_access_key = \(Self.key.secretAccessKey)
+            """)
+        let config = try dir.write("config", "[default]\nregion = us-east-1\n[profile finetuned]\nregion = eu-west-1\n")
+        var settings = BedrockSettings(roleARN: "arn:aws:iam::123456789012:role/finetuned", bucket: "finetuned-data")
+        settings.endpointURL = url
+        settings.awsProfile = "finetuned"
+        let environment = ["AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config, "AWS_EC2_METADATA_DISABLED": "true"]
+        let backend = try BedrockBackend(name: "bedrock", settings: settings, environment: environment, logger: Logger(label: "test"))
+        #expect(await backend.baseModelWarning("cohere.command-text-v14:7:4k")?.contains("LEGACY") == true)
+        #expect(await emulator.signatureFailures == 0, "signed with the [finetuned] key, scoped to eu-west-1")
+
+        settings.awsProfile = nil
+        let withDefault = try BedrockBackend(name: "bedrock", settings: settings, environment: environment, logger: Logger(label: "test"))
+        #expect(await withDefault.baseModelWarning("cohere.command-text-v14:7:4k") == nil, "the warning check never fails a workflow")
+        #expect(await emulator.signatureFailures == 1, "the [default] key is refused")
+    }
 }
