@@ -1,3 +1,4 @@
+import FinetunedNetwork
 import FinetunedWorkflow
 import Foundation
 
@@ -44,19 +45,8 @@ struct NotificationMessage: Sendable, Equatable {
             + "\n</table>\n</body></html>\n"
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// Markup characters as entities (`&apos;` too: valid in HTML5 and in every mail reader).
+    static func escape(_ text: String) -> String { XMLText.escape(text) }
 
     /// The message as RFC 5322 text with a multipart/alternative MIME body, CRLF line ends.
     func rfc5322(from: String, to: [String], date: Date, messageID: String, boundary: String) -> String {
