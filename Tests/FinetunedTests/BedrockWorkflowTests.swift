@@ -183,6 +183,8 @@ extension MotoPeerTests {
             #expect(await emulator.signatureFailures == 0)
             #expect(daemon.log.contains("LEGACY"), "Cohere Command is legacy: the daemon warns before paying")
             #expect(!daemon.log.contains(moto.credentials.secretAccessKey), "the secret never reaches the log")
+        #expect(daemon.log.contains("AWS credentials from environment (key …\(moto.credentials.accessKeyID.suffix(4)))"),
+                "the source of the keys is logged once")
         }
 
         /// The paid step and a crash: the daemon dies right after CreateModelCustomizationJob

@@ -31,7 +31,11 @@ public struct BedrockBackend: CustomizationBackend {
         }
         let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
                                          configuredServiceEndpoints: overrides, environment: environment, shared: shared)
-        let chain = credentials ?? CredentialChain.standard(environment: environment)
+        let chain = credentials ?? CredentialChain.standard(environment: environment) { [logger] fetched in
+            // Which keys are in use, as `aws configure list` shows them: the source and the key id's end.
+            let until = fetched.expiration.map { ", valid until \($0)" } ?? ""
+            logger.info("backend '\(name)': AWS credentials from \(fetched.source) (key …\(fetched.credentials.accessKeyID.suffix(4)))\(until)")
+        }
         self.name = name
         self.settings = settings
         self.logger = logger

@@ -9,14 +9,17 @@ import Foundation
 /// again; concurrent callers share one fetch.
 public actor CredentialChain {
     public nonisolated let providers: [any CredentialsProvider]
+    /// Told of every fresh set (for a log line naming its source; never the secret).
+    public nonisolated let onFetch: @Sendable (ProvidedCredentials) -> Void
     let refreshMargin: TimeInterval
     let now: @Sendable () -> Date
     private var cached: ProvidedCredentials?
     private var inFlight: Task<ProvidedCredentials, any Error>?
 
     public init(providers: [any CredentialsProvider], refreshMargin: TimeInterval = 300,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() }, onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }) {
         self.providers = providers
+        self.onFetch = onFetch
         self.refreshMargin = refreshMargin
         self.now = now
     }
@@ -24,14 +27,15 @@ public actor CredentialChain {
     /// - Parameter instanceMetadataTimeout: how long to wait for IMDS, which off EC2 never
     ///   answers; one second, as in the SDKs.
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                instanceMetadataTimeout: Duration = .seconds(1)) -> CredentialChain {
+                                instanceMetadataTimeout: Duration = .seconds(1),
+                                onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }) -> CredentialChain {
         CredentialChain(providers: [
             EnvironmentCredentials(environment: environment),
             SystemdCredentials(environment: environment),
             SharedFileCredentials(environment: environment),
             ContainerCredentials(environment: environment),
             InstanceMetadataCredentials(environment: environment, client: HTTPClient(timeout: instanceMetadataTimeout)),
-        ])
+        ], onFetch: onFetch)
     }
 
     public func current() async throws(CredentialsError) -> ProvidedCredentials {
@@ -47,6 +51,7 @@ public actor CredentialChain {
         defer { inFlight = nil }
         do {
             let fresh = try await task.value
+            if cached != fresh { onFetch(fresh) }
             cached = fresh
             return fresh
         } catch let error as CredentialsError {
