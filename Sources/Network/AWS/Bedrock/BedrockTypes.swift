@@ -2,8 +2,8 @@ import Foundation
 
 // Requests and responses of the Bedrock control plane as typed values, with the JSON member
 // names of the service. Decoding is tolerant: every member the workflow does not need is
-// optional, and timestamps are kept as text (moto writes "2026-11-27 23:25:10", the service
-// ISO 8601) and read through `AWSTimestamp`.
+// optional, and timestamps are kept as the text they came as (moto writes
+// "2026-11-27 23:25:10", the service ISO 8601); the workflow keeps its own clock.
 
 public struct BedrockTag: Codable, Sendable, Equatable {
     public var key: String
@@ -173,24 +173,4 @@ public struct FoundationModel: Codable, Sendable, Equatable {
     public var providerName: String?
     public var customizationsSupported: [String]?
     public var modelLifecycle: Lifecycle?
-}
-
-/// Timestamps as the service (ISO 8601, with or without fractional seconds, or epoch
-/// seconds) and moto ("yyyy-MM-dd HH:mm:ss", UTC) write them.
-public enum AWSTimestamp {
-    public static func parse(_ text: String) -> Date? {
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        let iso = ISO8601DateFormatter()
-        if let date = iso.date(from: text) { return date }
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = iso.date(from: text) { return date }
-        let plain = DateFormatter()
-        plain.locale = Locale(identifier: "en_US_POSIX")
-        plain.timeZone = TimeZone(identifier: "UTC")
-        for format in ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm:ss.SSSSSS", "yyyy-MM-dd'T'HH:mm:ss"] {
-            plain.dateFormat = format
-            if let date = plain.date(from: text) { return date }
-        }
-        return nil
-    }
 }
