@@ -72,7 +72,9 @@ public final class EngineFixture: @unchecked Sendable {
         await engine.idle()
     }
 
-    public func waitForStage(_ id: String, _ stages: Set<WorkflowStage>, timeout: Duration = .seconds(20)) async throws -> WorkflowRecord? {
+    /// Returns as soon as the stage is reached; the deadline only bounds a hang, and is generous
+    /// because the whole suite runs in parallel on two cores.
+    public func waitForStage(_ id: String, _ stages: Set<WorkflowStage>, timeout: Duration = .seconds(120)) async throws -> WorkflowRecord? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let record = try await store.workflow(id: id), stages.contains(record.stage) { return record }

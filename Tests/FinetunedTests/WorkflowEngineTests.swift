@@ -276,7 +276,9 @@ struct WorkflowEngineTests {
         let f = try EngineFixture(script: { var s = ScriptSettings(); s.invokeDelayMilliseconds = 30; return s }(), prompts: 12)
         let id = try await f.addValidated()
         await f.engine.schedule()
-        _ = try await f.waitForStage(id, [.customInference])
+        // A generous deadline: on a loaded two-core machine the base model's 12 answers can take long.
+        let reached = try await f.waitForStage(id, [.customInference], timeout: .seconds(120))
+        try #require(reached?.stage == .customInference, "the base model's answers never completed: \(reached?.stage.rawValue ?? "none")")
         try await Task.sleep(for: .milliseconds(100))
         await f.engine.shutdown()
         let before = try await f.store.answers(workflowID: id).count
