@@ -20,7 +20,7 @@ extension MotoPeerTests {
             return s
         }
 
-        static func botocore(_ moto: MotoServer, _ call: String) throws -> String {
+        static func botocore(_ moto: MotoServer, _ call: String) async throws -> String {
             let python = try #require(Command.which("python3"))
             let script = """
                 import sys, boto3
@@ -31,13 +31,13 @@ extension MotoPeerTests {
                 except Exception as e:
                     print(e.response["Error"]["Code"], e.response["Error"].get("Message", ""))
                 """
-            let result = try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+            let result = try await blocking { try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr
         }
 
         @Test("create a job (signed), read it back by name and ARN, stop it, and resume on a name collision only with our token")
         func jobs() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
             let request = JobRequest(jobName: "finetuned-wf-1-a1", customModelName: "finetuned-wf-1-a1-model", baseModel: "amazon.titan-text-lite-v1",
@@ -48,7 +48,7 @@ extension MotoPeerTests {
 
             // moto's verifier refuses every signed GET of a job, botocore's included.
             await #expect(throws: BackendError.self) { try await backend.job(arn) }
-            #expect(try Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains("SignatureDoesNotMatch"))
+            #expect(try await Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains("SignatureDoesNotMatch"))
             try await moto.checkSignatures(false)
 
             let state = try await backend.job(arn)
@@ -87,7 +87,7 @@ extension MotoPeerTests {
 
         @Test("the training data goes to s3://bucket/prefix/profile/workflow/, signed")
         func upload() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let client = try moto.client(.s3)
             _ = try await client.send("PUT", path: "/finetuned-data")

@@ -58,14 +58,14 @@ struct BedrockEmulatorTests {
             bedrock.delete_custom_model(modelIdentifier=model)
             print("ok")
             """
-        let good = try Command.run(python, ["-c", script, url, Self.key.accessKeyID, Self.key.secretAccessKey])
+        let good = try await blocking { try Command.run(python, ["-c", script, url, Self.key.accessKeyID, Self.key.secretAccessKey]) }
         #expect(good.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(good.stderr)")
         #expect(await emulator.signatureFailures == 0)
         #expect(await emulator.deletedThroughputs.count == 1)
         #expect(await emulator.deletedModels.count == 1)
 
-        let bad = try Command.run(python, ["-c", "import sys, boto3\nb = boto3.client('bedrock', region_name='us-east-1', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key='wrong')\ntry:\n    b.get_foundation_model(modelIdentifier='amazon.titan-text-lite-v1:0:4k')\nexcept Exception as e:\n    print(e.response['Error']['Code'])",
-                                           url, Self.key.accessKeyID])
+        let bad = try await blocking { try Command.run(python, ["-c", "import sys, boto3\nb = boto3.client('bedrock', region_name='us-east-1', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key='wrong')\ntry:\n    b.get_foundation_model(modelIdentifier='amazon.titan-text-lite-v1:0:4k')\nexcept Exception as e:\n    print(e.response['Error']['Code'])",
+                                           url, Self.key.accessKeyID]) }
         #expect(bad.stdout.contains("InvalidSignatureException"), "\(bad.stdout) \(bad.stderr)")
         #expect(await emulator.signatureFailures == 1)
     }

@@ -90,7 +90,7 @@ extension MotoPeerTests {
               .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
               .timeLimit(.minutes(6)))
         func endToEnd() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let s3Client = try moto.client(.s3)
             _ = try await s3Client.send("PUT", path: "/finetuned-data")
@@ -194,7 +194,7 @@ extension MotoPeerTests {
               .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
               .timeLimit(.minutes(4)))
         func crashAfterCreate() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let s3Client = try moto.client(.s3)
             _ = try await s3Client.send("PUT", path: "/finetuned-data")

@@ -10,7 +10,7 @@ extension MotoPeerTests {
     struct S3ClientTests {
         @Test("PutObject and GetObject, keys with spaces; a wrong key is refused")
         func putAndGet() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let client = try moto.client(.s3)
             _ = try await client.send("PUT", path: "/finetuned-data")
@@ -45,7 +45,7 @@ extension MotoPeerTests {
         /// round-trips. (Our signer's agreement with botocore on such paths is in SigV4Tests.)
         @Test("non-ASCII keys: moto's verifier refuses botocore too; unchecked, the object round-trips")
         func nonASCIIKey() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let client = try moto.client(.s3)
             _ = try await client.send("PUT", path: "/finetuned-data")
@@ -63,7 +63,7 @@ extension MotoPeerTests {
                 except Exception as e:
                     print(e.response["Error"]["Code"])
                 """
-            let botocore = try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+            let botocore = try await blocking { try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
             #expect(botocore.stdout.hasPrefix("SignatureDoesNotMatch"), "\(botocore.stdout) \(botocore.stderr)")
             try await moto.checkSignatures(false)
             try await S3Client(client: client).putObject(location, body: [7, 8])
@@ -75,7 +75,7 @@ extension MotoPeerTests {
         /// `uploadFile`, which lists before uploading, runs with checking off.
         @Test("a file above the threshold goes up in parts of bounded size; a stale upload of the same key is aborted first")
         func multipart() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let client = try moto.client(.s3)
             _ = try await client.send("PUT", path: "/finetuned-data")
@@ -103,7 +103,7 @@ extension MotoPeerTests {
             let prefix = S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-2/")
             await #expect(throws: AWSError.self) { try await s3.listMultipartUploads(prefix) }
             let python = try #require(Command.which("python3"))
-            let botocore = try Command.run(python, ["-c", """
+            let botocore = try await blocking { try Command.run(python, ["-c", """
                 import sys, boto3
                 s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
                 try:
@@ -111,7 +111,7 @@ extension MotoPeerTests {
                     print("accepted")
                 except Exception as e:
                     print(e.response["Error"]["Code"])
-                """, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+                """, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
             #expect(botocore.stdout.hasPrefix("SignatureDoesNotMatch"), "\(botocore.stdout) \(botocore.stderr)")
 
             try await moto.checkSignatures(false)

@@ -13,7 +13,7 @@ extension MotoPeerTests {
     struct SESChannelTests {
         @Test("SendEmail with a raw multipart message, signed; refused until the sender is verified")
         func sendThroughSES() async throws {
-            let moto = try MotoServer()
+            let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let settings = SESSettings(from: "finetuned <ft@example.org>", to: ["ml-team@example.org"], region: "us-east-1",
                                        endpointURL: moto.baseURL, configurationSet: nil)

@@ -159,7 +159,8 @@ struct SigV4BotocoreTests {
         let dir = try TemporaryDirectory(prefix: "ftsig")
         defer { dir.remove() }
         let inputFile = try dir.write("cases.json", String(decoding: try JSONSerialization.data(withJSONObject: input), as: UTF8.self))
-        let result = try Command.run("/bin/sh", ["-c", "\"$0\" -c \"$1\" < \"$2\"", python, Self.script, inputFile])
+        let script = Self.script
+        let result = try await blocking { try Command.run("/bin/sh", ["-c", "\"$0\" -c \"$1\" < \"$2\"", python, script, inputFile]) }
         #expect(result.status == 0, "botocore failed: \(result.stderr)")
         let theirs = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String])
         let date = try #require(ISO8601DateFormatter().date(from: "2026-11-28T07:00:00Z"))
