@@ -57,6 +57,19 @@ public final class DaemonHarness: @unchecked Sendable {
         return text
     }
 
+    /// `configuration(in:)` text pointed at the machine's BERT model (scripts/fetch-model)
+    /// instead of the harness's empty model folder.
+    public static func usingSharedModel(_ text: String, in dir: TemporaryDirectory) -> String {
+        text.replacingOccurrences(of: "models = \"\(dir.file("models"))\"",
+                                  with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+    }
+
+    /// `configuration(in:)` text with jobs and throughputs polled every `every` seconds, at most `maximum` apart.
+    public static func polling(_ text: String, every: Double, maximum: Double) -> String {
+        text.replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = \(every)\nthroughput_poll_seconds = \(every)")
+            .replacingOccurrences(of: "max_poll_seconds = 3600", with: "max_poll_seconds = \(maximum)")
+    }
+
     /// - Parameter adapters: the built adapter plugins to copy into the adapter directory.
     public init(configuration: ((TemporaryDirectory) -> String)? = nil, adapters: [String] = BuiltProducts.adapterNames) throws {
         directory = try TemporaryDirectory(prefix: "ftd")

@@ -80,10 +80,7 @@ extension MotoPeerTests {
 
                     """
             }
-            return text
-                .replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.1\nthroughput_poll_seconds = 0.1")
-                .replacingOccurrences(of: "max_poll_seconds = 3600", with: "max_poll_seconds = 0.5")
-                .replacingOccurrences(of: "models = \"\(dir.file("models"))\"", with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+            return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.1, maximum: 0.5), in: dir)
         }
 
         @Test("a drop per adapter runs upload → job → throughput → both inferences → BERTScore → keep or delete → notification",

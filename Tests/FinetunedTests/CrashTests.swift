@@ -14,7 +14,7 @@ struct CrashTests {
     /// with the real BERTScore evaluator.
     static func configuration(_ dir: TemporaryDirectory) -> String {
         _ = try? dir.write("drill-eval.jsonl", EngineFixture.evaluationSet(5))
-        return (DaemonHarness.configuration(in: dir, profiles: []) + """
+        let text = (DaemonHarness.configuration(in: dir, profiles: []) + """
 
             [backends.drill]
             kind = "scripted"
@@ -37,7 +37,7 @@ struct CrashTests {
             evaluation_set = "\(dir.file("drill-eval.jsonl"))"
             """)
             .replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.01\nthroughput_poll_seconds = 0.01\nretry_base_seconds = 0.01")
-            .replacingOccurrences(of: "models = \"\(dir.file("models"))\"", with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+        return DaemonHarness.usingSharedModel(text, in: dir)
     }
 
     /// One daemon directory reused by every run; each run drops its own training set.

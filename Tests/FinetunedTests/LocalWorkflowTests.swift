@@ -12,7 +12,7 @@ extension JournaldTests {
         let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
         let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
         _ = try? dir.write("summaries-eval.jsonl", evaluation.split(separator: "\n").prefix(30).joined(separator: "\n") + "\n")
-        return (DaemonHarness.configuration(in: dir, profiles: []) + """
+        let text = DaemonHarness.configuration(in: dir, profiles: []) + """
 
             [evaluation]
             min_prompts = 20
@@ -31,10 +31,8 @@ extension JournaldTests {
             epochCount = 5
             batchSize = 16
             earlyStoppingPatience = 5
-            """)
-            .replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.2\nthroughput_poll_seconds = 0.2")
-            .replacingOccurrences(of: "max_poll_seconds = 3600", with: "max_poll_seconds = 1")
-            .replacingOccurrences(of: "models = \"\(dir.file("models"))\"", with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+            """
+        return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.2, maximum: 1), in: dir)
     }
 
     @Test("local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import NIOHTTP1
 import NIOPosix
 
@@ -14,6 +15,9 @@ public struct HTTPClient: Sendable {
     public let timeout: Duration
     public let caFile: String?
     public let maxResponseBytes: Int
+    /// The TLS context, built on the first HTTPS request and shared by the client's copies:
+    /// loading the trust store for every InvokeModel call would read and parse it each time.
+    private let tlsContext = SharedTLSContext()
 
     public init(timeout: Duration = .seconds(30), caFile: String? = nil, maxResponseBytes: Int = 32 << 20) {
         self.timeout = timeout
@@ -28,7 +32,7 @@ public struct HTTPClient: Sendable {
     public func send(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
         let target = try HTTPTarget(request.url)
         let tls: TLSClientContext?
-        do { tls = target.secure ? try TLSClientContext(caFile: caFile) : nil } catch { throw .tls(error.description) }
+        do { tls = target.secure ? try tlsContext.get(caFile: caFile) : nil } catch { throw .tls(error.description) }
 
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: HTTPResponse.self)
         let limit = maxResponseBytes
@@ -79,6 +83,21 @@ public struct HTTPClient: Sendable {
             throw .tls(error.description)
         } catch {
             throw .connectionFailed("\(error)")
+        }
+    }
+}
+
+/// One TLS context, made when first needed; a failure is not kept, so a trust store fixed
+/// later is picked up by the next request.
+final class SharedTLSContext: Sendable {
+    private let context = Mutex<TLSClientContext?>(nil)
+
+    func get(caFile: String?) throws(TLSError) -> TLSClientContext {
+        try context.withLock { (stored: inout TLSClientContext?) throws(TLSError) -> TLSClientContext in
+            if let stored { return stored }
+            let made = try TLSClientContext(caFile: caFile)
+            stored = made
+            return made
         }
     }
 }
