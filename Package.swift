@@ -6,6 +6,14 @@ import PackageDescription
 /// the tests (debug builds) train and score in seconds, not minutes.
 let numericCode: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+/// The daemon stays resident for months, so what its link leaves for the dynamic loader to do
+/// at every start is memory held for good. lld packs the ~100k relative relocations Swift
+/// code produces into DT_RELR (glibc 2.36+, Debian 12), so the loader reads about 20 KB of
+/// them instead of 2.5 MB.
+let daemonLinkage: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux])),
+]
+
 /// The folder tree follows the data flow: a drop arrives in the inbox, is validated, runs
 /// through the workflow on a backend, is evaluated and notified; the systemd integration,
 /// configuration and the control socket frame it. Executables are thin wiring.
@@ -49,6 +57,7 @@ let package = Package(
             ],
             path: "Sources/Systemd"
         ),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "FinetunedDigest", dependencies: ["CLibCrypto"], path: "Sources/Digest"),
         .target(
@@ -120,6 +129,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
+                "CMalloc",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",
@@ -135,7 +145,9 @@ let package = Package(
                 "FinetunedDaemon", "FinetunedSystemd", "FinetunedConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            linkerSettings: daemonLinkage
         ),
         .executableTarget(
             name: "finetunectl",

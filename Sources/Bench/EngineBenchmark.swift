@@ -133,20 +133,42 @@ enum EngineBenchmark {
     }
 
     /// The idle daemon: resident memory, and wakeups (context switches of all its threads)
-    /// per second over ten quiet seconds.
+    /// per second over ten quiet seconds; once fresh from its start, and once after it has run
+    /// a whole local workflow (training, inference, BERTScore, mail): what a daemon that has
+    /// done its work sits at, not only one that has not yet touched its heavy paths.
     static func idle() async throws {
-        let daemon = try DaemonHarness()
-        defer { daemon.tearDown() }
-        try daemon.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
-        guard await daemon.waitForReady() != nil else { return print("idle daemon: not ready:\n\(daemon.log)") }
+        let fresh = try DaemonHarness()
+        defer { fresh.tearDown() }
+        try fresh.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
+        guard await fresh.waitForReady() != nil else { return print("idle daemon: not ready:\n\(fresh.log)") }
         try await Task.sleep(for: .seconds(2))
-        /// Context switches per thread: a thread that exits meanwhile (idle worker threads do)
-        /// drops out of both samples instead of making the difference negative.
+        try await measureIdle(pid: fresh.pid, label: "idle daemon, fresh from its start (no workflow in flight, not under systemd so no watchdog), 10 s:")
+        fresh.tearDown()
+
+        guard SharedTestData.hasModel else { return print("idle daemon after a workflow: not measured (run scripts/fetch-model)") }
+        let worked = try DaemonHarness(configuration: DaemonHarness.localRehearsal(in:), adapters: ["local"])
+        defer { worked.tearDown() }
+        try worked.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
+        guard await worked.waitForReady() != nil else { return print("idle daemon: not ready:\n\(worked.log)") }
+        let training = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path, encoding: .utf8)
+        try worked.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "bench.jsonl", profile: "summaries")
+        let started = ContinuousClock.now
+        let ended = try await worked.waitForWorkflows(in: [.done, .failed], dropName: "bench.jsonl", timeout: .seconds(600))
+        guard let workflow = ended.first, workflow.stage == .done else {
+            return print("idle daemon after a workflow: the workflow did not finish: \(ended.first?.failure ?? "timed out")")
+        }
+        try await Task.sleep(for: .seconds(3))
+        try await measureIdle(pid: worked.pid, label: "idle daemon after one whole local workflow (\(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .hide))): trained, asked, scored, mailed), 10 s:")
+    }
+
+    static func measureIdle(pid: Int32, label: String) async throws {
+        /// Context switches per thread: a thread that exits meanwhile drops out of both
+        /// samples instead of making the difference negative.
         func switches() -> [String: Int] {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/task")) ?? []
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
             var out: [String: Int] = [:]
             for task in tasks {
-                let text = (try? String(contentsOfFile: "/proc/\(daemon.pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
                 out[task] = text.split(separator: "\n").filter { $0.hasPrefix("voluntary_ctxt_switches") || $0.hasPrefix("nonvoluntary_ctxt_switches") }
                     .compactMap { Int($0.split(separator: "\t").last ?? "") }.reduce(0, +)
             }
@@ -156,16 +178,16 @@ enum EngineBenchmark {
         try await Task.sleep(for: .seconds(10))
         let after = switches()
         let wakeups = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
-        let status = (try? String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)) ?? ""
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> String {
             status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? "?"
         }
-        print("idle daemon (no workflow in flight, not under systemd so no watchdog), 10 s:")
+        print(label)
         print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB",
                      field("VmRSS"), field("RssAnon"), field("RssFile")))
         print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)", Double(wakeups) / 10, field("Threads")))
         print("  largest resident mappings:")
-        for (name, kilobytes) in residentMappings(pid: daemon.pid).prefix(8) {
+        for (name, kilobytes) in residentMappings(pid: pid).prefix(8) {
             print(String(format: "    %7.1f MiB  %@", Double(kilobytes) / 1024, name))
         }
     }
@@ -202,4 +224,5 @@ struct BenchEnvironment: WorkflowEnvironment {
     func extraTags() async -> [String: String] { [:] }
     func notificationsQueued() async {}
     func stageChanged() async {}
+    func engineWentIdle() async {}
 }

@@ -39,7 +39,7 @@ public struct Daemon {
         let model = SharedModel(directory: paths.models + "/all-MiniLM-L6-v2")
         let environment = DaemonEnvironment(
             runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, model: model, logger: logger, faults: faults),
-            layout: layout, evaluator: BERTEvaluator(model: model, settings: configuration.evaluation), outbox: outbox)
+            layout: layout, evaluator: BERTEvaluator(model: model, settings: configuration.evaluation), outbox: outbox, model: model)
         let engine = WorkflowEngine(
             store: store, environment: environment, policy: EnginePolicy(configuration),
             faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),

@@ -57,6 +57,36 @@ public final class DaemonHarness: @unchecked Sendable {
         return text
     }
 
+    /// A profile `summaries` on the local backend with the repository's example data: real
+    /// training (5 epochs), 30 held-out prompts, BERTScore with the machine's model, mail to a
+    /// maildir; polls quickly. The end-to-end local tests and the benchmark run it.
+    public static func localRehearsal(in dir: TemporaryDirectory) -> String {
+        let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
+        let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
+        _ = try? dir.write("summaries-eval.jsonl", evaluation.split(separator: "\n").prefix(30).joined(separator: "\n") + "\n")
+        let text = Self.configuration(in: dir, profiles: []) + """
+
+            [evaluation]
+            min_prompts = 20
+            resamples = 2000
+
+            [notify.maildir]
+            path = "\(dir.file("mail"))"
+
+            [profiles.summaries]
+            adapter = "local"
+            base_model = "local.minilm-extractive-v1"
+            backend = "local"
+            evaluation_set = "\(dir.file("summaries-eval.jsonl"))"
+
+            [profiles.summaries.hyperparameters]
+            epochCount = 5
+            batchSize = 16
+            earlyStoppingPatience = 5
+            """
+        return Self.usingSharedModel(Self.polling(text, every: 0.2, maximum: 1), in: dir)
+    }
+
     /// `configuration(in:)` text pointed at the machine's BERT model (scripts/fetch-model)
     /// instead of the harness's empty model folder.
     public static func usingSharedModel(_ text: String, in dir: TemporaryDirectory) -> String {
@@ -104,6 +134,16 @@ public final class DaemonHarness: @unchecked Sendable {
     }
 
     public var pid: Int32 { process?.processIdentifier ?? 0 }
+
+    /// The files the daemon has mapped now (its `/proc/PID/maps`), each once.
+    public func mappedFiles() -> Set<String> {
+        // procfs reports size 0: read to the end, not by the reported size.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/maps"), let data = try? handle.readToEnd() else { return [] }
+        return Set(String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true).dropFirst(5).first
+                .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.hasPrefix("/") ? $0 : nil }
+        })
+    }
     public var isRunning: Bool { process?.isRunning ?? false }
 
     public func signal(_ signal: Int32) {

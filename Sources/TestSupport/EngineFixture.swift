@@ -4,6 +4,7 @@ import FinetunedEvaluation
 import FinetunedWorkflow
 import Foundation
 import Logging
+import Synchronization
 
 /// An engine on a real SQLite file and a scripted backend, with a test evaluator beside
 /// the BERTScore one: word-overlap F1, decided by the real `DecisionRule`.
@@ -96,6 +97,8 @@ public struct TestEnvironment: WorkflowEnvironment {
     let archive: String
     let evaluationSet: String
     let keepRejectedModels: Bool
+    /// How many times the engine said it went idle (its last runner ended).
+    public let idleReports = Tally()
 
     public func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
         WorkflowSpec(adapter: "local", baseModel: "base.model-v1", backend: "drill", hyperparameters: ["epochCount": "2"],
@@ -111,6 +114,15 @@ public struct TestEnvironment: WorkflowEnvironment {
     public func extraTags() async -> [String: String] { ["team": "ml"] }
     public func notificationsQueued() async {}
     public func stageChanged() async {}
+    public func engineWentIdle() async { idleReports.add() }
+}
+
+/// A count that callbacks on any thread add to and a test reads.
+public final class Tally: Sendable {
+    private let count = Mutex(0)
+    public init() {}
+    public func add() { count.withLock { $0 += 1 } }
+    public var value: Int { count.withLock { $0 } }
 }
 
 /// The local adapter's body shape, without the plugin.

@@ -5,8 +5,21 @@ import FinetunedDaemon
 import FinetunedSystemd
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
+/// The daemon's tasks run on SwiftNIO's event loops (epoll; the same threads its sockets use)
+/// instead of libdispatch's worker pool, whose monitor wakes the process every second for
+/// as long as the pool exists. An idle daemon then sleeps in `epoll_wait` with no timer armed.
+/// The executor must be installed before any task is enqueued, so before the command runs.
 @main
+enum FinetunedMain {
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await FinetunedCommand.main()
+    }
+}
+
 struct FinetunedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetuned",

@@ -8,32 +8,7 @@ import Testing
 /// Part of the journald suite because it reads the EPOCH/TRAIN_LOSS/VALIDATION_LOSS fields
 /// back from a real journald, and only one journald can run at a time.
 extension JournaldTests {
-    static func localConfiguration(_ dir: TemporaryDirectory) -> String {
-        let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
-        let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
-        _ = try? dir.write("summaries-eval.jsonl", evaluation.split(separator: "\n").prefix(30).joined(separator: "\n") + "\n")
-        let text = DaemonHarness.configuration(in: dir, profiles: []) + """
-
-            [evaluation]
-            min_prompts = 20
-            resamples = 2000
-
-            [notify.maildir]
-            path = "\(dir.file("mail"))"
-
-            [profiles.summaries]
-            adapter = "local"
-            base_model = "local.minilm-extractive-v1"
-            backend = "local"
-            evaluation_set = "\(dir.file("summaries-eval.jsonl"))"
-
-            [profiles.summaries.hyperparameters]
-            epochCount = 5
-            batchSize = 16
-            earlyStoppingPatience = 5
-            """
-        return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.2, maximum: 1), in: dir)
-    }
+    static func localConfiguration(_ dir: TemporaryDirectory) -> String { DaemonHarness.localRehearsal(in: dir) }
 
     @Test("local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
           .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
@@ -67,6 +42,9 @@ extension JournaldTests {
         #expect(done.stage == .done, "\(done.failure ?? "")")
         let scores = try #require(done.context.scores)
         #expect(done.context.keep == true && scores.meanCustomF1 > scores.meanBaseF1, "\(scores)")
+        // With nothing left in flight the daemon lets the encoder go: its weights are unmapped.
+        #expect(await eventually { !daemon.mappedFiles().contains { $0.hasSuffix("model.safetensors") } },
+                "the model is still mapped by the idle daemon")
         #expect(scores.prompts == 30)
 
         let secondRun = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)", "STAGE=done"])

@@ -14,6 +14,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
     let layout: InboxLayout
     let evaluator: any WorkflowEvaluator
     let outbox: OutboxDispatcher
+    /// The encoder BERTScore and the local backend share; released when the engine is idle.
+    let model: SharedModel
 
     func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
         let setup = await runtime.setup
@@ -82,6 +84,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
     func notificationsQueued() async { outbox.poke() }
 
     func stageChanged() async { await runtime.statusChanged() }
+
+    func engineWentIdle() async { model.release() }
 }
 
 struct SpecError: Error, CustomStringConvertible {

@@ -1,12 +1,18 @@
+#if canImport(CMalloc)
+import CMalloc
+#endif
 import FinetunedDigest
 import FinetunedEvaluation
 import FinetunedLocalBackend
 import Foundation
 
-/// The MiniLM model files, loaded once for the whole daemon: BERTScore and the local
-/// backend read the same frozen encoder. The weights' hash is checked before their first
-/// use, so a wrong file fails the first workflow that needs it with the reason, not with
-/// silently different scores.
+/// The MiniLM model files, loaded for the whole daemon: BERTScore and the local backend read
+/// the same frozen encoder. The weights' hash is checked at each load, so a wrong file fails
+/// the first workflow that needs it with the reason, not with silently different scores.
+///
+/// Loaded, the model is ~90 MB of mapped weights plus the encoder's buffers and sentence
+/// cache; a daemon waits for drops far longer than it evaluates, so the engine lets it go
+/// (`release()`) whenever its last workflow ends, and the next workflow loads it again.
 final class SharedModel: @unchecked Sendable {
     let directory: String
     private let lock = NSLock()
@@ -51,4 +57,25 @@ final class SharedModel: @unchecked Sendable {
     }
 
     func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }
+
+    /// Whether the model is held now.
+    var isLoaded: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return loaded != nil
+    }
+
+    /// Drops the daemon's hold on the model. A computation still running keeps its own
+    /// references, so this is safe at any time; the memory goes when the last one ends. The
+    /// freed heap is handed back to the system (glibc keeps freed arenas otherwise).
+    func release() {
+        lock.lock()
+        let wasLoaded = loaded != nil
+        loaded = nil
+        lock.unlock()
+        guard wasLoaded else { return }
+        #if canImport(CMalloc)
+        malloc_trim(0)
+        #endif
+    }
 }

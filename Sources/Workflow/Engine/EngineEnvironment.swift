@@ -83,4 +83,7 @@ public protocol WorkflowEnvironment: Sendable {
     func notificationsQueued() async
     /// Called after a workflow changed stage (the daemon's `STATUS=` line follows).
     func stageChanged() async
+    /// Called when the last running workflow has ended: nothing will need what was loaded
+    /// for evaluation or local training until the next one starts, so it can be let go.
+    func engineWentIdle() async
 }

@@ -104,6 +104,7 @@ public actor WorkflowEngine: ThroughputSlots {
         runners[id] = nil
         reservations.remove(id)
         await schedule()
+        if runners.isEmpty { await environment.engineWentIdle() }
     }
 
     /// Cancels a workflow: a running job is stopped, a throughput deleted, the custom model
