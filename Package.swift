@@ -142,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned",
             dependencies: [
-                "FinetunedDaemon", "FinetunedSystemd", "FinetunedConfig",
+                "FinetunedDaemon", "FinetunedSystemd", "FinetunedConfig", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
