@@ -61,9 +61,7 @@ public final class DaemonHarness: @unchecked Sendable {
     /// training (5 epochs), 30 held-out prompts, BERTScore with the machine's model, mail to a
     /// maildir; polls quickly. The end-to-end local tests and the benchmark run it.
     public static func localRehearsal(in dir: TemporaryDirectory) -> String {
-        let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
-        let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
-        _ = try? dir.write("summaries-eval.jsonl", evaluation.split(separator: "\n").prefix(30).joined(separator: "\n") + "\n")
+        writeExamples("summaries-eval.jsonl", as: "summaries-eval.jsonl", in: dir) { $0.prefix(30) }
         let text = Self.configuration(in: dir, profiles: []) + """
 
             [evaluation]
@@ -85,6 +83,14 @@ public final class DaemonHarness: @unchecked Sendable {
             earlyStoppingPatience = 5
             """
         return Self.usingSharedModel(Self.polling(text, every: 0.2, maximum: 1), in: dir)
+    }
+
+    /// Writes the records `pick` chooses from the repository's `examples/<source>` into `dir` as `name`.
+    public static func writeExamples(_ source: String, as name: String, in dir: TemporaryDirectory,
+                                     pick: ([Substring]) -> ArraySlice<Substring>) {
+        let path = BuiltProducts.packageRoot.appendingPathComponent("examples/" + source).path
+        let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        _ = try? dir.write(name, pick(lines).joined(separator: "\n") + "\n")
     }
 
     /// `configuration(in:)` text pointed at the machine's BERT model (scripts/fetch-model)

@@ -33,12 +33,9 @@ extension MotoPeerTests {
         static let promptCount = 24
 
         static func configuration(_ dir: TemporaryDirectory, moto: String, emulator: String) -> String {
-            let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
-            let evaluation = (try? String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)) ?? ""
-            _ = try? dir.write("bedrock-eval.jsonl", evaluation.split(separator: "\n").prefix(promptCount).joined(separator: "\n") + "\n")
+            DaemonHarness.writeExamples("summaries-eval.jsonl", as: "bedrock-eval.jsonl", in: dir) { $0.prefix(promptCount) }
             // Titan's profile sends validation data too: records the training drops do not hold.
-            let training = (try? String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8)) ?? ""
-            _ = try? dir.write("titan-validation.jsonl", training.split(separator: "\n").suffix(30).joined(separator: "\n") + "\n")
+            DaemonHarness.writeExamples("summaries-train.jsonl", as: "titan-validation.jsonl", in: dir) { $0.suffix(30) }
             var text = DaemonHarness.configuration(in: dir, profiles: []) + """
 
                 [evaluation]
