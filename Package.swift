@@ -81,9 +81,10 @@ let package = Package(
             dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig"],
             path: "Sources/Validation"
         ),
+        .target(name: "FinetunedThreads", path: "Sources/Threads"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedThreads", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workflow"
         ),
         .target(
@@ -102,7 +103,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedLocalBackend",
-            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Backends/Local",
             swiftSettings: numericCode
         ),
@@ -113,6 +114,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedEvaluation",
+            dependencies: ["FinetunedThreads"],
             path: "Sources/Evaluation",
             swiftSettings: numericCode
         ),
@@ -129,7 +131,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc",
+                "CMalloc", "FinetunedThreads",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",

@@ -142,7 +142,7 @@ enum EngineBenchmark {
         try fresh.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
         guard await fresh.waitForReady() != nil else { return print("idle daemon: not ready:\n\(fresh.log)") }
         try await Task.sleep(for: .seconds(2))
-        try await measureIdle(pid: fresh.pid, label: "idle daemon, fresh from its start (no workflow in flight, not under systemd so no watchdog), 10 s:")
+        try await measureIdle(fresh, label: "idle daemon, fresh from its start (no workflow in flight, not under systemd so no watchdog), 10 s:")
         fresh.tearDown()
 
         guard SharedTestData.hasModel else { return print("idle daemon after a workflow: not measured (run scripts/fetch-model)") }
@@ -158,26 +158,13 @@ enum EngineBenchmark {
             return print("idle daemon after a workflow: the workflow did not finish: \(ended.first?.failure ?? "timed out")")
         }
         try await Task.sleep(for: .seconds(3))
-        try await measureIdle(pid: worked.pid, label: "idle daemon after one whole local workflow (\(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .hide))): trained, asked, scored, mailed), 10 s:")
+        try await measureIdle(worked, label: "idle daemon after one whole local workflow (\(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .hide))): trained, asked, scored, mailed), 10 s:")
     }
 
-    static func measureIdle(pid: Int32, label: String) async throws {
-        /// Context switches per thread: a thread that exits meanwhile drops out of both
-        /// samples instead of making the difference negative.
-        func switches() -> [String: Int] {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-            var out: [String: Int] = [:]
-            for task in tasks {
-                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
-                out[task] = text.split(separator: "\n").filter { $0.hasPrefix("voluntary_ctxt_switches") || $0.hasPrefix("nonvoluntary_ctxt_switches") }
-                    .compactMap { Int($0.split(separator: "\t").last ?? "") }.reduce(0, +)
-            }
-            return out
-        }
-        let before = switches()
-        try await Task.sleep(for: .seconds(10))
-        let after = switches()
-        let wakeups = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+    static func measureIdle(_ daemon: DaemonHarness, label: String) async throws {
+        let pid = daemon.pid
+        let woke = await daemon.wakeups(over: .seconds(10))
+        let wakeups = woke.values.reduce(0, +)
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> String {
             status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? "?"
@@ -185,7 +172,8 @@ enum EngineBenchmark {
         print(label)
         print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB",
                      field("VmRSS"), field("RssAnon"), field("RssFile")))
-        print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)", Double(wakeups) / 10, field("Threads")))
+        print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)%@", Double(wakeups) / 10, field("Threads"),
+                     woke.isEmpty ? "" : "; woke: " + woke.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
         print("  largest resident mappings:")
         for (name, kilobytes) in residentMappings(pid: pid).prefix(8) {
             print(String(format: "    %7.1f MiB  %@", Double(kilobytes) / 1024, name))

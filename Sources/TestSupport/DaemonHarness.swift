@@ -141,6 +141,32 @@ public final class DaemonHarness: @unchecked Sendable {
 
     public var pid: Int32 { process?.processIdentifier ?? 0 }
 
+    /// The daemon's threads that were switched to during `period`, by name, with how many
+    /// times: an idle daemon's threads all sleep, so none should be. A thread that starts or
+    /// ends meanwhile counts only if it ran in both samples.
+    public func wakeups(over period: Duration) async -> [String: Int] {
+        func sample() -> [String: (name: String, switches: Int)] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            var out: [String: (String, Int)] = [:]
+            for task in tasks {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                let fields = status.split(separator: "\n")
+                let name = fields.first { $0.hasPrefix("Name:") }.map { $0.dropFirst(5).trimmingCharacters(in: .whitespaces) } ?? task
+                let switches = fields.filter { $0.hasPrefix("voluntary_ctxt_switches") || $0.hasPrefix("nonvoluntary_ctxt_switches") }
+                    .compactMap { Int($0.split(separator: "\t").last ?? "") }.reduce(0, +)
+                out[task] = (name, switches)
+            }
+            return out
+        }
+        let before = sample()
+        try? await Task.sleep(for: period)
+        var woke: [String: Int] = [:]
+        for (task, now) in sample() {
+            if let earlier = before[task], now.switches > earlier.switches { woke["\(now.name) (\(task))"] = now.switches - earlier.switches }
+        }
+        return woke
+    }
+
     /// The files the daemon has mapped now (its `/proc/PID/maps`), each once.
     public func mappedFiles() -> Set<String> {
         // procfs reports size 0: read to the end, not by the reported size.

@@ -1,37 +1,16 @@
 import ArgumentParser
-#if canImport(CMalloc)
-import CMalloc
-#endif
 import FinetunedConfig
 import FinetunedControl
 import FinetunedDaemon
 import FinetunedSystemd
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 
-/// glibc raises its mmap threshold to the largest block freed (up to 32 MiB) and its trim
-/// threshold to twice that, so after the encoder's large buffers a daemon keeps tens of MB of
-/// freed heap resident for good (measured: 23 MiB in one thread's arena, 9 KiB of it in use).
-/// Fixed thresholds turn that adaptation off: blocks from 1 MiB are mapped and unmapped on
-/// their own, and a heap top over 1 MiB free goes back to the system.
-private func returnFreedMemory() {
-    #if canImport(CMalloc)
-    _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
-    #endif
-}
-
-/// The daemon's tasks run on SwiftNIO's event loops (epoll; the same threads its sockets use)
-/// instead of libdispatch's worker pool, whose monitor wakes the process every second for
-/// as long as the pool exists. An idle daemon then sleeps in `epoll_wait` with no timer armed.
-/// The executor must be installed before any task is enqueued, so before the command runs.
+/// The process is set up (heap thresholds, executor) before the command parses anything.
 @main
 enum FinetunedMain {
     static func main() async {
-        returnFreedMemory()
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        ProcessSetup.apply()
         await FinetunedCommand.main()
     }
 }

@@ -123,7 +123,7 @@ struct CrashTests {
         #expect(try await rig.stages(record.id) == baseline, "\(point)=\(k): a different path")
         let backend = try rig.backend(for: record.id)
         #expect(backend.jobs == 1, "\(point)=\(k): \(backend.jobs) customization jobs")
-        #expect(backend.throughputs == 1 && backend.live == 1, "\(point)=\(k): \(backend.throughputs) throughputs, \(backend.live) live")
+        #expect(backend.throughputs == 1 && backend.live == 1, "\(point)=\(k): \(backend.throughputs) throughputs, \(backend.live) live\n\(rig.daemon.log.suffix(4000))")
         #expect(try await rig.store().notifications(workflowID: record.id).filter { $0.kind == "kept" }.count == 1,
                 "\(point)=\(k): one notification for one outcome")
         return crashed

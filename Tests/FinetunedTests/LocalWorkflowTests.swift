@@ -42,9 +42,6 @@ extension JournaldTests {
         #expect(done.stage == .done, "\(done.failure ?? "")")
         let scores = try #require(done.context.scores)
         #expect(done.context.keep == true && scores.meanCustomF1 > scores.meanBaseF1, "\(scores)")
-        // With nothing left in flight the daemon lets the encoder go: its weights are unmapped.
-        #expect(await eventually { !daemon.mappedFiles().contains { $0.hasSuffix("model.safetensors") } },
-                "the model is still mapped by the idle daemon")
         #expect(scores.prompts == 30)
 
         let secondRun = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)", "STAGE=done"])
@@ -80,5 +77,14 @@ extension JournaldTests {
         // The training losses, read back from the job, epoch by epoch.
         #expect(message.contains("Training loss per epoch") && message.contains("epoch 1: train ") && message.contains("epoch 5: train "))
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
+
+        // Idle again: with nothing in flight the daemon lets the encoder go (its weights are
+        // unmapped), and none of its threads wakes: the training, scoring and database threads
+        // sleep on their own condition variables, and no libdispatch pool monitor exists.
+        #expect(await eventually { !daemon.mappedFiles().contains { $0.hasSuffix("model.safetensors") } },
+                "the model is still mapped by the idle daemon")
+        try await Task.sleep(for: .seconds(1))
+        let wakeups = await daemon.wakeups(over: .seconds(3))
+        #expect(wakeups.isEmpty, "threads that woke while the daemon was idle: \(wakeups)")
     }
 }

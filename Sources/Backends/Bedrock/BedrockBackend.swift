@@ -235,10 +235,10 @@ public struct BedrockBackend: CustomizationBackend {
             do {
                 let body = try await s3.getObject(location)
                 try? FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: archiveFolder + "/" + name, contents: Data(body))
+                try Data(body).write(to: URL(fileURLWithPath: archiveFolder + "/" + name))
                 files[name] = String(decoding: body, as: UTF8.self)
             } catch {
-                logger.info("no \(name) for \(jobARN): \(error.description)")
+                logger.info("no \(name) for \(jobARN): \(error)")
             }
         }
         guard let stepWise = files[TrainingMetricsCSV.stepWiseName] else { return [] }

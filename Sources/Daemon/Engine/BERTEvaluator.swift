@@ -1,15 +1,17 @@
 import FinetunedConfig
 import FinetunedEvaluation
+import FinetunedThreads
 import FinetunedWorkflow
 import Foundation
 
 /// Scores answers with BERTScore against the references and decides with the paired
-/// bootstrap of `DecisionRule`. The model is loaded on first use and kept; the encoder's
-/// work runs on a thread of its own so it never holds up the cooperative pool.
+/// bootstrap of `DecisionRule`. The model is loaded on first use (`SharedModel` says how long
+/// it is kept); the encoder's work runs on a thread of its own so it never holds up the event
+/// loops tasks run on.
 final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
     let model: SharedModel
     let settings: EvaluationSettings
-    private static let queue = DispatchQueue(label: "finetuned.bertscore")
+    private static let worker = SerialWorker(name: "bertscore")
 
     init(model: SharedModel, settings: EvaluationSettings) {
         self.model = model
@@ -30,11 +32,7 @@ final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
     }
 
     func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
-        try await withCheckedThrowingContinuation { continuation in
-            Self.queue.async {
-                continuation.resume(with: Result { try self.compute(plan: plan, base: base, custom: custom) })
-            }
-        }
+        try await Self.worker.run { try self.compute(plan: plan, base: base, custom: custom) }
     }
 
     private func compute(plan: EvaluationPlan, base: [String?], custom: [String?]) throws -> EvaluationResult {

@@ -1,3 +1,4 @@
+import FinetunedThreads
 import Foundation
 
 /// The BERT encoder (all-MiniLM-L6-v2: 6 layers, 384 hidden, 12 heads, GELU) run on the
@@ -113,8 +114,8 @@ public final class BERTEncoder: @unchecked Sendable {
             init(count: Int) { results = Array(repeating: nil, count: count) }
         }
         let collected = Collected(count: passes.count)
-        DispatchQueue.concurrentPerform(iterations: passes.count) { index in
-            let result = Result { try hiddenStates(batch: passes[index], layers: layers) }
+        ParallelLoop.run(passes.count) { index in
+            let result = Result { try self.hiddenStates(batch: passes[index], layers: layers) }
             collected.lock.withLock { collected.results[index] = result }
         }
         return try collected.results.map { try $0!.get() }

@@ -39,9 +39,15 @@ public struct Janitor: Sendable {
             logger.error("janitor: cannot read the resources: \(error)")
             return report
         }
-        for resource in live {
-            guard let workflow = try? await store.workflow(id: resource.workflowID), Self.isLeftover(resource, of: workflow),
-                  let spec = workflow.context.spec
+        for listed in live {
+            // Workflows resume while the janitor runs, so the list may be older than the
+            // workflow: one that was `scored` when the list was read may be `done` now, having
+            // kept this very throughput. The resource is judged as it is after the workflow's
+            // read; a terminal workflow's resources no longer change.
+            guard let workflow = try? await store.workflow(id: listed.workflowID), workflow.stage.isTerminal,
+                  let resource = try? await store.resources(workflowID: workflow.id)
+                    .first(where: { $0.kind == listed.kind && $0.identifier == listed.identifier }),
+                  Self.isLeftover(resource, of: workflow), let spec = workflow.context.spec
             else { continue }
             let what = "\(resource.kind.rawValue) \(resource.identifier) of workflow \(workflow.id) (\(workflow.stage.rawValue))"
             do {

@@ -1,3 +1,4 @@
+import FinetunedThreads
 import Foundation
 import GRDB
 
@@ -6,6 +7,11 @@ import GRDB
 public final class SQLiteWorkflowStore: WorkflowStore {
     let pool: DatabasePool
     public let path: String
+    /// SQLite's calls block, so they run on threads of their own (GRDB's async API would
+    /// use libdispatch's pool; see `SerialWorker`): one for writes, which SQLite serialises
+    /// anyway, one for reads, which WAL lets run beside a write.
+    private let writer = SerialWorker(name: "finetuned-db-w")
+    private let reader = SerialWorker(name: "finetuned-db-r")
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String) throws(StoreError) {
@@ -229,7 +235,8 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.write(body)
+            let pool = pool
+            return try await writer.run { try pool.write(body) }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -239,7 +246,8 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.read(body)
+            let pool = pool
+            return try await reader.run { try pool.read(body) }
         } catch let error as StoreError {
             throw error
         } catch {

@@ -1,3 +1,4 @@
+import FinetunedThreads
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -21,8 +22,8 @@ public actor LocalBackend: CustomizationBackend {
     let afterEpoch: @Sendable (Int) -> Void
     private var running: [String: StopSignal] = [:]
     private var served: [String: ExtractiveModel] = [:]
-    private let trainingQueue = DispatchQueue(label: "finetuned.local.training")
-    private let inferenceQueue = DispatchQueue(label: "finetuned.local.inference")
+    private let trainingWorker = SerialWorker(name: "local-training")
+    private let inferenceWorker = SerialWorker(name: "local-inference")
 
     /// - Parameters:
     ///   - root: the backend's folder (`<state>/local/<backend name>`).
@@ -134,9 +135,10 @@ public actor LocalBackend: CustomizationBackend {
         running[job.name] = signal
         let run = TrainingRunInputs(directory: directory, jobName: job.name, provider: encoderProvider, stop: signal,
                                     logger: logger, afterEpoch: afterEpoch)
-        trainingQueue.async {
-            run.execute()
-            Task { await self.finished(job.name) }
+        let worker = trainingWorker
+        Task {
+            _ = try? await worker.run { run.execute() }
+            finished(job.name)
         }
     }
 
@@ -259,13 +261,9 @@ public actor LocalBackend: CustomizationBackend {
         }
         let provider = encoderProvider
         do {
-            return try await withCheckedThrowingContinuation { continuation in
-                inferenceQueue.async {
-                    continuation.resume(with: Result {
-                        let document = try DocumentFeatures(document: request.document, encoder: try provider())
-                        return model.summarize(document, budgetWords: request.budgetWords).json
-                    })
-                }
+            return try await inferenceWorker.run {
+                let document = try DocumentFeatures(document: request.document, encoder: try provider())
+                return model.summarize(document, budgetWords: request.budgetWords).json
             }
         } catch {
             throw .transient("local inference failed: \(error)")
@@ -279,9 +277,7 @@ public actor LocalBackend: CustomizationBackend {
         }
         let provider = encoderProvider
         // Loading the encoder (and checking its hash) is part of coming into service.
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            inferenceQueue.async { continuation.resume(with: Result { _ = try provider() }) }
-        }
+        _ = try await inferenceWorker.run { _ = try provider() }
         served[record.arn] = stored.model
         return stored.model
     }
