@@ -23,6 +23,9 @@ struct BenchMain {
             let root = BuiltProducts.packageRoot.path
             return try LocalBackendBenchmark.run(modelDirectory: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")
         }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "engine" {
+            return try await EngineBenchmark.run(workflows: 1000)
+        }
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "idle" {
             return try await EngineBenchmark.idle()
         }
