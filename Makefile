@@ -12,13 +12,14 @@ SYSTEMDDIR  := $(LIBDIR)/systemd/system
 SYSUSERSDIR := $(LIBDIR)/sysusers.d
 TMPFILESDIR := $(LIBDIR)/tmpfiles.d
 ADAPTERDIR  := $(LIBDIR)/finetuned/adapters
+SWIFTRUNTIMEDIR := $(LIBDIR)/finetuned/swift
 DATADIR     := $(PREFIX)/share/finetuned
 DOCDIR      := $(PREFIX)/share/doc/finetuned
 SYSCONFDIR  ?= /etc
 
 SWIFT       ?= swift
-# `make install BUILD=debug` installs the debug build (the systemd end-to-end test does, and
-# mounts the Swift runtime into its container); the default is a static-stdlib release.
+# `make install BUILD=debug` installs the debug build (the systemd end-to-end test does); the
+# default is the release build. Either way the Swift runtime it needs is installed with it.
 BUILD       ?= release
 RELEASE_DIR := .build/$(BUILD)
 
@@ -29,8 +30,10 @@ all: build
 build:
 	$(SWIFT) build
 
+# Linked against the Swift runtime that make install ships beside the adapter plugins, which
+# need it anyway: one runtime in the process, not a static copy plus the plugins' own.
 release:
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release
 
 test:
 	./scripts/install-test-deps
@@ -71,6 +74,8 @@ install: build-$(BUILD)
 	install -m 0644 systemd/tmpfiles.d/finetuned.conf $(DESTDIR)$(TMPFILESDIR)/finetuned.conf
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 $(RELEASE_DIR)/libfinetuned-adapter-*.so $(DESTDIR)$(ADAPTERDIR)/
+	./scripts/install-swift-runtime $(DESTDIR)$(SWIFTRUNTIMEDIR) $(RELEASE_DIR)/finetuned $(RELEASE_DIR)/finetunectl \
+	  $(RELEASE_DIR)/libfinetuned-adapter-*.so
 	install -m 0644 plugins/abi/include/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/
 	install -m 0644 plugins/README.md $(DESTDIR)$(DOCDIR)/plugins-README.md
 	./scripts/fetch-model
@@ -87,6 +92,7 @@ uninstall:
 	  $(DESTDIR)$(TMPFILESDIR)/finetuned.conf $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(DOCDIR)/finetuned_adapter.h $(DESTDIR)$(DOCDIR)/plugins-README.md
 	rm -f $(DESTDIR)$(ADAPTERDIR)/libfinetuned-adapter-*.so
+	rm -rf $(DESTDIR)$(SWIFTRUNTIMEDIR)
 	rm -rf $(DESTDIR)$(DATADIR)/models/all-MiniLM-L6-v2
 	-rmdir $(DESTDIR)$(ADAPTERDIR) $(DESTDIR)$(LIBDIR)/finetuned $(DESTDIR)$(DOCDIR) \
 	  $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null
