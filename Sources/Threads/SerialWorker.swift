@@ -45,9 +45,11 @@ private final class WorkQueue: @unchecked Sendable {
         pending.append(work)
         if !started {
             started = true
-            let thread = Thread { [self] in drain() }
-            thread.name = name
-            thread.start()
+            Thread { [self] in
+                // Named from inside: a new thread starts with its creator's name on Linux.
+                Thread.current.name = name
+                drain()
+            }.start()
         }
         condition.signal()
         condition.unlock()
