@@ -143,7 +143,7 @@ public final class DaemonHarness: @unchecked Sendable {
 
     /// The daemon's threads that were switched to during `period`, by name, with how many
     /// times: an idle daemon's threads all sleep, so none should be. A thread that starts or
-    /// ends meanwhile counts only if it ran in both samples.
+    /// ends meanwhile counts only if it is in both samples.
     public func wakeups(over period: Duration) async -> [String: Int] {
         func sample() -> [String: (name: String, switches: Int)] {
             let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []

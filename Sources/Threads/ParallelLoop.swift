@@ -33,10 +33,12 @@ public enum ParallelLoop {
         progress.waitForHelpers()
     }
 
-    private final class Progress: Sendable {
+    /// The next index to take, and how many helper threads have finished (guarded by
+    /// `condition`).
+    private final class Progress: @unchecked Sendable {
         let next = Atomic(0)
-        private let finished = Mutex(0)
         private let condition = NSCondition()
+        private var finished = 0
         private let helpers: Int
 
         init(helpers: Int) {
@@ -45,14 +47,14 @@ public enum ParallelLoop {
 
         func helperFinished() {
             condition.lock()
-            finished.withLock { $0 += 1 }
+            finished += 1
             condition.signal()
             condition.unlock()
         }
 
         func waitForHelpers() {
             condition.lock()
-            while finished.withLock({ $0 }) < helpers { condition.wait() }
+            while finished < helpers { condition.wait() }
             condition.unlock()
         }
     }

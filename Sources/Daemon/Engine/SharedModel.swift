@@ -58,13 +58,6 @@ final class SharedModel: @unchecked Sendable {
 
     func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }
 
-    /// Whether the model is held now.
-    var isLoaded: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return loaded != nil
-    }
-
     /// Drops the daemon's hold on the model. A computation still running keeps its own
     /// references, so this is safe at any time; the memory goes when the last one ends. The
     /// freed heap is handed back to the system (glibc keeps freed arenas otherwise).
