@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "FinetunedDigest", dependencies: ["CLibCrypto"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", "FinetunedDigest", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLibCrypto", "FinetunedDigest", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/Network"
         ),
@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedAdapters",
-            dependencies: ["AdapterKit", "CFinetunedAdapter", "FinetunedConfig"],
+            dependencies: ["AdapterKit", "CFinetunedAdapter", "FinetunedConfig", "FinetunedTime"],
             path: "Sources/Adapters"
         ),
         .target(
@@ -89,9 +89,10 @@ let package = Package(
             path: "Sources/Validation"
         ),
         .target(name: "FinetunedThreads", path: "Sources/Threads"),
+        .target(name: "FinetunedTime", path: "Sources/Time"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workflow"
         ),
         .target(
@@ -138,7 +139,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc", "FinetunedThreads",
+                "CMalloc", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",
@@ -193,8 +194,8 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", "FinetunedDigest", "FinetunedNetwork",
-                "FinetunedBedrockBackend", "FinetunedThreads",
-                .product(name: "Logging", package: "swift-log"),
+                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime",
+                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -1,6 +1,7 @@
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
+import GRDB
 import Testing
 
 /// The SQLite store, on a real file.
@@ -33,6 +34,22 @@ struct WorkflowStoreTests {
             "claiming q3.jsonl", "claiming → claimed: moved into the spool", "claimed → rejected: validation failed",
         ])
         #expect(try await reopened.integrityCheck() == "ok")
+    }
+
+    @Test("dates are stored as GRDB's own default text (written without its ICU formatter) and read back to the millisecond")
+    func dateText() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("finetuned.sqlite")
+        let store = try SQLiteWorkflowStore(path: path)
+        let created = Date(timeIntervalSince1970: 1_795_857_005.25)
+        var workflow = record()
+        workflow.createdAt = created
+        try await store.insert(workflow, event: "claiming q3.jsonl")
+        let raw = try await DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "SELECT created_at FROM workflows") }
+        #expect(raw == "2026-11-28 09:10:05.250")
+        #expect(raw == String.fromDatabaseValue(created.databaseValue), "GRDB's default encoding of the same date")
+        #expect(try await store.workflow(id: workflow.id)?.createdAt == created)
     }
 
     @Test("a transition from a stage the workflow is no longer in is refused and changes nothing")

@@ -1,3 +1,4 @@
+import FinetunedTime
 import FinetunedNetwork
 import FinetunedWorkflow
 import Foundation
@@ -50,12 +51,8 @@ struct NotificationMessage: Sendable, Equatable {
 
     /// The message as RFC 5322 text with a multipart/alternative MIME body, CRLF line ends.
     func rfc5322(from: String, to: [String], date: Date, messageID: String, boundary: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         let headers = [
-            "Date: \(formatter.string(from: date))",
+            "Date: \(UTCTime(date).rfc5322)",
             "From: \(from)",
             "To: \(to.joined(separator: ", "))",
             "Subject: \(Self.encodedWord(subject))",

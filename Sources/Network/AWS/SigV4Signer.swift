@@ -1,3 +1,4 @@
+import FinetunedTime
 import FinetunedDigest
 import Foundation
 
@@ -72,12 +73,8 @@ public struct SigV4Signer: Sendable {
     }
 
     static func timestamps(_ date: Date) -> (amz: String, day: String) {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let amz = formatter.string(from: date)
-        return (amz, String(amz.prefix(8)))
+        let time = UTCTime(date)
+        return (time.compactTimestamp, time.compactDate)
     }
 
     /// Signs with an `Authorization` header.

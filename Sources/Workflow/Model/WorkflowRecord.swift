@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 
 /// One workflow as the store keeps it.
@@ -37,11 +38,8 @@ public struct WorkflowRecord: Sendable, Equatable, Codable {
 
     /// A new workflow id for `date`.
     public static func newID(at date: Date = Date()) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let d = calendar.dateComponents([.year, .month, .day], from: date)
         let suffix = (0..<8).map { _ in "0123456789abcdef".randomElement()! }
-        return String(format: "wf-%04d%02d%02d-", d.year!, d.month!, d.day!) + String(suffix)
+        return "wf-" + UTCTime(date).compactDate + "-" + String(suffix)
     }
 }
 

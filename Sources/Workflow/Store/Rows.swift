@@ -1,8 +1,17 @@
+import FinetunedTime
 import Foundation
 import GRDB
 
+/// Dates as GRDB stores them by default (`2026-11-28 09:30:05.250`, UTC), written without
+/// GRDB's `DateFormatter`: that one loads ICU's calendar data into the daemon for good.
+enum StoredDate {
+    static let encoding = DatabaseDateEncodingStrategy.custom { UTCTime($0).databaseText }
+    static func text(_ date: Date) -> String { UTCTime(date).databaseText }
+}
+
 /// The `workflows` table's row; the store's public type is `WorkflowRecord`.
 struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseDateEncodingStrategy = StoredDate.encoding
     static let databaseTableName = "workflows"
     var id: String
     var profile: String
@@ -61,6 +70,7 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
 }
 
 struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseDateEncodingStrategy = StoredDate.encoding
     static let databaseTableName = "events"
     var id: Int64?
     var workflowID: String
@@ -89,6 +99,7 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
 }
 
 struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseDateEncodingStrategy = StoredDate.encoding
     static let databaseTableName = "resources"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
@@ -123,6 +134,7 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
 }
 
 struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
+    static let databaseDateEncodingStrategy = StoredDate.encoding
     static let databaseTableName = "inference_answers"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
@@ -151,6 +163,7 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
 }
 
 struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecord {
+    static let databaseDateEncodingStrategy = StoredDate.encoding
     static let databaseTableName = "outbox"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase

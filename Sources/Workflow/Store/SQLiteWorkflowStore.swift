@@ -86,7 +86,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
                     try ResourceRow(resource).insert(db)
                 case .deleted(let kind, let identifier):
                     try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
-                                   arguments: [now, kind.rawValue, identifier])
+                                   arguments: [StoredDate.text(now), kind.rawValue, identifier])
                 case .retained(let kind, let identifier, let retained):
                     try db.execute(sql: "UPDATE resources SET retained = ? WHERE kind = ? AND identifier = ?",
                                    arguments: [retained, kind.rawValue, identifier])
@@ -126,7 +126,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     public func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at date: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
-                           arguments: [date, kind.rawValue, identifier])
+                           arguments: [StoredDate.text(date), kind.rawValue, identifier])
         }
     }
 

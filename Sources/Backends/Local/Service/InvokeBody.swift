@@ -24,9 +24,19 @@ struct InvokeBody: Sendable, Equatable {
 }
 
 extension Summary {
+    /// The response body. `JSONEncoder` sorts keys by code point; `JSONSerialization` would
+    /// sort them with a locale, through ICU's collator, for keys that are plain ASCII.
     var json: String {
-        let object: [String: Any] = ["summary": text, "selected": selected, "input_words": inputWords, "output_words": outputWords]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        struct Body: Encodable {
+            var summary: String
+            var selected: [Int]
+            var input_words: Int
+            var output_words: Int
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = Body(summary: text, selected: selected, input_words: inputWords, output_words: outputWords)
+        // Strings and integers always encode.
+        return String(decoding: try! encoder.encode(body), as: UTF8.self)
     }
 }

@@ -29,13 +29,11 @@ public struct CredentialsError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 /// The timestamps credential endpoints return: ISO 8601 with or without fractional seconds.
+/// (FoundationEssentials' parser: `ISO8601DateFormatter` would bring in ICU.)
 enum CredentialTime {
     static func parse(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
+        (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
     }
 }
 

@@ -1,0 +1,76 @@
+import Foundation
+
+/// A moment's civil date and time in UTC, worked out with integer arithmetic.
+///
+/// The daemon writes UTC dates in a few fixed formats (workflow ids, lifecycle days, the
+/// mail's Date header, SigV4 timestamps). `DateFormatter` and `Calendar` with a named time
+/// zone go through ICU, whose calendar and zone data then stay resident in a daemon that
+/// waits for days; these formats need none of it, nor any locale.
+public struct UTCTime: Sendable, Equatable {
+    public let year: Int
+    /// 1…12
+    public let month: Int
+    /// 1…31
+    public let day: Int
+    public let hour: Int
+    public let minute: Int
+    public let second: Int
+    /// 0 = Sunday … 6 = Saturday
+    public let weekday: Int
+    /// 0…999, the fraction of the second cut off (not rounded)
+    public let millisecond: Int
+
+    public init(_ date: Date) {
+        let interval = date.timeIntervalSince1970
+        let seconds = Int64(interval.rounded(.down))
+        millisecond = min(999, Int(((interval - interval.rounded(.down)) * 1000).rounded(.down)))
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        hour = Int(secondOfDay / 3600)
+        minute = Int(secondOfDay % 3600 / 60)
+        second = Int(secondOfDay % 60)
+        // 1970-01-01 was a Thursday.
+        weekday = Int(((days % 7) + 7 + 4) % 7)
+        // Days to a proleptic Gregorian date, counting in 400-year eras that start on 1 March
+        // (so the leap day is the last day of its year).
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * monthFromMarch + 2) / 5 + 1)
+        month = Int(monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9)
+        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+    }
+
+    /// `2026-11-28`
+    public var isoDate: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+
+    /// `20261128`
+    public var compactDate: String { pad(year, 4) + pad(month, 2) + pad(day, 2) }
+
+    /// `20261128T093005Z` (SigV4's X-Amz-Date)
+    public var compactTimestamp: String { compactDate + "T" + pad(hour, 2) + pad(minute, 2) + pad(second, 2) + "Z" }
+
+    /// `2026-11-28 09:30:05.250`: how GRDB stores a `Date` in SQLite by default.
+    public var databaseText: String {
+        "\(isoDate) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))"
+    }
+
+    /// `Sat, 28 Nov 2026 09:30:05 +0000` (RFC 5322's date-time)
+    public var rfc5322: String {
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(weekdays[weekday]), \(pad(day, 2)) \(months[month - 1]) \(pad(year, 4)) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)) +0000"
+    }
+
+    private func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

@@ -1,0 +1,39 @@
+import FinetunedTime
+import Foundation
+import Testing
+
+/// UTC dates by integer arithmetic, checked against Foundation's ICU-backed formatter.
+@Suite("UTC time without ICU")
+struct UTCTimeTests {
+    static func reference(_ format: String, _ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter.string(from: date)
+    }
+
+    @Test("every format agrees with DateFormatter over 1900–2200, leap days, ends of years and pre-1970 moments")
+    func agreesWithDateFormatter() {
+        var generator = SystemRandomNumberGenerator()
+        var moments: [TimeInterval] = (0..<3000).map { _ in
+            TimeInterval(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)) + TimeInterval(Int.random(in: 0...999, using: &generator)) / 1000 + 0.0002
+        }
+        moments += [0, -1, 86_399, 86_400, 951_782_400, 951_868_799, 1_709_164_800, 4_107_456_000, 1_798_761_599, -2_208_988_800, 1_795_857_005.75]
+        for seconds in moments {
+            let date = Date(timeIntervalSince1970: seconds)
+            let time = UTCTime(date)
+            #expect(time.isoDate == Self.reference("yyyy-MM-dd", date), "\(seconds)")
+            #expect(time.compactTimestamp == Self.reference("yyyyMMdd'T'HHmmss'Z'", date), "\(seconds)")
+            #expect(time.rfc5322 == Self.reference("EEE, dd MMM yyyy HH:mm:ss Z", date), "\(seconds)")
+            #expect(time.databaseText == Self.reference("yyyy-MM-dd HH:mm:ss.SSS", date), "\(seconds)")
+        }
+    }
+
+    @Test("known moments")
+    func knownMoments() {
+        #expect(UTCTime(Date(timeIntervalSince1970: 1_795_857_005)).rfc5322 == "Sat, 28 Nov 2026 09:10:05 +0000")
+        #expect(UTCTime(Date(timeIntervalSince1970: 951_782_400)).isoDate == "2000-02-29")
+        #expect(UTCTime(Date(timeIntervalSince1970: -1)).compactTimestamp == "19691231T235959Z")
+    }
+}
