@@ -62,14 +62,7 @@ public final class DaemonHarness: @unchecked Sendable {
     /// maildir; polls quickly. The end-to-end local tests and the benchmark run it.
     public static func localRehearsal(in dir: TemporaryDirectory) -> String {
         writeExamples("summaries-eval.jsonl", as: "summaries-eval.jsonl", in: dir) { $0.prefix(30) }
-        let text = Self.configuration(in: dir, profiles: []) + """
-
-            [evaluation]
-            min_prompts = 20
-            resamples = 2000
-
-            [notify.maildir]
-            path = "\(dir.file("mail"))"
+        let text = scoredAndMailed(in: dir) + """
 
             [profiles.summaries]
             adapter = "local"
@@ -83,6 +76,21 @@ public final class DaemonHarness: @unchecked Sendable {
             earlyStoppingPatience = 5
             """
         return Self.usingSharedModel(Self.polling(text, every: 0.2, maximum: 1), in: dir)
+    }
+
+    /// `configuration(in:)` without profiles, scoring with at least 20 prompts and 2,000
+    /// resamples, notifying into `dir/mail` (a Maildir): what the end-to-end workflows share.
+    public static func scoredAndMailed(in dir: TemporaryDirectory) -> String {
+        configuration(in: dir, profiles: []) + """
+
+            [evaluation]
+            min_prompts = 20
+            resamples = 2000
+
+            [notify.maildir]
+            path = "\(dir.file("mail"))"
+
+            """
     }
 
     /// Writes the records `pick` chooses from the repository's `examples/<source>` into `dir` as `name`.

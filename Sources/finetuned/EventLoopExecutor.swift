@@ -7,8 +7,8 @@ import NIOPosix
 /// NIO timers, armed only while something waits for its time.
 ///
 /// The platform's default is libdispatch's worker pool, and a pool once started arms a
-/// monitor that wakes the process every second for as long as it lives: a daemon that waits
-/// for drops for days would wake a million times to do nothing. Swift 6.3 chooses the default
+/// monitor that wakes the process every second for as long as it lives: 86,400 wakeups a day
+/// for a daemon that mostly waits for drops. Swift 6.3 chooses the default
 /// executor through `ExecutorFactory` (still SPI, hence the `@_spi` import); the main actor
 /// stays on the platform's main executor, which starts no pool.
 struct EventLoopExecutorFactory: ExecutorFactory {

@@ -36,14 +36,7 @@ extension MotoPeerTests {
             DaemonHarness.writeExamples("summaries-eval.jsonl", as: "bedrock-eval.jsonl", in: dir) { $0.prefix(promptCount) }
             // Titan's profile sends validation data too: records the training drops do not hold.
             DaemonHarness.writeExamples("summaries-train.jsonl", as: "titan-validation.jsonl", in: dir) { $0.suffix(30) }
-            var text = DaemonHarness.configuration(in: dir, profiles: []) + """
-
-                [evaluation]
-                min_prompts = 20
-                resamples = 2000
-
-                [notify.maildir]
-                path = "\(dir.file("mail"))"
+            var text = DaemonHarness.scoredAndMailed(in: dir) + """
 
                 [backends.aws]
                 kind = "bedrock"

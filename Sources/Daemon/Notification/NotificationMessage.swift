@@ -1,5 +1,5 @@
-import FinetunedTime
 import FinetunedNetwork
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 

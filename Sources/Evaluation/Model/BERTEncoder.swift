@@ -77,11 +77,6 @@ public final class BERTEncoder: @unchecked Sendable {
             outputNorm: try norm(p + "output.LayerNorm"))
     }
 
-    // OpenBLAS's own threads spin while the scalar parts of a layer (GELU, softmax, layer
-    // norm) run on one core, which costs more than they give on sentence-sized products; so
-    // BLAS runs single-threaded (`BLAS`) and `hiddenStates(passes:)` spreads whole passes
-    // over the cores instead, the scalar work included.
-
     /// The hidden states of many sentences, in their order: sorted by length and cut into
     /// passes of about `tokensPerPass` tokens (a few large matrix products each, no padding),
     /// the passes spread over the cores.
@@ -106,6 +101,10 @@ public final class BERTEncoder: @unchecked Sendable {
     }
 
     /// Several independent passes at once, one per core (each pass as `hiddenStates(batch:)`).
+    /// OpenBLAS's own threads would spin while the scalar parts of a layer (GELU, softmax,
+    /// layer norm) run on one core, which costs more than they give on sentence-sized
+    /// products; so BLAS runs single-threaded (`BLAS`) and whole passes, scalar work
+    /// included, are spread over the cores instead.
     public func hiddenStates(passes: [[[Int32]]], layers: Int) throws -> [[[Float]]] {
         guard passes.count > 1 else { return try passes.map { try hiddenStates(batch: $0, layers: layers) } }
         final class Collected: @unchecked Sendable {

@@ -1,5 +1,5 @@
-import FinetunedTime
 import FinetunedDigest
+import FinetunedTime
 import Foundation
 
 /// AWS credentials as a signer needs them. `description` never shows the secret.

@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
-import Synchronization
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One HTTP/1.1 exchange with an `http://` or `https://` URL (TLS from `TLSClientHandler`,
 /// the server's certificate always verified), with a deadline for the whole exchange.

@@ -106,8 +106,8 @@ extension BedrockEmulator {
             let loss = 2.2 / Double(epoch + 1)
             validation += "\((epoch + 1) * 3),\(epoch),\(loss),\(exp(loss))\n"
         }
-        try? await store.putObject(root.appending("training_artifacts", "step_wise_training_metrics.csv"), body: Array(steps.utf8))
-        try? await store.putObject(root.appending("validation_artifacts", "post_fine_tuning_validation", "validation_metrics.csv"),
+        _ = try? await store.putObject(root.appending("training_artifacts", "step_wise_training_metrics.csv"), body: Array(steps.utf8))
+        _ = try? await store.putObject(root.appending("validation_artifacts", "post_fine_tuning_validation", "validation_metrics.csv"),
                                    body: Array(validation.utf8))
     }
 
