@@ -66,8 +66,7 @@ let package = Package(
         .target(name: "LlamaAdapter", dependencies: ["AdapterKit"], path: "plugins/llama", linkerSettings: pluginRuntime),
         .target(name: "TitanAdapter", dependencies: ["AdapterKit"], path: "plugins/titan", linkerSettings: pluginRuntime),
         .target(name: "LocalAdapter", dependencies: ["AdapterKit"], path: "plugins/local", linkerSettings: pluginRuntime),
-        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
-                       providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
         .target(
             name: "FinetunedSystemd",
             dependencies: [

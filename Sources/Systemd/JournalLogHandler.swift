@@ -1,13 +1,10 @@
-import CSystemd
-import Foundation
 import Logging
 
-/// A swift-log handler that writes structured entries to journald with `sd_journal_sendv`.
+/// A swift-log handler that writes structured entries to journald, in its native protocol
+/// (`JournalSocket`).
 ///
 /// Metadata becomes upper-case fields (`workflow_id` → `WORKFLOW_ID`), so
-/// `journalctl -u finetuned WORKFLOW_ID=…` filters on them. `sd_journal_send` is variadic
-/// and cannot be called from Swift; `sd_journal_sendv` takes the same fields as iovecs and
-/// handles multi-line values itself.
+/// `journalctl -u finetuned WORKFLOW_ID=…` filters on them.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -34,18 +31,9 @@ public struct JournalLogHandler: LogHandler {
         Self.send(fields)
     }
 
-    /// Sends one entry; returns the `sd_journal_sendv` result (0 also when no journald runs).
+    /// A log line has nowhere better to report its own failure: the outcome is for tests.
     @discardableResult
-    static func send(_ fields: [(String, String)]) -> Int32 {
-        // "NAME=" is never empty, so every buffer has at least two bytes.
-        let buffers = fields.map { name, value -> UnsafeMutableRawBufferPointer in
-            let bytes = Array("\(name)=\(value)".utf8)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
-            buffer.copyBytes(from: bytes)
-            return buffer
-        }
-        defer { buffers.forEach { $0.deallocate() } }
-        let vectors = buffers.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }
-        return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+    static func send(_ fields: [(String, String)]) -> JournalSocket.Outcome {
+        JournalSocket.shared.send(fields)
     }
 }

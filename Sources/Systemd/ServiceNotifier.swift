@@ -1,7 +1,7 @@
-import CSystemd
 import Foundation
 
-/// Tells the service manager about the daemon's state through `sd_notify(3)`.
+/// Tells the service manager about the daemon's state, the way `sd_notify(3)` does: one
+/// datagram of `KEY=value` lines to the socket named in `NOTIFY_SOCKET`.
 ///
 /// Every call is a no-op when `NOTIFY_SOCKET` is unset, so the same code runs in the
 /// foreground, under tests and under systemd. The environment is left intact: a reload
@@ -12,9 +12,17 @@ public struct ServiceNotifier: Sendable {
     /// Sends raw `KEY=value` assignments in one datagram; returns false if nothing was sent.
     @discardableResult
     public func send(_ assignments: [String]) -> Bool {
-        guard !assignments.isEmpty else { return false }
-        let state = assignments.joined(separator: "\n")
-        return sd_notify(0, state) > 0
+        guard let name = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }) else { return false }
+        return Self.send(assignments, toSocketNamed: name)
+    }
+
+    /// `name` as `NOTIFY_SOCKET` gives it: a path, or `@name` in the abstract namespace.
+    static func send(_ assignments: [String], toSocketNamed name: String) -> Bool {
+        guard !assignments.isEmpty, let address = UnixSocketAddress(name) else { return false }
+        let socket = UnixSocketAddress.datagramSocket()
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        return Array(assignments.joined(separator: "\n").utf8).withUnsafeBytes { address.send($0, from: socket) } == 0
     }
 
     /// Startup finished: the unit becomes active and `systemctl start` returns.
@@ -41,10 +49,12 @@ public struct ServiceNotifier: Sendable {
         send(["STOPPING=1"] + (status.map { ["STATUS=\(Self.oneLine($0))"] } ?? []))
     }
 
-    /// The watchdog interval the manager expects pings within, if it set one for this process.
-    public func watchdogInterval() -> Duration? {
-        var usec: UInt64 = 0
-        guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
+    /// The watchdog interval the manager expects pings within, if it set one for this process:
+    /// `WATCHDOG_USEC`, unless `WATCHDOG_PID` names another process (a parent's setting
+    /// inherited by a child is not the child's).
+    public func watchdogInterval(environment: [String: String] = ProcessInfo.processInfo.environment) -> Duration? {
+        guard let text = environment["WATCHDOG_USEC"], let usec = UInt64(text), usec > 0, usec < UInt64.max else { return nil }
+        if let pid = environment["WATCHDOG_PID"], Int32(pid) != getpid() { return nil }
         return .microseconds(Int64(clamping: usec))
     }
 

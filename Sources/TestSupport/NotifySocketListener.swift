@@ -19,22 +19,22 @@ public final class NotifySocketListener: @unchecked Sendable {
         public var arrival: ContinuousClock.Instant
     }
 
+    /// `path` names a file-system socket, or, starting with `@`, one in the abstract namespace
+    /// (systemd hands out either).
     public init(path: String) throws {
         self.path = path
-        unlink(path)
+        let abstract = path.hasPrefix("@")
+        if !abstract { unlink(path) }
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        var bytes = Array(path.utf8)
+        if abstract { bytes[0] = 0 } else { bytes.append(0) }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard result == 0 else {
             close(fd)
@@ -46,7 +46,7 @@ public final class NotifySocketListener: @unchecked Sendable {
 
     deinit {
         close(fd)
-        unlink(path)
+        if !path.hasPrefix("@") { unlink(path) }
     }
 
     /// Stops the reader thread; called when the test is done with the socket.

@@ -51,6 +51,39 @@ struct JournalFieldTests {
         #expect(line == #"1970-01-01T00:00:00.000Z notice  drop accepted drop_file="q3 final.jsonl" note="a\nb" workflow_id=wf-1"#)
     }
 
+    @Test("entries are written in journald's native protocol: NAME=value, or a length-prefixed value when it has a newline")
+    func nativeProtocol() {
+        let bytes = JournalEntry.serialize([("MESSAGE", "two\nlines"), ("PRIORITY", "6"), ("EMPTY", "")])
+        var expected = Array("MESSAGE\n".utf8) + [9, 0, 0, 0, 0, 0, 0, 0] + Array("two\nlines\n".utf8)
+        expected += Array("PRIORITY=6\nEMPTY=\n".utf8)
+        #expect(bytes == expected)
+    }
+
+    @Test("the watchdog interval is WATCHDOG_USEC, unless WATCHDOG_PID names another process")
+    func watchdogEnvironment() {
+        let notifier = ServiceNotifier()
+        #expect(notifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"]) == .seconds(30))
+        #expect(notifier.watchdogInterval(environment: ["WATCHDOG_USEC": "400000", "WATCHDOG_PID": "\(getpid())"]) == .milliseconds(400))
+        #expect(notifier.watchdogInterval(environment: ["WATCHDOG_USEC": "400000", "WATCHDOG_PID": "\(getpid() + 1)"]) == nil)
+        #expect(notifier.watchdogInterval(environment: ["WATCHDOG_USEC": "0"]) == nil)
+        #expect(notifier.watchdogInterval(environment: ["WATCHDOG_USEC": "soon"]) == nil)
+        #expect(notifier.watchdogInterval(environment: [:]) == nil)
+    }
+
+    @Test("notifications reach a socket in the abstract namespace (@name) as well as one with a path")
+    func notifySocketNames() async throws {
+        let directory = try TemporaryDirectory()
+        for name in ["@finetuned-test-\(UUID().uuidString)", directory.file("notify.sock")] {
+            let listener = try NotifySocketListener(path: name)
+            defer { listener.shutdown() }
+            #expect(ServiceNotifier.send(["READY=1", "STATUS=idle, 0 workflows"], toSocketNamed: name))
+            let message = await listener.next(timeout: .seconds(5))
+            #expect(message?.assignments == ["READY": "1", "STATUS": "idle, 0 workflows"])
+        }
+        #expect(!ServiceNotifier.send(["READY=1"], toSocketNamed: "vsock:2:1234"))
+        #expect(!ServiceNotifier.send(["READY=1"], toSocketNamed: directory.file("nobody-listens.sock")))
+    }
+
     @Test("message ids are distinct 128-bit hex ids")
     func messageIDs() {
         let ids = LogMessageID.allCases.map(\.rawValue)
@@ -107,6 +140,23 @@ struct JournaldTests {
         let byWorkflow = try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-42"])
         #expect(byWorkflow.count == 1)
         #expect(try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-43"]).isEmpty)
+    }
+
+    @Test("an entry too large for a datagram travels in a sealed memfd and arrives whole")
+    func largeEntry() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let identifier = "finetuned-test-\(UUID().uuidString.prefix(8))"
+        // 600 KB of numbered lines, from a socket whose send buffer (64 KiB) cannot carry it in
+        // a datagram; the same entry fits one from the daemon's socket.
+        let message = (0..<20_000).map { String(format: "line %05d of a validation report", $0) }.joined(separator: "\n")
+        #expect(message.utf8.count > 600_000)
+        let fields = [("MESSAGE", message), ("SYSLOG_IDENTIFIER", identifier), ("PRIORITY", "6")]
+        #expect(JournalSocket(path: "/run/systemd/journal/socket", sendBufferSize: 65536).send(fields) == .sentSealed)
+        #expect(JournalLogHandler.send(fields + [("COPY", "datagram")]) == .sent)
+        let entries = try await journald.waitForEntries(matching: ["SYSLOG_IDENTIFIER=\(identifier)"], count: 2)
+        #expect(entries.count == 2 && entries.allSatisfy { $0["MESSAGE"] as? String == message })
+        #expect(JournalSocket(path: try TemporaryDirectory().file("no-journal-here.sock")).send(fields) == .noJournal)
     }
 
     @Test("the daemon logs to the journal: its ready entry is found by MESSAGE_ID and _PID")
