@@ -77,7 +77,7 @@ let package = Package(
             path: "Sources/Systemd"
         ),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
-        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CLibCrypto", path: "Sources/CLibCrypto"),
         .target(name: "FinetunedDigest", dependencies: ["CLibCrypto"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",

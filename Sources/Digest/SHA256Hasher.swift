@@ -2,23 +2,25 @@ import CLibCrypto
 import Foundation
 
 /// SHA-256 over data fed in pieces (a drop as the validator reads it, the model file in
-/// 1 MiB chunks), through the system's libcrypto.
+/// 1 MiB chunks), through the system's libcrypto, which the first hasher opens.
 public final class SHA256Hasher {
     private let context: OpaquePointer
 
     public init() {
-        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
-            // Only an out-of-memory libcrypto fails here; nothing sensible can continue.
+        // Only a machine without libcrypto (a broken installation: the package needs libssl3)
+        // or an out-of-memory one fails here; nothing sensible can continue.
+        guard finetuned_crypto_open() == 1 else { fatalError("libcrypto: \(String(cString: finetuned_crypto_error()))") }
+        guard let context = ft_EVP_MD_CTX_new(), ft_EVP_DigestInit_ex(context, ft_EVP_sha256(), nil) == 1 else {
             fatalError("libcrypto cannot start a SHA-256 digest")
         }
         self.context = context
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit { ft_EVP_MD_CTX_free(context) }
 
     public func update(bufferPointer: UnsafeRawBufferPointer) {
         guard let base = bufferPointer.baseAddress, !bufferPointer.isEmpty else { return }
-        EVP_DigestUpdate(context, base, bufferPointer.count)
+        ft_EVP_DigestUpdate(context, base, bufferPointer.count)
     }
 
     public func update<D: DataProtocol>(data: D) {
@@ -29,7 +31,7 @@ public final class SHA256Hasher {
     public func finalize() -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
+        ft_EVP_DigestFinal_ex(context, &digest, &length)
         return Array(digest.prefix(Int(length)))
     }
 
@@ -46,7 +48,7 @@ public final class SHA256Hasher {
         var length: UInt32 = 0
         key.withUnsafeBufferPointer { k in
             data.withUnsafeBufferPointer { d in
-                _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out, &length)
+                _ = ft_HMAC(ft_EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out, &length)
             }
         }
         return Array(out.prefix(Int(length)))

@@ -9,33 +9,35 @@ public final class TLSClientContext: @unchecked Sendable {
     /// - Parameter caFile: PEM certificates to trust instead of the system's store (a private
     ///   CA for an internal mail relay, or the test's own CA).
     public init(caFile: String? = nil) throws(TLSError) {
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError.openSSL("cannot create a TLS context") }
+        // OpenSSL is opened on first use; a machine without it fails this connection, not the daemon.
+        guard finetuned_tls_open() == 1 else { throw TLSError.openSSL(String(cString: finetuned_crypto_error())) }
+        guard let context = ft_SSL_CTX_new(ft_TLS_client_method()) else { throw TLSError.openSSL("cannot create a TLS context") }
         self.context = context
-        SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
-        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        ft_SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
+        ft_SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         if let caFile {
-            guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
+            guard ft_SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
                 throw TLSError.openSSL("cannot load the CA file \(caFile)")
             }
-        } else if SSL_CTX_set_default_verify_paths(context) != 1 {
+        } else if ft_SSL_CTX_set_default_verify_paths(context) != 1 {
             throw TLSError.openSSL("cannot load the system's trusted certificates")
         }
     }
 
-    deinit { SSL_CTX_free(context) }
+    deinit { ft_SSL_CTX_free(context) }
 
     /// A connection object for `host`: SNI set, and the certificate must name `host`.
     func connection(host: String) throws(TLSError) -> OpaquePointer {
-        guard let ssl = SSL_new(context) else { throw TLSError.openSSL("cannot create a TLS connection") }
-        guard SSL_set1_host(ssl, host) == 1 else {
-            SSL_free(ssl)
+        guard let ssl = ft_SSL_new(context) else { throw TLSError.openSSL("cannot create a TLS connection") }
+        guard ft_SSL_set1_host(ssl, host) == 1 else {
+            ft_SSL_free(ssl)
             throw TLSError.openSSL("cannot set the expected host name \(host)")
         }
         // SNI, unless the host is an IP address (RFC 6066 forbids literal addresses there).
         if !host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) {
-            _ = host.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
+            _ = host.withCString { ft_SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
         }
-        SSL_set_connect_state(ssl)
+        ft_SSL_set_connect_state(ssl)
         return ssl
     }
 }
@@ -57,9 +59,9 @@ public enum TLSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// OpenSSL's error queue as text (and emptied, so the next error starts clean).
     static func queuedErrors() -> String {
         var messages: [String] = []
-        while case let code = ERR_get_error(), code != 0 {
+        while case let code = ft_ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
+            ft_ERR_error_string_n(code, &buffer, buffer.count)
             messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return messages.isEmpty ? "" : " (" + messages.joined(separator: "; ") + ")"

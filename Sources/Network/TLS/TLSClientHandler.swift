@@ -30,17 +30,17 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// - Parameter handshake: completed when the handshake succeeds, failed when it does not.
     public init(context: TLSClientContext, host: String, handshake: EventLoopPromise<Void>? = nil) throws(TLSError) {
         ssl = try context.connection(host: host)
-        guard let incoming = BIO_new(BIO_s_mem()), let outgoing = BIO_new(BIO_s_mem()) else {
-            SSL_free(ssl)
+        guard let incoming = ft_BIO_new(ft_BIO_s_mem()), let outgoing = ft_BIO_new(ft_BIO_s_mem()) else {
+            ft_SSL_free(ssl)
             throw TLSError.openSSL("cannot create memory BIOs")
         }
         self.incoming = incoming
         self.outgoing = outgoing
-        SSL_set_bio(ssl, incoming, outgoing)
+        ft_SSL_set_bio(ssl, incoming, outgoing)
         handshakePromise = handshake
     }
 
-    deinit { SSL_free(ssl) }
+    deinit { ft_SSL_free(ssl) }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { startHandshake(context: context) }
@@ -56,7 +56,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         cipher.withUnsafeReadableBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = BIO_write(incoming, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+                let written = ft_BIO_write(incoming, bytes.baseAddress! + offset, Int32(bytes.count - offset))
                 if written <= 0 { break }
                 offset += Int(written)
             }
@@ -80,7 +80,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if state == .established {
-            SSL_shutdown(ssl)
+            ft_SSL_shutdown(ssl)
             flushCiphertext(context: context)
         }
         fail(TLSError.closed)
@@ -99,7 +99,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func handshake(context: ChannelHandlerContext) {
-        let result = SSL_do_handshake(ssl)
+        let result = ft_SSL_do_handshake(ssl)
         flushCiphertext(context: context)
         if result == 1 {
             state = .established
@@ -111,11 +111,11 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
             readPlaintext(context: context)
             return
         }
-        let error = SSL_get_error(ssl, result)
+        let error = ft_SSL_get_error(ssl, result)
         if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return }
-        let verify = SSL_get_verify_result(ssl)
+        let verify = ft_SSL_get_verify_result(ssl)
         let reason = verify != X509_V_OK
-            ? "the server's certificate was not accepted: " + String(cString: X509_verify_cert_error_string(verify))
+            ? "the server's certificate was not accepted: " + String(cString: ft_X509_verify_cert_error_string(verify))
             : "OpenSSL error \(error)" + TLSError.queuedErrors()
         let failure = TLSError.handshakeFailed(reason)
         fail(failure)
@@ -128,7 +128,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         while true {
             var buffer = context.channel.allocator.buffer(capacity: 16384)
             let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16384) { bytes in
-                max(0, Int(SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))))
+                max(0, Int(ft_SSL_read(ssl, bytes.baseAddress, Int32(bytes.count))))
             }
             if count == 0 { break }
             produced = true
@@ -137,7 +137,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         // Reading can produce records to send (session tickets, alerts).
         flushCiphertext(context: context)
         if produced { context.fireChannelReadComplete() }
-        if SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN != 0 { context.close(promise: nil) }
+        if ft_SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN != 0 { context.close(promise: nil) }
     }
 
     private func encrypt(_ plain: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
@@ -145,7 +145,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         plain.withUnsafeReadableBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+                let written = ft_SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
                 if written <= 0 { failed = true; break }
                 offset += Int(written)
             }
@@ -159,14 +159,14 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Sends whatever OpenSSL has written into the outgoing BIO.
     private func flushCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        let waiting = Int(BIO_ctrl_pending(outgoing))
+        let waiting = Int(ft_BIO_ctrl_pending(outgoing))
         guard waiting > 0 else {
             promise?.succeed(())
             return
         }
         var buffer = context.channel.allocator.buffer(capacity: waiting)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: waiting) { bytes in
-            max(0, Int(BIO_read(outgoing, bytes.baseAddress, Int32(waiting))))
+            max(0, Int(ft_BIO_read(outgoing, bytes.baseAddress, Int32(waiting))))
         }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
     }
