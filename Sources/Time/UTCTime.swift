@@ -62,6 +62,38 @@ public struct UTCTime: Sendable, Equatable {
         "\(isoDate) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))"
     }
 
+    /// The moment `databaseText` wrote (`2026-11-28 09:30:05.250`; the milliseconds may be
+    /// absent, as GRDB also accepts), or nil for any other text.
+    public static func date(databaseText text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 19 || bytes.count == 23 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, " "), (13, ":"), (16, ":")] + (bytes.count == 23 ? [(19, ".")] : [])
+        guard separators.allSatisfy({ bytes[$0.0] == $0.1.asciiValue }),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        let millisecond = bytes.count == 23 ? number(20..<23) : 0
+        guard let millisecond else { return nil }
+        // The inverse of the civil-date arithmetic in init: days since 1970-01-01.
+        let shiftedYear = Int64(month <= 2 ? year - 1 : year)
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        return Date(timeIntervalSince1970: Double(seconds) + Double(millisecond) / 1000)
+    }
+
     /// `Sat, 28 Nov 2026 09:30:05 +0000` (RFC 5322's date-time)
     public var rfc5322: String {
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -27,6 +27,27 @@ struct UTCTimeTests {
             #expect(time.compactTimestamp == Self.reference("yyyyMMdd'T'HHmmss'Z'", date), "\(seconds)")
             #expect(time.rfc5322 == Self.reference("EEE, dd MMM yyyy HH:mm:ss Z", date), "\(seconds)")
             #expect(time.databaseText == Self.reference("yyyy-MM-dd HH:mm:ss.SSS", date), "\(seconds)")
+            // Reading it back gives the moment to the millisecond, as DateFormatter reads it.
+            let parsed = UTCTime.date(databaseText: time.databaseText)
+            #expect(parsed == Self.parser.date(from: time.databaseText), "\(seconds)")
+            #expect(parsed.map { abs($0.timeIntervalSince(date)) < 0.001 } == true, "\(seconds)")
+        }
+    }
+
+    static let parser: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        return formatter
+    }()
+
+    @Test("database text that is not a moment is refused")
+    func refusesOtherText() {
+        #expect(UTCTime.date(databaseText: "2026-11-28 09:10:05") == Date(timeIntervalSince1970: 1_795_857_005))
+        for text in ["2026-13-28 09:10:05.000", "2026-11-28T09:10:05.000", "2026-11-28 24:00:00.000", "2026-11-28 09:10:05.2",
+                     "2026-11-28 09:1a:05.000", "", "2026-11-28", "2026-11-28 09:10:05.250Z"] {
+            #expect(UTCTime.date(databaseText: text) == nil, "\(text)")
         }
     }
 

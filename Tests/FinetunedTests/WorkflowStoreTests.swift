@@ -1,5 +1,5 @@
 import FinetunedTestSupport
-import FinetunedWorkflow
+@testable import FinetunedWorkflow
 import Foundation
 import GRDB
 import Testing
@@ -50,6 +50,42 @@ struct WorkflowStoreTests {
         #expect(raw == "2026-11-28 09:10:05.250")
         #expect(raw == String.fromDatabaseValue(created.databaseValue), "GRDB's default encoding of the same date")
         #expect(try await store.workflow(id: workflow.id)?.createdAt == created)
+    }
+
+    @Test("after letting go of its caches the store reads and writes as before")
+    func releaseMemory() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteWorkflowStore(path: dir.file("s.sqlite"))
+        let workflow = record()
+        try await store.insert(workflow, event: "new")
+        #expect(try await store.workflow(id: workflow.id)?.stage == .claiming)
+        await store.releaseMemory()
+        #expect(try await store.workflow(id: workflow.id)?.stage == .claiming)
+        _ = try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "claimed", failure: nil)
+        await store.releaseMemory()
+        #expect(try await store.workflow(id: workflow.id)?.stage == .claimed)
+        #expect(try await store.integrityCheck() == "ok")
+    }
+
+    @Test("every row writes and reads its dates through the store's own strategies, not GRDB's DateFormatter")
+    func dateStrategies() throws {
+        func isOurs(_ encoding: DatabaseDateEncodingStrategy, _ decoding: DatabaseDateDecodingStrategy) -> Bool {
+            guard case .custom = encoding, case .custom = decoding else { return false }
+            return true
+        }
+        #expect(isOurs(WorkflowRow.databaseDateEncodingStrategy(for: "created_at"), WorkflowRow.databaseDateDecodingStrategy(for: "created_at")))
+        #expect(isOurs(EventRow.databaseDateEncodingStrategy(for: "at"), EventRow.databaseDateDecodingStrategy(for: "at")))
+        #expect(isOurs(ResourceRow.databaseDateEncodingStrategy(for: "deleted_at"), ResourceRow.databaseDateDecodingStrategy(for: "deleted_at")))
+        #expect(isOurs(AnswerRow.databaseDateEncodingStrategy(for: "at"), AnswerRow.databaseDateDecodingStrategy(for: "at")))
+        #expect(isOurs(OutboxRow.databaseDateEncodingStrategy(for: "next_attempt_at"), OutboxRow.databaseDateDecodingStrategy(for: "next_attempt_at")))
+        // Reading: our text, and GRDB's other forms through GRDB.
+        let moment = Date(timeIntervalSince1970: 1_795_857_005.25)
+        guard case .custom(let decode) = StoredDate.decoding else { return }
+        #expect(decode("2026-11-28 09:10:05.250".databaseValue) == moment)
+        #expect(decode("2026-11-28 09:10:05".databaseValue) == Date(timeIntervalSince1970: 1_795_857_005))
+        #expect(decode("2026-11-28T09:10:05.250Z".databaseValue) == moment, "an ISO 8601 form GRDB reads itself")
+        #expect(decode("not a date".databaseValue) == nil)
     }
 
     @Test("a transition from a stage the workflow is no longer in is refused and changes nothing")

@@ -1,4 +1,7 @@
 import AdapterKit
+#if canImport(CMalloc)
+import CMalloc
+#endif
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedInbox
@@ -85,7 +88,16 @@ struct DaemonEnvironment: WorkflowEnvironment {
 
     func stageChanged() async { await runtime.statusChanged() }
 
-    func engineWentIdle() async { model.release() }
+    /// A daemon at rest keeps what it needs to wait, not what its last workflow used: the
+    /// model and SQLite's caches go, and the freed heap goes back to the system (glibc keeps
+    /// the freed parts of its arenas otherwise).
+    func engineWentIdle() async {
+        model.release()
+        await runtime.store.releaseMemory()
+        #if canImport(CMalloc)
+        malloc_trim(0)
+        #endif
+    }
 }
 
 struct SpecError: Error, CustomStringConvertible {

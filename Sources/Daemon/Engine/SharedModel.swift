@@ -1,6 +1,3 @@
-#if canImport(CMalloc)
-import CMalloc
-#endif
 import FinetunedDigest
 import FinetunedEvaluation
 import FinetunedLocalBackend
@@ -59,16 +56,10 @@ final class SharedModel: @unchecked Sendable {
     func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }
 
     /// Drops the daemon's hold on the model. A computation still running keeps its own
-    /// references, so this is safe at any time; the memory goes when the last one ends. The
-    /// freed heap is handed back to the system (glibc keeps freed arenas otherwise).
+    /// references, so this is safe at any time; the memory goes when the last one ends.
     func release() {
         lock.lock()
-        let wasLoaded = loaded != nil
         loaded = nil
         lock.unlock()
-        guard wasLoaded else { return }
-        #if canImport(CMalloc)
-        malloc_trim(0)
-        #endif
     }
 }

@@ -2,16 +2,29 @@ import FinetunedTime
 import Foundation
 import GRDB
 
-/// Dates as GRDB stores them by default (`2026-11-28 09:30:05.250`, UTC), written without
-/// GRDB's `DateFormatter`: that one loads ICU's calendar data into the daemon for good.
+/// Dates as GRDB stores them by default (`2026-11-28 09:30:05.250`, UTC), written and read
+/// without GRDB's `DateFormatter` and Gregorian `Calendar`: those load ICU's calendar data
+/// into the daemon for good (5 MiB resident after the first workflow). Text in any other
+/// form GRDB accepts is still read, by GRDB.
 enum StoredDate {
     static let encoding = DatabaseDateEncodingStrategy.custom { UTCTime($0).databaseText }
+    static let decoding = DatabaseDateDecodingStrategy.custom { value in
+        String.fromDatabaseValue(value).flatMap(UTCTime.date(databaseText:)) ?? Date.fromDatabaseValue(value)
+    }
     static func text(_ date: Date) -> String { UTCTime(date).databaseText }
 }
 
+/// The rows' date columns in `StoredDate`'s form. GRDB asks each record type for its
+/// strategies per column, through these two requirements.
+protocol StoredDateColumns: EncodableRecord, FetchableRecord {}
+
+extension StoredDateColumns {
+    static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy { StoredDate.encoding }
+    static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy { StoredDate.decoding }
+}
+
 /// The `workflows` table's row; the store's public type is `WorkflowRecord`.
-struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseDateEncodingStrategy = StoredDate.encoding
+struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "workflows"
     var id: String
     var profile: String
@@ -69,8 +82,7 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
     }
 }
 
-struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseDateEncodingStrategy = StoredDate.encoding
+struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "events"
     var id: Int64?
     var workflowID: String
@@ -98,8 +110,7 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
     }
 }
 
-struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseDateEncodingStrategy = StoredDate.encoding
+struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "resources"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
@@ -133,8 +144,7 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
     }
 }
 
-struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
-    static let databaseDateEncodingStrategy = StoredDate.encoding
+struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "inference_answers"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
@@ -162,8 +172,7 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord {
     }
 }
 
-struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecord {
-    static let databaseDateEncodingStrategy = StoredDate.encoding
+struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "outbox"
     static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase

@@ -12,6 +12,10 @@ public protocol WorkflowStore: Sendable {
 
     func workflow(id: String) async throws(StoreError) -> WorkflowRecord?
 
+    /// Lets go of what the store caches and can rebuild on demand; the engine calls it when its
+    /// last workflow ends, so a daemon at rest does not hold a busy hour's caches for days.
+    func releaseMemory() async
+
     /// Moves a workflow from `expected` to `next` and records the event, atomically; fails
     /// with `.stageConflict` when the workflow is no longer in `expected` (someone else moved it).
     func transition(
@@ -99,6 +103,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension WorkflowStore {
     public func liveResources() async throws(StoreError) -> [ResourceRecord] { try await liveResources(kind: nil) }
+
+    /// A store without caches of its own has nothing to let go.
+    public func releaseMemory() async {}
 
     /// The stages a workflow went through, in order, each once per stay: its path, which a
     /// resumed run must share with an uninterrupted one.
