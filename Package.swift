@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "FinetunedSystemd",
             dependencies: [
-                "CSystemd",
+                "CSystemd", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -123,7 +123,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedLocalBackend",
-            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Backends/Local",
             swiftSettings: numericCode
         ),
@@ -141,6 +141,7 @@ let package = Package(
         .target(
             name: "FinetunedControl",
             dependencies: [
+                "FinetunedTime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 
 /// The control socket's wire format: one JSON request line from the client, one JSON
@@ -88,7 +89,7 @@ extension JSONEncoder {
     public static var control: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .utcISO8601
         return encoder
     }
 }
@@ -96,7 +97,7 @@ extension JSONEncoder {
 extension JSONDecoder {
     public static var control: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .utcISO8601
         return decoder
     }
 }

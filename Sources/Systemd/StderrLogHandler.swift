@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 import Logging
 
@@ -37,6 +38,6 @@ public struct StderrLogHandler: LogHandler {
     }
 
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        UTCTime(date).iso8601Milliseconds
     }
 }

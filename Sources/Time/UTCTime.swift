@@ -62,10 +62,33 @@ public struct UTCTime: Sendable, Equatable {
         "\(isoDate) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))"
     }
 
+    /// `2026-11-28T09:30:05Z`: what `JSONEncoder`'s `.iso8601` strategy writes.
+    public var iso8601: String { "\(isoDate)T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))Z" }
+
+    /// `2026-11-28T09:30:05.250Z`
+    public var iso8601Milliseconds: String {
+        "\(isoDate)T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))Z"
+    }
+
     /// The moment `databaseText` wrote (`2026-11-28 09:30:05.250`; the milliseconds may be
     /// absent, as GRDB also accepts), or nil for any other text.
     public static func date(databaseText text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        parse(Array(text.utf8), dateTimeSeparator: " ", zoneSuffix: false)
+    }
+
+    /// The moment `iso8601` or `iso8601Milliseconds` wrote, or nil for any other text
+    /// (other offsets than `Z` included).
+    public static func date(iso8601 text: String) -> Date? {
+        parse(Array(text.utf8), dateTimeSeparator: "T", zoneSuffix: true)
+    }
+
+    /// `yyyy-MM-dd?HH:mm:ss[.SSS][Z]`, strictly.
+    private static func parse(_ bytes: [UInt8], dateTimeSeparator: Character, zoneSuffix: Bool) -> Date? {
+        var bytes = bytes
+        if zoneSuffix {
+            guard bytes.last == UInt8(ascii: "Z") else { return nil }
+            bytes.removeLast()
+        }
         guard bytes.count == 19 || bytes.count == 23 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -75,7 +98,7 @@ public struct UTCTime: Sendable, Equatable {
             }
             return value
         }
-        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, " "), (13, ":"), (16, ":")] + (bytes.count == 23 ? [(19, ".")] : [])
+        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, dateTimeSeparator), (13, ":"), (16, ":")] + (bytes.count == 23 ? [(19, ".")] : [])
         guard separators.allSatisfy({ bytes[$0.0] == $0.1.asciiValue }),
               let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
               let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),

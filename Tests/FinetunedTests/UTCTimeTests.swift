@@ -27,6 +27,9 @@ struct UTCTimeTests {
             #expect(time.compactTimestamp == Self.reference("yyyyMMdd'T'HHmmss'Z'", date), "\(seconds)")
             #expect(time.rfc5322 == Self.reference("EEE, dd MMM yyyy HH:mm:ss Z", date), "\(seconds)")
             #expect(time.databaseText == Self.reference("yyyy-MM-dd HH:mm:ss.SSS", date), "\(seconds)")
+            #expect(time.iso8601 == Self.reference("yyyy-MM-dd'T'HH:mm:ss'Z'", date), "\(seconds)")
+            #expect(time.iso8601Milliseconds == Self.reference("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'", date), "\(seconds)")
+            #expect(UTCTime.date(iso8601: time.iso8601Milliseconds) == UTCTime.date(databaseText: time.databaseText), "\(seconds)")
             // Reading it back gives the moment to the millisecond, as DateFormatter reads it.
             let parsed = UTCTime.date(databaseText: time.databaseText)
             #expect(parsed == Self.parser.date(from: time.databaseText), "\(seconds)")
@@ -41,6 +44,23 @@ struct UTCTimeTests {
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
         return formatter
     }()
+
+    @Test("the JSON strategies write what Foundation's .iso8601 writes and read it back, without ICU")
+    func jsonStrategies() throws {
+        struct Stamped: Codable, Equatable { var at: Date }
+        let ours = JSONEncoder(), foundations = JSONEncoder()
+        ours.dateEncodingStrategy = .utcISO8601
+        foundations.dateEncodingStrategy = .iso8601
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .utcISO8601
+        for seconds in [0, 1_795_857_005, 951_782_400, -86_401, 4_107_456_000] as [TimeInterval] {
+            let value = Stamped(at: Date(timeIntervalSince1970: seconds))
+            let data = try ours.encode(value)
+            #expect(data == (try foundations.encode(value)))
+            #expect(try decoder.decode(Stamped.self, from: data) == value)
+        }
+        #expect(throws: DecodingError.self) { try decoder.decode(Stamped.self, from: Data(#"{"at": "2026-11-28T09:10:05+01:00"}"#.utf8)) }
+    }
 
     @Test("database text that is not a moment is refused")
     func refusesOtherText() {
