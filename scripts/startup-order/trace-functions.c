@@ -8,12 +8,14 @@
  * once the program is mapped; each hit is recorded, the original byte put back and the thread
  * resumed, so every function traps at most once and the program runs at nearly full speed.
  * Readiness is systemd's: the program gets NOTIFY_SOCKET pointing at our socket, and once it
- * sends READY=1 and has idled for the given seconds, the trace is written and the program
- * killed. (Written in C: ptrace(2) is variadic, which Swift cannot call.)
+ * sends READY=1 and has idled for the given seconds, a line "#ready" marks the end of its
+ * start-up in the output. Tracing then ends, or, given a stop file, goes on (while someone
+ * else makes the program work) until that file exists; then the program is killed.
+ * (Written in C: ptrace(2) is variadic, which Swift cannot call.)
  *
- * usage: trace-functions SYMBOLS OUT IDLE_SECONDS -- PROGRAM ARGS...
- *   SYMBOLS: lines "hex-offset name" (nm's defined text symbols of PROGRAM)
- *   OUT:     the names of the functions that ran, one per line, in first-run order
+ * usage: trace-functions SYMBOLS OUT IDLE_SECONDS STOP_FILE|- -- PROGRAM ARGS...
+ *   SYMBOLS: lines "hex-address name" (the program's text sections, by link-time address)
+ *   OUT:     the names of those that ran, one per line, in first-run order
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -120,15 +123,16 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6 || strcmp(argv[4], "--") != 0) {
-        fprintf(stderr, "usage: trace-functions SYMBOLS OUT IDLE_SECONDS -- PROGRAM ARGS...\n");
+    if (argc < 7 || strcmp(argv[5], "--") != 0) {
+        fprintf(stderr, "usage: trace-functions SYMBOLS OUT IDLE_SECONDS STOP_FILE|- -- PROGRAM ARGS...\n");
         return 2;
     }
     read_symbols(argv[1]);
     FILE *out = fopen(argv[2], "w");
     if (!out) fail(argv[2]);
     double idle_seconds = atof(argv[3]);
-    char **program = argv + 5;
+    const char *stop_file = strcmp(argv[4], "-") == 0 ? NULL : argv[4];
+    char **program = argv + 6;
 
     char socket_path[108];
     snprintf(socket_path, sizeof socket_path, "/tmp/trace-functions-%d.sock", getpid());
@@ -159,12 +163,23 @@ int main(int argc, char **argv) {
     fprintf(stderr, "trace-functions: %zu functions armed in %s\n", probe_count, program[0]);
     ptrace(PTRACE_CONT, child, NULL, NULL);
 
-    size_t hits = 0;
-    double ready_at = 0;
+    size_t hits = 0, startup = 0;
+    double ready_at = 0, last_check = 0;
     for (;;) {
-        if (ready_at && now() - ready_at >= idle_seconds) break;
+        if (ready_at && !startup && now() - ready_at >= idle_seconds) {
+            startup = hits;
+            fprintf(out, "#ready\n");
+            fflush(out);
+            if (!stop_file) break;
+            fprintf(stderr, "trace-functions: start-up traced (%zu functions); tracing on until %s exists\n", hits, stop_file);
+        }
+        if (startup && now() - last_check > 0.2) {
+            struct stat st;
+            last_check = now();
+            if (stat(stop_file, &st) == 0) break;
+        }
         int pid = waitpid(-1, &status, __WALL | WNOHANG);
-        if (pid < 0) { fprintf(stderr, "trace-functions: the program ended before it was ready and idle\n"); return 1; }
+        if (pid < 0) { fprintf(stderr, "trace-functions: the program ended before the trace was done\n"); return 1; }
         if (pid == 0) {
             struct pollfd ready = { .fd = notify, .events = POLLIN };
             if (poll(&ready, 1, 1) > 0) {
@@ -181,7 +196,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            if (pid == child) { fprintf(stderr, "trace-functions: the program ended before it was ready and idle\n"); return 1; }
+            if (pid == child) { fprintf(stderr, "trace-functions: the program ended before the trace was done\n"); return 1; }
             continue;
         }
         if (!WIFSTOPPED(status)) continue;
@@ -218,6 +233,7 @@ int main(int argc, char **argv) {
     fclose(out);
     kill(child, SIGKILL);
     unlink(socket_path);
-    fprintf(stderr, "trace-functions: %zu of %zu functions ran by ready + %.0f s idle\n", hits, probe_count, idle_seconds);
+    fprintf(stderr, "trace-functions: %zu of %zu functions ran by ready + %.0f s idle, %zu more after\n",
+            startup, probe_count, idle_seconds, hits - startup);
     return 0;
 }
