@@ -79,10 +79,13 @@ extension JournaldTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
 
         // Idle again: with nothing in flight the daemon lets the encoder go (its weights are
-        // unmapped), and none of its threads wakes: the training, scoring and database threads
-        // sleep on their own condition variables, and no libdispatch pool monitor exists.
+        // unmapped, and OpenBLAS with its buffers is unloaded), and none of its threads wakes:
+        // the training, scoring and database threads sleep on their own condition variables,
+        // and no libdispatch pool monitor exists.
         #expect(await eventually { !daemon.mappedFiles().contains { $0.hasSuffix("model.safetensors") } },
                 "the model is still mapped by the idle daemon")
+        #expect(await eventually { !daemon.mappedFiles().contains { $0.contains("openblas") || $0.contains("libgfortran") } },
+                "OpenBLAS is still loaded in the idle daemon")
         try await Task.sleep(for: .seconds(1))
         let wakeups = await daemon.wakeups(over: .seconds(3))
         #expect(wakeups.isEmpty, "threads that woke while the daemon was idle: \(wakeups)")

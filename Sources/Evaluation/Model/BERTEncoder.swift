@@ -18,10 +18,12 @@ public final class BERTEncoder: @unchecked Sendable {
 
     public let configuration: Configuration
     let weights: SafeTensors
+    /// Held for as long as the encoder lives: the last encoder to go unloads OpenBLAS.
+    let blas: BLASLibrary
 
     public init(modelFile: String, configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
-        try BLAS.load()
+        blas = try BLASLibrary.open()
         weights = try SafeTensors(path: modelFile)
         // Check every tensor once, so a wrong file fails here and not mid-evaluation.
         _ = try embeddingTables()
@@ -171,7 +173,7 @@ public final class BERTEncoder: @unchecked Sendable {
                 let offset = first + head * d
                 q.withUnsafeBufferPointer { qp in
                     k.withUnsafeBufferPointer { kp in
-                        BLAS.sgemm(transposeB: true, m: Int32(m), n: Int32(m), k: Int32(d), alpha: scale,
+                        blas.sgemm(transposeB: true, m: Int32(m), n: Int32(m), k: Int32(d), alpha: scale,
                                    a: qp.baseAddress! + offset, lda: Int32(h), b: kp.baseAddress! + offset, ldb: Int32(h), beta: 0,
                                    c: &scores, ldc: Int32(m))
                     }
@@ -179,7 +181,7 @@ public final class BERTEncoder: @unchecked Sendable {
                 for row in 0..<m { softmax(&scores, offset: row * m, count: m) }
                 v.withUnsafeBufferPointer { vp in
                     context.withUnsafeMutableBufferPointer { cp in
-                        BLAS.sgemm(transposeB: false, m: Int32(m), n: Int32(d), k: Int32(m), alpha: 1,
+                        blas.sgemm(transposeB: false, m: Int32(m), n: Int32(d), k: Int32(m), alpha: 1,
                                    a: scores, lda: Int32(m), b: vp.baseAddress! + offset, ldb: Int32(h), beta: 0,
                                    c: cp.baseAddress! + offset, ldc: Int32(h))
                     }
@@ -201,7 +203,7 @@ public final class BERTEncoder: @unchecked Sendable {
     private func apply(_ l: Linear, _ x: [Float], rows n: Int) -> [Float] {
         var y = [Float](repeating: 0, count: n * l.outputs)
         for r in 0..<n { for o in 0..<l.outputs { y[r * l.outputs + o] = l.bias[o] } }
-        BLAS.sgemm(transposeB: true, m: Int32(n), n: Int32(l.outputs), k: Int32(l.inputs), alpha: 1,
+        blas.sgemm(transposeB: true, m: Int32(n), n: Int32(l.outputs), k: Int32(l.inputs), alpha: 1,
                    a: x, lda: Int32(l.inputs), b: l.weight.baseAddress!, ldb: Int32(l.inputs), beta: 1, c: &y, ldc: Int32(l.outputs))
         return y
     }
