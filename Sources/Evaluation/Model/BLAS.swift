@@ -36,7 +36,8 @@ final class BLASLibrary: @unchecked Sendable {
         self.product = product
     }
 
-    /// Whoever multiplies holds the library; the last holder's release unloads it.
+    /// Whoever multiplies holds the library; the last holder's release unloads it. (An `open()`
+    /// racing with this finds no holder and opens it anew: the loader counts the two opens.)
     deinit { dlclose(handle) }
 
     /// The open library, opening it if no one holds it.
@@ -64,9 +65,6 @@ final class BLASLibrary: @unchecked Sendable {
             throw BLASUnavailable(description: "no BLAS library could be opened (tried \(tried.joined(separator: ", "))): install libopenblas0")
         }
     }
-
-    /// Whether some holder keeps the library open (for tests).
-    static var isOpen: Bool { current.withLock { $0.library != nil } }
 
     /// `C = alpha · A · op(B) + beta · C`, row-major, A not transposed.
     func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float, a: UnsafePointer<Float>, lda: Int32,
