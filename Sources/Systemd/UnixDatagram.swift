@@ -1,4 +1,3 @@
-import CSystemd
 import Glibc
 
 /// A Unix datagram socket address in systemd's notation: a file-system path (`/run/…`), or
@@ -52,7 +51,9 @@ struct UnixSocketAddress: Sendable {
                                      msg_iov: vectors, msg_iovlen: 1,
                                      msg_control: descriptor == nil ? nil : control,
                                      msg_controllen: descriptor == nil ? 0 : controlSize, msg_flags: 0)
-                return sendmsg(socket, &message, Int32(MSG_NOSIGNAL))
+                var sent: Int
+                repeat { sent = sendmsg(socket, &message, Int32(MSG_NOSIGNAL)) } while sent < 0 && errno == EINTR
+                return sent
             }
         }
         return sent < 0 ? errno : 0
