@@ -164,16 +164,18 @@ int main(int argc, char **argv) {
     ptrace(PTRACE_CONT, child, NULL, NULL);
 
     size_t hits = 0, startup = 0;
+    int startup_traced = 0;
     double ready_at = 0, last_check = 0;
     for (;;) {
-        if (ready_at && !startup && now() - ready_at >= idle_seconds) {
+        if (ready_at && !startup_traced && now() - ready_at >= idle_seconds) {
+            startup_traced = 1;
             startup = hits;
             fprintf(out, "#ready\n");
             fflush(out);
             if (!stop_file) break;
             fprintf(stderr, "trace-functions: start-up traced (%zu functions); tracing on until %s exists\n", hits, stop_file);
         }
-        if (startup && now() - last_check > 0.2) {
+        if (startup_traced && now() - last_check > 0.2) {
             struct stat st;
             last_check = now();
             if (stat(stop_file, &st) == 0) break;
