@@ -79,7 +79,8 @@ let package = Package(
         ),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "CLibCrypto", path: "Sources/CLibCrypto"),
-        .target(name: "FinetunedDigest", dependencies: ["CLibCrypto"], path: "Sources/Digest"),
+        .target(name: "CDigest", path: "Sources/CDigest"),
+        .target(name: "FinetunedDigest", dependencies: ["CDigest"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
             dependencies: ["CLibCrypto", "FinetunedDigest", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -186,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned-bench",
             dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
-                           "FinetunedEvaluation", "FinetunedLocalBackend",
+                           "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedDigest", "CLibCrypto",
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
@@ -209,7 +210,7 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", "FinetunedDigest", "FinetunedNetwork",
-                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime",
+                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -26,6 +26,9 @@ struct BenchMain {
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "engine" {
             return try await EngineBenchmark.run(workflows: 1000)
         }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "digest" {
+            return DigestBenchmark.run(megabytes: 256)
+        }
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "idle" {
             return try await EngineBenchmark.idle()
         }
@@ -33,6 +36,7 @@ struct BenchMain {
         try configurationLoad()
         try await controlRoundTrip()
         try ValidationBenchmark.run(megabytes: 128)
+        DigestBenchmark.run(megabytes: 256)
         try await ClaimLatencyBenchmark.run(drops: 1000)
         try await EngineBenchmark.run(workflows: 1000)
         try await EngineBenchmark.idle()

@@ -1,26 +1,24 @@
-import CLibCrypto
+import CDigest
 import Foundation
 
 /// SHA-256 over data fed in pieces (a drop as the validator reads it, the model file in
-/// 1 MiB chunks), through the system's libcrypto, which the first hasher opens.
+/// 1 MiB chunks), and HMAC-SHA256. Compiled in (`Sources/CDigest`), so hashing never loads
+/// OpenSSL: a daemon that only talks to the local backend keeps libcrypto out of its memory.
 public final class SHA256Hasher {
-    private let context: OpaquePointer
+    private var context = ft_sha256_context()
 
-    public init() {
-        // Only a machine without libcrypto (a broken installation: the package needs libssl3)
-        // or an out-of-memory one fails here; nothing sensible can continue.
-        guard finetuned_crypto_open() == 1 else { fatalError("libcrypto: \(String(cString: finetuned_crypto_error()))") }
-        guard let context = ft_EVP_MD_CTX_new(), ft_EVP_DigestInit_ex(context, ft_EVP_sha256(), nil) == 1 else {
-            fatalError("libcrypto cannot start a SHA-256 digest")
-        }
-        self.context = context
+    /// - Parameter portable: always run the portable C, even on a CPU with the SHA
+    ///   extensions (the tests compare the two).
+    public init(portable: Bool = false) {
+        if portable { ft_sha256_init_portable(&context) } else { ft_sha256_init(&context) }
     }
 
-    deinit { ft_EVP_MD_CTX_free(context) }
+    /// Whether this CPU's SHA extensions do the hashing.
+    public static var usesSHAExtensions: Bool { ft_sha256_uses_sha_extensions() == 1 }
 
     public func update(bufferPointer: UnsafeRawBufferPointer) {
         guard let base = bufferPointer.baseAddress, !bufferPointer.isEmpty else { return }
-        ft_EVP_DigestUpdate(context, base, bufferPointer.count)
+        ft_sha256_update(&context, base, bufferPointer.count)
     }
 
     public func update<D: DataProtocol>(data: D) {
@@ -29,10 +27,9 @@ public final class SHA256Hasher {
 
     /// The 32-byte digest; the hasher is spent afterwards.
     public func finalize() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        ft_EVP_DigestFinal_ex(context, &digest, &length)
-        return Array(digest.prefix(Int(length)))
+        var digest = [UInt8](repeating: 0, count: 32)
+        ft_sha256_final(&context, &digest)
+        return digest
     }
 
     /// The digest of `data` in one call.
@@ -44,14 +41,9 @@ public final class SHA256Hasher {
 
     /// HMAC-SHA256 of `data` under `key` (SigV4 signing keys, webhook signatures).
     public static func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        key.withUnsafeBufferPointer { k in
-            data.withUnsafeBufferPointer { d in
-                _ = ft_HMAC(ft_EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out, &length)
-            }
-        }
-        return Array(out.prefix(Int(length)))
+        var mac = [UInt8](repeating: 0, count: 32)
+        ft_hmac_sha256(key, key.count, data, data.count, &mac)
+        return mac
     }
 }
 

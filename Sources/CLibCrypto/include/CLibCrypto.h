@@ -1,13 +1,15 @@
 #ifndef FINETUNED_CLIBCRYPTO_H
 #define FINETUNED_CLIBCRYPTO_H
-/* The system's OpenSSL (Debian: libssl-dev at build time, libssl3 at run time): digests that
- * use the CPU's SHA extensions and TLS for the notification channels and AWS, linked rather
- * than compiled, where a bundled BoringSSL added minutes to every clean build.
+/* The system's OpenSSL (Debian: libssl-dev at build time, libssl3 at run time) for TLS, to the
+ * notification channels and AWS, linked rather than compiled, where a bundled BoringSSL added
+ * minutes to every clean build. Hashing is our own (Sources/CDigest); libcrypto's SHA-256 and
+ * HMAC stay here as the independent peer the tests and `make bench` compare it with.
  *
  * Opened on first use rather than linked: loading and relocating libcrypto and libssl costs
- * an idle daemon 1.7 MiB it may not need for hours (a daemon that only ever talks to the
- * local backend never opens libssl at all). Call the ft_ functions, never OpenSSL's own: the
- * programs do not link OpenSSL, so a direct call fails the build. */
+ * a daemon 1.7 MiB, and initialising OpenSSL 3 more, which it may not need for hours (a
+ * daemon that only ever talks to the local backend never opens them at all). Call the ft_
+ * functions, never OpenSSL's own: the programs do not link OpenSSL, so a direct call fails
+ * the build. */
 #include <stddef.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
