@@ -80,6 +80,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "CLibCrypto", path: "Sources/CLibCrypto"),
         .target(name: "CDigest", path: "Sources/CDigest"),
+        .target(name: "CProcess", path: "Sources/CProcess"),
         .target(name: "FinetunedDigest", dependencies: ["CDigest"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
@@ -154,7 +155,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc", "FinetunedThreads", "FinetunedTime",
+                "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",

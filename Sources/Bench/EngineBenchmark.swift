@@ -174,6 +174,10 @@ enum EngineBenchmark {
                      field("VmRSS"), field("RssAnon"), field("RssFile")))
         print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)%@", Double(wakeups) / 10, field("Threads"),
                      woke.isEmpty ? "" : "; woke: " + woke.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
+        let threads = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap {
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        print("  threads: " + Dictionary(grouping: threads, by: { $0 }).map { "\($0.key) ×\($0.value.count)" }.sorted().joined(separator: ", "))
         print("  largest resident mappings:")
         for (name, kilobytes) in residentMappings(pid: pid).prefix(8) {
             print(String(format: "    %7.1f MiB  %@", Double(kilobytes) / 1024, name))

@@ -162,13 +162,15 @@ public struct Profile: Sendable, Equatable {
     }
 }
 
-public struct EvaluationSettings: Sendable, Equatable {
+public struct EvaluationSettings: Sendable, Equatable, Codable {
     public var layer: Int = 6
     public var idf: Bool = false
     public var minImprovement: Double = 0
     public var confidence: Double = 0.95
     public var resamples: Int = 10_000
     public var minPrompts: Int = 20
+
+    public init() {}
 }
 
 public struct NotificationSettings: Sendable, Equatable {

@@ -16,13 +16,17 @@ public struct Daemon {
     let loader: SetupLoader
     let notifier: ServiceNotifier
     let logger: Logger
+    let modelWorker: ModelWorkerLauncher
     var configuration: DaemonConfiguration { setup.configuration }
 
-    public init(setup: DaemonSetup, loader: SetupLoader, logger: Logger, notifier: ServiceNotifier = ServiceNotifier()) {
+    /// - Parameter modelWorker: how to start the processes that hold the model.
+    public init(setup: DaemonSetup, loader: SetupLoader, logger: Logger, modelWorker: ModelWorkerLauncher,
+                notifier: ServiceNotifier = ServiceNotifier()) {
         self.setup = setup
         self.loader = loader
         self.notifier = notifier
         self.logger = logger
+        self.modelWorker = modelWorker
     }
 
     public func run() async throws {
@@ -36,10 +40,10 @@ public struct Daemon {
         let faults = TestFaults()
         let outbox = OutboxDispatcher(store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger),
                                       abortBeforeDelivery: faults.abortBeforeNotification)
-        let model = SharedModel(directory: paths.models + "/all-MiniLM-L6-v2")
+        let models = ModelServer(launcher: modelWorker, modelDirectory: paths.models + "/all-MiniLM-L6-v2", logger: logger)
         let environment = DaemonEnvironment(
-            runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, model: model, logger: logger, faults: faults),
-            layout: layout, evaluator: BERTEvaluator(model: model, settings: configuration.evaluation), outbox: outbox, model: model)
+            runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, models: models, logger: logger, faults: faults),
+            layout: layout, evaluator: BERTEvaluator(server: models, settings: configuration.evaluation), outbox: outbox, models: models)
         let engine = WorkflowEngine(
             store: store, environment: environment, policy: EnginePolicy(configuration),
             faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),

@@ -184,6 +184,22 @@ public final class DaemonHarness: @unchecked Sendable {
                 .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.hasPrefix("/") ? $0 : nil }
         })
     }
+    /// The daemon's child processes (its model workers), zombies included: process id,
+    /// state letter and name, from /proc/*/stat.
+    public func children() -> [(pid: Int32, state: String, name: String)] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> (Int32, String, String)? in
+            guard let child = Int32(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/stat") else { return nil }
+            // "pid (comm) state ppid ...": the name may hold spaces and parentheses.
+            let text = String(decoding: data, as: UTF8.self)
+            guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, Int32(fields[1]) == pid else { return nil }
+            return (child, String(fields[0]), String(text[text.index(after: open)..<close]))
+        }
+    }
+
     public var isRunning: Bool { process?.isRunning ?? false }
 
     public func signal(_ signal: Int32) {

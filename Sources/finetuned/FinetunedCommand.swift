@@ -7,11 +7,36 @@ import Foundation
 import Logging
 
 /// The process is set up (heap thresholds, executor) before the command parses anything.
+/// `finetuned model-worker` is the daemon's own worker process, not a command for people.
 @main
 enum FinetunedMain {
     static func main() async {
         ProcessSetup.apply()
+        if CommandLine.arguments.dropFirst().first == "model-worker" {
+            ModelWorkerCommand.main(Array(CommandLine.arguments.dropFirst(2)))
+        }
         await FinetunedCommand.main()
+    }
+}
+
+/// The process that holds the model for the daemon (`ModelWorkerMain`); the daemon starts it.
+struct ModelWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetuned model-worker",
+        abstract: "Holds the model for finetuned: answers its requests on standard input and output (started by the daemon).")
+
+    @Option(name: .long, help: "The folder of the MiniLM model files.")
+    var modelDirectory: String
+
+    @Option(name: .long, help: "Where to log: journal or stderr.")
+    var logTo: LogDestination
+
+    @Option(name: .long, help: "The log level.")
+    var logLevel: Logger.Level
+
+    func run() throws {
+        logTo.bootstrap(level: logLevel)
+        ModelWorkerMain.run(modelDirectory: modelDirectory, logger: Logger(label: "finetuned"))
     }
 }
 
@@ -56,7 +81,8 @@ struct FinetunedCommand: AsyncParsableCommand {
         logTo.bootstrap(level: level)
         let logger = Logger(label: "finetuned")
         do {
-            try await Daemon(setup: setup, loader: loader, logger: logger).run()
+            let worker = ModelWorkerLauncher(logTo: logTo.resolved().rawValue, logLevel: level.rawValue)
+            try await Daemon(setup: setup, loader: loader, logger: logger, modelWorker: worker).run()
         } catch {
             logger.critical("finetuned failed: \(error)")
             throw ExitCode(1)

@@ -17,6 +17,8 @@ struct EngineUnitTests {
         #expect(b.delay(attempt: 0, retryAfter: .seconds(30), unit: 0.5) == 30, "Retry-After wins when longer")
         #expect(b.delay(attempt: 5, retryAfter: .seconds(1), unit: 0.5) == 60, "and our own backoff when that is longer")
         #expect(b.delay(attempt: 1000, unit: 0.5) == 60, "no overflow for large attempts")
+        #expect(Backoff(initial: 1, maximum: 100, multiplier: 1.5).delay(attempt: 4, unit: 0.5) == 5.0625, "1.5 to the 4th")
+        #expect(Backoff(initial: 1, maximum: 100, multiplier: 1.5).delay(attempt: 11, unit: 0.5) == 86.49755859375)
     }
 
     @Test("client tokens and names are deterministic per workflow, attempt and step, and fit Bedrock's rules")

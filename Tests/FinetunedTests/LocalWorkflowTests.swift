@@ -29,10 +29,16 @@ extension JournaldTests {
         try daemon.drop(records, as: "q4.jsonl", profile: "summaries")
         #expect(await daemon.waitForExit(timeout: .seconds(120)) != nil, "the fault should abort the daemon after epoch 2")
         let workflow = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "q4.jsonl", timeout: .seconds(5)).first)
-        let firstRun = try journald.entries(matching: ["_PID=\(firstPID)", "WORKFLOW_ID=\(workflow.id)"])
+        // Training runs in a model worker process, which logs under the daemon's identifier.
+        let firstRun = try journald.entries(matching: ["WORKFLOW_ID=\(workflow.id)"])
         let firstEpochs = firstRun.compactMap { $0["EPOCH"] as? String }
         #expect(firstEpochs == ["1", "2"], "\(firstEpochs)")
         #expect(firstRun.filter { $0["EPOCH"] != nil }.allSatisfy { Double($0["TRAIN_LOSS"] as? String ?? "") != nil && Double($0["VALIDATION_LOSS"] as? String ?? "") != nil })
+        let trainers = Set(firstRun.filter { $0["EPOCH"] != nil }.compactMap { $0["_PID"] as? String })
+        #expect(trainers.count == 1 && !trainers.contains("\(firstPID)"), "trained by \(trainers), the daemon is \(firstPID)")
+        #expect(firstRun.filter { $0["EPOCH"] != nil }.allSatisfy { $0["_COMM"] as? String == "finetuned-model" && $0["SYSLOG_IDENTIFIER"] as? String == "finetuned" })
+        #expect(firstRun.contains { $0["_PID"] as? String == "\(firstPID)" && $0["STAGE"] as? String == "training" }, "the daemon logs its stages")
+        let firstRunEnd = Date()
 
         try daemon.start(arguments: ["--log-to", "journal"], environment: ["SWIFT_BACKTRACE": "enable=no"])
         #expect(await daemon.waitForReady() != nil)
@@ -46,7 +52,9 @@ extension JournaldTests {
 
         let secondRun = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)", "STAGE=done"])
         #expect(!secondRun.isEmpty)
-        let resumed = try journald.entries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(workflow.id)"])
+        let resumed = try journald.entries(matching: ["WORKFLOW_ID=\(workflow.id)"]).filter {
+            (Double($0["__REALTIME_TIMESTAMP"] as? String ?? "") ?? 0) / 1e6 > firstRunEnd.timeIntervalSince1970
+        }
         #expect(resumed.compactMap { $0["EPOCH"] as? String } == ["3", "4", "5"], "training went on after epoch 2 and did not start over")
         #expect(resumed.contains { ($0["MESSAGE"] as? String)?.contains("resuming after epoch 2 of 5") == true })
         #expect(!resumed.contains { ($0["MESSAGE"] as? String)?.contains("records featurised") == true }, "features were reused")
@@ -78,14 +86,15 @@ extension JournaldTests {
         #expect(message.contains("Training loss per epoch") && message.contains("epoch 1: train ") && message.contains("epoch 5: train "))
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
 
-        // Idle again: with nothing in flight the daemon lets the encoder go (its weights are
-        // unmapped, and OpenBLAS with its buffers is unloaded), and none of its threads wakes:
-        // the training, scoring and database threads sleep on their own condition variables,
-        // and no libdispatch pool monitor exists.
-        #expect(await eventually { !daemon.mappedFiles().contains { $0.hasSuffix("model.safetensors") } },
-                "the model is still mapped by the idle daemon")
-        #expect(await eventually { !daemon.mappedFiles().contains { $0.contains("openblas") || $0.contains("libgfortran") } },
-                "OpenBLAS is still loaded in the idle daemon")
+        // The model never entered the daemon: its weights, OpenBLAS and the encoder's work
+        // lived in model workers, and with nothing in flight the last of them has ended and
+        // been reaped (no child left, not even a zombie). None of the daemon's threads wakes.
+        #expect(await eventually { daemon.children().isEmpty }, "children of the idle daemon: \(daemon.children())")
+        let mapped = daemon.mappedFiles()
+        #expect(mapped.contains { $0.contains("libsqlite3") }, "the maps were read: \(mapped)")
+        #expect(!mapped.contains { $0.hasSuffix("model.safetensors") || $0.contains("openblas") || $0.contains("libgfortran") },
+                "the daemon mapped the model or OpenBLAS: \(mapped)")
+        #expect(!mapped.contains { $0.contains("libcrypto") || $0.contains("libssl") }, "OpenSSL without TLS: \(mapped)")
         try await Task.sleep(for: .seconds(1))
         let wakeups = await daemon.wakeups(over: .seconds(3))
         #expect(wakeups.isEmpty, "threads that woke while the daemon was idle: \(wakeups)")

@@ -1,22 +1,15 @@
 import FinetunedConfig
 import FinetunedEvaluation
-import FinetunedThreads
 import FinetunedWorkflow
 import Foundation
 
 /// Scores answers with BERTScore against the references and decides with the paired
-/// bootstrap of `DecisionRule`. The model is loaded on first use (`SharedModel` says how long
-/// it is kept); the encoder's work runs on a thread of its own so it never holds up the event
-/// loops tasks run on.
-final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
-    let model: SharedModel
+/// bootstrap of `DecisionRule`. Planning (reading the evaluation set, leaving out prompts the
+/// training data contains) is the daemon's; scoring needs the encoder and runs in the model
+/// worker (`ModelServer`), which calls `score`.
+struct BERTEvaluator: WorkflowEvaluator {
+    let server: ModelServer
     let settings: EvaluationSettings
-    private static let worker = SerialWorker(name: "bertscore")
-
-    init(model: SharedModel, settings: EvaluationSettings) {
-        self.model = model
-        self.settings = settings
-    }
 
     func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
         let items = try EvaluationSet.load(path: evaluationSet)
@@ -26,17 +19,19 @@ final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
                               leaked: items.count - kept.count, source: evaluationSet)
     }
 
-    private func loadedScorer() throws -> BERTScorer {
-        let parts = try model.parts()
-        return BERTScorer(encoder: parts.encoder, tokenizer: parts.tokenizer, layer: settings.layer)
-    }
-
     func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
-        try await Self.worker.run { try self.compute(plan: plan, base: base, custom: custom) }
+        let reply = try await server.request(.score(plan: plan, base: base, custom: custom, settings: settings))
+        guard case .scored(let result) = reply else { throw UnexpectedReply(reply, to: "score") }
+        return result
     }
 
-    private func compute(plan: EvaluationPlan, base: [String?], custom: [String?]) throws -> EvaluationResult {
-        let scorer = try loadedScorer()
+    /// The scores and the decision, computed where the model is loaded (the worker).
+    static func score(plan: EvaluationPlan, base: [String?], custom: [String?], settings: EvaluationSettings,
+                      encoder: BERTEncoder, tokenizer: WordPieceTokenizer) throws -> EvaluationResult {
+        guard base.count == plan.prompts.count, custom.count == plan.prompts.count else {
+            throw MisalignedAnswers(description: "\(plan.prompts.count) prompts, but \(base.count) base and \(custom.count) custom answers")
+        }
+        let scorer = BERTScorer(encoder: encoder, tokenizer: tokenizer, layer: settings.layer)
         let usable = plan.prompts.indices.filter { base[$0] != nil && custom[$0] != nil }
         let weights = settings.idf ? IDFWeights(references: plan.prompts.map { scorer.tokenizer.encode($0.reference) }) : nil
         // References are embedded once and scored against both answers; every text goes
@@ -60,4 +55,9 @@ final class BERTEvaluator: WorkflowEvaluator, @unchecked Sendable {
             confidenceLow: decision.confidenceLow, confidenceHigh: decision.confidenceHigh, winShare: decision.winShare)
         return EvaluationResult(summary: summary, perPrompt: scores)
     }
+}
+
+/// Answers that do not line up with the plan's prompts cannot be scored pairwise.
+struct MisalignedAnswers: Error, CustomStringConvertible {
+    var description: String
 }

@@ -12,13 +12,14 @@ import Logging
 actor BackendRegistry {
     private var built: [String: (configuration: BackendConfiguration, backend: any CustomizationBackend)] = [:]
     let stateDirectory: String
-    let model: SharedModel
+    /// The local backend's work: inference in the shared worker, training in workers of its own.
+    let models: ModelServer
     let logger: Logger
     let faults: TestFaults
 
-    init(stateDirectory: String, model: SharedModel, logger: Logger, faults: TestFaults) {
+    init(stateDirectory: String, models: ModelServer, logger: Logger, faults: TestFaults) {
         self.stateDirectory = stateDirectory
-        self.model = model
+        self.models = models
         self.logger = logger
         self.faults = faults
     }
@@ -39,15 +40,14 @@ actor BackendRegistry {
         case .local:
             // Everything the local backend "creates" lives here, beside the store, so it
             // survives restarts exactly as the store does.
-            let model = self.model
             let abortAfterEpoch = faults.abortAfterEpoch, epochDelay = faults.epochDelay
-            backend = LocalBackend(
-                name: configuration.name, root: stateDirectory + "/local/" + configuration.name,
-                encoderProvider: { try model.sentenceEncoder() }, logger: logger,
+            let compute = WorkerCompute(
+                server: models, launcher: models.launcher, modelDirectory: models.modelDirectory, logger: logger,
                 afterEpoch: { epoch in
                     if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
                     if epochDelay > .zero { Thread.sleep(forTimeInterval: Double(epochDelay.components.seconds) + Double(epochDelay.components.attoseconds) / 1e18) }
                 })
+            backend = LocalBackend(name: configuration.name, root: stateDirectory + "/local/" + configuration.name, compute: compute, logger: logger)
         }
         built[configuration.name] = (configuration, backend)
         return backend

@@ -17,8 +17,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
     let layout: InboxLayout
     let evaluator: any WorkflowEvaluator
     let outbox: OutboxDispatcher
-    /// The encoder BERTScore and the local backend share; released when the engine is idle.
-    let model: SharedModel
+    /// The model worker BERTScore and the local backend share; ended when the engine is idle.
+    let models: ModelServer
 
     func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
         let setup = await runtime.setup
@@ -89,10 +89,10 @@ struct DaemonEnvironment: WorkflowEnvironment {
     func stageChanged() async { await runtime.statusChanged() }
 
     /// A daemon at rest keeps what it needs to wait, not what its last workflow used: the
-    /// model and SQLite's caches go, and the freed heap goes back to the system (glibc keeps
-    /// the freed parts of its arenas otherwise).
+    /// model worker ends, SQLite's caches go, and the freed heap goes back to the system
+    /// (glibc keeps the freed parts of its arenas otherwise).
     func engineWentIdle() async {
-        model.release()
+        await models.stop()
         await runtime.store.releaseMemory()
         #if canImport(CMalloc)
         malloc_trim(0)

@@ -3,13 +3,12 @@ import FinetunedEvaluation
 import FinetunedLocalBackend
 import Foundation
 
-/// The MiniLM model files, loaded for the whole daemon: BERTScore and the local backend read
+/// The MiniLM model files, loaded once per model worker: BERTScore and the local backend read
 /// the same frozen encoder. The weights' hash is checked at each load, so a wrong file fails
 /// the first workflow that needs it with the reason, not with silently different scores.
 ///
 /// Loaded, the model is ~90 MB of mapped weights plus the encoder's buffers and sentence
-/// cache; a daemon waits for drops far longer than it evaluates, so the engine lets it go
-/// (`release()`) whenever its last workflow ends, and the next workflow loads it again.
+/// cache; it lives in the worker (`ModelServer`), which ends when the engine goes idle.
 final class SharedModel: @unchecked Sendable {
     let directory: String
     private let lock = NSLock()
@@ -54,12 +53,4 @@ final class SharedModel: @unchecked Sendable {
     }
 
     func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }
-
-    /// Drops the daemon's hold on the model. A computation still running keeps its own
-    /// references, so this is safe at any time; the memory goes when the last one ends.
-    func release() {
-        lock.lock()
-        loaded = nil
-        lock.unlock()
-    }
 }

@@ -19,7 +19,11 @@ public struct Backoff: Sendable, Equatable {
 
     /// The delay before try `attempt + 1` (attempt 0 waits about `initial`), in seconds.
     public func delay(attempt: Int, retryAfter: Duration? = nil, unit: Double = Double.random(in: 0..<1)) -> Double {
-        let base = min(maximum, initial * pow(multiplier, Double(min(attempt, 60))))
+        // Multiplied out rather than `pow`: libm's pow and its tables were 144 KiB of code a
+        // daemon kept resident after its first poll, for at most 60 multiplications here.
+        var base = initial
+        for _ in 0..<min(max(attempt, 0), 60) where base < maximum { base *= multiplier }
+        base = min(maximum, base)
         let jittered = base * (1 - jitter + 2 * jitter * unit)
         guard let retryAfter else { return jittered }
         return max(jittered, retryAfter.seconds)

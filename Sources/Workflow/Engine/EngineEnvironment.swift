@@ -22,7 +22,7 @@ public struct EvaluationPrompt: Sendable, Equatable, Codable {
 }
 
 /// The prompts a workflow evaluates on, after removing those found in its training data.
-public struct EvaluationPlan: Sendable, Equatable {
+public struct EvaluationPlan: Sendable, Equatable, Codable {
     public var prompts: [EvaluationPrompt]
     /// Prompts left out because the training data contains them.
     public var leaked: Int
@@ -36,7 +36,7 @@ public struct EvaluationPlan: Sendable, Equatable {
 }
 
 /// The scores behind a decision, per prompt and in summary.
-public struct EvaluationResult: Sendable, Equatable {
+public struct EvaluationResult: Sendable, Equatable, Codable {
     public struct PromptScore: Sendable, Equatable, Codable {
         public var index: Int
         public var baseF1: Double

@@ -1,4 +1,3 @@
-import FinetunedThreads
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -9,31 +8,33 @@ import Logging
 /// It behaves like Bedrock wherever the engine depends on it: client tokens are idempotent,
 /// names are unique, deleting what is gone is not an error, and every resource is a file
 /// under `root`, so a restarted daemon finds what the previous process created. Training
-/// runs on a thread of its own (one job at a time) and resumes from its last saved epoch
-/// when a job is found `InProgress` with nothing running it; the "provisioned throughput"
-/// is the custom model loaded into this process.
+/// and inference run wherever `compute` puts them (the daemon: a worker process); a job found
+/// `InProgress` with nothing running it resumes from its last saved epoch, and the
+/// "provisioned throughput" is the custom model, served by that compute.
 public actor LocalBackend: CustomizationBackend {
     /// The base models this backend serves, by model id.
     public static let baseModels: Set<String> = ["local.minilm-extractive-v1"]
 
     let directory: LocalDirectory
-    let encoderProvider: @Sendable () throws -> SentenceEncoder
+    let compute: any LocalCompute
     let logger: Logger
-    let afterEpoch: @Sendable (Int) -> Void
     private var running: [String: StopSignal] = [:]
     private var served: [String: ExtractiveModel] = [:]
-    private let trainingWorker = SerialWorker(name: "local-training")
-    private let inferenceWorker = SerialWorker(name: "local-inference")
 
     /// - Parameters:
     ///   - root: the backend's folder (`<state>/local/<backend name>`).
+    public init(name: String, root: String, compute: any LocalCompute, logger: Logger) {
+        directory = LocalDirectory(root: root, backend: name)
+        self.compute = compute
+        self.logger = logger
+    }
+
+    /// A backend whose work runs on threads of this process.
     ///   - encoderProvider: the frozen MiniLM encoder, loaded (and its hash checked) on first use.
     public init(name: String, root: String, encoderProvider: @escaping @Sendable () throws -> SentenceEncoder,
                 logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }) {
-        directory = LocalDirectory(root: root, backend: name)
-        self.encoderProvider = encoderProvider
-        self.logger = logger
-        self.afterEpoch = afterEpoch
+        self.init(name: name, root: root, compute: InProcessCompute(encoderProvider: encoderProvider, logger: logger, afterEpoch: afterEpoch),
+                  logger: logger)
     }
 
     // MARK: - Upload
@@ -133,11 +134,10 @@ public actor LocalBackend: CustomizationBackend {
         guard running[job.name] == nil else { return }
         let signal = StopSignal()
         running[job.name] = signal
-        let run = TrainingRunInputs(directory: directory, jobName: job.name, provider: encoderProvider, stop: signal,
-                                    logger: logger, afterEpoch: afterEpoch)
-        let worker = trainingWorker
+        let target = LocalTrainingTarget(root: directory.root, backend: directory.backend, job: job.name)
+        let compute = compute
         Task {
-            _ = try? await worker.run { run.execute() }
+            await compute.train(target, stop: signal)
             finished(job.name)
         }
     }
@@ -259,12 +259,8 @@ public actor LocalBackend: CustomizationBackend {
         } else {
             throw .permanent("ValidationException: the local backend serves \(Self.baseModels.sorted().joined(separator: ", ")) and its own provisioned models, not \(modelID)")
         }
-        let provider = encoderProvider
         do {
-            return try await inferenceWorker.run {
-                let document = try DocumentFeatures(document: request.document, encoder: try provider())
-                return model.summarize(document, budgetWords: request.budgetWords).json
-            }
+            return try await compute.summarize(model: model, document: request.document, budgetWords: request.budgetWords)
         } catch {
             throw .transient("local inference failed: \(error)")
         }
@@ -275,9 +271,8 @@ public actor LocalBackend: CustomizationBackend {
         guard let name = directory.name(in: record.modelARN, kind: "custom-model"), let stored = try directory.model(named: name) else {
             throw TrainingError("the custom model \(record.modelARN) does not exist")
         }
-        let provider = encoderProvider
         // Loading the encoder (and checking its hash) is part of coming into service.
-        _ = try await inferenceWorker.run { _ = try provider() }
+        try await compute.prepare()
         served[record.arn] = stored.model
         return stored.model
     }
@@ -291,31 +286,6 @@ public actor LocalBackend: CustomizationBackend {
             throw error
         } catch {
             throw .transient("local backend, \(what): \(error)")
-        }
-    }
-}
-
-/// The pieces a training run needs, made on the training thread (the encoder is loaded
-/// there, not on the actor).
-private struct TrainingRunInputs: Sendable {
-    let directory: LocalDirectory
-    let jobName: String
-    let provider: @Sendable () throws -> SentenceEncoder
-    let stop: StopSignal
-    let logger: Logger
-    let afterEpoch: @Sendable (Int) -> Void
-
-    func execute() {
-        do {
-            let encoder = try provider()
-            TrainingRun(directory: directory, jobName: jobName, encoder: encoder, stop: stop, logger: logger, afterEpoch: afterEpoch).run()
-        } catch {
-            logger.error("local training job \(jobName) cannot load the encoder: \(error)", metadata: ["job": "\(jobName)"])
-            try? directory.updateJob(jobName) {
-                $0.status = .failed
-                $0.message = "cannot load the encoder: \(error)"
-                $0.endedAt = Date()
-            }
         }
     }
 }

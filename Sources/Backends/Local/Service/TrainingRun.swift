@@ -1,14 +1,6 @@
 import FinetunedWorkflow
 import Foundation
 import Logging
-import Synchronization
-
-/// Asks a running training to stop at its next record or epoch boundary.
-final class StopSignal: Sendable {
-    private let flag = Mutex(false)
-    func request() { flag.withLock { $0 = true } }
-    var requested: Bool { flag.withLock { $0 } }
-}
 
 /// One customization job's training, from the uploaded file to a saved custom model. It runs
 /// on the backend's training thread and reports only through the job's record on disk and
