@@ -131,6 +131,12 @@ struct LocalModelTests {
         #expect(throws: TrainingError.self) { try InvokeBody(json: #"{"budget_words": 3}"#) }
         #expect(throws: TrainingError.self) { try InvokeBody(json: #"{"document": "A.", "budget_words": 2.5}"#) }
         #expect(throws: TrainingError.self) { try InvokeBody(json: "[]") }
+        #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": null}"#).budgetWords == nil)
+        #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": 3.0}"#).budgetWords == 3)
+        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) { try InvokeBody(json: #"{"document": "A.", "budget_words": 0}"#) }
+        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) { try InvokeBody(json: #"{"document": "A.", "budget_words": "3"}"#) }
+        #expect(throws: TrainingError("the request body has no \"document\" string")) { try InvokeBody(json: #"{"document": 7}"#) }
+        #expect(throws: TrainingError("the request body is not a JSON object")) { try InvokeBody(json: "{") }
     }
 }
 

@@ -39,10 +39,12 @@ struct ModelWorkerTests {
         return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
     }
 
-    @Test("prepare, summarize and score are answered exactly as in process; a request that fails leaves the worker serving; stop ends and reaps it")
+    @Test("prepare, plan, summarize and score are answered exactly as in process; a request that fails leaves the worker serving; stop ends and reaps it")
     func answersAsInProcess() async throws {
+        let dir = try TemporaryDirectory(prefix: "ftmw")
+        defer { dir.remove() }
         let server = Self.server()
-        #expect(try await server.request(.prepare) == .prepared)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         let pid = try #require(await server.pid)
         #expect(try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) == "finetuned-model\n")
 
@@ -50,8 +52,26 @@ struct ModelWorkerTests {
         let parts = try model.parts()
         let prompts = try Self.prompts(4)
         for budget in [nil, 25] {
-            let reply = try await server.request(.summarize(model: .base, document: prompts[0].prompt, budgetWords: budget))
+            let reply = try await server.request(.summarize(modelFile: nil, document: prompts[0].prompt, budgetWords: budget))
             #expect(reply == .summary(try LocalWork.summarize(model: .base, document: prompts[0].prompt, budgetWords: budget, encoder: parts.sentences)))
+        }
+
+        // The plan leaves out the evaluation prompt the training data repeats, as in process.
+        let evaluationSet = try dir.write("eval.jsonl", try LocalBackendTests.examples("summaries-eval.jsonl", lines: 6))
+        let leaked = try LocalBackendTests.examples("summaries-eval.jsonl", lines: 3).split(separator: "\n")[2]
+        let trainingFile = try dir.write("train.jsonl", try LocalBackendTests.examples("summaries-train.jsonl", lines: 5) + leaked + "\n")
+        let planned = try await server.request(.plan(evaluationSet: evaluationSet, trainingFile: trainingFile))
+        let inProcessPlan = try BERTEvaluator.plan(evaluationSet: evaluationSet, trainingFile: trainingFile)
+        #expect(planned == .planned(inProcessPlan))
+        #expect(inProcessPlan.prompts.count == 5 && inProcessPlan.leaked == 1 && !inProcessPlan.prompts.map(\.line).contains(3))
+        let missing = try await server.request(.plan(evaluationSet: dir.file("absent.jsonl"), trainingFile: trainingFile))
+        guard case .failed(let why) = missing, why.contains(dir.file("absent.jsonl")) else { Issue.record("\(missing)"); return }
+
+        // A model file that is not one fails the throughput's coming into service, with the file named.
+        let garbage = try dir.write("model.json", "{\"name\": 1}")
+        let refused = try await server.request(.prepare(modelFile: garbage))
+        guard case .failed(let notAModel) = refused, notAModel.contains("\(garbage) is not a record the local backend wrote") else {
+            Issue.record("\(refused)"); return
         }
 
         let plan = EvaluationPlan(prompts: prompts, leaked: 1, source: "eval.jsonl")
@@ -70,7 +90,7 @@ struct ModelWorkerTests {
         let failed = try await server.request(.score(plan: plan, base: [nil], custom: [nil], settings: settings))
         guard case .failed(let reason) = failed else { Issue.record("expected a failure, got \(failed)"); return }
         #expect(reason == "4 prompts, but 1 base and 1 custom answers")
-        #expect(try await server.request(.prepare) == .prepared)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         #expect(await server.pid == pid, "the same worker went on serving")
 
         await server.stop()
@@ -83,7 +103,7 @@ struct ModelWorkerTests {
         let dir = try TemporaryDirectory(prefix: "ftmw")
         defer { dir.remove() }
         let server = Self.server(modelDirectory: dir.file("nowhere"))
-        let reply = try await server.request(.prepare)
+        let reply = try await server.request(.prepare(modelFile: nil))
         guard case .failed(let reason) = reply else { Issue.record("expected a failure, got \(reply)"); return }
         #expect(reason.contains("cannot read \(dir.file("nowhere"))/model.safetensors"), "\(reason)")
         await server.stop()
@@ -92,17 +112,17 @@ struct ModelWorkerTests {
     @Test("a worker killed mid-request fails that request saying so; the next request starts another worker")
     func workerDeath() async throws {
         let server = Self.server()
-        #expect(try await server.request(.prepare) == .prepared)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         let first = try #require(await server.pid)
         kill(first, SIGKILL)
         do {
-            _ = try await server.request(.prepare)
+            _ = try await server.request(.prepare(modelFile: nil))
             Issue.record("a request to a killed worker succeeded")
         } catch {
             #expect("\(error)".contains("was killed by signal 9"), "\(error)")
         }
         #expect(Self.state(of: first) == nil, "the dead worker was reaped")
-        #expect(try await server.request(.prepare) == .prepared)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         let second = try #require(await server.pid)
         #expect(second != first)
         await server.stop()
@@ -123,7 +143,7 @@ struct ModelWorkerTests {
         environment["WATCHDOG_PID"] = "\(getpid())"
         environment["FINETUNED_MARKER"] = "kept"
         let server = Self.server(environment: environment)
-        #expect(try await server.request(.prepare) == .prepared)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         let pid = try #require(await server.pid)
         let variables = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/environ")).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         #expect(variables.contains("FINETUNED_MARKER=kept"))

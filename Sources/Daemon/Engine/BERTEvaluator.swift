@@ -4,25 +4,33 @@ import FinetunedWorkflow
 import Foundation
 
 /// Scores answers with BERTScore against the references and decides with the paired
-/// bootstrap of `DecisionRule`. Planning (reading the evaluation set, leaving out prompts the
-/// training data contains) is the daemon's; scoring needs the encoder and runs in the model
-/// worker (`ModelServer`), which calls `score`.
+/// bootstrap of `DecisionRule`. Both halves run in the model worker (`ModelServer`), which
+/// calls `plan` and `score`: scoring needs the encoder, and planning (reading the evaluation
+/// set, leaving out prompts the training data contains) parses JSON with Foundation's
+/// `JSONSerialization`, whose code would otherwise stay resident in the daemon.
 struct BERTEvaluator: WorkflowEvaluator {
     let server: ModelServer
     let settings: EvaluationSettings
 
     func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
-        let items = try EvaluationSet.load(path: evaluationSet)
-        let leakage = LeakageCheck(trainingPrompts: LeakageCheck.trainingPrompts(jsonl: trainingFile))
-        let kept = items.filter { leakage.leak($0.prompt) == nil }
-        return EvaluationPlan(prompts: kept.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
-                              leaked: items.count - kept.count, source: evaluationSet)
+        let reply = try await server.request(.plan(evaluationSet: evaluationSet, trainingFile: trainingFile))
+        guard case .planned(let plan) = reply else { throw UnexpectedReply(reply, to: "plan") }
+        return plan
     }
 
     func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
         let reply = try await server.request(.score(plan: plan, base: base, custom: custom, settings: settings))
         guard case .scored(let result) = reply else { throw UnexpectedReply(reply, to: "score") }
         return result
+    }
+
+    /// The evaluation set's prompts, minus those the training data contains.
+    static func plan(evaluationSet: String, trainingFile: String) throws -> EvaluationPlan {
+        let items = try EvaluationSet.load(path: evaluationSet)
+        let leakage = LeakageCheck(trainingPrompts: LeakageCheck.trainingPrompts(jsonl: trainingFile))
+        let kept = items.filter { leakage.leak($0.prompt) == nil }
+        return EvaluationPlan(prompts: kept.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
+                              leaked: items.count - kept.count, source: evaluationSet)
     }
 
     /// The scores and the decision, computed where the model is loaded (the worker).

@@ -20,6 +20,15 @@ public enum ModelWorkerMain {
         let replies = ReplyWriter()
         var requests = PipeLineReader(descriptor: STDIN_FILENO)
         var training: (stop: StopSignal, gate: EpochGate)?
+        // Custom models by file: a saved model never changes.
+        var models: [String: ExtractiveModel] = [:]
+        func custom(_ file: String?) throws -> ExtractiveModel {
+            guard let file else { return .base }
+            if let known = models[file] { return known }
+            let loaded = try LocalWork.loadModel(file: file)
+            models[file] = loaded
+            return loaded
+        }
         while let line = try? requests.next() {
             let request: ModelWorkerRequest
             do {
@@ -29,12 +38,19 @@ public enum ModelWorkerMain {
                 continue
             }
             switch request {
-            case .prepare:
-                replies.answer { _ = try model.parts(); return .prepared }
-            case .summarize(let extractive, let document, let budgetWords):
+            case .prepare(let modelFile):
                 replies.answer {
-                    .summary(try LocalWork.summarize(model: extractive, document: document, budgetWords: budgetWords, encoder: try model.sentenceEncoder()))
+                    _ = try model.parts()
+                    _ = try custom(modelFile)
+                    return .prepared
                 }
+            case .summarize(let modelFile, let document, let budgetWords):
+                replies.answer {
+                    .summary(try LocalWork.summarize(model: try custom(modelFile), document: document, budgetWords: budgetWords,
+                                                     encoder: try model.sentenceEncoder()))
+                }
+            case .plan(let evaluationSet, let trainingFile):
+                replies.answer { .planned(try BERTEvaluator.plan(evaluationSet: evaluationSet, trainingFile: trainingFile)) }
             case .score(let plan, let base, let custom, let settings):
                 replies.answer {
                     let parts = try model.parts()

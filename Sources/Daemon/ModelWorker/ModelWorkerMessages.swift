@@ -8,9 +8,12 @@ import Foundation
 /// `train`, which reports each saved epoch and waits for `proceed` before the next, then
 /// ends with `trainingEnded`; `stop` and `proceed` may arrive while it trains.
 enum ModelWorkerRequest: Codable, Sendable, Equatable {
-    /// Load the encoder, its hash checked.
-    case prepare
-    case summarize(model: ExtractiveModel, document: String, budgetWords: Int?)
+    /// Load the encoder, its hash checked, and the custom model in `modelFile` if named.
+    case prepare(modelFile: String?)
+    /// Summarize with the custom model in `modelFile`, or the base model when nil.
+    case summarize(modelFile: String?, document: String, budgetWords: Int?)
+    /// Read the evaluation set and leave out the prompts the training data contains.
+    case plan(evaluationSet: String, trainingFile: String)
     case score(plan: EvaluationPlan, base: [String?], custom: [String?], settings: EvaluationSettings)
     case train(LocalTrainingTarget)
     /// Go on after the epoch just reported.
@@ -22,6 +25,7 @@ enum ModelWorkerRequest: Codable, Sendable, Equatable {
 enum ModelWorkerReply: Codable, Sendable, Equatable {
     case prepared
     case summary(String)
+    case planned(EvaluationPlan)
     case scored(EvaluationResult)
     case epochSaved(Int)
     case trainingEnded

@@ -12,13 +12,13 @@ struct WorkerCompute: LocalCompute {
     /// Called in the daemon after each epoch the worker saved (tests crash the daemon there).
     let afterEpoch: @Sendable (Int) -> Void
 
-    func prepare() async throws {
-        let reply = try await server.request(.prepare)
+    func prepare(modelFile: String?) async throws {
+        let reply = try await server.request(.prepare(modelFile: modelFile))
         guard reply == .prepared else { throw UnexpectedReply(reply, to: "prepare") }
     }
 
-    func summarize(model: ExtractiveModel, document: String, budgetWords: Int?) async throws -> String {
-        let reply = try await server.request(.summarize(model: model, document: document, budgetWords: budgetWords))
+    func summarize(modelFile: String?, document: String, budgetWords: Int?) async throws -> String {
+        let reply = try await server.request(.summarize(modelFile: modelFile, document: document, budgetWords: budgetWords))
         guard case .summary(let body) = reply else { throw UnexpectedReply(reply, to: "summarize") }
         return body
     }

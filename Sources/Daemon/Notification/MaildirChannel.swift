@@ -17,16 +17,23 @@ struct MaildirChannel: OutboxDispatcher.Channel {
         let host = ProcessInfo.processInfo.hostName
         let unique = "\(Int(entry.createdAt.timeIntervalSince1970)).finetuned-\(entry.id ?? 0)-\(facts.workflowID).\(host)"
         let message = NotificationMessage(facts: facts).rfc5322(
-            from: "finetuned <finetuned@\(host)>", to: ["\(NSUserName())@\(host)"], date: entry.createdAt,
+            from: "finetuned <finetuned@\(host)>", to: ["\(Self.userName)@\(host)"], date: entry.createdAt,
             messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(host)", boundary: "finetuned-\(facts.workflowID)")
         let temporary = path + "/tmp/" + unique
         guard FileManager.default.createFile(atPath: temporary, contents: Data(message.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw ChannelError("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
-        let fd = open(temporary, O_RDONLY)
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
         guard rename(temporary, path + "/new/" + unique) == 0 else {
             throw ChannelError("cannot move \(temporary) into \(path)/new: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// The daemon's user, from the password database (Foundation's `NSUserName` goes through
+    /// CoreFoundation's string machinery for it).
+    static var userName: String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "finetuned" }
+        return String(cString: name)
     }
 }

@@ -7,18 +7,32 @@ struct InvokeBody: Sendable, Equatable {
     var document: String
     var budgetWords: Int?
 
+    /// Decoded with `JSONDecoder`, which the daemon's store uses anyway, rather than
+    /// `JSONSerialization`, whose code would stay resident in the daemon for this alone.
     init(json: String) throws(TrainingError) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+        struct Wire: Decodable {
+            var document: String?
+            var budget_words: Double?
+        }
+        let wire: Wire
+        do {
+            wire = try JSONDecoder().decode(Wire.self, from: Data(json.utf8))
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "budget_words" {
+            throw TrainingError("\"budget_words\" must be a positive integer")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "document" {
+            throw TrainingError("the request body has no \"document\" string")
+        } catch {
             throw TrainingError("the request body is not a JSON object")
         }
-        guard let document = object["document"] as? String else { throw TrainingError("the request body has no \"document\" string") }
+        guard let document = wire.document else { throw TrainingError("the request body has no \"document\" string") }
         self.document = document
-        switch object["budget_words"] {
-        case nil, is NSNull: budgetWords = nil
-        case let number as NSNumber where number.intValue >= 1 && Double(number.intValue) == number.doubleValue:
-            budgetWords = number.intValue
-        default:
-            throw TrainingError("\"budget_words\" must be a positive integer")
+        if let budget = wire.budget_words {
+            guard budget >= 1, budget <= Double(Int32.max), budget.rounded() == budget else {
+                throw TrainingError("\"budget_words\" must be a positive integer")
+            }
+            budgetWords = Int(budget)
+        } else {
+            budgetWords = nil
         }
     }
 }

@@ -19,7 +19,8 @@ public actor LocalBackend: CustomizationBackend {
     let compute: any LocalCompute
     let logger: Logger
     private var running: [String: StopSignal] = [:]
-    private var served: [String: ExtractiveModel] = [:]
+    /// Throughputs in service: the model file each one serves.
+    private var served: [String: String] = [:]
 
     /// - Parameters:
     ///   - root: the backend's folder (`<state>/local/<backend name>`).
@@ -164,15 +165,23 @@ public actor LocalBackend: CustomizationBackend {
     /// The epochs of the job's saved checkpoint; its metric files are copied into the archive
     /// as a Bedrock job's are.
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] {
-        guard let name = directory.name(in: jobARN, kind: "model-customization-job"),
-              let checkpoint: TrainingCheckpoint = try? directory.read(directory.jobFolder(name) + "/checkpoint.json") else { return [] }
+        guard let name = directory.name(in: jobARN, kind: "model-customization-job") else { return [] }
+        let folder = directory.jobFolder(name)
+        let epochs: [EpochLoss]
+        if let saved: [EpochLoss] = try? directory.read(folder + "/" + LocalDirectory.epochsFile) {
+            epochs = saved
+        } else if let checkpoint: TrainingCheckpoint = try? directory.read(folder + "/checkpoint.json") {
+            epochs = checkpoint.epochs // a job trained before epochs.json was written
+        } else {
+            return []
+        }
         try? FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true)
         for file in [TrainingMetricsFiles.stepWise, TrainingMetricsFiles.validation] {
             if let data = FileManager.default.contents(atPath: directory.jobFolder(name) + "/" + file) {
                 try? AtomicFile.write(data, to: archiveFolder + "/" + file)
             }
         }
-        return checkpoint.epochs.map { EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss) }
+        return epochs.map { EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss) }
     }
 
     // MARK: - Throughputs
@@ -190,7 +199,7 @@ public actor LocalBackend: CustomizationBackend {
             throw .permanent("ValidationException: a provisioned throughput named \(request.name) already exists")
         }
         guard let modelName = directory.name(in: request.modelARN, kind: "custom-model"),
-              try attempt("create throughput", { try directory.model(named: modelName) }) != nil
+              directory.hasModel(named: modelName)
         else { throw .permanent("ValidationException: no custom model \(request.modelARN)") }
         let record = LocalThroughput(name: request.name, arn: directory.throughputARN(request.name), token: request.clientRequestToken,
                                      modelARN: request.modelARN, status: .creating, message: nil, tags: request.tags)
@@ -245,9 +254,9 @@ public actor LocalBackend: CustomizationBackend {
         } catch {
             throw .permanent("ValidationException: \(error)")
         }
-        let model: ExtractiveModel
+        let modelFile: String?
         if Self.baseModels.contains(modelID) {
-            model = .base
+            modelFile = nil
         } else if let name = directory.name(in: modelID, kind: "provisioned-model") {
             guard let record = try attempt("invoke", { try directory.throughput(named: name) }) else {
                 throw .notFound("ResourceNotFoundException: no provisioned throughput \(modelID)")
@@ -255,26 +264,28 @@ public actor LocalBackend: CustomizationBackend {
             guard record.status == .inService else {
                 throw .throttled(message: "ModelNotReadyException: provisioned throughput \(name) is \(record.status.rawValue)", retryAfter: .seconds(1))
             }
-            do { model = try await load(record) } catch { throw .permanent("cannot load the custom model: \(error)") }
+            do { modelFile = try await load(record) } catch { throw .permanent("cannot load the custom model: \(error)") }
         } else {
             throw .permanent("ValidationException: the local backend serves \(Self.baseModels.sorted().joined(separator: ", ")) and its own provisioned models, not \(modelID)")
         }
         do {
-            return try await compute.summarize(model: model, document: request.document, budgetWords: request.budgetWords)
+            return try await compute.summarize(modelFile: modelFile, document: request.document, budgetWords: request.budgetWords)
         } catch {
             throw .transient("local inference failed: \(error)")
         }
     }
 
-    private func load(_ record: LocalThroughput) async throws -> ExtractiveModel {
-        if let model = served[record.arn] { return model }
-        guard let name = directory.name(in: record.modelARN, kind: "custom-model"), let stored = try directory.model(named: name) else {
+    /// The file of the model a throughput serves, loaded by the compute (with the encoder,
+    /// its hash checked) as part of coming into service. The daemon never reads the weights.
+    private func load(_ record: LocalThroughput) async throws -> String {
+        if let file = served[record.arn] { return file }
+        guard let name = directory.name(in: record.modelARN, kind: "custom-model"), directory.hasModel(named: name) else {
             throw TrainingError("the custom model \(record.modelARN) does not exist")
         }
-        // Loading the encoder (and checking its hash) is part of coming into service.
-        try await compute.prepare()
-        served[record.arn] = stored.model
-        return stored.model
+        let file = directory.modelFile(name)
+        try await compute.prepare(modelFile: file)
+        served[record.arn] = file
+        return file
     }
 
     /// Runs a file operation, turning a disk problem into a retryable backend failure.

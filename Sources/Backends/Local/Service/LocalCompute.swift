@@ -9,14 +9,17 @@ import Synchronization
 /// that touches them never enter the daemon's memory, while tests and benchmarks run it on
 /// threads of their own process (`InProcessCompute`).
 public protocol LocalCompute: Sendable {
-    /// Loads the encoder, its hash checked: part of a provisioned throughput coming into service.
-    func prepare() async throws
+    /// Loads the encoder, its hash checked, and the custom model in `modelFile` if one is
+    /// named: part of a provisioned throughput coming into service.
+    func prepare(modelFile: String?) async throws
     /// Trains the job to its end (finished, stopped or failed). Everything it reports goes
     /// into the job's record and the journal, so a run cut short by a crash is resumed from
     /// the record.
     func train(_ target: LocalTrainingTarget, stop: StopSignal) async
-    /// The InvokeModel response body of `model` for `document`.
-    func summarize(model: ExtractiveModel, document: String, budgetWords: Int?) async throws -> String
+    /// The InvokeModel response body for `document` of the custom model in `modelFile`, or
+    /// of the base model when it is nil. Models travel by file: their weights never pass
+    /// through the daemon.
+    func summarize(modelFile: String?, document: String, budgetWords: Int?) async throws -> String
 }
 
 /// Which job to train: the backend's folder, its name (for ARNs) and the job's name.
@@ -92,6 +95,12 @@ public enum LocalWork {
         }
     }
 
+    /// The custom model a local job saved.
+    public static func loadModel(file: String) throws -> ExtractiveModel {
+        guard let stored: LocalModel = try LocalDirectory.read(file) else { throw TrainingError("no custom model at \(file)") }
+        return stored.model
+    }
+
     public static func summarize(model: ExtractiveModel, document: String, budgetWords: Int?, encoder: SentenceEncoder) throws -> String {
         let features = try DocumentFeatures(document: document, encoder: encoder)
         return model.summarize(features, budgetWords: budgetWords).json
@@ -117,9 +126,12 @@ public final class InProcessCompute: LocalCompute {
         self.afterEpoch = afterEpoch
     }
 
-    public func prepare() async throws {
+    public func prepare(modelFile: String?) async throws {
         let provider = encoderProvider
-        _ = try await inferenceWorker.run { _ = try provider() }
+        _ = try await inferenceWorker.run {
+            _ = try provider()
+            if let modelFile { _ = try LocalWork.loadModel(file: modelFile) }
+        }
     }
 
     public func train(_ target: LocalTrainingTarget, stop: StopSignal) async {
@@ -129,10 +141,11 @@ public final class InProcessCompute: LocalCompute {
         }
     }
 
-    public func summarize(model: ExtractiveModel, document: String, budgetWords: Int?) async throws -> String {
+    public func summarize(modelFile: String?, document: String, budgetWords: Int?) async throws -> String {
         let provider = encoderProvider
         return try await inferenceWorker.run {
-            try LocalWork.summarize(model: model, document: document, budgetWords: budgetWords, encoder: try provider())
+            let model = try modelFile.map(LocalWork.loadModel(file:)) ?? .base
+            return try LocalWork.summarize(model: model, document: document, budgetWords: budgetWords, encoder: try provider())
         }
     }
 }

@@ -102,11 +102,20 @@ final class LocalDirectory: Sendable {
 
     // MARK: models
 
-    func model(named name: String) throws -> LocalModel? { try read(modelFolder(name) + "/model.json") }
+    func model(named name: String) throws -> LocalModel? { try read(modelFile(name)) }
+
+    func modelFile(_ name: String) -> String { modelFolder(name) + "/model.json" }
+
+    /// Whether the model exists, without reading its weights.
+    func hasModel(named name: String) -> Bool { FileManager.default.fileExists(atPath: modelFile(name)) }
+
+    /// A job's losses per epoch, small enough for the daemon to read; the checkpoint beside it
+    /// holds the weights and the optimiser's state as well.
+    static let epochsFile = "epochs.json"
 
     func save(_ model: LocalModel) throws {
         try FileManager.default.createDirectory(atPath: modelFolder(model.name), withIntermediateDirectories: true)
-        try write(model, to: modelFolder(model.name) + "/model.json")
+        try write(model, to: modelFile(model.name))
     }
 
     func deleteModel(named name: String) throws {
@@ -136,7 +145,9 @@ final class LocalDirectory: Sendable {
 
     // MARK: files
 
-    func read<T: Decodable>(_ path: String) throws -> T? {
+    func read<T: Decodable>(_ path: String) throws -> T? { try Self.read(path) }
+
+    static func read<T: Decodable>(_ path: String) throws -> T? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         do {
             return try JSONDecoder.local.decode(T.self, from: data)
@@ -155,7 +166,7 @@ final class LocalDirectory: Sendable {
 enum ResourceName {
     static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 128 && name != "." && name != ".."
-            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.+".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.+".unicodeScalars.contains($0) }
             && !name.hasPrefix(".")
     }
 }

@@ -70,6 +70,7 @@ struct TrainingRun: Sendable {
             if stop.requested { return stopped() }
             let epoch = trainer.runEpoch(&checkpoint)
             try directory.write(checkpoint, to: checkpointPath)
+            try directory.write(checkpoint.epochs, to: folder + "/" + LocalDirectory.epochsFile)
             try AtomicFile.write(Data(TrainingMetricsFiles.stepWiseCSV(checkpoint).utf8), to: folder + "/" + TrainingMetricsFiles.stepWise)
             try AtomicFile.write(Data(TrainingMetricsFiles.validationCSV(checkpoint).utf8), to: folder + "/" + TrainingMetricsFiles.validation)
             var fields = metadata
