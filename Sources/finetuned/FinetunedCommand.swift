@@ -10,12 +10,12 @@ import Logging
 /// `finetuned model-worker` is the daemon's own worker process, not a command for people.
 @main
 enum FinetunedMain {
-    static func main() async {
+    static func main() {
         ProcessSetup.apply()
         if CommandLine.arguments.dropFirst().first == "model-worker" {
             ModelWorkerCommand.main(Array(CommandLine.arguments.dropFirst(2)))
         }
-        await FinetunedCommand.main()
+        ProcessSetup.runMain { await FinetunedCommand.main() }
     }
 }
 

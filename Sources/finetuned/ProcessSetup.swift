@@ -2,6 +2,7 @@
 import CMalloc
 #endif
 @_spi(ExperimentalCustomExecutors) import _Concurrency
+import Glibc
 
 /// What the daemon's process sets before anything else runs, for a small and quiet idle
 /// footprint (`make bench` measures it fresh and after a whole workflow).
@@ -34,5 +35,29 @@ enum ProcessSetup {
     /// (`SerialWorker`). Must happen before any task is enqueued.
     private static func runTasksOnEventLoops() {
         _createExecutors(factory: EventLoopExecutorFactory.self)
+    }
+
+    /// Runs `body` as a task on the event loops, parks the main thread until it returns, and
+    /// exits.
+    ///
+    /// Not `async main`: that hands the main thread to libdispatch's `dispatch_main`, which
+    /// ends it with `pthread_exit`, and unwinding the main thread made glibc load libgcc_s
+    /// and the unwinder search the binary's unwind tables, which stayed resident: 350 KiB of
+    /// an idle daemon for a thread that does nothing. As `dispatch_main` does, the
+    /// asynchronous signals are blocked first, so every thread started afterwards inherits
+    /// the mask and the signals the daemon handles wait for its signal sources (signalfd)
+    /// rather than being delivered, or ignored, on some thread.
+    static func runMain(_ body: @escaping @Sendable () async -> Void) -> Never {
+        var signals = sigset_t()
+        sigfillset(&signals)
+        for synchronous in [SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGBUS, SIGSEGV, SIGSYS, SIGPIPE, SIGPROF] {
+            sigdelset(&signals, synchronous)
+        }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        Task {
+            await body()
+            exit(0)
+        }
+        while true { pause() }
     }
 }
