@@ -26,6 +26,9 @@ extension JournaldTests {
                          environment: ["FINETUNED_TEST_FAULTS": "abort-after-epoch=2", "SWIFT_BACKTRACE": "enable=no"])
         #expect(await daemon.waitForReady() != nil)
         let firstPID = daemon.pid
+        // A sidecar travels with the drop, through the spool into the archive.
+        try daemon.directory.write("staging/q4.toml", "force = false\n")
+        guard rename(daemon.directory.file("staging/q4.toml"), daemon.inbox + "/summaries/q4.toml") == 0 else { throw POSIXError(.EIO) }
         try daemon.drop(records, as: "q4.jsonl", profile: "summaries")
         #expect(await daemon.waitForExit(timeout: .seconds(120)) != nil, "the fault should abort the daemon after epoch 2")
         let workflow = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "q4.jsonl", timeout: .seconds(5)).first)
@@ -65,6 +68,9 @@ extension JournaldTests {
         #expect(lines.contains { $0.contains(" training | InProgress: Training: epoch ") }, "\(lines)")
         #expect(lines.contains { $0.contains("answered: base ") && $0.contains("/30, custom ") })
         #expect(lines.last?.contains(" done | ") == true && lines.last?.contains("over 30 prompts: keep") == true, "\(lines.last ?? "")")
+
+        #expect(try String(contentsOfFile: daemon.archive + "/\(workflow.id)/sidecar.toml", encoding: .utf8) == "force = false\n")
+        #expect(!FileManager.default.fileExists(atPath: daemon.spool + "/\(workflow.id).toml"))
 
         // One job, its metrics shaped like Bedrock's with every epoch once.
         let jobs = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("state/local/local/jobs"))

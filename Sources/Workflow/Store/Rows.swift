@@ -112,8 +112,6 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Store
 
 struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "resources"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     var id: Int64?
     var workflowId: String
     var kind: String
@@ -123,6 +121,20 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
     var createdAt: Date
     var deletedAt: Date?
     var retained: Bool
+
+    // The columns by name, not by GRDB's snake-case conversion: that runs Foundation's
+    // CharacterSet on every key of every row, and kept its code resident in the daemon.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case workflowId = "workflow_id"
+        case kind
+        case identifier
+        case name
+        case clientToken = "client_token"
+        case createdAt = "created_at"
+        case deletedAt = "deleted_at"
+        case retained
+    }
 
     init(_ r: ResourceRecord) {
         id = nil
@@ -146,8 +158,6 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
 
 struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "inference_answers"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     var workflowId: String
     var model: String
     var promptIndex: Int
@@ -155,6 +165,17 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
     var failure: String?
     var attempts: Int
     var latencySeconds: Double?
+
+    // Spelled out, as ResourceRow's are.
+    enum CodingKeys: String, CodingKey {
+        case workflowId = "workflow_id"
+        case model
+        case promptIndex = "prompt_index"
+        case output
+        case failure
+        case attempts
+        case latencySeconds = "latency_seconds"
+    }
 
     init(_ a: InferenceAnswer) {
         workflowId = a.workflowID
@@ -174,8 +195,6 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
 
 struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecord, StoredDateColumns {
     static let databaseTableName = "outbox"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
     var id: Int64?
     var workflowId: String?
     var channel: String
@@ -187,6 +206,21 @@ struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecor
     var deliveredAt: Date?
     var givenUpAt: Date?
     var lastError: String?
+
+    // Spelled out, as ResourceRow's are.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case workflowId = "workflow_id"
+        case channel
+        case kind
+        case payload
+        case createdAt = "created_at"
+        case attempts
+        case nextAttemptAt = "next_attempt_at"
+        case deliveredAt = "delivered_at"
+        case givenUpAt = "given_up_at"
+        case lastError = "last_error"
+    }
 
     init(_ e: OutboxEntry) {
         id = e.id
