@@ -170,8 +170,10 @@ enum EngineBenchmark {
             status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? "?"
         }
         print(label)
-        print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB",
+        print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 30 MB (30,000,000 bytes: 29,297 kB)",
                      field("VmRSS"), field("RssAnon"), field("RssFile")))
+        let workers = daemon.children()
+        print("  child processes (model workers) left: \(workers.count)" + (workers.isEmpty ? "" : " " + workers.map { "\($0.pid) \($0.name) \($0.state)" }.joined(separator: ", ")))
         print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)%@", Double(wakeups) / 10, field("Threads"),
                      woke.isEmpty ? "" : "; woke: " + woke.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
         let threads = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap {
