@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int ft_spawn(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd, pid_t *pid) {
@@ -33,6 +34,14 @@ int ft_spawn(const char *path, char *const argv[], char *const envp[], int stdin
 
 int ft_pipe(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int ft_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int ft_pidfd_kill(int pidfd) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
 void ft_set_process_name(const char *name) {

@@ -128,6 +128,28 @@ struct ModelWorkerTests {
         await server.stop()
     }
 
+    @Test("a request its caller gives up on ends as a cancellation, the busy worker killed and reaped; the next request starts another")
+    func cancelledRequest() async throws {
+        let server = Self.server()
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
+        let first = try #require(await server.pid)
+        let prompts = try Self.prompts(60)
+        var settings = EvaluationSettings()
+        settings.resamples = 200_000
+        let plan = EvaluationPlan(prompts: prompts, leaked: 0, source: "eval.jsonl")
+        let scoring = Task {
+            try await server.request(.score(plan: plan, base: prompts.map { $0.prompt }, custom: prompts.map { $0.reference }, settings: settings))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        scoring.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await scoring.value }
+        #expect(Self.state(of: first) == nil, "the busy worker was killed and reaped")
+        #expect(await server.pid == nil)
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
+        #expect(try #require(await server.pid) != first)
+        await server.stop()
+    }
+
     @Test("the worker gets neither systemd's notify and watchdog variables nor any of the daemon's open descriptors")
     func inheritsNothingOfTheDaemon() async throws {
         let dir = try TemporaryDirectory(prefix: "ftmw")

@@ -14,6 +14,12 @@ int ft_spawn(const char *path, char *const argv[], char *const envp[], int stdin
 /* pipe2(fds, O_CLOEXEC): neither end leaks into another child. Returns 0, or -1 with errno. */
 int ft_pipe(int fds[2]);
 
+/* A descriptor for the child `pid` (pidfd_open), and SIGKILL through it: a signal sent by
+ * pidfd reaches that process even if its id has been reused since. Return -1 with errno on
+ * failure (a kernel before 5.3). */
+int ft_pidfd_open(pid_t pid);
+int ft_pidfd_kill(int pidfd);
+
 /* Names the calling process for ps, top and the journal's _COMM (at most 15 bytes kept). */
 void ft_set_process_name(const char *name);
 

@@ -25,10 +25,23 @@ actor ModelServer {
     func request(_ request: ModelWorkerRequest) async throws -> ModelWorkerReply {
         let worker = try running()
         do {
-            return try await worker.call(request)
+            // A request cannot be interrupted inside the worker: when the caller gives up
+            // (the engine's invoke deadline), the worker is killed and the next request
+            // starts another.
+            return try await withTaskCancellationHandler {
+                try await worker.call(request)
+            } onCancel: {
+                worker.kill()
+            }
         } catch {
             if self.worker === worker { self.worker = nil }
             let how = await worker.finish()
+            // Given up by its caller (a shutdown, a deadline): for the caller that is a
+            // cancellation, not a failure of the work, which resumes at the next start.
+            if Task.isCancelled {
+                logger.debug("model worker \(worker.pid) ended with its cancelled request: \(how)")
+                throw CancellationError()
+            }
             logger.error("model worker \(worker.pid) \(how): \(error)")
             throw error
         }

@@ -29,6 +29,9 @@ public struct ModelWorkerLauncher: Sendable, Equatable {
 /// worker is told to end (and how it learns that the daemon died).
 final class ModelWorkerProcess: Sendable {
     let pid: pid_t
+    /// The worker's pidfd (-1 where the kernel has none), so that killing it can never hit
+    /// another process that was given its id after it was reaped.
+    private let pidfd: Int32
     private let input: Int32
     private let output: Int32
     private let reader: Mutex<PipeLineReader>
@@ -65,6 +68,7 @@ final class ModelWorkerProcess: Sendable {
             throw PipeError("cannot start the model worker \(launcher.executable): \(String(cString: strerror(error)))")
         }
         self.pid = pid
+        pidfd = ft_pidfd_open(pid)
         input = toWorker[1]
         output = fromWorker[0]
         reader = Mutex(PipeLineReader(descriptor: fromWorker[0]))
@@ -74,6 +78,14 @@ final class ModelWorkerProcess: Sendable {
     deinit {
         closeInput()
         close(output)
+        if pidfd >= 0 { close(pidfd) }
+    }
+
+    /// Kills the worker: one busy with a request does not read its input, so this is how a
+    /// caller that gave up (a deadline passed) gets its thread and the worker's memory back.
+    /// The call in progress then fails with how the worker ended.
+    func kill() {
+        if pidfd >= 0 { _ = ft_pidfd_kill(pidfd) }
     }
 
     /// Sends `request` and waits for its reply. A worker that ends without replying is an
