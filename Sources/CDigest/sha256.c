@@ -145,6 +145,7 @@ void ft_sha256_init(ft_sha256_context *context) {
 }
 
 void ft_sha256_update(ft_sha256_context *context, const void *data, size_t count) {
+    if (count == 0) return; /* data may then be NULL, which memcpy must not see */
     const uint8_t *bytes = data;
     context->length += count;
     if (context->buffered > 0) {
