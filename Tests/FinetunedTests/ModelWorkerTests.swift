@@ -26,6 +26,13 @@ struct ModelWorkerTests {
         ModelServer(launcher: launcher(environment: environment), modelDirectory: modelDirectory, logger: Logger(label: "test"))
     }
 
+    /// A server whose worker has loaded the model, and that worker's process id.
+    static func startedServer() async throws -> (ModelServer, pid_t) {
+        let server = Self.server()
+        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
+        return (server, try #require(await server.pid))
+    }
+
     static func prompts(_ count: Int) throws -> [EvaluationPrompt] {
         try LocalBackendTests.examples("summaries-eval.jsonl", lines: count).split(separator: "\n").enumerated().map { index, line in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -111,9 +118,7 @@ struct ModelWorkerTests {
 
     @Test("a worker killed mid-request fails that request saying so; the next request starts another worker")
     func workerDeath() async throws {
-        let server = Self.server()
-        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
-        let first = try #require(await server.pid)
+        let (server, first) = try await Self.startedServer()
         kill(first, SIGKILL)
         do {
             _ = try await server.request(.prepare(modelFile: nil))
@@ -130,9 +135,7 @@ struct ModelWorkerTests {
 
     @Test("a request its caller gives up on ends as a cancellation, the busy worker killed and reaped; the next request starts another")
     func cancelledRequest() async throws {
-        let server = Self.server()
-        #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
-        let first = try #require(await server.pid)
+        let (server, first) = try await Self.startedServer()
         let prompts = try Self.prompts(60)
         var settings = EvaluationSettings()
         settings.resamples = 200_000
@@ -185,7 +188,7 @@ struct ModelWorkerTests {
         let epochs = Mutex<[Int]>([])
         let action = Mutex<(@Sendable (Int) -> Void)?>(nil)
         let server = Self.server()
-        let compute = WorkerCompute(server: server, launcher: Self.launcher(), modelDirectory: Self.modelDirectory, logger: Logger(label: "test"),
+        let compute = WorkerCompute(server: server, logger: Logger(label: "test"),
                                     afterEpoch: { epoch in
                                         epochs.withLock { $0.append(epoch) }
                                         action.withLock { $0 }?(epoch)

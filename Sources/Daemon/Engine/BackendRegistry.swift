@@ -42,7 +42,7 @@ actor BackendRegistry {
             // survives restarts exactly as the store does.
             let abortAfterEpoch = faults.abortAfterEpoch, epochDelay = faults.epochDelay
             let compute = WorkerCompute(
-                server: models, launcher: models.launcher, modelDirectory: models.modelDirectory, logger: logger,
+                server: models, logger: logger,
                 afterEpoch: { epoch in
                     if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
                     if epochDelay > .zero { Thread.sleep(forTimeInterval: Double(epochDelay.components.seconds) + Double(epochDelay.components.attoseconds) / 1e18) }

@@ -5,9 +5,8 @@ import Logging
 /// The local backend's work in model workers: inference through the shared `ModelServer`,
 /// and each training job in a worker of its own for as long as it trains.
 struct WorkerCompute: LocalCompute {
+    /// Inference goes to it; a training worker starts as it starts its own.
     let server: ModelServer
-    let launcher: ModelWorkerLauncher
-    let modelDirectory: String
     let logger: Logger
     /// Called in the daemon after each epoch the worker saved (tests crash the daemon there).
     let afterEpoch: @Sendable (Int) -> Void
@@ -30,7 +29,7 @@ struct WorkerCompute: LocalCompute {
     func train(_ target: LocalTrainingTarget, stop: StopSignal) async {
         let worker: ModelWorkerProcess
         do {
-            worker = try ModelWorkerProcess(launcher: launcher, modelDirectory: modelDirectory)
+            worker = try ModelWorkerProcess(launcher: server.launcher, modelDirectory: server.modelDirectory)
         } catch {
             return LocalWork.fail(target, reason: "\(error)", logger: logger)
         }
