@@ -133,6 +133,26 @@ struct ModelWorkerTests {
         await server.stop()
     }
 
+    @Test("stopping the server lets the requests already asked of its worker finish first")
+    func stopAfterPendingRequests() async throws {
+        let (server, first) = try await Self.startedServer()
+        let prompts = try Self.prompts(60)
+        var settings = EvaluationSettings()
+        settings.resamples = 100_000
+        let plan = EvaluationPlan(prompts: prompts, leaked: 0, source: "eval.jsonl")
+        let scoring = Task {
+            try await server.request(.score(plan: plan, base: prompts.map { $0.prompt }, custom: prompts.map { $0.reference }, settings: settings))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        // Queued behind the scoring, on the same worker, when the engine goes idle.
+        let queued = Task { try await server.request(.prepare(modelFile: nil)) }
+        try await Task.sleep(for: .milliseconds(100))
+        await server.stop()
+        guard case .scored = try await scoring.value else { Issue.record("the scoring did not finish"); return }
+        #expect(try await queued.value == .prepared)
+        #expect(Self.state(of: first) == nil, "the worker ended and was reaped")
+    }
+
     @Test("a request its caller gives up on ends as a cancellation, the busy worker killed and reaped; the next request starts another")
     func cancelledRequest() async throws {
         let (server, first) = try await Self.startedServer()

@@ -125,10 +125,14 @@ final class ModelWorkerProcess: Sendable {
         return try ModelWorkerCoding.decode(ModelWorkerReply.self, from: line)
     }
 
-    /// Tells the worker to end, and waits for it on the I/O thread, after any call in progress.
+    /// Tells the worker to end once the calls already asked of it are answered, and waits for
+    /// it: the input closes on the I/O thread, in turn, so a request queued when the engine
+    /// went idle is still sent and answered.
     func finish() async -> String {
-        closeInput()
-        return (try? await io.run { self.reap() }) ?? "ended"
+        (try? await io.run {
+            self.closeInput()
+            return self.reap()
+        }) ?? "ended"
     }
 
     private func closeInput() {
