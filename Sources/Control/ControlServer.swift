@@ -9,7 +9,11 @@ import ServiceLifecycle
 /// Access control is the file system's: the socket is mode 0660 and owned by the daemon's
 /// group, inside a runtime directory only that group can enter. Each connection carries one
 /// request; a failure in one connection never touches the others or the daemon.
-public struct ControlServer: Service {
+public struct ControlServer: Service, CustomStringConvertible {
+    /// The name the service group logs it by; interpolating the struct itself would reflect over
+    /// every field (configuration included).
+    public var description: String { "control-socket" }
+
     let socketPath: String
     let group: String?
     let handler: any ControlRequestHandler

@@ -6,7 +6,11 @@ import ServiceLifecycle
 ///
 /// It is the last service in the group, so the group signals it first; the other services
 /// then wind down in reverse order of their start.
-struct ShutdownAnnouncer: Service {
+struct ShutdownAnnouncer: Service, CustomStringConvertible {
+    /// The name the service group logs it by; interpolating the struct itself would reflect over
+    /// every field (configuration included).
+    var description: String { "shutdown-announcer" }
+
     let notifier: ServiceNotifier
     let logger: Logger
 

@@ -5,7 +5,11 @@ import ServiceLifecycle
 ///
 /// The pings come from a task inside the service group, so a daemon whose cooperative
 /// executor is wedged stops pinging and gets restarted, which is the point of the watchdog.
-public struct WatchdogService: Service {
+public struct WatchdogService: Service, CustomStringConvertible {
+    /// The name the service group logs it by; interpolating the struct itself would reflect over
+    /// every field (configuration included).
+    public var description: String { "watchdog" }
+
     let notifier: ServiceNotifier
     let interval: Duration
     let logger: Logger

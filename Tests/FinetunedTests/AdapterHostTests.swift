@@ -95,6 +95,21 @@ struct AdapterHostTests {
         #expect(try set.adapters["cohere"]!.buildInvokeRequest(InvokeRequest(model: "cohere.command-text-v14:7:4k", prompt: "x")) == #"{"prompt":"x"}"#)
     }
 
+    @Test("the shipped plugins export their entry point and nothing else (AdapterKit stays inside each)")
+    func shippedExports() throws {
+        for name in ["cohere", "llama", "titan", "local"] {
+            let library = BuiltProducts.adapterLibrary(name)
+            let symbols = try Command.run("/usr/bin/nm", ["--dynamic", "--defined-only", "--format=just-symbols", library])
+            #expect(symbols.status == 0, "\(symbols.stderr)")
+            // The linker's own markers of the image's extent are not code.
+            let exported = symbols.stdout.split(separator: "\n").filter { !["_edata", "_end", "__bss_start"].contains($0) }
+            #expect(exported == ["finetuned_adapter_entry"], "\(name) exports \(exported.count) symbols: \(exported.prefix(5))")
+            // Never closed: the Swift runtime keeps pointers into a loaded image's metadata.
+            let handle = try #require(dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE), "\(String(cString: dlerror()))")
+            #expect(dlsym(handle, "finetuned_adapter_entry") != nil)
+        }
+    }
+
     @Test("a file owned by another user is refused")
     func foreignOwner() throws {
         let dir = try TemporaryDirectory()

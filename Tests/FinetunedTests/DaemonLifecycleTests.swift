@@ -23,6 +23,21 @@ struct DaemonLifecycleTests {
         #expect(decoded.profiles == ["rehearsal"])
     }
 
+    @Test("the service group logs its services by name, never as a dump of their fields")
+    func serviceNames() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "stderr", "--log-level", "debug"], environment: ["WATCHDOG_USEC": "10000000"])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains("Starting service lifecycle") },
+                                "no service group line; log:\n\(daemon.log)")
+        let names = ["control-socket", "reload", "inbox", "engine", "outbox", "watchdog", "shutdown-announcer"]
+        #expect(line.contains("sl-services=\"[" + names.map { "\\\"\($0)\\\"" }.joined(separator: ", ") + "]\""), "\(line)")
+        // The default description of a struct lists every field: the socket path, handlers, loggers.
+        #expect(!daemon.log.contains("ControlServer("))
+        #expect(!daemon.log.contains("socketPath:"))
+    }
+
     @Test("WATCHDOG=1 arrives at about half of WATCHDOG_USEC, and not at all without it")
     func watchdogCadence() async throws {
         let daemon = try DaemonHarness()

@@ -7,7 +7,11 @@ import ServiceLifecycle
 /// readiness, then the janitor's pass (its deletions talk to the service and must not hold
 /// up `systemctl start`); at shutdown every runner stops between steps and its workflow
 /// resumes at the next start.
-struct EngineService: Service {
+struct EngineService: Service, CustomStringConvertible {
+    /// The name the service group logs it by; interpolating the struct itself would reflect over
+    /// every field (configuration included).
+    var description: String { "engine" }
+
     let engine: WorkflowEngine
     let janitor: Janitor
     let ready: @Sendable () async -> Void

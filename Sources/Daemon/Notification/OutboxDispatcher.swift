@@ -11,7 +11,10 @@ import ServiceLifecycle
 ///
 /// It sleeps until poked or until the earliest retry is due; with nothing pending it has no
 /// timer at all.
-actor OutboxDispatcher: Service {
+actor OutboxDispatcher: Service, CustomStringConvertible {
+    /// The name the service group logs it by, like the other services'.
+    nonisolated var description: String { "outbox" }
+
     /// One way out: the journal today; email, webhooks and SES plug in here.
     protocol Channel: Sendable {
         var name: String { get }
