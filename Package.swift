@@ -112,7 +112,7 @@ let package = Package(
             path: "Sources/Validation"
         ),
         .target(name: "FinetunedThreads", path: "Sources/Threads"),
-        .target(name: "FinetunedTime", path: "Sources/Time"),
+        .target(name: "FinetunedTime", dependencies: ["CProcess"], path: "Sources/Time"),
         .target(
             name: "FinetunedWorkflow",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
@@ -122,14 +122,14 @@ let package = Package(
             name: "FinetunedInbox",
             dependencies: [
                 "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
-                "FinetunedDigest",
+                "FinetunedDigest", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Inbox"
         ),
         .target(
             name: "FinetunedBackends",
-            dependencies: ["FinetunedWorkflow", "FinetunedConfig"],
+            dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedTime"],
             path: "Sources/Backends/Scripted"
         ),
         .target(

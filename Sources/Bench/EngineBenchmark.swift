@@ -146,7 +146,11 @@ enum EngineBenchmark {
         fresh.tearDown()
 
         guard SharedTestData.hasModel else { return print("idle daemon after a workflow: not measured (run scripts/fetch-model)") }
-        let worked = try DaemonHarness(configuration: DaemonHarness.localRehearsal(in:), adapters: ["local"])
+        // Model calls time out after 8 s: the timer of a call that answered, were it left armed,
+        // would fire inside the ten seconds measured.
+        let worked = try DaemonHarness(configuration: {
+            DaemonHarness.localRehearsal(in: $0).replacingOccurrences(of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 8\n")
+        }, adapters: ["local"])
         defer { worked.tearDown() }
         try worked.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
         guard await worked.waitForReady() != nil else { return print("idle daemon: not ready:\n\(worked.log)") }

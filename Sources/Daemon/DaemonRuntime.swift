@@ -1,6 +1,7 @@
 import FinetunedConfig
 import FinetunedControl
 import FinetunedSystemd
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -130,7 +131,7 @@ public actor DaemonRuntime {
         guard !statusRefreshPending else { return }
         statusRefreshPending = true
         Task {
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Timers.sleep(for: .milliseconds(100))
             await self.finishStatusRefresh()
         }
     }

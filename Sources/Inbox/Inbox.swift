@@ -1,5 +1,6 @@
 import FinetunedAdapters
 import FinetunedConfig
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -95,7 +96,7 @@ public actor Inbox {
         recovery = Task { [weak self] in
             var delay = 1.0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(delay))
+                try? await Timers.sleep(for: .seconds(delay))
                 guard let self, await self.tryRecovering() else {
                     delay = min(delay * 2, 60)
                     continue

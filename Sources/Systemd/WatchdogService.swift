@@ -1,3 +1,4 @@
+import FinetunedTime
 import Logging
 import ServiceLifecycle
 
@@ -35,13 +36,13 @@ public struct WatchdogService: Service, CustomStringConvertible {
         let started = ContinuousClock.now
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: period)
+                try await Timers.sleep(for: period)
             } catch {
                 return
             }
             if let stopAfter, ContinuousClock.now - started >= stopAfter {
                 logger.warning("test fault: no more watchdog pings (the daemon now looks hung to systemd)")
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                while !Task.isCancelled { try? await Timers.sleep(for: .seconds(3600)) }
                 return
             }
             notifier.watchdogPing()

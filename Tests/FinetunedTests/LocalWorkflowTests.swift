@@ -8,7 +8,11 @@ import Testing
 /// Part of the journald suite because it reads the EPOCH/TRAIN_LOSS/VALIDATION_LOSS fields
 /// back from a real journald, and only one journald can run at a time.
 extension JournaldTests {
-    static func localConfiguration(_ dir: TemporaryDirectory) -> String { DaemonHarness.localRehearsal(in: dir) }
+    /// Model calls time out after 10 s, so the timer of a call that answered, were it left
+    /// armed, would fire in the quiet seconds the test watches after the workflow.
+    static func localConfiguration(_ dir: TemporaryDirectory) -> String {
+        DaemonHarness.localRehearsal(in: dir).replacingOccurrences(of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 10\n")
+    }
 
     @Test("local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
           .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
@@ -101,8 +105,9 @@ extension JournaldTests {
         #expect(!mapped.contains { $0.hasSuffix("model.safetensors") || $0.contains("openblas") || $0.contains("libgfortran") },
                 "the daemon mapped the model or OpenBLAS: \(mapped)")
         #expect(!mapped.contains { $0.contains("libcrypto") || $0.contains("libssl") }, "OpenSSL without TLS: \(mapped)")
+        // Not even for the deadlines of the model calls, long answered (10 s after each).
         try await Task.sleep(for: .seconds(1))
-        let wakeups = await daemon.wakeups(over: .seconds(3))
+        let wakeups = await daemon.wakeups(over: .seconds(10))
         #expect(wakeups.isEmpty, "threads that woke while the daemon was idle: \(wakeups)")
     }
 }

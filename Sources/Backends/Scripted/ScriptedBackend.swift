@@ -1,4 +1,5 @@
 import FinetunedConfig
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 
@@ -28,7 +29,7 @@ public struct ScriptedBackend: CustomizationBackend {
     private func perform<T: Sendable>(_ operation: String, _ body: @Sendable (inout ScriptState) -> Result<T, BackendError>) async throws(BackendError) -> T {
         let delay = operation == "invoke" ? script.invokeDelayMilliseconds : script.delayMilliseconds
         if delay > 0 {
-            do { try await Task.sleep(for: .milliseconds(delay)) } catch { throw .transient("cancelled") }
+            do { try await Timers.sleep(for: .milliseconds(delay)) } catch { throw .transient("cancelled") }
         }
         let script = self.script
         let result: Result<T, BackendError>

@@ -20,7 +20,8 @@ int ft_pipe(int fds[2]);
 int ft_pidfd_open(pid_t pid);
 int ft_pidfd_kill(int pidfd);
 
-/* Names the calling process for ps, top and the journal's _COMM (at most 15 bytes kept). */
+/* Names the calling thread (at most 15 bytes kept); on the main thread, that is the process's
+   name for ps, top and the journal's _COMM. */
 void ft_set_process_name(const char *name);
 
 #endif

@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedSystemd
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -62,25 +63,20 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
     func run() async throws {
         var nextDue: Date? = Date()
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                var iterator = pokes.makeAsyncIterator()
-                while !Task.isCancelled {
-                    if let due = nextDue, due <= Date() {
-                        nextDue = await deliverDue()
-                        continue
-                    }
-                    // Wait for a poke, or for the earliest retry if one is pending.
-                    if let due = nextDue {
-                        let poker = self.poker
-                        group.addTask {
-                            try? await Task.sleep(for: .fractionalSeconds(due.timeIntervalSinceNow))
-                            poker.yield()
-                        }
-                    }
-                    guard await iterator.next() != nil else { break }
-                    nextDue = Date()
+            var iterator = pokes.makeAsyncIterator()
+            while !Task.isCancelled {
+                if let due = nextDue, due <= Date() {
+                    nextDue = await deliverDue()
+                    continue
                 }
-                group.cancelAll()
+                // Wait for a poke, or for the earliest retry if one is pending; a poke first
+                // calls the retry's timer off (the delivery pass sets the next one).
+                let poker = self.poker
+                let retry = nextDue.map { due in Timers.schedule(after: .fractionalSeconds(due.timeIntervalSinceNow)) { poker.yield() } }
+                let poked = await iterator.next() != nil
+                retry?.cancel()
+                guard poked else { break }
+                nextDue = Date()
             }
         } onGracefulShutdown: {
             self.poker.finish()

@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 
 /// Sends signed requests to one AWS service and retries what is worth retrying.
@@ -84,7 +85,7 @@ public struct AWSServiceClient: Sendable {
                 continue
             }
             guard failure.isRetryable, attempt < retry.maxAttempts else { throw failure }
-            try? await Task.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter))
+            try? await Timers.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter))
         }
     }
 

@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 
 /// Asking both models the held-out prompts, and scoring their answers.
@@ -65,7 +66,7 @@ extension WorkflowRunner {
         for attempt in 1...policy.invokeAttempts {
             let started = ContinuousClock.now
             do {
-                let response = try await withTimeout(seconds: policy.invokeTimeout) {
+                let response = try await Timers.withTimeout(.fractionalSeconds(policy.invokeTimeout)) {
                     try await self.call { try await backend.invoke(modelID: modelID, body: body) }
                 }
                 let latency = (ContinuousClock.now - started).seconds
@@ -81,9 +82,9 @@ extension WorkflowRunner {
                 var retryAfter: Duration?
                 if case .throttled(_, let after) = error { retryAfter = after }
                 if attempt < policy.invokeAttempts {
-                    try await Task.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: attempt - 1, retryAfter: retryAfter)))
+                    try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: attempt - 1, retryAfter: retryAfter)))
                 }
-            } catch is InvokeTimeout {
+            } catch is TimedOut {
                 lastError = "no answer within \(policy.invokeTimeout) s (invoke_timeout_seconds)"
             }
         }
@@ -141,21 +142,5 @@ extension WorkflowRunner {
         if let data = try? encoder.encode(Scores(summary: result.summary, evaluationSet: plan.source, perPrompt: result.perPrompt)) {
             try? data.write(to: URL(fileURLWithPath: folder + "/scores.json"), options: .atomic)
         }
-    }
-}
-
-struct InvokeTimeout: Error {}
-
-/// Runs `body`, giving up after `seconds`: the body is cancelled and `InvokeTimeout` thrown.
-func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .fractionalSeconds(seconds))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw InvokeTimeout() }
-        return value
     }
 }

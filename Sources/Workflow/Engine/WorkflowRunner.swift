@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 import Logging
 
@@ -44,7 +45,7 @@ struct WorkflowRunner: Sendable {
             // The scheduler starts the workflow again when this runner ends; pause first so a
             // store that keeps failing is retried at the backoff's pace, not in a tight loop.
             logger.error("workflow \(id) stopped: \(error); it resumes shortly", metadata: ["workflow_id": "\(id)"])
-            try? await Task.sleep(for: .fractionalSeconds(policy.retry.maximum))
+            try? await Timers.sleep(for: .fractionalSeconds(policy.retry.maximum))
         }
     }
 
@@ -79,11 +80,11 @@ struct WorkflowRunner: Sendable {
                     memory.polls = 0
                 case .wait(let seconds):
                     memory.polls += 1
-                    try await Task.sleep(for: .fractionalSeconds(seconds))
+                    try await Timers.sleep(for: .fractionalSeconds(seconds))
                 case .status(let status, let seconds):
                     record = try await note(record, status: status)
                     memory.polls = 1
-                    try await Task.sleep(for: .fractionalSeconds(seconds))
+                    try await Timers.sleep(for: .fractionalSeconds(seconds))
                 }
             } catch is CancellationError {
                 throw CancellationError()
@@ -92,7 +93,7 @@ struct WorkflowRunner: Sendable {
                 // read-only state directory is retried with backoff; nothing proceeds unrecorded.
                 logger.error("workflow \(id): \(error)", metadata: ["workflow_id": "\(id)"])
                 memory.failures += 1
-                try await Task.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
+                try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
                 guard let fresh = try? await store.workflow(id: id) else { continue }
                 record = fresh
             } catch {
@@ -123,7 +124,7 @@ struct WorkflowRunner: Sendable {
             var retryAfter: Duration?
             if case .throttled(_, let after) = backendError { retryAfter = after }
             try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
-            try await Task.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
+            try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
             return record
         }
         let reason = retryable ? "\(action) kept failing (\(memory.failures) attempts): \(error)" : "\(action) failed: \(error)"
