@@ -39,12 +39,11 @@ public struct ModelWorkerOptions: Equatable, Sendable {
 /// (`EX_USAGE`) after saying what was wrong and how it is used.
 public struct CommandLineError: Error, Equatable, CustomStringConvertible {
     public let message: String
+    /// The command it was for (`finetuned`, `finetuned model-worker`) and that command's usage.
+    public let command: String
     public let usage: String
     /// What is printed on stderr: the problem, the usage, where the help is.
-    public var description: String {
-        let command = usage.hasPrefix(DaemonCommandLine.modelWorkerUsage) ? "finetuned model-worker" : "finetuned"
-        return "finetuned: \(message)\n\(usage)\nSee '\(command) --help'.\n"
-    }
+    public var description: String { "finetuned: \(message)\n\(usage)\nSee '\(command) --help'.\n" }
 }
 
 /// Parses the daemon's command line: a handful of long options, by hand.
@@ -53,22 +52,22 @@ public struct CommandLineError: Error, Equatable, CustomStringConvertible {
 /// reflecting over the command's properties, and the runtime looks reflection metadata up by
 /// scanning it in every loaded library, so parsing four options kept those pages resident in
 /// a daemon that then runs for months, and in each model worker (with the service group's
-/// default descriptions of the services, which reflect too: 0.6 MiB of an idle daemon).
+/// default descriptions of the services, which reflect too: about 0.5 MB of an idle daemon).
 public enum DaemonCommandLine {
     public static func parse(_ arguments: [String]) throws(CommandLineError) -> DaemonInvocation {
         if arguments.first == "model-worker" {
             return try parseModelWorker(Array(arguments.dropFirst()))
         }
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) { return .help(help) }
+        if wantsHelp(arguments) { return .help(help) }
         var options = DaemonOptions()
         var checkConfig = false
         var version = false
-        try scan(arguments, daemonOptions, usage: usage) { option, value throws(CommandLineError) in
+        try daemon.scan(arguments) { option, value throws(CommandLineError) in
             switch option.name {
             case "config": options.configPath = value!
             case "check-config": checkConfig = true
-            case "log-to": options.logTo = try destination(value!, option: option, usage: usage)
-            case "log-level": options.logLevel = try level(value!, option: option, usage: usage)
+            case "log-to": options.logTo = try daemon.destination(value!, for: option)
+            case "log-level": options.logLevel = try daemon.level(value!, for: option)
             case "version": version = true
             default: preconditionFailure("an option without a case: --\(option.name)")
             }
@@ -77,7 +76,7 @@ public enum DaemonCommandLine {
         return checkConfig ? .checkConfig(configPath: options.configPath) : .run(options)
     }
 
-    public static let usage = "Usage: finetuned [--config <file>] [--check-config] [--log-to <destination>] [--log-level <level>]"
+    public static var usage: String { daemon.usage }
 
     public static var help: String {
         """
@@ -87,137 +86,141 @@ public enum DaemonCommandLine {
         Normally started by systemd (finetuned.service). SIGHUP reloads the configuration;
         SIGTERM stops gracefully, leaving running workflows to resume at the next start.
 
-        \(usage)
+        \(daemon.usage)
 
         Options:
-        \(table(daemonOptions))
+        \(daemon.table)
           -h, --help                  Show this help and exit.
 
         """
     }
 
-    static let modelWorkerUsage = "Usage: finetuned model-worker --model-directory <folder> --log-to <destination> --log-level <level>"
-
     private static func parseModelWorker(_ arguments: [String]) throws(CommandLineError) -> DaemonInvocation {
-        if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) {
+        if wantsHelp(arguments) {
             return .help("""
                 finetuned model-worker: holds the model for finetuned and answers its requests on standard
                 input and output. The daemon starts it; it is not a command for people.
 
-                \(modelWorkerUsage)
+                \(worker.usage)
 
                 Options:
-                \(table(workerOptions))
+                \(worker.table)
 
                 """)
         }
-        var directory: String?
-        var destination: LogDestination?
-        var level: Logger.Level?
-        try scan(arguments, workerOptions, usage: modelWorkerUsage) { option, value throws(CommandLineError) in
+        var directory = ""
+        var destination = LogDestination.automatic
+        var level = Logger.Level.info
+        var given: Set<String> = []
+        try worker.scan(arguments) { option, value throws(CommandLineError) in
+            given.insert(option.name)
             switch option.name {
             case "model-directory": directory = value!
-            case "log-to": destination = try Self.destination(value!, option: option, usage: modelWorkerUsage)
-            case "log-level": level = try Self.level(value!, option: option, usage: modelWorkerUsage)
+            case "log-to": destination = try worker.destination(value!, for: option)
+            case "log-level": level = try worker.level(value!, for: option)
             default: preconditionFailure("an option without a case: --\(option.name)")
             }
         }
-        guard let directory, let destination, let level else {
-            let missing = workerOptions.filter { option in
-                switch option.name {
-                case "model-directory": directory == nil
-                case "log-to": destination == nil
-                default: level == nil
-                }
-            }
-            throw CommandLineError(
-                message: "missing " + missing.map { "'--\($0.name) <\($0.valueName!)>'" }.joined(separator: ", "),
-                usage: modelWorkerUsage)
+        let missing = worker.options.filter { !given.contains($0.name) }
+        guard missing.isEmpty else {
+            throw worker.error("missing " + missing.map { "'\($0.head)'" }.joined(separator: ", "))
         }
         return .modelWorker(ModelWorkerOptions(modelDirectory: directory, logTo: destination, logLevel: level))
     }
 
-    // MARK: - The options
+    private static func wantsHelp(_ arguments: [String]) -> Bool {
+        arguments.contains { $0 == "-h" || $0 == "--help" }
+    }
+
+    // MARK: - The commands
+
+    static let daemon = Syntax(
+        command: "finetuned",
+        usage: "Usage: finetuned [--config <file>] [--check-config] [--log-to <destination>] [--log-level <level>]",
+        options: [
+            Option(name: "config", valueName: "file", help: "The configuration file (default: \(ConfigurationLoader.defaultPath))."),
+            Option(name: "check-config", valueName: nil, help: "Check the configuration file, print what is wrong, and exit (0: valid, 1: invalid)."),
+            Option(name: "log-to", valueName: "destination", help: "Where to log: auto (journald under systemd, stderr otherwise; the default), journal or stderr."),
+            Option(name: "log-level", valueName: "level", help: "Override the configuration's log level (\(Syntax.levelNames))."),
+            Option(name: "version", valueName: nil, help: "Print the version and exit."),
+        ])
+
+    static let worker = Syntax(
+        command: "finetuned model-worker",
+        usage: "Usage: finetuned model-worker --model-directory <folder> --log-to <destination> --log-level <level>",
+        options: [
+            Option(name: "model-directory", valueName: "folder", help: "The folder of the MiniLM model files."),
+            Option(name: "log-to", valueName: "destination", help: "Where to log: auto, journal or stderr."),
+            Option(name: "log-level", valueName: "level", help: "The log level (\(Syntax.levelNames))."),
+        ])
 
     struct Option: Sendable {
         let name: String
         /// What the value is called in the usage; nil for a flag.
         let valueName: String?
         let help: String
+
+        /// `--name <value>` as the usage and the help show it.
+        var head: String { "--\(name)" + (valueName.map { " <\($0)>" } ?? "") }
     }
 
-    static let daemonOptions = [
-        Option(name: "config", valueName: "file", help: "The configuration file (default: \(ConfigurationLoader.defaultPath))."),
-        Option(name: "check-config", valueName: nil, help: "Check the configuration file, print what is wrong, and exit (0: valid, 1: invalid)."),
-        Option(name: "log-to", valueName: "destination", help: "Where to log: auto (journald under systemd, stderr otherwise; the default), journal or stderr."),
-        Option(name: "log-level", valueName: "level", help: "Override the configuration's log level (\(levelNames))."),
-        Option(name: "version", valueName: nil, help: "Print the version and exit."),
-    ]
+    /// One command: its name, usage and long options, and the errors that name them.
+    struct Syntax: Sendable {
+        let command: String
+        let usage: String
+        let options: [Option]
 
-    static let workerOptions = [
-        Option(name: "model-directory", valueName: "folder", help: "The folder of the MiniLM model files."),
-        Option(name: "log-to", valueName: "destination", help: "Where to log: auto, journal or stderr."),
-        Option(name: "log-level", valueName: "level", help: "The log level (\(levelNames))."),
-    ]
+        static let levelNames = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
 
-    private static let levelNames = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+        func error(_ message: String) -> CommandLineError {
+            CommandLineError(message: message, command: command, usage: usage)
+        }
 
-    /// Walks the arguments: `--name value`, `--name=value` or `--flag`; a later option
-    /// overrides an earlier one.
-    private static func scan(
-        _ arguments: [String], _ options: [Option], usage: String,
-        _ found: (Option, String?) throws(CommandLineError) -> Void
-    ) throws(CommandLineError) {
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            guard argument.hasPrefix("--"), argument.count > 2 else {
-                throw CommandLineError(message: "unexpected argument '\(argument)'", usage: usage)
-            }
-            let body = argument.dropFirst(2)
-            let name = String(body.prefix { $0 != "=" })
-            let inline: String? = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
-            guard let option = options.first(where: { $0.name == name }) else {
-                throw CommandLineError(message: "unknown option '--\(name)'", usage: usage)
-            }
-            guard let valueName = option.valueName else {
-                if inline != nil {
-                    throw CommandLineError(message: "'--\(name)' takes no value", usage: usage)
-                }
-                try found(option, nil)
-                continue
-            }
-            if let inline {
-                try found(option, inline)
-            } else if index < arguments.count, !arguments[index].hasPrefix("--") {
-                try found(option, arguments[index])
+        /// Walks the arguments: `--name value`, `--name=value` or `--flag`; a later option
+        /// overrides an earlier one.
+        func scan(_ arguments: [String], _ found: (Option, String?) throws(CommandLineError) -> Void) throws(CommandLineError) {
+            var index = 0
+            while index < arguments.count {
+                let argument = arguments[index]
                 index += 1
-            } else {
-                throw CommandLineError(message: "missing value for '--\(name) <\(valueName)>'", usage: usage)
+                guard argument.hasPrefix("--"), argument.count > 2 else { throw error("unexpected argument '\(argument)'") }
+                let body = argument.dropFirst(2)
+                let name = String(body.prefix { $0 != "=" })
+                let inline: String? = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
+                guard let option = options.first(where: { $0.name == name }) else { throw error("unknown option '--\(name)'") }
+                if option.valueName == nil {
+                    guard inline == nil else { throw error("'--\(name)' takes no value") }
+                    try found(option, nil)
+                } else if let inline {
+                    try found(option, inline)
+                } else if index < arguments.count, !arguments[index].hasPrefix("--") {
+                    try found(option, arguments[index])
+                    index += 1
+                } else {
+                    throw error("missing value for '\(option.head)'")
+                }
             }
         }
-    }
 
-    private static func destination(_ value: String, option: Option, usage: String) throws(CommandLineError) -> LogDestination {
-        guard let destination = LogDestination(rawValue: value) else {
-            let names = LogDestination.allCases.map(\.rawValue).joined(separator: ", ")
-            throw CommandLineError(message: "'\(value)' is not a log destination for '--\(option.name)': use one of \(names)", usage: usage)
+        func destination(_ value: String, for option: Option) throws(CommandLineError) -> LogDestination {
+            guard let destination = LogDestination(rawValue: value) else {
+                let names = LogDestination.allCases.map(\.rawValue).joined(separator: ", ")
+                throw error("'\(value)' is not a log destination for '--\(option.name)': use one of \(names)")
+            }
+            return destination
         }
-        return destination
-    }
 
-    private static func level(_ value: String, option: Option, usage: String) throws(CommandLineError) -> Logger.Level {
-        guard let level = Logger.Level(rawValue: value) else {
-            throw CommandLineError(message: "'\(value)' is not a log level for '--\(option.name)': use one of \(levelNames)", usage: usage)
+        func level(_ value: String, for option: Option) throws(CommandLineError) -> Logger.Level {
+            guard let level = Logger.Level(rawValue: value) else {
+                throw error("'\(value)' is not a log level for '--\(option.name)': use one of \(Self.levelNames)")
+            }
+            return level
         }
-        return level
-    }
 
-    private static func table(_ options: [Option]) -> String {
-        let heads = options.map { "--\($0.name)" + ($0.valueName.map { " <\($0)>" } ?? "") }
-        return zip(heads, options).map { head, option in
-            "  " + head + String(repeating: " ", count: max(1, 28 - head.count)) + option.help
-        }.joined(separator: "\n")
+        /// The options as the help lists them, descriptions in one column.
+        var table: String {
+            options.map { "  " + $0.head + String(repeating: " ", count: max(1, 28 - $0.head.count)) + $0.help }
+                .joined(separator: "\n")
+        }
     }
 }

@@ -15,9 +15,9 @@ final class TimerThread: TimerScheduler, @unchecked Sendable {
         let fire: @Sendable () -> Void
     }
 
-    // Guarded by `mutex`. A dictionary the thread scans for the earliest deadline: a daemon arms
-    // a handful at a time (a poll per workflow, a deadline per model call in flight), the
-    // engine benchmark's 1,000 workflows about a thousand, and cancelling must be cheap.
+    // Guarded by `mutex`. A dictionary the thread scans for the earliest deadline: at most a
+    // poll or backoff per workflow and a deadline per model call in flight are armed, and
+    // cancelling, the common end of a deadline, must be cheap.
     private var armed: [UInt64: Entry] = [:]
     private var nextID: UInt64 = 0
     private var running = false

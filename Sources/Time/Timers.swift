@@ -82,8 +82,8 @@ private final class Waiter: Sendable {
     private enum State {
         case idle
         case waiting(CheckedContinuation<Void, any Error>, ScheduledTimer?)
-        case cancelled
-        case done
+        /// Resumed, or cancelled before it started.
+        case over
     }
 
     private let state = Mutex(State.idle)
@@ -110,16 +110,9 @@ private final class Waiter: Sendable {
 
     private func finish(with error: (any Error)?) {
         let ended = state.withLock { state -> (CheckedContinuation<Void, any Error>, ScheduledTimer?)? in
-            switch state {
-            case .idle:
-                state = .cancelled
-                return nil
-            case .waiting(let continuation, let timer):
-                state = .done
-                return (continuation, timer)
-            case .cancelled, .done:
-                return nil
-            }
+            defer { state = .over }
+            guard case .waiting(let continuation, let timer) = state else { return nil }
+            return (continuation, timer)
         }
         guard let (continuation, timer) = ended else { return }
         if error != nil { timer?.cancel() }

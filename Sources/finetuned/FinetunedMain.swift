@@ -36,13 +36,7 @@ enum FinetunedMain {
     /// Loads the configuration and its adapters as a start would, and reports instead of
     /// running: 0 when it is valid, 1 with every problem on stderr.
     static func checkConfiguration(path: String) async -> Int32 {
-        let setup: DaemonSetup
-        do {
-            setup = try await SetupLoader().load(path: path)
-        } catch {
-            standardError(error.description + "\n")
-            return 1
-        }
+        guard let setup = await loadSetup(path: path, with: SetupLoader()) else { return 1 }
         for warning in setup.warnings { standardError("warning: \(warning)\n") }
         let c = setup.configuration
         print("\(path): OK (\(c.profiles.count) profiles, \(c.backends.count) backends, adapters: \(setup.adapters.names.sorted().joined(separator: ", ")))")
@@ -51,13 +45,7 @@ enum FinetunedMain {
 
     static func runDaemon(_ options: DaemonOptions) async -> Int32 {
         let loader = SetupLoader()
-        let setup: DaemonSetup
-        do {
-            setup = try await loader.load(path: options.configPath)
-        } catch {
-            standardError(error.description + "\n")
-            return 1
-        }
+        guard let setup = await loadSetup(path: options.configPath, with: loader) else { return 1 }
         let level = options.logLevel ?? Logger.Level(rawValue: setup.configuration.daemon.logLevel) ?? .info
         options.logTo.bootstrap(level: level)
         let logger = Logger(label: "finetuned")
@@ -71,15 +59,17 @@ enum FinetunedMain {
         }
     }
 
-    static func standardError(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 { if errno == EINTR { continue }; return }
-                offset += written
-            }
+    /// The configuration and adapters, or nil after printing every problem (FILE:LINE: …).
+    static func loadSetup(path: String, with loader: SetupLoader) async -> DaemonSetup? {
+        do {
+            return try await loader.load(path: path)
+        } catch {
+            standardError(error.description + "\n")
+            return nil
         }
+    }
+
+    static func standardError(_ text: String) {
+        try? writeAll(STDERR_FILENO, Array(text.utf8))
     }
 }

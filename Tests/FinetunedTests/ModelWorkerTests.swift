@@ -33,6 +33,18 @@ struct ModelWorkerTests {
         return (server, try #require(await server.pid))
     }
 
+    /// A scoring of 60 prompts with `resamples` bootstrap rounds: long enough (a second or
+    /// more) for a test to act while the worker is busy with it.
+    static func longScoring(on server: ModelServer, resamples: Int) throws -> Task<ModelWorkerReply, any Error> {
+        let prompts = try prompts(60)
+        var settings = EvaluationSettings()
+        settings.resamples = resamples
+        let plan = EvaluationPlan(prompts: prompts, leaked: 0, source: "eval.jsonl")
+        return Task {
+            try await server.request(.score(plan: plan, base: prompts.map { $0.prompt }, custom: prompts.map { $0.reference }, settings: settings))
+        }
+    }
+
     static func prompts(_ count: Int) throws -> [EvaluationPrompt] {
         try LocalBackendTests.examples("summaries-eval.jsonl", lines: count).split(separator: "\n").enumerated().map { index, line in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -136,13 +148,7 @@ struct ModelWorkerTests {
     @Test("stopping the server lets the requests already asked of its worker finish first")
     func stopAfterPendingRequests() async throws {
         let (server, first) = try await Self.startedServer()
-        let prompts = try Self.prompts(60)
-        var settings = EvaluationSettings()
-        settings.resamples = 100_000
-        let plan = EvaluationPlan(prompts: prompts, leaked: 0, source: "eval.jsonl")
-        let scoring = Task {
-            try await server.request(.score(plan: plan, base: prompts.map { $0.prompt }, custom: prompts.map { $0.reference }, settings: settings))
-        }
+        let scoring = try Self.longScoring(on: server, resamples: 100_000)
         try await Task.sleep(for: .milliseconds(200))
         // Queued behind the scoring, on the same worker, when the engine goes idle.
         let queued = Task { try await server.request(.prepare(modelFile: nil)) }
@@ -156,13 +162,7 @@ struct ModelWorkerTests {
     @Test("a request its caller gives up on ends as a cancellation, the busy worker killed and reaped; the next request starts another")
     func cancelledRequest() async throws {
         let (server, first) = try await Self.startedServer()
-        let prompts = try Self.prompts(60)
-        var settings = EvaluationSettings()
-        settings.resamples = 200_000
-        let plan = EvaluationPlan(prompts: prompts, leaked: 0, source: "eval.jsonl")
-        let scoring = Task {
-            try await server.request(.score(plan: plan, base: prompts.map { $0.prompt }, custom: prompts.map { $0.reference }, settings: settings))
-        }
+        let scoring = try Self.longScoring(on: server, resamples: 200_000)
         try await Task.sleep(for: .milliseconds(300))
         scoring.cancel()
         await #expect(throws: CancellationError.self) { _ = try await scoring.value }

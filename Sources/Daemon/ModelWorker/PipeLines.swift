@@ -35,7 +35,7 @@ struct PipeLineReader {
 }
 
 /// Writes all of `bytes`, retrying short writes and interrupted calls.
-func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
+public func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
     var offset = 0
     while offset < bytes.count {
         let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -47,7 +47,7 @@ func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
     }
 }
 
-struct PipeError: Error, CustomStringConvertible {
-    var description: String
+public struct PipeError: Error, CustomStringConvertible {
+    public var description: String
     init(_ description: String) { self.description = description }
 }
