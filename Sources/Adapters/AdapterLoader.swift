@@ -40,7 +40,10 @@ public actor AdapterLoader {
         self.trustedUID = trustedUID
     }
 
+    /// Relative directories are taken from the working directory, and named absolute in the
+    /// set and in every refusal.
     public func scan(directories: [String]) -> AdapterSet {
+        let directories = directories.map { PluginFileSecurity.absolutePath($0) ?? $0 }
         var set = AdapterSet(directories: directories)
         for directory in directories {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }

@@ -9,18 +9,23 @@ import Foundation
 public enum PluginFileSecurity {
     /// Why `path` is not safe to load, or nil when it is.
     public static func problem(with path: String, trustedUID: uid_t = geteuid()) -> String? {
+        // Every directory up to the root is checked, so a relative path (`--adapter-dir
+        // .build/release`) is made absolute first: walking up "a/b" would end at "", not "/".
+        guard let path = absolutePath(path) else {
+            return "cannot resolve \(path) against the working directory: \(String(cString: strerror(errno)))"
+        }
         var st = stat()
         guard lstat(path, &st) == 0 else { return "cannot stat: \(String(cString: strerror(errno)))" }
         guard (st.st_mode & S_IFMT) == S_IFREG else { return "not a regular file" }
         if let problem = ownershipProblem(st, what: "the file", trustedUID: trustedUID, allowSticky: false) {
             return problem
         }
-        var directory = (path as NSString).deletingLastPathComponent
-        if directory.isEmpty { directory = "." }
-        directory = (directory as NSString).standardizingPath
+        var directory = ((path as NSString).deletingLastPathComponent as NSString).standardizingPath
         while true {
             var dst = stat()
-            guard stat(directory, &dst) == 0 else { return "cannot stat directory \(directory)" }
+            guard stat(directory, &dst) == 0 else {
+                return "cannot stat directory \(directory): \(String(cString: strerror(errno)))"
+            }
             if let problem = ownershipProblem(dst, what: "directory \(directory)", trustedUID: trustedUID, allowSticky: true) {
                 return problem
             }
@@ -28,6 +33,16 @@ public enum PluginFileSecurity {
             directory = (directory as NSString).deletingLastPathComponent
         }
         return nil
+    }
+
+    /// `path` as seen from the working directory when it is relative; nil when the working
+    /// directory cannot be read (removed under us).
+    public static func absolutePath(_ path: String) -> String? {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        let base = String(cString: cwd)
+        return path.isEmpty || path == "." ? base : (base == "/" ? "" : base) + "/" + path
     }
 
     static func ownershipProblem(_ st: stat, what: String, trustedUID: uid_t, allowSticky: Bool) -> String? {

@@ -13,7 +13,7 @@ public enum Command {
     @discardableResult
     public static func run(
         _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
-        input: String? = nil
+        input: String? = nil, currentDirectory: String? = nil
     ) throws -> CommandResult {
         let scratch = try TemporaryDirectory(prefix: "cmd")
         defer { scratch.remove() }
@@ -21,6 +21,7 @@ public enum Command {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         _ = FileManager.default.createFile(atPath: scratch.file("out"), contents: nil)
         _ = FileManager.default.createFile(atPath: scratch.file("err"), contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.file("out")))

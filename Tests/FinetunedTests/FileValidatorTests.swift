@@ -184,4 +184,29 @@ struct ValidateCommandTests {
         #expect(try run([good, "--profile", "nope", "--config", config]).status == 2)
         #expect(try run([good, "--adapter", "cohere", "--base-model", "x", "--adapter-dir", dir.file("adapters")]).status == 2)
     }
+
+    @Test("a relative --adapter-dir is taken from the working directory; a refusal names the directory")
+    func relativeAdapterDirectory() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        chmod(dir.path, 0o755)
+        try BuiltProducts.installAdapters(["cohere"], into: dir.file("build/release"))
+        try dir.write("good.jsonl", (1...40).map { #"{"prompt":"p\#($0)","completion":"c"}"# + "\n" }.joined())
+        let arguments = ["good.jsonl", "--adapter", "cohere", "--base-model", "cohere.command-text-v14:7:4k"]
+        let ok = try Command.run(BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "build/release"],
+                                 currentDirectory: dir.path)
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.hasPrefix("good.jsonl: valid"), "\(ok.stdout)")
+
+        // The same, with the relative path's parent writable by its group: refused, and the
+        // message names the directory in full (it used to say "cannot stat directory ;").
+        chmod(dir.file("build"), 0o775)
+        defer { chmod(dir.file("build"), 0o755) }
+        let refused = try Command.run(BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "./build/release/"],
+                                      currentDirectory: dir.path)
+        #expect(refused.status == 2)
+        #expect(refused.stdout.contains("directory \(dir.file("build")) is writable by its group (mode 775)")
+                || refused.stderr.contains("directory \(dir.file("build")) is writable by its group (mode 775)"),
+                "\(refused.stdout)\(refused.stderr)")
+    }
 }
