@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "FinetunedSystemd",
             dependencies: [
-                "CSystemd", "FinetunedTime",
+                "CSystemd", "FinetunedText", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "FinetunedDigest", dependencies: ["CDigest"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", "FinetunedDigest", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLibCrypto", "FinetunedDigest", "FinetunedText", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/Network"
         ),
@@ -113,9 +113,10 @@ let package = Package(
         ),
         .target(name: "FinetunedThreads", path: "Sources/Threads"),
         .target(name: "FinetunedTime", dependencies: ["CProcess"], path: "Sources/Time"),
+        .target(name: "FinetunedText", path: "Sources/Text"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedText", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workflow"
         ),
         .target(

@@ -10,8 +10,10 @@ public struct HyperparameterProblem: Sendable, Equatable, CustomStringConvertibl
 }
 
 /// Every problem found in one set of hyperparameters.
-public struct HyperparameterProblems: Error, Sendable, Equatable {
+public struct HyperparameterProblems: Error, Sendable, Equatable, CustomStringConvertible {
     public var problems: [HyperparameterProblem]
+
+    public var description: String { problems.map { "\($0)" }.joined(separator: "; ") }
 }
 
 /// Checks user hyperparameters against a model's schema and produces the string map

@@ -103,6 +103,7 @@ public enum ConfigurationLoader {
             engine.throughputDeadlineMinutes = t.number("throughput_deadline_minutes", in: 0.000_1...10_080) ?? engine.throughputDeadlineMinutes
             engine.invokeTimeoutSeconds = t.number("invoke_timeout_seconds", in: 0.001...3_600) ?? engine.invokeTimeoutSeconds
             engine.invokeAttempts = t.integer("invoke_attempts", in: 1...100) ?? engine.invokeAttempts
+            engine.notFoundGraceSeconds = t.number("not_found_grace_seconds", in: 0...86_400) ?? engine.notFoundGraceSeconds
             if engine.maxPollSeconds < max(engine.jobPollSeconds, engine.throughputPollSeconds) {
                 t.error("max_poll_seconds", "max_poll_seconds (\(engine.maxPollSeconds)) is below a first poll interval")
             }
@@ -173,9 +174,8 @@ public enum ConfigurationLoader {
         s.throttleEvery = t.integer("throttle_every", in: 0...1_000_000) ?? s.throttleEvery
         s.failEvery = t.integer("fail_every", in: 0...1_000_000) ?? s.failEvery
         s.stormCalls = t.integer("storm_calls", in: 0...1_000_000) ?? s.stormCalls
-        s.failOperation = t.oneOf("fail_operation", ["put_training_data", "create_job", "create_throughput", "invoke",
-                                                      "delete_throughput", "delete_custom_model", "stop_job"])
-        s.failKind = t.oneOf("fail_kind", ["access_denied", "validation", "quota"]) ?? s.failKind
+        s.failOperation = t.oneOf("fail_operation", ScriptSettings.operations)
+        s.failKind = t.oneOf("fail_kind", ScriptSettings.failKinds) ?? s.failKind
         s.customAnswers = t.oneOf("custom_answers", ["better", "worse", "same"]) ?? s.customAnswers
         return s
     }

@@ -74,6 +74,9 @@ public struct EngineSettings: Sendable, Equatable {
     public var invokeTimeoutSeconds: Double = 120
     /// Tries per evaluation prompt before its answer is recorded as failed.
     public var invokeAttempts: Int = 4
+    /// How long after the workflow created a resource a "not found" for it is taken for the
+    /// service's eventual consistency (and retried) rather than for the resource being gone.
+    public var notFoundGraceSeconds: Double = 120
 
     public init() {}
 }
@@ -108,9 +111,13 @@ public struct ScriptSettings: Sendable, Equatable {
     /// Calls 1…n are all throttled: a throttling storm.
     public var stormCalls = 0
     /// An operation that fails permanently (`create_job`, `create_throughput`, `invoke`, …)
-    /// and how: `access_denied`, `validation` or `quota`.
+    /// and how: `access_denied`, `validation`, `quota`, or `not_found` (the service no longer
+    /// knows the resource).
     public var failOperation: String?
     public var failKind = "access_denied"
+    public static let operations = ["put_training_data", "find_job", "create_job", "get_job", "stop_job", "find_throughput",
+                                    "create_throughput", "get_throughput", "invoke", "delete_throughput", "delete_custom_model"]
+    public static let failKinds = ["access_denied", "validation", "quota", "not_found"]
     /// How the custom model answers compared with the base model: better, worse or same.
     public var customAnswers = "better"
 

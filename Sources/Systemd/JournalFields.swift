@@ -1,3 +1,4 @@
+import FinetunedText
 import Logging
 
 /// Turns swift-log records into journald fields.
@@ -78,7 +79,10 @@ enum JournalFields {
         metadata: Logger.Metadata, file: String, function: String, line: UInt
     ) -> [(String, String)] {
         var out: [(String, String)] = [
-            ("MESSAGE", message),
+            // One entry, one line: a message carrying a service's error page or a name with a
+            // line feed in it would otherwise read as several entries (or forge one) in
+            // `journalctl`'s output. The fields below keep their values exactly.
+            ("MESSAGE", OneLine.of(message)),
             ("PRIORITY", String(priority(level))),
             ("SYSLOG_IDENTIFIER", identifier),
             ("CODE_FILE", file),

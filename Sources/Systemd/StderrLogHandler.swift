@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedTime
 import Foundation
 import Logging
@@ -28,7 +29,7 @@ public struct StderrLogHandler: LogHandler {
     }
 
     static func format(date: Date, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = "\(timestamp(date)) \(level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(message)"
+        var line = "\(timestamp(date)) \(level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(OneLine.of(message))"
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !JournalFields.isSecret(key) && key != "message_id" {
             let rendered = JournalFields.render(value)
             let needsQuotes = rendered.isEmpty || rendered.contains { $0 == " " || $0 == "\"" || $0 == "\n" }

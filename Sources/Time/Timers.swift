@@ -70,10 +70,12 @@ public enum Timers {
 }
 
 /// `Timers.withTimeout` gave up.
-public struct TimedOut: Error, Equatable {
+public struct TimedOut: Error, Equatable, CustomStringConvertible {
     public let after: Duration
 
     public init(after: Duration) { self.after = after }
+
+    public var description: String { "no answer within \(after.components.seconds) s" }
 }
 
 /// One sleep: resumed exactly once, by its timer or by cancellation, whichever comes first;

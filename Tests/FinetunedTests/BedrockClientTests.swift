@@ -74,8 +74,11 @@ extension MotoPeerTests {
             #expect(job.hyperParameters == ["epochCount": "2"])
             try await backend.stopJob(arn)
 
-            // Deleting what is not there is done; GetCustomModel's 400 not-found is typed.
-            try await backend.deleteCustomModel("arn:aws:bedrock:us-east-1:123456789012:custom-model/none")
+            // Deleting what is not there is reported as not found (the engine records it gone);
+            // GetCustomModel's 400 not-found is typed.
+            await #expect(throws: BackendError.notFound("DeleteCustomModel: ResourceNotFoundException: Custom model none not found")) {
+                try await backend.deleteCustomModel("arn:aws:bedrock:us-east-1:123456789012:custom-model/none")
+            }
             let bedrock = BedrockClient(client: try moto.client(.bedrock))
             do {
                 _ = try await bedrock.getCustomModel("none")

@@ -42,6 +42,17 @@ struct ConfigurationTests {
         #expect(config.notifications.email?.security == .starttls)
         #expect(config.evaluation.confidence == 0.95)
         #expect(config.limits.maxLiveThroughputs == 2)
+        #expect(config.engine.notFoundGraceSeconds == 120)
+    }
+
+    @Test("not_found_grace_seconds is read, and refused outside 0…86400")
+    func notFoundGrace() throws {
+        let config = try ConfigurationLoader.parse(text: Self.minimal + "\n[engine]\nnot_found_grace_seconds = 30\n", file: "x.toml")
+        #expect(config.engine.notFoundGraceSeconds == 30)
+        #expect(try ConfigurationLoader.parse(text: Self.minimal, file: "x.toml").engine.notFoundGraceSeconds == 120)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(text: Self.minimal + "\n[engine]\nnot_found_grace_seconds = -1\n", file: "x.toml")
+        }
     }
 
     @Test("the demo configuration is valid once its placeholder is filled in")

@@ -123,7 +123,7 @@ struct JournaldTests {
 
         let entries = try await journald.waitForEntries(matching: ["SYSLOG_IDENTIFIER=\(identifier)"])
         let entry = try #require(entries.first)
-        #expect(entry["MESSAGE"] as? String == "drop rejected\nsecond line")
+        #expect(entry["MESSAGE"] as? String == "drop rejected second line", "one entry, one line")
         #expect(entry["PRIORITY"] as? String == "4")
         #expect(entry["MESSAGE_ID"] as? String == LogMessageID.dropRejected.rawValue)
         #expect(entry["WORKFLOW_ID"] as? String == "wf-42")
@@ -140,6 +140,20 @@ struct JournaldTests {
         let byWorkflow = try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-42"])
         #expect(byWorkflow.count == 1)
         #expect(try journald.entries(matching: ["SYSLOG_IDENTIFIER=\(identifier)", "WORKFLOW_ID=wf-43"]).isEmpty)
+    }
+
+    @Test("a message holding a service's error page is one line in the journal; its fields keep their values")
+    func multiLineMessage() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let identifier = "finetuned-test-\(UUID().uuidString.prefix(8))"
+        let logger = Logger(label: "test") { JournalLogHandler(label: $0, identifier: identifier) }
+        logger.error("GetFoundationModel failed: <html>\n<body>\r\n<h1>500</h1>\n</body></html>", metadata: ["detail": "a\nb"])
+        let entry = try #require(try await journald.waitForEntries(matching: ["SYSLOG_IDENTIFIER=\(identifier)"]).first)
+        #expect(entry["MESSAGE"] as? String == "GetFoundationModel failed: <html> <body> <h1>500</h1> </body></html>")
+        #expect(entry["DETAIL"] as? String == "a\nb")
+        let shown = try Command.run("/usr/bin/journalctl", ["--no-pager", "-o", "cat", "SYSLOG_IDENTIFIER=\(identifier)"])
+        #expect(shown.stdout.split(separator: "\n").count == 1, "\(shown.stdout)")
     }
 
     @Test("an entry too large for a datagram travels in a sealed memfd and arrives whole")

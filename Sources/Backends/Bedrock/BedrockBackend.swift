@@ -126,14 +126,20 @@ public struct BedrockBackend: CustomizationBackend {
         return try Self.state(job)
     }
 
+    /// A job the service does not know is reported `.notFound` (the engine records it gone)
+    /// without asking again by another route.
     public func stopJob(_ arn: String) async throws(BackendError) {
         let failure: AWSError
         do { try await control.stopModelCustomizationJob(arn); return } catch { failure = error }
-        guard !failure.isRetryable else { throw BedrockErrors.map(failure, "StopModelCustomizationJob") }
+        let mapped = BedrockErrors.map(failure, "StopModelCustomizationJob")
+        switch mapped {
+        case .notFound, .throttled, .transient: throw mapped
+        case .quotaExceeded, .permanent: break
+        }
         // Stopping a job that already ended is refused by the service; that is done.
         let state = try await job(arn)
         guard state.status == .inProgress else { return }
-        throw BedrockErrors.map(failure, "StopModelCustomizationJob")
+        throw mapped
     }
 
     static func state(_ job: ModelCustomizationJob) throws(BackendError) -> JobState {
@@ -191,14 +197,9 @@ public struct BedrockBackend: CustomizationBackend {
         try await deleting("DeleteCustomModel") { () async throws(AWSError) in try await control.deleteCustomModel(arn) }
     }
 
-    /// A delete whose "not found" means done: it was deleted before (by us before a crash,
-    /// or by a person).
+    /// A delete; "not found" is reported as such, and the engine records the resource gone.
     func deleting(_ operation: String, _ call: () async throws(AWSError) -> Void) async throws(BackendError) {
-        do { try await call() } catch {
-            let mapped = BedrockErrors.map(error, operation)
-            if case .notFound = mapped { return }
-            throw mapped
-        }
+        do { try await call() } catch { throw BedrockErrors.map(error, operation) }
     }
 
     static func state(_ throughput: ProvisionedModelThroughput) throws(BackendError) -> ThroughputState {

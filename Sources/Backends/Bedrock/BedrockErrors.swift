@@ -6,7 +6,7 @@ import FinetunedWorkflow
 /// operator needs to read, not a paraphrase.
 enum BedrockErrors {
     static func map(_ error: AWSError, _ operation: String) -> BackendError {
-        let text = "\(operation): \(error.code): \(error.message)"
+        let text = "\(operation): \(error.label): \(error.message)"
         if error.isThrottling { return .throttled(message: text, retryAfter: error.retryAfter) }
         if error.isRetryable { return .transient(text) }
         if error.code == "ResourceNotFoundException" || error.code == "NoSuchKey" || error.status == 404 { return .notFound(text) }

@@ -6,7 +6,7 @@ import Foundation
 /// A `CustomizationBackend` that follows a script instead of calling a service: jobs take
 /// `job_polls` polls and end as scripted, throughputs likewise, faults come on a schedule
 /// counted in calls. It behaves like Bedrock where the engine depends on it: client tokens
-/// are idempotent, names are unique, deleting what is gone is not an error, and everything
+/// are idempotent, names are unique, what is gone is not found (as at Bedrock), and everything
 /// it "created" is recorded outside the daemon (`state_file`), so a crash test can count it.
 public struct ScriptedBackend: CustomizationBackend {
     let script: ScriptSettings
@@ -50,6 +50,11 @@ public struct ScriptedBackend: CustomizationBackend {
                     switch script.failKind {
                     case "quota": return .failure(.quotaExceeded("ServiceQuotaExceededException: scripted quota on \(operation)"))
                     case "validation": return .failure(.permanent("ValidationException: scripted refusal of \(operation)"))
+                    case "not_found":
+                        // For a stop or a delete: someone removed it just before (its effect
+                        // happens), so the service no longer knows it.
+                        if ["stop_job", "delete_throughput", "delete_custom_model"].contains(operation) { _ = body(&state) }
+                        return .failure(.notFound("ResourceNotFoundException: scripted absence for \(operation)"))
                     default: return .failure(.permanent("AccessDeniedException: scripted denial of \(operation)"))
                     }
                 }
@@ -178,7 +183,10 @@ public struct ScriptedBackend: CustomizationBackend {
 
     public func deleteThroughput(_ arn: String) async throws(BackendError) {
         try await perform("delete_throughput") { (state: inout ScriptState) -> Result<Void, BackendError> in
-            for i in state.throughputs.indices where state.throughputs[i].arn == arn { state.throughputs[i].deleted = true }
+            guard let i = state.throughputs.firstIndex(where: { $0.arn == arn && !$0.deleted }) else {
+                return .failure(.notFound("ResourceNotFoundException: no provisioned throughput \(arn)"))
+            }
+            state.throughputs[i].deleted = true
             return .success(())
         }
     }
@@ -188,7 +196,10 @@ public struct ScriptedBackend: CustomizationBackend {
             if state.throughputs.contains(where: { $0.modelARN == arn && !$0.deleted }) {
                 return .failure(.permanent("ValidationException: the model \(arn) is in use by a provisioned throughput"))
             }
-            for i in state.models.indices where state.models[i].arn == arn { state.models[i].deleted = true }
+            guard let i = state.models.firstIndex(where: { $0.arn == arn && !$0.deleted }) else {
+                return .failure(.notFound("ResourceNotFoundException: no custom model \(arn)"))
+            }
+            state.models[i].deleted = true
             return .success(())
         }
     }

@@ -35,6 +35,7 @@ extension EnginePolicy {
             stepAttempts: e.stepAttempts, trainingDeadline: e.trainingDeadlineHours * 3600,
             throughputDeadline: e.throughputDeadlineMinutes * 60, invokeTimeout: e.invokeTimeoutSeconds,
             invokeAttempts: e.invokeAttempts, maxConcurrentWorkflows: l.maxConcurrentWorkflows,
-            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputHours * 3600)
+            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputHours * 3600,
+            notFoundGrace: e.notFoundGraceSeconds)
     }
 }

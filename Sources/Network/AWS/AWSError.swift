@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// An AWS API call that did not succeed, as the service (or the network) said it.
@@ -38,6 +39,12 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     public var isExpiredCredentials: Bool { Self.expiredCredentialCodes.contains(code) }
 
+    /// The service's error code; for an answer that carried none (a proxy's page), the HTTP
+    /// status with its name, so the one line still says what came back.
+    public var label: String {
+        status != 0 && code == HTTPStatusName.name(status) ? "HTTP \(status) \(code)" : code
+    }
+
     public var description: String {
         let what = status == 0 ? code : "HTTP \(status) \(code)"
         return "\(what): \(message)" + (requestID.map { " (request \($0))" } ?? "")
@@ -60,8 +67,17 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         let fallback = HTTPStatusName.name(response.status)
         let requestID = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id") ?? XMLText.first("RequestId", in: text)
         let retryAfter = response.header("retry-after").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
-        return AWSError(status: response.status, code: code ?? fallback, message: message ?? (text.isEmpty ? fallback : String(text.prefix(300))),
-                        requestID: requestID, retryAfter: retryAfter)
+        return AWSError(status: response.status, code: OneLine.of(code ?? fallback, limit: 100),
+                        message: message.map { OneLine.of($0, limit: 500) } ?? bodySummary(text, fallback: fallback),
+                        requestID: requestID.map { OneLine.of($0, limit: 100) }, retryAfter: retryAfter)
+    }
+
+    /// A body that is not an AWS error (a proxy's or a load balancer's page, an emulator's
+    /// HTML): its first 200 characters of text, without markup or line breaks. The whole
+    /// page once went into the journal, several lines of it.
+    static func bodySummary(_ text: String, fallback: String) -> String {
+        let words = text.contains("<") ? OneLine.words(ofMarkup: text, limit: 200) : OneLine.of(text, limit: 200)
+        return words.isEmpty ? fallback : words
     }
 
     static func cleanCode(_ raw: String) -> String {

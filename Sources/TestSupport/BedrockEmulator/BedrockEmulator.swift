@@ -25,6 +25,10 @@ public actor BedrockEmulator {
     public internal(set) var peakConcurrentInvocations = 0
     var concurrentInvocations = 0
     public var faults = EmulatorFaults()
+    /// Resources still invisible to Get (`EmulatorFaults.notFoundAfterCreate`): ARN → Gets left.
+    var invisible: [String: Int] = [:]
+    /// Get calls answered "not found" because of `notFoundAfterCreate`.
+    public internal(set) var hiddenGets = 0
     public var answers = EmulatedAnswers.better
     /// GETs of a job before it ends; of a throughput before it is in service.
     /// How long each InvokeModel answer takes, so concurrent callers overlap as they would
@@ -84,6 +88,17 @@ public actor BedrockEmulator {
             return Self.error(429, "ThrottlingException", "Too many requests, please wait before trying again.", headers: [("Retry-After", "0")])
         }
         if faults.serverErrors > 0 { faults.serverErrors -= 1; return Self.error(500, "InternalServerException", "Internal server error") }
+        if faults.htmlServerErrors > 0 {
+            faults.htmlServerErrors -= 1
+            return .respond(status: 500, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(Self.errorPage.utf8))
+        }
+        if faults.badRequests > 0 {
+            faults.badRequests -= 1
+            return .respond(status: 400, headers: [("Content-Type", "application/json")], body: Array(Self.json([
+                "__type": "com.amazonaws.bedrock#ValidationException",
+                "message": "1 validation error detected:\nValue at 'jobName' failed to satisfy constraint:\r\n  Member must match the pattern",
+            ]).utf8))
+        }
 
         let segments = request.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         switch (request.method, segments.count, segments.first) {
@@ -99,6 +114,46 @@ public actor BedrockEmulator {
         case ("POST", 3, "model") where segments[2] == "invoke": return await invoke(segments[1], request)
         default: return Self.error(404, "UnknownOperationException", "no operation \(request.method) \(request.path)")
         }
+    }
+
+    /// What a proxy answers for a failing upstream: a whole page, on many lines.
+    static let errorPage = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head><title>500 Internal Server Error</title>
+        <style>body { font-family: sans-serif; }</style>
+        <script>var retry = "<b>no</b>";</script></head>
+        <body>
+          <h1>Internal Server Error</h1>
+          <p>The server encountered an internal error and was unable to complete your request.
+             Either the server is overloaded or there is an error in the application.</p>
+          <p>Reference&nbsp;#97.3f1c &amp; more</p>
+        </body>
+        </html>
+        """
+
+    /// A new resource, invisible to the next `notFoundAfterCreate` Gets.
+    func created(_ arn: String) {
+        if faults.notFoundAfterCreate > 0 { invisible[arn] = faults.notFoundAfterCreate }
+    }
+
+    /// Whether a Get of `arn` is answered "not found" this time (and counts it).
+    func hidden(_ arn: String) -> Bool {
+        guard let left = invisible[arn], left > 0 else { return false }
+        invisible[arn] = left - 1
+        hiddenGets += 1
+        return true
+    }
+
+    /// Removes a job, as someone with the account's rights would (`DeleteModelCustomizationJob`
+    /// does not exist; a job can vanish only this way, but the daemon must survive it).
+    public func vanishJob(_ arn: String) { jobs.removeAll { $0.arn == arn } }
+
+    /// Deletes a throughput behind the daemon's back, as a person in the console would.
+    public func vanishThroughput(_ arn: String) {
+        guard let index = throughputIndex(arn) else { return }
+        deletedThroughputs.append(throughputs[index].arn)
+        throughputs.remove(at: index)
     }
 
     static func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = []) -> ServerAction {

@@ -55,8 +55,31 @@ public struct EmulatorFaults: Sendable, Codable, Equatable {
     public var throughputQuota = 100
     /// InvokeModel on a throughput answers ModelNotReadyException this many times first.
     public var modelNotReady = 0
+    /// Eventual consistency: the first n Get calls for each job, custom model or throughput
+    /// created from now on answer ResourceNotFoundException, as AWS may just after a create.
+    public var notFoundAfterCreate = 0
+    /// The next n API requests are answered 500 with an HTML page, as a proxy or a load
+    /// balancer in front of a service answers (and as moto does for what it lacks).
+    public var htmlServerErrors = 0
+    /// The next n API requests are answered 400 with a JSON error whose message spans lines.
+    public var badRequests = 0
 
     public init() {}
+
+    /// Any field may be left out of the JSON the control surface takes.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        throttle = try c.decodeIfPresent(Int.self, forKey: .throttle) ?? 0
+        serverErrors = try c.decodeIfPresent(Int.self, forKey: .serverErrors) ?? 0
+        resets = try c.decodeIfPresent(Int.self, forKey: .resets) ?? 0
+        delayMilliseconds = try c.decodeIfPresent(Int.self, forKey: .delayMilliseconds) ?? 0
+        failJobsWith = try c.decodeIfPresent(String.self, forKey: .failJobsWith)
+        throughputQuota = try c.decodeIfPresent(Int.self, forKey: .throughputQuota) ?? 100
+        modelNotReady = try c.decodeIfPresent(Int.self, forKey: .modelNotReady) ?? 0
+        notFoundAfterCreate = try c.decodeIfPresent(Int.self, forKey: .notFoundAfterCreate) ?? 0
+        htmlServerErrors = try c.decodeIfPresent(Int.self, forKey: .htmlServerErrors) ?? 0
+        badRequests = try c.decodeIfPresent(Int.self, forKey: .badRequests) ?? 0
+    }
 }
 
 /// How the models answer: the custom model with the reference (`better`), with an

@@ -49,6 +49,7 @@ extension BedrockEmulator {
             hyperParameters: hyper.compactMapValues { $0 as? String }, tags: Self.tags(body["jobTags"]), status: "InProgress",
             failureMessage: nil, outputModelARN: nil, polls: 0)
         jobs.append(job)
+        created(job.arn)
         return .json(201, Self.json(["jobArn": job.arn]))
     }
 
@@ -57,7 +58,7 @@ extension BedrockEmulator {
     }
 
     func getJob(_ identifier: String) async -> ServerAction {
-        guard let index = jobIndex(identifier) else {
+        guard let index = jobIndex(identifier), !hidden(jobs[index].arn) else {
             return Self.error(404, "ResourceNotFoundException", "The specified job \(identifier) could not be found.")
         }
         jobs[index].polls += 1
@@ -91,6 +92,7 @@ extension BedrockEmulator {
                                   arn: "arn:aws:bedrock:\(region):\(account):custom-model/\(job.baseModel)/\(nextID())",
                                   baseModel: job.baseModel, jobARN: job.arn)
         models.append(model)
+        created(model.arn)
         jobs[index].status = "Completed"
         jobs[index].outputModelARN = model.arn
         guard let store = artifactStore, let output = S3Location(uri: job.outputURI), let id = job.arn.split(separator: "/").last else { return }
@@ -129,7 +131,7 @@ extension BedrockEmulator {
     }
 
     func getModel(_ identifier: String) -> ServerAction {
-        guard let model = modelIndex(identifier).map({ models[$0] }) else {
+        guard let model = modelIndex(identifier).map({ models[$0] }), !hidden(model.arn) else {
             return Self.error(404, "ResourceNotFoundException", "The specified model \(identifier) could not be found.")
         }
         return .json(200, Self.json(["modelArn": model.arn, "modelName": model.name, "jobArn": model.jobARN, "modelStatus": "Active",
@@ -184,6 +186,7 @@ extension BedrockEmulator {
                                             modelARN: model.arn, modelUnits: units, commitment: body["commitmentDuration"] as? String,
                                             tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
         throughputs.append(throughput)
+        created(throughput.arn)
         return .json(201, Self.json(["provisionedModelArn": throughput.arn]))
     }
 
@@ -192,7 +195,7 @@ extension BedrockEmulator {
     }
 
     func getThroughput(_ identifier: String) -> ServerAction {
-        guard let index = throughputIndex(identifier) else {
+        guard let index = throughputIndex(identifier), !hidden(throughputs[index].arn) else {
             return Self.error(404, "ResourceNotFoundException", "The specified provisioned model \(identifier) could not be found.")
         }
         throughputs[index].polls += 1

@@ -20,14 +20,16 @@ public protocol CustomizationBackend: Sendable {
     func createJob(_ request: JobRequest) async throws(BackendError) -> String
     func job(_ arn: String) async throws(BackendError) -> JobState
     /// Asks the service to stop a running job; stopping one that already ended is not an error.
+    /// Stops and deletes throw `.notFound` for what the service does not know; the engine
+    /// takes that as removed (`Removal`), so a backend never hides it.
     func stopJob(_ arn: String) async throws(BackendError)
 
     func findThroughput(name: String) async throws(BackendError) -> ThroughputState?
     func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String
     func throughput(_ arn: String) async throws(BackendError) -> ThroughputState
-    /// Deletes a provisioned throughput; one that no longer exists counts as deleted.
+    /// Deletes a provisioned throughput.
     func deleteThroughput(_ arn: String) async throws(BackendError)
-    /// Deletes a custom model; one that no longer exists counts as deleted.
+    /// Deletes a custom model.
     func deleteCustomModel(_ arn: String) async throws(BackendError)
 
     /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.

@@ -15,11 +15,16 @@ public struct EnginePolicy: Sendable, Equatable {
     public var maxLiveThroughputs: Int
     /// Seconds an unkept throughput may live before it is deleted whatever the workflow does.
     public var maxUnkeptThroughputAge: Double
+    /// Seconds after its creation during which a resource the service says it does not know
+    /// is looked for again (AWS is eventually consistent) instead of being declared gone.
+    public var notFoundGrace: Double
 
     public init(jobPoll: Backoff = Backoff(initial: 60, maximum: 600), throughputPoll: Backoff = Backoff(initial: 30, maximum: 600),
                 retry: Backoff = Backoff(initial: 2, maximum: 300), stepAttempts: Int = 8, trainingDeadline: Double = 48 * 3600,
                 throughputDeadline: Double = 90 * 60, invokeTimeout: Double = 120, invokeAttempts: Int = 4,
-                maxConcurrentWorkflows: Int = 4, maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Double = 6 * 3600) {
+                maxConcurrentWorkflows: Int = 4, maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Double = 6 * 3600,
+                notFoundGrace: Double = 120) {
+        self.notFoundGrace = notFoundGrace
         self.jobPoll = jobPoll
         self.throughputPoll = throughputPoll
         self.retry = retry

@@ -49,29 +49,37 @@ public struct Janitor: Sendable {
                     .first(where: { $0.kind == listed.kind && $0.identifier == listed.identifier }),
                   Self.isLeftover(resource, of: workflow), let spec = workflow.context.spec
             else { continue }
-            let what = "\(resource.kind.rawValue) \(resource.identifier) of workflow \(workflow.id) (\(workflow.stage.rawValue))"
+            let what = "\(resource.kind.words) \(resource.identifier) of workflow \(workflow.id) (\(workflow.stage.rawValue))"
             do {
                 let backend = try await environment.backend(named: spec.backend)
+                let id = resource.identifier
+                let removal: Removal
                 switch resource.kind {
-                case .throughput: try await backend.deleteThroughput(resource.identifier)
-                case .job: try await backend.stopJob(resource.identifier)
-                case .customModel: try await backend.deleteCustomModel(resource.identifier)
+                case .throughput: removal = try await Removal.perform { () async throws(BackendError) in try await backend.deleteThroughput(id) }
+                case .job: removal = try await Removal.perform { () async throws(BackendError) in try await backend.stopJob(id) }
+                case .customModel: removal = try await Removal.perform { () async throws(BackendError) in try await backend.deleteCustomModel(id) }
                 case .trainingData: continue
                 }
-                try await store.markResourceDeleted(kind: resource.kind, identifier: resource.identifier, at: Date())
-                try await store.appendEvent(WorkflowEvent(workflowID: workflow.id, stage: workflow.stage, kind: "janitor",
-                                                          message: "deleted leftover \(resource.kind.rawValue) \(resource.identifier)"))
+                let done: String
+                switch removal {
+                case .removed: done = "deleted leftover \(resource.kind.words) \(id)"
+                case .alreadyGone: done = "leftover \(resource.kind.words) \(id) was already gone at the service"
+                }
+                try await store.markResourceDeleted(kind: resource.kind, identifier: id, at: Date())
+                try await store.appendEvent(WorkflowEvent(workflowID: workflow.id, stage: workflow.stage, kind: "janitor", message: done))
                 report.deleted.append(what)
-                logger.warning("janitor: deleted leftover \(what)", metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
+                logger.warning("janitor: \(done) (workflow \(workflow.id), \(workflow.stage.rawValue))",
+                               metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
             } catch {
-                report.failed.append("\(what): \(error)")
-                logger.error("janitor: cannot delete \(what): \(error); will try again at the next start",
+                let words = ErrorWords.of(error)
+                report.failed.append("\(what): \(words)")
+                logger.error("janitor: cannot delete \(what): \(words); will try again at the next start",
                              metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
                 let facts = NotificationFacts(
                     kind: "janitor_failed", workflowID: workflow.id, profile: workflow.profile, dropName: workflow.dropName,
-                    attempt: workflow.context.attempt, stage: workflow.stage.rawValue, reason: "\(error)", scores: nil,
+                    attempt: workflow.context.attempt, stage: workflow.stage.rawValue, reason: words, scores: nil,
                     jobARN: nil, customModelARN: nil, throughputARN: nil, customModelRetained: false, cleanup: [],
-                    headline: "finetuned could not delete leftover \(what): \(error)")
+                    headline: "finetuned could not delete leftover \(what): \(words)")
                 let entry = OutboxEntry(workflowID: workflow.id, channel: "log", kind: "janitor_failed", payload: facts.json)
                 try? await store.enqueue(NotificationFacts.fanOut(entry, channels: await environment.notificationChannels()))
                 await environment.notificationsQueued()

@@ -68,7 +68,7 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             kind: "cleanup_stuck", workflowID: record.id, profile: record.profile, dropName: record.dropName, attempt: c.attempt,
             stage: record.stage.rawValue, reason: error, scores: nil, jobARN: c.jobARN, customModelARN: c.customModelARN,
             throughputARN: c.throughputARN, customModelRetained: false, cleanup: [],
-            headline: "\(record.profile)/\(record.dropName): cannot \(action), still trying: \(error)").json
+            headline: "\(record.profile)/\(record.dropName): \(action) keeps failing, still trying: \(error)").json
     }
 
     /// One outbox entry per channel: each is delivered, retried and given up on its own.

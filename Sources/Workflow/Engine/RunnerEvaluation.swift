@@ -60,7 +60,7 @@ extension WorkflowRunner {
                      backend: any CustomizationBackend) async throws -> InferenceAnswer {
         let body: String
         do { body = try codec.requestBody(prompt: prompt) } catch {
-            return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil, failure: "the adapter cannot build the request: \(error)", attempts: 0)
+            return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil, failure: "the adapter cannot build the request: \(ErrorWords.of(error))", attempts: 0)
         }
         var lastError = ""
         for attempt in 1...policy.invokeAttempts {
@@ -75,7 +75,7 @@ extension WorkflowRunner {
                     return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: text, failure: nil, attempts: attempt, latencySeconds: latency)
                 } catch {
                     return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil,
-                                           failure: "the adapter cannot read the answer: \(error)", attempts: attempt)
+                                           failure: "the adapter cannot read the answer: \(ErrorWords.of(error))", attempts: attempt)
                 }
             } catch let error as BackendError where error.isRetryable {
                 lastError = error.description

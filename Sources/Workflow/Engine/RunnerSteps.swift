@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// The side effect behind each action. Every one is safe to repeat: creates look the
@@ -10,7 +11,7 @@ extension WorkflowRunner {
         do {
             spec = try await environment.spec(for: record)
         } catch {
-            return try await commit(record, .stepFailed(message: "cannot start: \(error)"), message: "cannot start")
+            return try await commit(record, .stepFailed(message: "cannot start: \(ErrorWords.of(error))"), message: "cannot start")
         }
         var context = record.context
         context.spec = spec
@@ -68,7 +69,8 @@ extension WorkflowRunner {
 
         case .pollJob:
             guard let arn = context.jobARN else { throw StepFailure("no job to poll") }
-            let state = try await call { try await backend.job(arn) }
+            var state = try await call { try await backend.job(arn) }
+            state.message = state.message.map { OneLine.of($0, limit: 500) }  // the service's words, kept to one line
             switch state.status {
             case .completed:
                 guard let model = state.customModelARN else { throw BackendError.transient("job \(arn) completed without a custom model ARN yet") }
@@ -96,8 +98,8 @@ extension WorkflowRunner {
 
         case .stopJob:
             guard let arn = context.jobARN else { throw StepFailure("no job to stop") }
-            try await call { try await backend.stopJob(arn) }
-            return .event(.jobStopped, message: "stopped job \(arn)", resources: [.deleted(kind: .job, identifier: arn)])
+            let removal = try await remove(.job, arn, record: record) { () async throws(BackendError) in try await backend.stopJob(arn) }
+            return .event(.jobStopped, message: removal.message("stopped", .job, arn), resources: [.deleted(kind: .job, identifier: arn)])
 
         case .createThroughput:
             guard let model = context.customModelARN else { throw StepFailure("no custom model to serve") }
@@ -129,7 +131,8 @@ extension WorkflowRunner {
 
         case .pollThroughput:
             guard let arn = context.throughputARN else { throw StepFailure("no throughput to poll") }
-            let state = try await call { try await backend.throughput(arn) }
+            var state = try await call { try await backend.throughput(arn) }
+            state.message = state.message.map { OneLine.of($0, limit: 500) }
             switch state.status {
             case .inService:
                 return .event(.throughputInService, message: "throughput in service")
@@ -163,16 +166,17 @@ extension WorkflowRunner {
 
         case .deleteThroughput:
             guard let arn = context.throughputARN else { throw StepFailure("no throughput to delete") }
-            try await call { try await backend.deleteThroughput(arn) }
-            return .event(.throughputDeleted, message: "deleted provisioned throughput \(arn)", resources: [.deleted(kind: .throughput, identifier: arn)])
+            let removal = try await remove(.throughput, arn, record: record) { () async throws(BackendError) in try await backend.deleteThroughput(arn) }
+            return .event(.throughputDeleted, message: removal.message("deleted", .throughput, arn),
+                          resources: [.deleted(kind: .throughput, identifier: arn)])
 
         case .deleteCustomModel:
             guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
             // A throughput the store never learned of would keep the model in use.
             var (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
-            try await call { try await backend.deleteCustomModel(arn) }
+            let removal = try await remove(.customModel, arn, record: record) { () async throws(BackendError) in try await backend.deleteCustomModel(arn) }
             resources.append(.deleted(kind: .customModel, identifier: arn))
-            swept.append("deleted custom model \(arn)")
+            swept.append(removal.message("deleted", .customModel, arn))
             return .event(.customModelDeleted, message: swept.joined(separator: "; "), resources: resources)
 
         case .notify(let outcome):
@@ -231,6 +235,17 @@ extension WorkflowRunner {
         }
     }
 
+    /// Stops or deletes a resource. One the service says it does not know is done: recorded
+    /// as gone, with a warning that names it, and never retried into a `cleanup_stuck` alarm.
+    private func remove(_ kind: ResourceRecord.Kind, _ identifier: String, record: WorkflowRecord,
+                        _ body: () async throws(BackendError) -> Void) async throws -> Removal {
+        let removal = try await call { () async throws in try await Removal.perform(body) }
+        if case .alreadyGone(let detail) = removal {
+            log(record, "the \(kind.words) \(identifier) was already gone (\(OneLine.of(detail, limit: 300))); recorded as removed", level: .warning)
+        }
+        return removal
+    }
+
     /// A resource found by name after a restart is recorded unless the store already has it.
     private func knownResource(_ kind: ResourceRecord.Kind, _ identifier: String, name: String) async throws -> [ResourceChange] {
         let known = try await store.resources(workflowID: id).contains { $0.kind == kind && $0.identifier == identifier }
@@ -248,20 +263,22 @@ extension WorkflowRunner {
         let jobName = ResourceNaming.name(spec.jobName, attempt: context.attempt)
         if context.jobARN == nil, let job = try await call({ try await backend.findJob(name: jobName) }) {
             if job.status == .inProgress || job.status == .stopping {
-                try await call { try await backend.stopJob(job.arn) }
-                notes.append("stopped job \(job.arn), created before an interruption")
+                let removal = try await remove(.job, job.arn, record: record) { () async throws(BackendError) in try await backend.stopJob(job.arn) }
+                notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
             }
             changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)), .deleted(kind: .job, identifier: job.arn)]
             if let model = job.customModelARN, context.customModelARN == nil {
-                try await call { try await backend.deleteCustomModel(model) }
-                notes.append("deleted custom model \(model), created before an interruption")
+                let removal = try await remove(.customModel, model, record: record) { () async throws(BackendError) in try await backend.deleteCustomModel(model) }
+                notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
                 changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)), .deleted(kind: .customModel, identifier: model)]
             }
         }
         let throughputName = ResourceNaming.name(spec.throughputName, attempt: context.attempt)
         if context.throughputARN == nil, let throughput = try await call({ try await backend.findThroughput(name: throughputName) }) {
-            try await call { try await backend.deleteThroughput(throughput.arn) }
-            notes.append("deleted provisioned throughput \(throughput.arn), created before an interruption")
+            let removal = try await remove(.throughput, throughput.arn, record: record) { () async throws(BackendError) in
+                try await backend.deleteThroughput(throughput.arn)
+            }
+            notes.append(removal.message("deleted", .throughput, throughput.arn, ", created before an interruption"))
             changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
                         .deleted(kind: .throughput, identifier: throughput.arn)]
         }
@@ -273,5 +290,15 @@ extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async -> T) async -> T? {
         guard let value = self else { return nil }
         return await transform(value)
+    }
+}
+
+extension Removal {
+    /// What the step's event says: what was done, or that there was nothing left to do.
+    func message(_ verb: String, _ kind: ResourceRecord.Kind, _ identifier: String, _ note: String = "") -> String {
+        switch self {
+        case .removed: "\(verb) \(kind.words) \(identifier)\(note)"
+        case .alreadyGone: "\(kind.words) \(identifier)\(note) was already gone at the service"
+        }
     }
 }

@@ -44,7 +44,7 @@ struct WorkflowRunner: Sendable {
         } catch {
             // The scheduler starts the workflow again when this runner ends; pause first so a
             // store that keeps failing is retried at the backoff's pace, not in a tight loop.
-            logger.error("workflow \(id) stopped: \(error); it resumes shortly", metadata: ["workflow_id": "\(id)"])
+            logger.error("workflow \(id) stopped: \(ErrorWords.of(error)); it resumes shortly", metadata: ["workflow_id": "\(id)"])
             try? await Timers.sleep(for: .fractionalSeconds(policy.retry.maximum))
         }
     }
@@ -105,21 +105,42 @@ struct WorkflowRunner: Sendable {
     /// Retries what may pass (throttling, 5xx, timeouts) with backoff; fails the step on
     /// what will not, or when the attempts run out. Cleanup never gives up: it keeps trying
     /// and tells the operator once that it is stuck.
+    ///
+    /// "Not found" for a resource this workflow created is the service's eventual consistency
+    /// while the resource is young (`notFoundGrace`), and asked again; later, the resource is
+    /// gone (deleted behind the daemon's back) and the step fails saying so.
     private func handleFailure(_ error: any Error, action: WorkflowMachine.Action, record: WorkflowRecord, memory: inout Memory) async throws -> WorkflowRecord {
         memory.failures += 1
         let backendError = error as? BackendError
+        let words = ErrorWords.of(error)
+        if case .notFound = backendError, let missing = try await resourceBehind(action, record: record) {
+            let age = Date().timeIntervalSince(missing.createdAt)
+            guard age < policy.notFoundGrace else {
+                let reason = "the \(missing.kind.words) \(missing.identifier) vanished: the service no longer knows it, "
+                    + "\(Int(age)) s after it was created (\(words))"
+                memory.failures = 0
+                return try await commit(record, .stepFailed(message: reason), message: reason)
+            }
+            let text = "\(action.words): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
+                + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace)))"
+            log(record, text, level: .warning)
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
+            try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
+            return record
+        }
         let retryable = backendError?.isRetryable ?? false
         let cleaning = !WorkflowMachine.interruptible.contains(record.stage)
-        let text = "\(action) failed (attempt \(memory.failures)): \(error)"
+        let text = "\(action.words) failed (attempt \(memory.failures)): \(words)"
         if cleaning || (retryable && memory.failures < policy.stepAttempts) {
             log(record, text, level: .warning)
-            if cleaning && memory.failures == policy.stepAttempts && !memory.cleanupAlarmRaised {
+            if cleaning && memory.failures >= policy.stepAttempts && !memory.cleanupAlarmRaised {
                 memory.cleanupAlarmRaised = true
                 let alarm = OutboxEntry(workflowID: id, channel: "log", kind: "cleanup_stuck",
-                                        payload: NotificationFacts.cleanupStuck(record: record, action: "\(action)", error: "\(error)"))
+                                        payload: NotificationFacts.cleanupStuck(record: record, action: action.words, error: words))
                 try await store.enqueue(await NotificationFacts.fanOut(alarm, channels: environment.notificationChannels()))
                 await environment.notificationsQueued()
-                log(record, "cannot \(action) after \(memory.failures) attempts; still trying: \(error)", level: .error)
+                log(record, "still \(action.words) after \(memory.failures) failed attempts; it may cost money until it succeeds: \(words)",
+                    level: .error)
             }
             var retryAfter: Duration?
             if case .throttled(_, let after) = backendError { retryAfter = after }
@@ -127,8 +148,28 @@ struct WorkflowRunner: Sendable {
             try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
             return record
         }
-        let reason = retryable ? "\(action) kept failing (\(memory.failures) attempts): \(error)" : "\(action) failed: \(error)"
+        let reason = retryable ? "\(action.words) kept failing (\(memory.failures) attempts): \(words)" : "\(action.words) failed: \(words)"
+        // Cleanup's own attempts count from zero: otherwise its alarm would come late, or never.
+        memory.failures = 0
         return try await commit(record, .stepFailed(message: reason), message: reason)
+    }
+
+    /// The resource this workflow created that `action` reads: what a "not found" is about.
+    /// Stops and deletes are not here: for them "not found" means done (`Removal`).
+    private func resourceBehind(_ action: WorkflowMachine.Action, record: WorkflowRecord) async throws -> ResourceRecord? {
+        let c = record.context
+        let wanted: (ResourceRecord.Kind, String?, Date?)
+        switch action {
+        case .pollJob: wanted = (.job, c.jobARN, c.jobCreatedAt)
+        case .createThroughput: wanted = (.customModel, c.customModelARN, nil)
+        case .pollThroughput, .runInference(.custom): wanted = (.throughput, c.throughputARN, c.throughputCreatedAt)
+        default: return nil
+        }
+        guard let identifier = wanted.1 else { return nil }
+        if let known = try await store.resources(workflowID: id).first(where: { $0.kind == wanted.0 && $0.identifier == identifier }) {
+            return known
+        }
+        return ResourceRecord(workflowID: id, kind: wanted.0, identifier: identifier, createdAt: wanted.2 ?? record.updatedAt)
     }
 
     /// An unkept throughput past its lifetime is deleted whatever the workflow is doing.

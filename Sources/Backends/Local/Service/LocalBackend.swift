@@ -92,7 +92,7 @@ public actor LocalBackend: CustomizationBackend {
         do {
             _ = try TrainingSettings(hyperparameters: request.hyperparameters, seed: 0)
         } catch {
-            throw .permanent("ValidationException: \(error)")
+            throw .permanent("ValidationException: \(ErrorWords.of(error))")
         }
         try attempt("create job") {
             try directory.makeFolders()
@@ -222,7 +222,7 @@ public actor LocalBackend: CustomizationBackend {
                 record.status = .inService
             } catch {
                 record.status = .failed
-                record.message = "cannot load the custom model: \(error)"
+                record.message = "cannot load the custom model: \(ErrorWords.of(error))"
             }
             try attempt("get throughput") { try directory.save(record) }
             logger.info("local throughput \(name): \(record.status.rawValue)", metadata: ["throughput": "\(name)"])
@@ -252,7 +252,7 @@ public actor LocalBackend: CustomizationBackend {
         do {
             request = try InvokeBody(json: body)
         } catch {
-            throw .permanent("ValidationException: \(error)")
+            throw .permanent("ValidationException: \(ErrorWords.of(error))")
         }
         let modelFile: String?
         if Self.baseModels.contains(modelID) {
@@ -264,14 +264,14 @@ public actor LocalBackend: CustomizationBackend {
             guard record.status == .inService else {
                 throw .throttled(message: "ModelNotReadyException: provisioned throughput \(name) is \(record.status.rawValue)", retryAfter: .seconds(1))
             }
-            do { modelFile = try await load(record) } catch { throw .permanent("cannot load the custom model: \(error)") }
+            do { modelFile = try await load(record) } catch { throw .permanent("cannot load the custom model: \(ErrorWords.of(error))") }
         } else {
             throw .permanent("ValidationException: the local backend serves \(Self.baseModels.sorted().joined(separator: ", ")) and its own provisioned models, not \(modelID)")
         }
         do {
             return try await compute.summarize(modelFile: modelFile, document: request.document, budgetWords: request.budgetWords)
         } catch {
-            throw .transient("local inference failed: \(error)")
+            throw .transient("local inference failed: \(ErrorWords.of(error))")
         }
     }
 
@@ -296,7 +296,7 @@ public actor LocalBackend: CustomizationBackend {
         } catch let error as BackendError {
             throw error
         } catch {
-            throw .transient("local backend, \(what): \(error)")
+            throw .transient("local backend, \(what): \(ErrorWords.of(error))")
         }
     }
 }

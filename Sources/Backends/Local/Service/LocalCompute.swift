@@ -1,4 +1,5 @@
 import FinetunedThreads
+import FinetunedWorkflow
 import Foundation
 import Logging
 import Synchronization
@@ -77,7 +78,7 @@ public enum LocalWork {
             logger.error("local training job \(target.job) cannot load the encoder: \(error)", metadata: ["job": "\(target.job)"])
             try? directory.updateJob(target.job) {
                 $0.status = .failed
-                $0.message = "cannot load the encoder: \(error)"
+                $0.message = "cannot load the encoder: \(ErrorWords.of(error))"
                 $0.endedAt = Date()
             }
         }

@@ -152,7 +152,7 @@ final class LocalDirectory: Sendable {
         do {
             return try JSONDecoder.local.decode(T.self, from: data)
         } catch {
-            throw TrainingError("\(path) is not a record the local backend wrote: \(error)")
+            throw TrainingError("\(path) is not a record the local backend wrote: \(ErrorWords.of(error))")
         }
     }
 

@@ -22,7 +22,7 @@ struct TrainingRun: Sendable {
             logger.error("local training job \(jobName) failed: \(error)", metadata: ["job": "\(jobName)"])
             try? directory.updateJob(jobName) {
                 $0.status = .failed
-                $0.message = "\(error)"
+                $0.message = ErrorWords.of(error)
                 $0.endedAt = Date()
             }
         }
