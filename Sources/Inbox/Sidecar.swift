@@ -5,6 +5,8 @@ import Foundation
 /// configuration: a typo is a rejection with its line, never a silently ignored setting.
 public struct Sidecar: Sendable, Equatable {
     public var hyperparameters: [String: ConfigNode] = [:]
+    /// Prefixes: the daemon always appends `-<workflow id>`, so a sidecar can never name
+    /// another workflow's job or model (or a months-old one: Bedrock keeps job names).
     public var jobName: String?
     public var customModelName: String?
     public var evaluationSet: String?
@@ -54,15 +56,22 @@ enum SidecarReader {
                 problem(key, "unknown key '\(key)'\(hint)")
             }
         }
-        if let name = sidecar.jobName, !isValidJobName(name) {
-            problem("job_name", "'\(name)' is not a valid job name (1 to 63 letters, digits, '+', '-', '.'; starting with a letter or digit)")
+        // Checked as the names they become: the prefix, '-', a workflow id.
+        let sample = "-wf-20000101-00000000"
+        if let name = sidecar.jobName, name.utf8.count > maxPrefix || !isValidJobName(name + sample) {
+            problem("job_name", "'\(name)' is not a valid job name prefix (1 to \(maxPrefix) letters, digits, '+', '-', '.'; starting with a letter "
+                    + "or digit; the daemon appends -<workflow id>)")
         }
-        if let name = sidecar.customModelName, !isValidModelName(name) {
-            problem("custom_model_name", "'\(name)' is not a valid custom model name (1 to 63 letters, digits, '-' and '_', no two in a row)")
+        if let name = sidecar.customModelName, name.utf8.count > maxPrefix || !isValidModelName(name + sample) {
+            problem("custom_model_name", "'\(name)' is not a valid custom model name prefix (1 to \(maxPrefix) letters, digits, '-' and '_', "
+                    + "no two in a row, not at the end; the daemon appends -<workflow id>)")
         }
         if !problems.isEmpty { throw ConfigurationError(problems) }
         return sidecar
     }
+
+    /// Room for `-<workflow id>` (21 characters) and a retry's `-a<n>` within Bedrock's 63.
+    static let maxPrefix = 36
 
     /// `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, 1 to 63: Bedrock's jobName pattern.
     static func isValidJobName(_ name: String) -> Bool {

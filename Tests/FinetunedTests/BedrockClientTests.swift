@@ -52,7 +52,8 @@ extension MotoPeerTests {
             try await moto.checkSignatures(false)
 
             let state = try await backend.job(arn)
-            #expect(state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil), "moto's placeholder failure message is ignored while in progress")
+            #expect(state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil, clientToken: "wf-1-a1-create-job"),
+                    "moto's placeholder failure message is ignored while in progress; the token is the proof of ownership")
             #expect(try await backend.findJob(name: "finetuned-wf-1-a1")?.arn == arn)
             #expect(try await backend.findJob(name: "no-such-job") == nil, "moto's 400 ResourceNotFoundException is 'not there'")
 

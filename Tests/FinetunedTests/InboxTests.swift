@@ -1,3 +1,4 @@
+import FinetunedBackends
 import FinetunedControl
 import FinetunedInbox
 import FinetunedTestSupport
@@ -116,6 +117,32 @@ struct InboxTests {
         let q4 = try #require(try await Self.settled(daemon, "q4.jsonl").first)
         #expect(q4.stage == .rejected)
         #expect(q4.failure == "q4.toml:1: unknown key 'epochz'")
+    }
+
+    @Test("a sidecar's job_name and custom_model_name are prefixes: the names always end with the workflow's own id")
+    func sidecarNamesArePrefixes() async throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start()
+        #expect(await daemon.waitForReady() != nil)
+        try daemon.directory.write("staging/q3.toml", "job_name = \"q3-summaries\"\ncustom_model_name = \"summaries-q3\"\n")
+        _ = rename(daemon.directory.file("staging/q3.toml"), daemon.inbox + "/rehearsal/q3.toml")
+        try daemon.drop(Self.records(25), as: "q3.jsonl")
+        let q3 = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "q3.jsonl").first)
+        #expect(q3.context.spec?.jobName == "q3-summaries-\(q3.id)")
+        #expect(q3.context.spec?.customModelName == "summaries-q3-\(q3.id)")
+        let state = try ScriptedBackend.state(at: daemon.directory.file("scripted-backend.json"))
+        #expect(state.jobs.map(\.name) == ["q3-summaries-\(q3.id)"] && state.jobs.map(\.customModelName) == ["summaries-q3-\(q3.id)"])
+
+        // A prefix too long to leave room for the id, or one the id cannot follow, is refused at claim.
+        try daemon.directory.write("staging/q4.toml", "job_name = \"\(String(repeating: "x", count: 37))\"\ncustom_model_name = \"ends_\"\n")
+        _ = rename(daemon.directory.file("staging/q4.toml"), daemon.inbox + "/rehearsal/q4.toml")
+        try daemon.drop(Self.records(25, tag: "q4"), as: "q4.jsonl")
+        let q4 = try #require(try await Self.settled(daemon, "q4.jsonl").first)
+        #expect(q4.stage == .rejected)
+        let report = try String(contentsOfFile: daemon.rejected + "/rehearsal/q4.jsonl.report.txt", encoding: .utf8)
+        #expect(report.contains("is not a valid job name prefix (1 to 36 letters"), "\(report)")
+        #expect(report.contains("'ends_' is not a valid custom model name prefix"), "\(report)")
     }
 
     @Test("an earlier rejection is never overwritten: the second gets a timestamped name")

@@ -142,4 +142,55 @@ struct ServiceAnswerEngineTests {
             await f.tearDown()
         }
     }
+
+    @Test("a job of the workflow's name that another created is never adopted, stopped or deleted")
+    func foreignJobNotAdopted() async throws {
+        let f = try EngineFixture(script: Self.script { $0.jobPolls = 1 })
+        let id = WorkflowRecord.newID()
+        // Someone else's job under the name this workflow will use, finished, with a model.
+        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
+        let foreign = try await other.createJob(JobRequest(jobName: "finetuned-\(id)", customModelName: "theirs", baseModel: "base.model-v1",
+                                                           trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
+        _ = try await other.job(foreign)
+        try await f.addValidated(id)
+        try await f.runToEnd()
+        let record = try #require(try await f.store.workflow(id: id))
+        #expect(record.stage == .failed)
+        #expect(record.failure == "creating the customization job failed: a customization job named finetuned-\(id) already exists and was not "
+                + "created by this workflow (its client token differs: \(foreign)); it was left alone", "\(record.failure ?? "")")
+        let state = try f.state()
+        #expect(state.jobs.count == 1 && state.jobs[0].status == "Completed", "the foreign job is untouched")
+        #expect(state.liveModels.map(\.name) == ["theirs"], "and so is its model")
+        #expect(record.context.jobARN == nil && record.context.customModelARN == nil)
+        let notified = try await f.store.notifications(workflowID: id).compactMap { NotificationFacts.decode($0.payload) }
+        #expect(notified.flatMap(\.cleanup).contains { $0.contains("exists but was not created by this workflow") },
+                "the notification says the sweep left it alone: \(notified.map(\.cleanup))")
+        #expect(try await f.store.liveResources().filter { $0.kind != .trainingData }.isEmpty, "nothing of theirs is recorded as ours")
+        await f.tearDown()
+    }
+
+    @Test("a throughput of the workflow's name serving another model is never adopted or deleted")
+    func foreignThroughputNotAdopted() async throws {
+        let f = try EngineFixture(script: Self.script { $0.jobPolls = 1 })
+        let id = WorkflowRecord.newID()
+        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
+        let job = try await other.createJob(JobRequest(jobName: "theirs", customModelName: "theirs", baseModel: "base.model-v1",
+                                                       trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
+        let model = try #require(try await other.job(job).customModelARN)
+        let foreign = try await other.createThroughput(ThroughputRequest(name: "finetuned-\(id)", modelARN: model, clientRequestToken: "someone-else",
+                                                                         tags: [:]))
+        try await f.addValidated(id)
+        try await f.runToEnd()
+        let record = try #require(try await f.store.workflow(id: id))
+        #expect(record.stage == .failed)
+        #expect(record.failure?.hasPrefix("creating the provisioned throughput failed: a provisioned throughput named finetuned-\(id) already exists "
+                                          + "and does not serve this workflow's custom model (\(foreign) serves \(model))") == true, "\(record.failure ?? "")")
+        let state = try f.state()
+        #expect(state.liveThroughputs.map(\.arn) == [foreign], "the foreign throughput still serves")
+        #expect(record.context.throughputARN == nil)
+        let notified = try await f.store.notifications(workflowID: id).compactMap { NotificationFacts.decode($0.payload) }
+        #expect(notified.flatMap(\.cleanup).contains { $0.contains("exists but does not serve this workflow's custom model") },
+                "\(notified.map(\.cleanup))")
+        await f.tearDown()
+    }
 }

@@ -149,7 +149,7 @@ public struct BedrockBackend: CustomizationBackend {
         // A failure message only means something once the job ended (moto sets one on every job).
         let ended = status == .failed || status == .stopped
         return JobState(arn: job.jobArn, status: status, customModelARN: status == .completed ? job.outputModelArn : nil,
-                        message: ended ? job.failureMessage : job.statusDetails?.currentPhase)
+                        message: ended ? job.failureMessage : job.statusDetails?.currentPhase, clientToken: job.clientRequestToken)
     }
 
     // MARK: - Throughput
@@ -206,7 +206,7 @@ public struct BedrockBackend: CustomizationBackend {
         guard let text = throughput.status, let status = ThroughputState.Status(rawValue: text) else {
             throw .transient("GetProvisionedModelThroughput: unknown status '\(throughput.status ?? "none")' for \(throughput.provisionedModelArn)")
         }
-        return ThroughputState(arn: throughput.provisionedModelArn, status: status, message: throughput.failureMessage)
+        return ThroughputState(arn: throughput.provisionedModelArn, status: status, message: throughput.failureMessage, modelARN: throughput.modelArn)
     }
 
     // MARK: - Inference

@@ -128,7 +128,7 @@ public struct ScriptedBackend: CustomizationBackend {
         case .failed, .stopped: message
         default: nil
         }
-        return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: detail)
+        return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: detail, clientToken: job.token)
     }
 
     public func stopJob(_ arn: String) async throws(BackendError) {
@@ -142,7 +142,7 @@ public struct ScriptedBackend: CustomizationBackend {
     public func findThroughput(name: String) async throws(BackendError) -> ThroughputState? {
         try await perform("find_throughput") { state in
             .success(state.throughputs.first { $0.name == name && !$0.deleted }.map {
-                ThroughputState(arn: $0.arn, status: ThroughputState.Status(rawValue: $0.status) ?? .creating)
+                ThroughputState(arn: $0.arn, status: ThroughputState.Status(rawValue: $0.status) ?? .creating, modelARN: $0.modelARN)
             })
         }
     }

@@ -56,8 +56,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
         return WorkflowSpec(
             adapter: profile.profile.adapter, baseModel: profile.model.id, backend: profile.profile.backend,
             hyperparameters: hyperparameters, evaluationSet: evaluationSet,
-            jobName: sidecar.jobName ?? stem,
-            customModelName: sidecar.customModelName ?? ResourceNaming.sanitize("\(workflow.profile)-\(workflow.id)"),
+            jobName: sidecar.jobName.map { "\($0)-\(workflow.id)" } ?? stem,
+            customModelName: "\(sidecar.customModelName ?? ResourceNaming.prefix(workflow.profile))-\(workflow.id)",
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
             baseInferenceModel: profile.model.inferenceID, validationSet: validationSet)
     }

@@ -142,12 +142,16 @@ public struct JobState: Sendable, Equatable {
     public var customModelARN: String?
     /// The service's failure message, or its progress detail (`Training`, `Validating`, …).
     public var message: String?
+    /// The client token it was created with: the proof that a job found by name is this
+    /// workflow's (nil when the service does not say).
+    public var clientToken: String?
 
-    public init(arn: String, status: Status, customModelARN: String? = nil, message: String? = nil) {
+    public init(arn: String, status: Status, customModelARN: String? = nil, message: String? = nil, clientToken: String? = nil) {
         self.arn = arn
         self.status = status
         self.customModelARN = customModelARN
         self.message = message
+        self.clientToken = clientToken
     }
 }
 
@@ -160,11 +164,15 @@ public struct ThroughputState: Sendable, Equatable {
     public var arn: String
     public var status: Status
     public var message: String?
+    /// The model it serves: a throughput found by name is this workflow's only if it serves
+    /// this workflow's custom model (nil when the service does not say).
+    public var modelARN: String?
 
-    public init(arn: String, status: Status, message: String? = nil) {
+    public init(arn: String, status: Status, message: String? = nil, modelARN: String? = nil) {
         self.arn = arn
         self.status = status
         self.message = message
+        self.modelARN = modelARN
     }
 }
 

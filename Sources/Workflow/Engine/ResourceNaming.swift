@@ -34,6 +34,14 @@ public enum ResourceNaming {
         return out.isEmpty ? "finetuned" : out
     }
 
+    /// A name prefix from free text (a profile's name): sanitized, at most 36 characters, so
+    /// that `-<workflow id>` and a retry's `-a<n>` still fit in 63 and are never cut off.
+    public static func prefix(_ text: String) -> String {
+        var prefix = String(sanitize(text).prefix(36))
+        while prefix.hasSuffix("-") { prefix.removeLast() }
+        return prefix
+    }
+
     /// The tags every resource of a workflow carries, so it can be found again.
     public static func tags(workflowID: String, profile: String, extra: [String: String] = [:]) -> [String: String] {
         extra.merging(["finetuned:workflow-id": workflowID, "finetuned:profile": profile]) { _, ours in ours }

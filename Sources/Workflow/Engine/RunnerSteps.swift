@@ -51,12 +51,18 @@ extension WorkflowRunner {
 
         case .createJob:
             let name = ResourceNaming.name(spec.jobName, attempt: attempt)
+            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-job")
             if let found = try await call({ try await backend.findJob(name: name) }) {
+                // Bedrock keeps job names for ever: a job of that name is adopted only when it
+                // carries this workflow's client token, never because its name matches.
+                guard found.clientToken == token else {
+                    throw StepFailure("a customization job named \(name) already exists and was not created by this workflow "
+                                      + "(its client token differs: \(found.arn)); it was left alone")
+                }
                 return .event(.jobCreated(arn: found.arn), message: "found job \(name) created before a restart: \(found.arn)",
                               resources: try await knownResource(.job, found.arn, name: name))
             }
             if let warning = await backend.baseModelWarning(spec.baseModel) { log(record, warning, level: .warning) }
-            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-job")
             guard let uri = context.trainingDataURI else { throw StepFailure("no training data was uploaded") }
             let arn = try await call {
                 try await backend.createJob(JobRequest(
@@ -105,6 +111,10 @@ extension WorkflowRunner {
             guard let model = context.customModelARN else { throw StepFailure("no custom model to serve") }
             let name = ResourceNaming.name(spec.throughputName, attempt: attempt)
             if let found = try await call({ try await backend.findThroughput(name: name) }) {
+                guard found.modelARN == model else {
+                    throw StepFailure("a provisioned throughput named \(name) already exists and does not serve this workflow's custom model "
+                                      + "(\(found.arn) serves \(found.modelARN ?? "a model the service does not name")); it was left alone")
+                }
                 return .event(.throughputCreated(arn: found.arn, at: Date()), message: "found throughput \(name) created before a restart: \(found.arn)",
                               resources: try await knownResource(.throughput, found.arn, name: name))
             }
@@ -261,26 +271,41 @@ extension WorkflowRunner {
         var changes: [ResourceChange] = []
         var notes: [String] = []
         let jobName = ResourceNaming.name(spec.jobName, attempt: context.attempt)
+        let token = ResourceNaming.clientToken(workflowID: id, attempt: context.attempt, step: "create-job")
+        // Only what carries this workflow's proof is touched: its client token for a job, its
+        // custom model for a throughput. A namesake belongs to someone else.
         if context.jobARN == nil, let job = try await call({ try await backend.findJob(name: jobName) }) {
-            if job.status == .inProgress || job.status == .stopping {
-                let removal = try await remove(.job, job.arn, record: record) { () async throws(BackendError) in try await backend.stopJob(job.arn) }
-                notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
-            }
-            changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)), .deleted(kind: .job, identifier: job.arn)]
-            if let model = job.customModelARN, context.customModelARN == nil {
-                let removal = try await remove(.customModel, model, record: record) { () async throws(BackendError) in try await backend.deleteCustomModel(model) }
-                notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
-                changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)), .deleted(kind: .customModel, identifier: model)]
+            if job.clientToken != token {
+                notes.append("a customization job named \(jobName) exists but was not created by this workflow (\(job.arn)); it was left alone")
+            } else {
+                if job.status == .inProgress || job.status == .stopping {
+                    let removal = try await remove(.job, job.arn, record: record) { () async throws(BackendError) in try await backend.stopJob(job.arn) }
+                    notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
+                }
+                changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)),
+                            .deleted(kind: .job, identifier: job.arn)]
+                if let model = job.customModelARN, context.customModelARN == nil {
+                    let removal = try await remove(.customModel, model, record: record) { () async throws(BackendError) in
+                        try await backend.deleteCustomModel(model)
+                    }
+                    notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
+                    changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)),
+                                .deleted(kind: .customModel, identifier: model)]
+                }
             }
         }
         let throughputName = ResourceNaming.name(spec.throughputName, attempt: context.attempt)
         if context.throughputARN == nil, let throughput = try await call({ try await backend.findThroughput(name: throughputName) }) {
-            let removal = try await remove(.throughput, throughput.arn, record: record) { () async throws(BackendError) in
-                try await backend.deleteThroughput(throughput.arn)
+            if throughput.modelARN == nil || throughput.modelARN != context.customModelARN {
+                notes.append("a provisioned throughput named \(throughputName) exists but does not serve this workflow's custom model (\(throughput.arn)); it was left alone")
+            } else {
+                let removal = try await remove(.throughput, throughput.arn, record: record) { () async throws(BackendError) in
+                    try await backend.deleteThroughput(throughput.arn)
+                }
+                notes.append(removal.message("deleted", .throughput, throughput.arn, ", created before an interruption"))
+                changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
+                            .deleted(kind: .throughput, identifier: throughput.arn)]
             }
-            notes.append(removal.message("deleted", .throughput, throughput.arn, ", created before an interruption"))
-            changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
-                        .deleted(kind: .throughput, identifier: throughput.arn)]
         }
         return (changes, notes)
     }

@@ -159,7 +159,7 @@ public actor LocalBackend: CustomizationBackend {
 
     private func state(_ job: LocalJob) -> JobState {
         let status: JobState.Status = job.status == .stopping && running[job.name] == nil ? .stopped : job.status
-        return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: job.message)
+        return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: job.message, clientToken: job.token)
     }
 
     /// The epochs of the job's saved checkpoint; its metric files are copied into the archive
@@ -188,7 +188,7 @@ public actor LocalBackend: CustomizationBackend {
 
     public func findThroughput(name: String) async throws(BackendError) -> ThroughputState? {
         guard ResourceName.isSafe(name), let record = try attempt("find throughput", { try directory.throughput(named: name) }) else { return nil }
-        return ThroughputState(arn: record.arn, status: record.status, message: record.message)
+        return ThroughputState(arn: record.arn, status: record.status, message: record.message, modelARN: record.modelARN)
     }
 
     public func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String {
