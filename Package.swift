@@ -167,7 +167,7 @@ let package = Package(
                 "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
-                "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork",
+                "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork", "FinetunedText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -188,7 +188,7 @@ let package = Package(
             name: "finetunectl",
             dependencies: [
                 "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation", "FinetunedInbox",
-                "FinetunedEvaluation",
+                "FinetunedEvaluation", "FinetunedText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: installedRuntime

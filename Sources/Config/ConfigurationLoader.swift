@@ -253,6 +253,11 @@ public enum ConfigurationLoader {
             let username = t.string("username")
             let passwordFile = t.string("password_file")
             let caFile = t.absolutePath("ca_file")
+            if security == SMTPSecurity.none, username != nil || passwordFile != nil {
+                // AUTH over a connection without TLS sends the password in clear.
+                t.error(username != nil ? "username" : "password_file",
+                        "security = \"none\" with credentials would send the password in clear: use starttls or tls, or remove username and password_file")
+            }
             let (from, to) = readAddresses(&t)
             t.finish()
             if let host, let from {

@@ -1,4 +1,5 @@
 import FinetunedControl
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import AdapterKit
@@ -72,7 +73,11 @@ struct DaemonControlHandler: ControlRequestHandler {
             let setup = await runtime.setup
             return .rawResult(json: AdapterListing.json(setup.adapters, today: runtime.loader.today()).serialized())
         case "list":
-            let limit = Int(request.arguments["limit"] ?? "") ?? 50
+            // A number from a client: a negative one once trapped the daemon in `prefix`.
+            let limitText = request.arguments["limit"] ?? "50"
+            guard let limit = Int(limitText), (0...10_000).contains(limit) else {
+                return .failure(.badRequest("limit must be a whole number from 0 to 10000, not '\(OneLine.of(limitText, limit: 40))'"))
+            }
             let all = request.arguments["all"] == "true"
             do {
                 let records = all

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FinetunedControl
+import FinetunedText
 import Foundation
 
 struct List: ParsableCommand {
@@ -9,6 +10,10 @@ struct List: ParsableCommand {
     @Flag(name: .long, help: "Include finished workflows (rejected, done, failed, cancelled).") var all = false
     @Option(name: .long, help: "At most this many.") var limit: Int = 50
     @Flag(name: .long, help: "Print JSON for machines.") var json = false
+
+    func validate() throws {
+        guard (0...10_000).contains(limit) else { throw ValidationError("--limit must be from 0 to 10000") }
+    }
 
     func run() throws {
         let workflows = try perform { () throws(ControlClientError) in
@@ -21,7 +26,8 @@ struct List: ParsableCommand {
         }
         print(pad("ID", 21) + pad("PROFILE", 16) + pad("STAGE", 20) + pad("UPDATED", 22) + "DROP")
         for w in workflows {
-            print(pad(w.id, 21) + pad(w.profile, 16) + pad(w.stage, 20) + pad(w.updatedAt.formatted(.iso8601), 22) + w.dropName)
+            // A drop's name is the submitter's: control characters would drive the terminal.
+            print(pad(w.id, 21) + pad(w.profile, 16) + pad(w.stage, 20) + pad(w.updatedAt.formatted(.iso8601), 22) + OneLine.of(w.dropName))
         }
     }
 }
@@ -40,7 +46,7 @@ struct Show: ParsableCommand {
         if json { return try printJSON(detail) }
         let w = detail.workflow
         var lines = [
-            "\(w.id)  \(w.profile)/\(w.dropName)",
+            "\(w.id)  \(w.profile)/\(OneLine.of(w.dropName))",
             "  stage:    \(w.stage)",
             "  created:  \(w.createdAt.formatted(.iso8601))",
             "  updated:  \(w.updatedAt.formatted(.iso8601))",

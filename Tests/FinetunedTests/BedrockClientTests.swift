@@ -119,6 +119,26 @@ struct BedrockUnitTests {
         #expect(TrainingMetricsCSV.epochs(stepWise: "", validation: nil).isEmpty)
     }
 
+    @Test("metric CSVs from outside: nan, inf, 1e300, -1 and fractions as epochs, non-finite losses are skipped, never trapped on")
+    func hostileMetricsCSV() {
+        let steps = """
+            step_number,epoch_number,training_loss
+            1,nan,1.0
+            2,inf,1.0
+            3,-inf,1.0
+            4,1e300,1.0
+            5,-1,1.0
+            6,1.5,1.0
+            7,9223372036854775807,1.0
+            8,2,nan
+            9,2,inf
+            10,2,1e300
+            11,2.0,0.25
+            """
+        #expect(TrainingMetricsCSV.epochs(stepWise: steps, validation: "epoch_number,validation_loss\n1e300,1\n2,-inf\n")
+                == [EpochMetrics(epoch: 2, trainingLoss: 0.25, validationLoss: nil)])
+    }
+
     @Test("the invoke limiter halves under throttling, grows back after successes, never exceeds its width")
     func limiter() async {
         let limiter = InvokeLimiter(maximum: 4)

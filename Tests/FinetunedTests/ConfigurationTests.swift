@@ -148,6 +148,18 @@ struct ConfigurationTests {
         #expect(!found.joined().contains("s3cr3t"))
     }
 
+    @Test("security = \"none\" with a username or password file is refused: AUTH would go in clear")
+    func credentialsWithoutTLS() throws {
+        for credential in ["username = \"ft\"", "password_file = \"/etc/finetuned/smtp-password\""] {
+            let text = Self.minimal + "\n\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\n\(credential)\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
+            let found = errors(text)
+            #expect(found.count == 1 && found.first?.contains("security = \"none\" with credentials would send the password in clear") == true, "\(found)")
+        }
+        let plain = Self.minimal + "\n\n[notify.email]\nhost = \"relay.internal\"\nport = 25\nsecurity = \"none\"\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
+        #expect(try ConfigurationLoader.parse(text: plain, file: "x.toml").notifications.email?.security == SMTPSecurity.none,
+                "an unauthenticated relay on port 25 stays possible")
+    }
+
     @Test("backend kinds, profile names and email addresses are checked")
     func namesAndKinds() {
         let text = """

@@ -137,6 +137,30 @@ struct NotificationChannelTests {
         }
     }
 
+    @Test("plaintext sent after the STARTTLS reply, in the same segment or just after, ends the session: nothing is read as if over TLS")
+    func startTLSInjection() async throws {
+        let injector = BuiltProducts.packageRoot.appendingPathComponent("Tests/peers/smtp_injector.py").path
+        for mode in ["same", "later"] {
+            let peer = try PeerProcess(Self.python, [injector, "{port}", mode])
+            defer { peer.stop() }
+            do {
+                try await client(peer.port, .starttls).send(from: "a@b", to: ["c@d"], message: Self.message)
+                Issue.record("\(mode): the session went on after an injection")
+            } catch {
+                switch error {
+                case .protocolViolation(let text):
+                    #expect(text.contains("after its STARTTLS reply, before TLS began"), "\(mode): \(text)")
+                case .tls(let text) where mode == "later":
+                    // Arrived once the TLS handler was in place: read as a (broken) TLS record,
+                    // never as a reply. Which of the two happens is a matter of timing.
+                    #expect(text.contains("handshake failed"), "\(text)")
+                default:
+                    Issue.record("\(mode): \(error)")
+                }
+            }
+        }
+    }
+
     @Test("dot-stuffing and line ends of the DATA block")
     func dataBlock() {
         #expect(SMTPClient.dataBlock("a\n.b\r\n..c\r\n") == "a\r\n..b\r\n...c\r\n.\r\n")

@@ -127,6 +127,31 @@ extension MotoPeerTests {
             let small = dir.file("small.jsonl")
             _ = FileManager.default.createFile(atPath: small, contents: Data("{}\n".utf8))
             #expect(!(try await s3.uploadFile(small, to: S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-3/small.jsonl"))).contains("-"))
+
+            // The validated bytes, or nothing: a file changed since its check is not uploaded,
+            // whole or in parts, and an unreadable one is an error, not an empty object.
+            let validated = SHA256Hasher.hash(content).hex
+            let changed = dir.file("changed.jsonl")
+            _ = FileManager.default.createFile(atPath: changed, contents: Data(content.dropLast()) + Data("X".utf8))
+            for (name, path) in [("changed-small", small), ("changed-parts", changed)] {
+                let target = S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/\(name).jsonl")
+                do {
+                    _ = try await s3.uploadFile(path, to: target, expectedSHA256: validated)
+                    Issue.record("\(name): a changed file was uploaded")
+                } catch {
+                    #expect(error.code == AWSError.localFileCode && error.message.contains("changed since it was validated") && !error.isRetryable,
+                            "\(name): \(error)")
+                }
+                await #expect(throws: AWSError.self, "\(name): nothing at the key") { _ = try await s3.getObject(target) }
+            }
+            #expect(try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/")).isEmpty, "the parts were aborted")
+            #expect(try await s3.uploadFile(file, to: S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/same.jsonl"),
+                                            expectedSHA256: validated).contains("-3"), "the validated bytes go")
+            let unreadable = dir.file("directory.jsonl")
+            try FileManager.default.createDirectory(atPath: unreadable, withIntermediateDirectories: true)
+            await #expect(throws: AWSError.self, "a file that cannot be read is an error") {
+                _ = try await s3.uploadFile(unreadable, to: S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/dir.jsonl"))
+            }
         }
 
         @Test("s3:// URIs and virtual-hosted addressing")

@@ -120,7 +120,8 @@ struct ServiceAnswerEngineTests {
         let failure = try #require(record.failure)
         #expect(failure.hasPrefix("the customization job arn:scripted:drill:job/finetuned-\(id) vanished: the service no longer knows it"), "\(failure)")
         let retries = try await f.store.events(workflowID: id).filter { $0.message.contains("is not visible yet") }
-        #expect(retries.count >= 2, "asked again during the grace: \(retries.map(\.message))")
+        // At least once: how many times depends on how busy the machine is.
+        #expect(retries.count >= 1, "asked again during the grace: \(retries.map(\.message))")
         #expect(try await f.store.notifications(workflowID: id).map(\.kind) == ["failed"])
         // Cleanup stopped the job (it still exists at the scripted service) and did not get stuck.
         #expect(try f.state().jobs.first?.status == "Stopped")

@@ -107,7 +107,7 @@ extension MotoPeerTests {
 
             // The throughput, while the models answer.
             await emulator.set(jobPolls: 2, throughputPolls: 2)
-            await emulator.set(invokeLatency: .milliseconds(150))
+            await emulator.set(invokeLatency: .milliseconds(300))  // a few seconds of answers to vanish it in
             try daemon.drop(setup.records, as: "serving.jsonl", profile: "cohere")
             let serving = try #require(try await daemon.waitForWorkflows(in: [.baseInference, .customInference], dropName: "serving.jsonl",
                                                                          timeout: .seconds(90)).first)

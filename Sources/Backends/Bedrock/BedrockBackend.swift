@@ -60,7 +60,7 @@ public struct BedrockBackend: CustomizationBackend {
     public func putTrainingData(_ upload: TrainingUpload) async throws(BackendError) -> String {
         // The drop's own name (the inbox accepts only plain names), else the spool file's.
         let file = upload.dropName.map { URL(fileURLWithPath: $0).lastPathComponent } ?? URL(fileURLWithPath: upload.localPath).lastPathComponent
-        return try await put(upload.localPath, for: upload, at: file)
+        return try await put(upload.localPath, for: upload, at: file, sha256: upload.sha256)
     }
 
     public func putValidationData(_ upload: TrainingUpload, path: String) async throws(BackendError) -> String {
@@ -68,11 +68,12 @@ public struct BedrockBackend: CustomizationBackend {
     }
 
     /// Uploads a file under the workflow's folder, `prefix/<profile>/<workflow-id>/`, tagged.
-    func put(_ path: String, for upload: TrainingUpload, at name: String) async throws(BackendError) -> String {
+    func put(_ path: String, for upload: TrainingUpload, at name: String, sha256: String? = nil) async throws(BackendError) -> String {
         let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, name)
         do {
             try await s3.uploadFile(path, to: location, contentType: "application/jsonl",
-                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]))
+                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]),
+                                    expectedSHA256: sha256)
         } catch {
             throw BedrockErrors.map(error, "upload to \(location)")
         }

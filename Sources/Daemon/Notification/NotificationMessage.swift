@@ -1,4 +1,5 @@
 import FinetunedNetwork
+import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
 import Foundation
@@ -18,6 +19,9 @@ struct NotificationMessage: Sendable, Equatable {
             ("Attempt", "\(facts.attempt)"), ("Stage", facts.stage),
         ]
         if let reason = facts.reason { rows.append((facts.kind == "rejected" ? "First problem" : "Reason", reason)) }
+        // Every value on its own line (a report excepted: it is lines by design), so a name
+        // with a line feed cannot start a line of its own, such as a MIME boundary.
+        rows = rows.map { ($0.0, OneLine.of($0.1)) }
         if let report = facts.report { rows.append(("Report", report)) }
         if let s = facts.scores {
             rows.append(("Mean BERTScore F1, custom model", String(format: "%.4f", s.meanCustomF1)))
@@ -39,7 +43,7 @@ struct NotificationMessage: Sendable, Equatable {
         for (i, item) in facts.cleanup.enumerated() { rows.append((i == 0 ? "Cleaned up" : "", item)) }
 
         let width = rows.map(\.0.count).max() ?? 0
-        text = facts.headline + "\n\n"
+        text = OneLine.of(facts.headline) + "\n\n"
             + rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
         html = "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(facts.headline))</strong></p>\n<table>\n"
             + rows.map { "<tr><th align=\"left\">\(Self.escape($0.0))</th><td>\(Self.escape($0.1))</td></tr>" }.joined(separator: "\n")
@@ -55,7 +59,8 @@ struct NotificationMessage: Sendable, Equatable {
             "Date: \(UTCTime(date).rfc5322)",
             "From: \(from)",
             "To: \(to.joined(separator: ", "))",
-            "Subject: \(Self.encodedWord(subject))",
+            // The subject carries a drop's name: a line feed in it would start a forged header.
+            "Subject: \(Self.encodedWord(OneLine.of(subject)))",
             "Message-ID: <\(messageID)>",
             "MIME-Version: 1.0",
             "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",

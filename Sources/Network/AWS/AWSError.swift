@@ -35,8 +35,12 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Worth another try as it is: throttling, 5xx, no answer. Validation, access, quota
     /// and not-found errors need a person, not a retry.
     public var isRetryable: Bool {
-        isThrottling || status == 0 || [500, 502, 503, 504].contains(status) || Self.transientCodes.contains(code)
+        guard code != Self.localFileCode else { return false }  // our own file: another try reads the same
+        return isThrottling || status == 0 || [500, 502, 503, 504].contains(status) || Self.transientCodes.contains(code)
     }
+
+    /// The code of an error reading a local file for an upload (no request was answered).
+    public static let localFileCode = "LocalFileError"
     public var isExpiredCredentials: Bool { Self.expiredCredentialCodes.contains(code) }
 
     /// The service's error code; for an answer that carried none (a proxy's page), the HTTP

@@ -72,11 +72,13 @@ final class SMTPSession: @unchecked Sendable {
     let channel: Channel
     let configuration: SMTPClient.Configuration
     let tls: TLSClientContext?
+    let startTLSWindow: StartTLSWindow
     private let replies: AsyncThrowingStream<SMTPReply, Error>
     private var iterator: AsyncThrowingStream<SMTPReply, Error>.AsyncIterator
 
-    private init(channel: Channel, configuration: SMTPClient.Configuration, tls: TLSClientContext?,
+    private init(channel: Channel, configuration: SMTPClient.Configuration, tls: TLSClientContext?, startTLSWindow: StartTLSWindow,
                  replies: AsyncThrowingStream<SMTPReply, Error>) {
+        self.startTLSWindow = startTLSWindow
         self.channel = channel
         self.configuration = configuration
         self.tls = tls
@@ -88,6 +90,7 @@ final class SMTPSession: @unchecked Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SMTPReply.self)
         // Implicit TLS: the handler is made on the channel's event loop, where it lives.
         let implicitTLS = configuration.security == .tls ? tls : nil, host = configuration.host
+        let startTLS = StartTLSWindow()
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -95,7 +98,7 @@ final class SMTPSession: @unchecked Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: implicitTLS, host: host)) }
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder(startTLS: startTLS)))
                         try channel.pipeline.syncOperations.addHandler(ReplyForwarder(continuation: continuation))
                     }
                 }
@@ -105,7 +108,7 @@ final class SMTPSession: @unchecked Sendable {
         } catch {
             throw .connectionFailed("\(configuration.host):\(configuration.port): \(error)")
         }
-        return SMTPSession(channel: channel, configuration: configuration, tls: tls, replies: stream)
+        return SMTPSession(channel: channel, configuration: configuration, tls: tls, startTLSWindow: startTLS, replies: stream)
     }
 
     func close() async {
@@ -120,8 +123,15 @@ final class SMTPSession: @unchecked Sendable {
             guard extensions.contains(where: { $0.uppercased() == "STARTTLS" }) else {
                 throw .tls("the server does not offer STARTTLS, and security = \"starttls\" requires it")
             }
-            try await command("STARTTLS", expect: 220)
-            try await startTLS()
+            startTLSWindow.open()
+            do {
+                try await command("STARTTLS", expect: 220)
+                try await startTLS()
+            } catch {
+                throw startTLSWindow.violation.map { SMTPError.protocolViolation($0) } ?? error
+            }
+            if let violation = startTLSWindow.violation { throw .protocolViolation(violation) }
+            startTLSWindow.close()
             extensions = try await ehlo()
         }
         if let username = configuration.username {

@@ -35,10 +35,21 @@ public enum TrainingMetricsCSV {
         guard !lines.isEmpty else { return [] }
         let header = lines.removeFirst().map { $0.lowercased() }
         guard let epochColumn = header.firstIndex(of: "epoch_number"), let valueColumn = header.firstIndex(of: column) else { return [] }
+        // The file comes from outside: `nan`, `inf` or `1e300` as an epoch once trapped the
+        // daemon converting it to Int. Epochs are whole numbers in a plausible range, losses
+        // finite; anything else is skipped.
         return lines.compactMap { fields in
-            guard fields.count > max(epochColumn, valueColumn), let epoch = Int(fields[epochColumn]) ?? Double(fields[epochColumn]).map({ Int($0) }),
-                  let value = Double(fields[valueColumn]), value.isFinite else { return nil }
+            guard fields.count > max(epochColumn, valueColumn), let epoch = Self.epoch(fields[epochColumn]),
+                  let value = Double(fields[valueColumn]), value.isFinite, abs(value) < 1e12 else { return nil }
             return (epoch, value)
         }
+    }
+
+    static let maxEpoch = 100_000
+
+    static func epoch(_ text: String) -> Int? {
+        let number = Int(text) ?? Double(text).flatMap { $0.isFinite ? Int(exactly: $0) : nil }
+        guard let number, (0...maxEpoch).contains(number) else { return nil }
+        return number
     }
 }

@@ -71,11 +71,16 @@ public struct S3Client: Sendable {
     /// multipart upload, any still open for the same key (from an attempt a crash
     /// interrupted) is aborted: S3 bills its parts until it is.
     @discardableResult
+    ///
+    /// With `expectedSHA256` (hex), the bytes sent are hashed as they are read and must be the
+    /// bytes that were validated: a file changed since (through a second hard link or an open
+    /// descriptor) is refused before the upload completes. A read error is an error, never an
+    /// empty object.
     public func uploadFile(_ path: String, to location: S3Location, contentType: String = "application/octet-stream",
-                           tags: [String: String] = [:]) async throws(AWSError) -> String {
+                           tags: [String: String] = [:], expectedSHA256: String? = nil) async throws(AWSError) -> String {
         let size: Int
         do { size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0 } catch {
-            throw AWSError(status: 0, code: "LocalFileError", message: "cannot read \(path): \(error.localizedDescription)")
+            throw AWSError(status: 0, code: AWSError.localFileCode, message: "cannot read \(path): \(error.localizedDescription)")
         }
         // Only a file this large was ever sent in parts, so only then can a crashed attempt
         // have left an upload open (a bucket lifecycle rule is the backstop for the rest).
@@ -85,21 +90,42 @@ public struct S3Client: Sendable {
             }
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw AWSError(status: 0, code: "LocalFileError", message: "cannot open \(path)")
+            throw AWSError(status: 0, code: AWSError.localFileCode, message: "cannot open \(path)")
         }
         defer { try? handle.close() }
+        let hasher = SHA256Hasher()
+        func read(_ count: Int?) throws(AWSError) -> [UInt8] {
+            do {
+                let data = try count.map { try handle.read(upToCount: $0) } ?? handle.readToEnd()
+                let bytes = Array(data ?? Data())
+                hasher.update(data: bytes)
+                return bytes
+            } catch {
+                throw AWSError(status: 0, code: AWSError.localFileCode, message: "cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        func checkDigest() throws(AWSError) {
+            guard let expectedSHA256 else { return }
+            let actual = hasher.finalize().hex
+            guard actual == expectedSHA256 else {
+                throw AWSError(status: 0, code: AWSError.localFileCode,
+                               message: "\(path) changed since it was validated (sha256 \(actual), validated \(expectedSHA256)); it was not uploaded")
+            }
+        }
         if size <= multipartThreshold {
-            let body = Array((try? handle.readToEnd()) ?? Data())
+            let body = try read(nil)
+            try checkDigest()
             return try await putObject(location, body: body, contentType: contentType, tags: tags)
         }
         let upload = try await createMultipartUpload(location, contentType: contentType, tags: tags)
         do {
             var parts: [CompletedPart] = []
             while true {
-                let chunk = Array((try? handle.read(upToCount: partSize)) ?? Data())
+                let chunk = try read(partSize)
                 if chunk.isEmpty { break }
                 parts.append(try await uploadPart(upload, number: parts.count + 1, body: chunk))
             }
+            try checkDigest()
             return try await completeMultipartUpload(upload, parts: parts)
         } catch {
             // Best effort; a failure here is found and aborted on the next attempt.
