@@ -403,6 +403,19 @@ struct OperatorViewTests {
         #expect(Set(all.map(\.id)) == [good.id, bad.id])
         let table = try await daemon.ctl(["list", "--all"])
         #expect(table.stdout.contains(bad.id) && table.stdout.contains("rejected") && table.stdout.contains("bad.jsonl"))
+        // A negative limit once trapped the daemon: refused by finetunectl, and by the daemon itself.
+        let negative = try await daemon.ctl(["list", "--limit=-1"])
+        #expect(negative.status != 0 && negative.stderr.contains("--limit must be from 0 to 10000"), "\(negative.stderr)")
+        for limit in ["-1", "99999999999999999999", "ten"] {
+            do {
+                _ = try await blocking { try ControlClient(socketPath: daemon.socketPath).call(
+                    ControlRequest(verb: "list", arguments: ["all": "true", "limit": limit]), as: [WorkflowSummary].self) }
+                Issue.record("limit \(limit) was accepted")
+            } catch {
+                #expect("\(error)".contains("limit must be a whole number from 0 to 10000"), "\(error)")
+            }
+        }
+        #expect(try await daemon.ctl(["status"]).status == 0, "the daemon still answers")
 
         let shown = try await daemon.ctl(["show", bad.id])
         #expect(shown.stdout.contains("  stage:    rejected"))

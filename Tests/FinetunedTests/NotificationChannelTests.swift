@@ -1,5 +1,7 @@
 @testable import FinetunedNetwork
+@testable import FinetunedDaemon
 import FinetunedTestSupport
+import FinetunedWorkflow
 import Foundation
 import Testing
 
@@ -252,5 +254,25 @@ extension NotificationChannelTests {
         let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil),
                                         client: HTTPClient(timeout: .seconds(10)))
         await #expect(throws: HTTPClientError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
+    }
+}
+
+/// What a drop's name can do to a notification: nothing. A line feed in it once started a
+/// header of its own in the Subject: line.
+@Suite("notification text from hostile names")
+struct NotificationInjectionTests {
+    @Test("a drop name with CR LF forges no header and no line of the body")
+    func headerInjection() {
+        let name = "q4\r\nBcc: victim@example.com\r\n\r\n--b\r\nx.jsonl"
+        let facts = NotificationFacts(
+            kind: "rejected", workflowID: "wf-20261128-0001", profile: "summaries", dropName: name, attempt: 1, stage: "rejected",
+            reason: "bad line\nBcc: other@example.com", scores: nil, jobARN: nil, customModelARN: nil, throughputARN: nil,
+            customModelRetained: false, cleanup: [], headline: "summaries/\(name) rejected")
+        let text = NotificationMessage(facts: facts).rfc5322(from: "ft@example.org", to: ["ops@example.org"], date: Date(timeIntervalSince1970: 0),
+                                                             messageID: "m1@finetuned.test", boundary: "b")
+        let lines = text.components(separatedBy: "\r\n")
+        #expect(!lines.contains { $0.hasPrefix("Bcc:") }, "\(text)")
+        #expect(lines.filter { $0 == "--b" }.count == 2, "only the message's own two parts open with the boundary")
+        #expect(lines.contains("Subject: finetuned: summaries/q4 Bcc: victim@example.com --b x.jsonl rejected"))
     }
 }

@@ -43,9 +43,10 @@ struct NotificationMessage: Sendable, Equatable {
         for (i, item) in facts.cleanup.enumerated() { rows.append((i == 0 ? "Cleaned up" : "", item)) }
 
         let width = rows.map(\.0.count).max() ?? 0
-        text = OneLine.of(facts.headline) + "\n\n"
+        let headline = OneLine.of(facts.headline)
+        text = headline + "\n\n"
             + rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
-        html = "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(facts.headline))</strong></p>\n<table>\n"
+        html = "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(headline))</strong></p>\n<table>\n"
             + rows.map { "<tr><th align=\"left\">\(Self.escape($0.0))</th><td>\(Self.escape($0.1))</td></tr>" }.joined(separator: "\n")
             + "\n</table>\n</body></html>\n"
     }
