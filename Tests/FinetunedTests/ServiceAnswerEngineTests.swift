@@ -144,15 +144,20 @@ struct ServiceAnswerEngineTests {
         }
     }
 
+    /// Someone else's finished job named `name` at the fixture's scripted service, with its
+    /// custom model: (job ARN, model ARN).
+    static func foreignJob(_ f: EngineFixture, named name: String) async throws -> (job: String, model: String) {
+        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
+        let job = try await other.createJob(JobRequest(jobName: name, customModelName: "theirs", baseModel: "base.model-v1",
+                                                       trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
+        return (job, try #require(try await other.job(job).customModelARN))
+    }
+
     @Test("a job of the workflow's name that another created is never adopted, stopped or deleted")
     func foreignJobNotAdopted() async throws {
         let f = try EngineFixture(script: Self.script { $0.jobPolls = 1 })
         let id = WorkflowRecord.newID()
-        // Someone else's job under the name this workflow will use, finished, with a model.
-        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
-        let foreign = try await other.createJob(JobRequest(jobName: "finetuned-\(id)", customModelName: "theirs", baseModel: "base.model-v1",
-                                                           trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
-        _ = try await other.job(foreign)
+        let foreign = try await Self.foreignJob(f, named: "finetuned-\(id)").job
         try await f.addValidated(id)
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -174,10 +179,8 @@ struct ServiceAnswerEngineTests {
     func foreignThroughputNotAdopted() async throws {
         let f = try EngineFixture(script: Self.script { $0.jobPolls = 1 })
         let id = WorkflowRecord.newID()
-        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
-        let job = try await other.createJob(JobRequest(jobName: "theirs", customModelName: "theirs", baseModel: "base.model-v1",
-                                                       trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
-        let model = try #require(try await other.job(job).customModelARN)
+        let model = try await Self.foreignJob(f, named: "theirs").model
+        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath })
         let foreign = try await other.createThroughput(ThroughputRequest(name: "finetuned-\(id)", modelARN: model, clientRequestToken: "someone-else",
                                                                          tags: [:]))
         try await f.addValidated(id)

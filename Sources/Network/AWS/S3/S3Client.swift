@@ -70,12 +70,12 @@ public struct S3Client: Sendable {
     /// Uploads a local file: one PutObject when small, a multipart upload otherwise. Before a
     /// multipart upload, any still open for the same key (from an attempt a crash
     /// interrupted) is aborted: S3 bills its parts until it is.
-    @discardableResult
     ///
     /// With `expectedSHA256` (hex), the bytes sent are hashed as they are read and must be the
     /// bytes that were validated: a file changed since (through a second hard link or an open
     /// descriptor) is refused before the upload completes. A read error is an error, never an
     /// empty object.
+    @discardableResult
     public func uploadFile(_ path: String, to location: S3Location, contentType: String = "application/octet-stream",
                            tags: [String: String] = [:], expectedSHA256: String? = nil) async throws(AWSError) -> String {
         let size: Int
