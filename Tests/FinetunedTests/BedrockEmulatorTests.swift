@@ -128,7 +128,8 @@ struct BedrockEmulatorTests {
         faults.failJobsWith = "Training data has 3 records; the minimum is 8."
         await emulator.set(faults: faults)
         let failed = try await backend.createJob(Self.request("wf-2-a1"))
-        #expect(try await backend.job(failed) == JobState(arn: failed, status: .failed, message: "Training data has 3 records; the minimum is 8."))
+        #expect(try await backend.job(failed) == JobState(arn: failed, status: .failed, message: "Training data has 3 records; the minimum is 8.",
+                                                          clientToken: "wf-2-a1-token"))
 
         await emulator.set(faults: EmulatorFaults())
         let stopped = try await backend.createJob(Self.request("wf-3-a1"))
