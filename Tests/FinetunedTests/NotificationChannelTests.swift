@@ -245,6 +245,23 @@ extension NotificationChannelTests {
         let body = try #require(try JSONSerialization.jsonObject(with: Data((record["body"] as? String ?? "").utf8)) as? [String: Any])
         #expect(body["text"] as? String == "finetuned: summaries/poor.jsonl not better, not kept — F1 0.205 vs 0.459")
         #expect(body["workflowID"] as? String == "wf-20261128-0002" && body["cleanup"] as? [String] == ["deleted provisioned throughput arn:tp"])
+        #expect(Int(headers["X-Finetuned-Timestamp"] ?? "").map { abs(Double($0) - Date().timeIntervalSince1970) < 60 } == true)
+
+        // The same delivery replayed under another delivery id (to pass deduplication), or with
+        // a timestamp from long ago, fails the receiver's check: both are signed.
+        let replays: [[String: String]] = [
+            ["X-Finetuned-Delivery": "12"],
+            ["X-Finetuned-Timestamp": "\(Int(Date().timeIntervalSince1970) - 3600)"],
+        ]
+        for change in replays {
+            let replayed = headers.merging(change) { $1 }.filter { ["Content-Type", "X-Finetuned-Delivery", "X-Finetuned-Timestamp", "X-Finetuned-Signature"].contains($0.key) }
+            let before = Set(try FileManager.default.contentsOfDirectory(atPath: out))
+            _ = try await HTTPClient(timeout: .seconds(10), caFile: certificates.ca).post(
+                "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", headers: replayed.map { ($0.key, $0.value) }, body: Array((record["body"] as? String ?? "").utf8))
+            let added = try #require(Set(try FileManager.default.contentsOfDirectory(atPath: out)).subtracting(before).first { $0.hasSuffix(".json") })
+            let replay = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + added))) as? [String: Any])
+            #expect(replay["signature_valid"] as? Bool == false, "\(change)")
+        }
 
         // A receiver that fails is an error the outbox retries; one without our CA is refused.
         let failing = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--status", "503"])

@@ -3,8 +3,9 @@
     webhook_receiver.py PORT OUTDIR SECRET [--status CODE] [--cert F --key F]
 
 Stores each POST as JSON in OUTDIR: headers, the body, and whether the
-X-Finetuned-Signature header is the HMAC-SHA256 of the body under SECRET, checked here
-with Python's own hmac module. Answers CODE (default 204). Prints "ready" once listening.
+X-Finetuned-Signature header is the HMAC-SHA256 of "<X-Finetuned-Timestamp>.<X-Finetuned-Delivery>.<body>"
+under SECRET with a timestamp within five minutes, checked here with Python's own hmac module
+(as the README tells receivers to). Answers CODE (default 204). Prints "ready" once listening.
 """
 import argparse, hashlib, hmac, http.server, json, os, ssl, time
 
@@ -21,9 +22,13 @@ a = p.parse_args()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        expected = "sha256=" + hmac.new(a.secret.encode(), body, hashlib.sha256).hexdigest()
+        timestamp = self.headers.get("X-Finetuned-Timestamp", "")
+        delivery = self.headers.get("X-Finetuned-Delivery", "")
+        signed = timestamp.encode() + b"." + delivery.encode() + b"." + body
+        expected = "sha256=" + hmac.new(a.secret.encode(), signed, hashlib.sha256).hexdigest()
+        fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
         record = {"path": self.path, "headers": dict(self.headers), "body": body.decode(),
-                  "signature_valid": hmac.compare_digest(expected, self.headers.get("X-Finetuned-Signature", ""))}
+                  "signature_valid": fresh and hmac.compare_digest(expected, self.headers.get("X-Finetuned-Signature", ""))}
         name = os.path.join(a.outdir, "%d.json" % time.time_ns())
         with open(name + ".tmp", "w") as f:
             json.dump(record, f)
