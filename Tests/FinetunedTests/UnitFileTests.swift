@@ -40,7 +40,7 @@ struct UnitFileTests {
         let text = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("systemd/finetuned.service").path, encoding: .utf8)
         for line in ["Type=notify", "WatchdogSec=30s", "Restart=on-failure", "ExecReload=@BINDIR@/finetunectl reload",
                      "User=finetuned", "StateDirectory=finetuned", "RuntimeDirectory=finetuned", "ProtectSystem=strict",
-                     "SystemCallFilter=@system-service"] {
+                     "SystemCallFilter=@system-service", "MemoryMax=2G", "TasksMax=512"] {
             #expect(text.split(separator: "\n").contains(Substring(line)), "missing \(line)")
         }
         // The stop timeout must leave room for the daemon's own graceful shutdown (20 s default).
