@@ -1,4 +1,5 @@
 import FinetunedConfig
+import FinetunedWorkflow
 import Foundation
 
 /// Per-drop settings in `NAME.toml` beside `NAME.jsonl`, checked as strictly as the
@@ -70,8 +71,7 @@ enum SidecarReader {
         return sidecar
     }
 
-    /// Room for `-<workflow id>` (21 characters) and a retry's `-a<n>` within Bedrock's 63.
-    static let maxPrefix = 36
+    static let maxPrefix = ResourceNaming.maxPrefixLength
 
     /// `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, 1 to 63: Bedrock's jobName pattern.
     static func isValidJobName(_ name: String) -> Bool {

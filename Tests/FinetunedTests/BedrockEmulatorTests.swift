@@ -107,10 +107,10 @@ struct BedrockEmulatorTests {
         await #expect(throws: BackendError.self, "the model still has a throughput") { try await backend.deleteCustomModel(model) }
         try await backend.deleteThroughput(tp)
         // Already gone: said so, for the engine to record it removed (`Removal`).
-        #expect(try await Removal.perform { () async throws(BackendError) in try await backend.deleteThroughput(tp) } == .alreadyGone(
+        #expect(try await backend.remove(.throughput, tp) == .alreadyGone(
             "DeleteProvisionedModelThroughput: ResourceNotFoundException: The specified provisioned model \(tp) could not be found."))
         try await backend.deleteCustomModel(model)
-        #expect(try await Removal.perform { () async throws(BackendError) in try await backend.deleteCustomModel(model) } != .removed)
+        #expect(try await backend.remove(.customModel, model) != .removed)
         #expect(await emulator.throughputs.isEmpty)
         #expect(await emulator.models.isEmpty)
         #expect(await emulator.signatureFailures == 0)

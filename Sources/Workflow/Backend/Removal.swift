@@ -8,10 +8,20 @@ public enum Removal: Sendable, Equatable {
     case removed
     /// The service does not know it, in its own words.
     case alreadyGone(String)
+}
 
-    public static func perform(_ body: () async throws(BackendError) -> Void) async throws(BackendError) -> Removal {
+extension CustomizationBackend {
+    /// Stops a job, or deletes a throughput or custom model: the removal each kind takes.
+    /// Training data has none here: it bills nothing by the hour, and the janitor never
+    /// counts it as a leftover (`Janitor.isLeftover`).
+    public func remove(_ kind: ResourceRecord.Kind, _ identifier: String) async throws(BackendError) -> Removal {
         do {
-            try await body()
+            switch kind {
+            case .job: try await stopJob(identifier)
+            case .throughput: try await deleteThroughput(identifier)
+            case .customModel: try await deleteCustomModel(identifier)
+            case .trainingData: break
+            }
             return .removed
         } catch {
             if case .notFound(let detail) = error { return .alreadyGone(detail) }

@@ -53,13 +53,7 @@ public struct Janitor: Sendable {
             do {
                 let backend = try await environment.backend(named: spec.backend)
                 let id = resource.identifier
-                let removal: Removal
-                switch resource.kind {
-                case .throughput: removal = try await Removal.perform { () async throws(BackendError) in try await backend.deleteThroughput(id) }
-                case .job: removal = try await Removal.perform { () async throws(BackendError) in try await backend.stopJob(id) }
-                case .customModel: removal = try await Removal.perform { () async throws(BackendError) in try await backend.deleteCustomModel(id) }
-                case .trainingData: continue
-                }
+                let removal = try await backend.remove(resource.kind, id)
                 let done: String
                 switch removal {
                 case .removed: done = "deleted leftover \(resource.kind.words) \(id)"

@@ -34,10 +34,13 @@ public enum ResourceNaming {
         return out.isEmpty ? "finetuned" : out
     }
 
-    /// A name prefix from free text (a profile's name): sanitized, at most 36 characters, so
-    /// that `-<workflow id>` and a retry's `-a<n>` still fit in 63 and are never cut off.
+    /// The longest name prefix: `-<workflow id>` (21 characters) and a retry's `-a<n>` still
+    /// fit in Bedrock's 63 after it, and are never cut off.
+    public static let maxPrefixLength = 36
+
+    /// A name prefix from free text (a profile's name): sanitized, at most `maxPrefixLength`.
     public static func prefix(_ text: String) -> String {
-        var prefix = String(sanitize(text).prefix(36))
+        var prefix = String(sanitize(text).prefix(maxPrefixLength))
         while prefix.hasSuffix("-") { prefix.removeLast() }
         return prefix
     }

@@ -104,7 +104,7 @@ extension WorkflowRunner {
 
         case .stopJob:
             guard let arn = context.jobARN else { throw StepFailure("no job to stop") }
-            let removal = try await remove(.job, arn, record: record) { () async throws(BackendError) in try await backend.stopJob(arn) }
+            let removal = try await remove(.job, arn, record: record, backend: backend)
             return .event(.jobStopped, message: removal.message("stopped", .job, arn), resources: [.deleted(kind: .job, identifier: arn)])
 
         case .createThroughput:
@@ -176,7 +176,7 @@ extension WorkflowRunner {
 
         case .deleteThroughput:
             guard let arn = context.throughputARN else { throw StepFailure("no throughput to delete") }
-            let removal = try await remove(.throughput, arn, record: record) { () async throws(BackendError) in try await backend.deleteThroughput(arn) }
+            let removal = try await remove(.throughput, arn, record: record, backend: backend)
             return .event(.throughputDeleted, message: removal.message("deleted", .throughput, arn),
                           resources: [.deleted(kind: .throughput, identifier: arn)])
 
@@ -184,7 +184,7 @@ extension WorkflowRunner {
             guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
             // A throughput the store never learned of would keep the model in use.
             var (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
-            let removal = try await remove(.customModel, arn, record: record) { () async throws(BackendError) in try await backend.deleteCustomModel(arn) }
+            let removal = try await remove(.customModel, arn, record: record, backend: backend)
             resources.append(.deleted(kind: .customModel, identifier: arn))
             swept.append(removal.message("deleted", .customModel, arn))
             return .event(.customModelDeleted, message: swept.joined(separator: "; "), resources: resources)
@@ -248,8 +248,8 @@ extension WorkflowRunner {
     /// Stops or deletes a resource. One the service says it does not know is done: recorded
     /// as gone, with a warning that names it, and never retried into a `cleanup_stuck` alarm.
     private func remove(_ kind: ResourceRecord.Kind, _ identifier: String, record: WorkflowRecord,
-                        _ body: () async throws(BackendError) -> Void) async throws -> Removal {
-        let removal = try await call { () async throws in try await Removal.perform(body) }
+                        backend: any CustomizationBackend) async throws -> Removal {
+        let removal = try await call { try await backend.remove(kind, identifier) }
         if case .alreadyGone(let detail) = removal {
             log(record, "the \(kind.words) \(identifier) was already gone (\(OneLine.of(detail, limit: 300))); recorded as removed", level: .warning)
         }
@@ -279,15 +279,13 @@ extension WorkflowRunner {
                 notes.append("a customization job named \(jobName) exists but was not created by this workflow (\(job.arn)); it was left alone")
             } else {
                 if job.status == .inProgress || job.status == .stopping {
-                    let removal = try await remove(.job, job.arn, record: record) { () async throws(BackendError) in try await backend.stopJob(job.arn) }
+                    let removal = try await remove(.job, job.arn, record: record, backend: backend)
                     notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
                 }
                 changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)),
                             .deleted(kind: .job, identifier: job.arn)]
                 if let model = job.customModelARN, context.customModelARN == nil {
-                    let removal = try await remove(.customModel, model, record: record) { () async throws(BackendError) in
-                        try await backend.deleteCustomModel(model)
-                    }
+                    let removal = try await remove(.customModel, model, record: record, backend: backend)
                     notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
                     changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)),
                                 .deleted(kind: .customModel, identifier: model)]
@@ -299,9 +297,7 @@ extension WorkflowRunner {
             if throughput.modelARN == nil || throughput.modelARN != context.customModelARN {
                 notes.append("a provisioned throughput named \(throughputName) exists but does not serve this workflow's custom model (\(throughput.arn)); it was left alone")
             } else {
-                let removal = try await remove(.throughput, throughput.arn, record: record) { () async throws(BackendError) in
-                    try await backend.deleteThroughput(throughput.arn)
-                }
+                let removal = try await remove(.throughput, throughput.arn, record: record, backend: backend)
                 notes.append(removal.message("deleted", .throughput, throughput.arn, ", created before an interruption"))
                 changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
                             .deleted(kind: .throughput, identifier: throughput.arn)]
