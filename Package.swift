@@ -123,7 +123,7 @@ let package = Package(
             name: "FinetunedInbox",
             dependencies: [
                 "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
-                "FinetunedDigest", "FinetunedTime",
+                "FinetunedDigest", "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Inbox"

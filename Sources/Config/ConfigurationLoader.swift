@@ -10,7 +10,7 @@ public enum ConfigurationLoader {
 
     /// Names usable as profile and backend names: they become inbox folder names and parts of
     /// Bedrock resource names, so they are kept to what both accept.
-    static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...63).contains(bytes.count), bytes[0].isASCIIAlphanumeric else { return false }
         return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
@@ -204,6 +204,11 @@ public enum ConfigurationLoader {
             if validationSet != nil, let backend, let kind = kinds[backend], kind != .bedrock {
                 t.error("validation_set", "validation_set is sent to Bedrock as the job's validation data; the \(kind.rawValue) backend '\(backend)' holds out evalPercentage of the training data itself")
             }
+            let evaluationSets = readNamedSets(&t, "evaluation_sets")
+            let validationSets = readNamedSets(&t, "validation_sets")
+            if !validationSets.isEmpty, let backend, let kind = kinds[backend], kind != .bedrock {
+                t.error("validation_sets", "validation sets are sent to Bedrock as the job's validation data; the backend '\(backend)' takes none")
+            }
             let hyperparameters = t.rawTable("hyperparameters") ?? [:]
             for (key, value) in hyperparameters.sorted(by: { $0.key < $1.key }) where value.scalarText == nil {
                 t.error("hyperparameters", "hyperparameter '\(key)' must be a string, number or boolean, not \(value.kindName)")
@@ -216,9 +221,25 @@ public enum ConfigurationLoader {
                 name: name, adapter: adapter, baseModel: baseModel, backend: backend,
                 evaluationSet: evaluationSet, hyperparameters: hyperparameters,
                 allowEndOfLife: allowEndOfLife, keepRejectedModels: keepRejectedModels,
-                line: t.context.locator.line(for: t.path), validationSet: validationSet)
+                line: t.context.locator.line(for: t.path), validationSet: validationSet,
+                evaluationSets: evaluationSets, validationSets: validationSets)
         }
         return profiles
+    }
+
+    /// `[profiles.X.evaluation_sets]`: the names a sidecar may choose from, each an absolute
+    /// path the operator vouches for. Submitters never name a path themselves.
+    private static func readNamedSets(_ t: inout TableReader, _ key: String) -> [String: String] {
+        guard var table = t.table(key) else { return [:] }
+        var sets: [String: String] = [:]
+        for name in table.entries.keys.sorted() {
+            if !isValidName(name) {
+                table.error(name, "'\(name)' is not a usable set name (letters, digits, '-' and '_', at most 63)")
+            }
+            if let path = table.absolutePath(name) { sets[name] = path }
+        }
+        table.finish()
+        return sets
     }
 
     /// `from` and `to` of a mail channel, each checked to look like an address.

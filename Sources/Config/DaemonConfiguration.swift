@@ -144,6 +144,9 @@ public struct Profile: Sendable, Equatable {
     /// Validation data for the job (Bedrock's `validationDataConfig`), checked against the
     /// adapter's validation limits before anything is paid; Bedrock backends only.
     public var validationSet: String?
+    /// Sets a sidecar may choose by name (`evaluation_set = "q3"`), name → absolute path.
+    public var evaluationSets: [String: String]
+    public var validationSets: [String: String]
     /// Values as written; the adapter's schema checks and converts them.
     public var hyperparameters: [String: ConfigNode]
     public var allowEndOfLife: Bool
@@ -154,9 +157,12 @@ public struct Profile: Sendable, Equatable {
     public init(
         name: String, adapter: String, baseModel: String, backend: String, evaluationSet: String? = nil,
         hyperparameters: [String: ConfigNode] = [:], allowEndOfLife: Bool = false, keepRejectedModels: Bool = false,
-        line: Int? = nil, validationSet: String? = nil
+        line: Int? = nil, validationSet: String? = nil, evaluationSets: [String: String] = [:],
+        validationSets: [String: String] = [:]
     ) {
         self.validationSet = validationSet
+        self.evaluationSets = evaluationSets
+        self.validationSets = validationSets
         self.name = name
         self.adapter = adapter
         self.baseModel = baseModel

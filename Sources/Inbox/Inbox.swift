@@ -1,5 +1,6 @@
 import FinetunedAdapters
 import FinetunedConfig
+import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
 import Foundation
@@ -8,8 +9,10 @@ import Logging
 /// Watches `<inbox>/<profile>/` with inotify and hands every drop to the `DropProcessor`.
 ///
 /// On start, after a queue overflow and after a reload it rescans everything, so a drop made
-/// while the daemon was down, or lost to an overflow, is still found. Drops are processed one
-/// at a time in arrival order.
+/// while the daemon was down, or lost to an overflow, is still found. Drops are claimed one
+/// at a time in arrival order, at once; admission (the copy and the validation, which read
+/// whole files) runs for up to `concurrentAdmissions` drops at a time on threads of their own,
+/// so a huge or hostile file never holds up claims, the control socket or READY=1.
 public actor Inbox {
     let layout: InboxLayout
     let processor: DropProcessor
@@ -27,6 +30,19 @@ public actor Inbox {
     private var folders: [Int32: String] = [:]
     private var rootWatch: Int32 = -1
     private var warnedRootFiles: Set<String> = []
+    /// The inbox's folders, open by descriptor (see `DirectoryHandle`).
+    private var opened: InboxLayout.Opened?
+    /// Profile folders that could not be used, reported once per reason.
+    private var reportedFolders: [String: String] = [:]
+    private var admissionQueue: AsyncStream<Admission>.Continuation?
+    private var queued: Set<String> = []
+
+    struct Admission: Sendable {
+        var workflowID: String
+        var profile: String
+    }
+
+    static let concurrentAdmissions = 2
 
     static let fileEvents = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
     static let rootEvents = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CLOSE_WRITE)
@@ -56,32 +72,77 @@ public actor Inbox {
         let watcher = try InotifyWatcher(readDelay: watcherReadDelay)
         self.watcher = watcher
         defer { watcher.stop() }
+        let (admissions, queue) = AsyncStream.makeStream(of: Admission.self)
+        admissionQueue = queue
         do {
             try await processor.recover()
             try await resync()
-            try await processor.resumeClaimed(profiles: await profiles(), today: today())
+            try await queueClaimed()
         } catch let error as StoreError {
             // Readable but not writable (a full or read-only disk): run, say so, take no drops.
             await storeFailed(error)
         }
+        // Drops waiting for admission do not hold up readiness: they are admitted below.
         await ready()
-        await withTaskCancellationHandler {
-            for await event in watcher.events {
-                // While the store refuses writes, drops stay where they are; the recovery
-                // pass rescans the inbox once the store accepts writes again.
-                guard storeTrouble == nil else { continue }
-                do {
-                    try await handle(event)
-                } catch let error as StoreError {
-                    await storeFailed(error)
-                } catch {
-                    logger.error("inbox: \(error)")
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.admitAll(admissions) }
+            await withTaskCancellationHandler {
+                for await event in watcher.events {
+                    // While the store refuses writes, drops stay where they are; the recovery
+                    // pass rescans the inbox once the store accepts writes again.
+                    guard storeTrouble == nil else { continue }
+                    do {
+                        try await handle(event)
+                    } catch let error as StoreError {
+                        await storeFailed(error)
+                    } catch {
+                        logger.error("inbox: \(error)")
+                    }
                 }
+            } onCancel: {
+                watcher.stop()
             }
-        } onCancel: {
-            watcher.stop()
+            queue.finish()
         }
         recovery?.cancel()
+    }
+
+    /// Admits queued drops, `concurrentAdmissions` at a time, until the queue finishes.
+    private func admitAll(_ admissions: AsyncStream<Admission>) async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for await admission in admissions {
+                if running >= Self.concurrentAdmissions {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.admit(admission) }
+                running += 1
+            }
+        }
+    }
+
+    private func admit(_ admission: Admission) async {
+        defer { queued.remove(admission.workflowID) }
+        guard storeTrouble == nil, let spool = opened?.spool else { return }
+        do {
+            let outcome = try await processor.admit(id: admission.workflowID, profile: await profiles()[admission.profile],
+                                                    folder: opened?.folders[admission.profile], spool: spool, today: today())
+            if case .ignored = outcome { return }
+            await onProcessed()
+        } catch {
+            await storeFailed(error)
+        }
+    }
+
+    private func enqueue(_ workflowID: String, profile: String) {
+        guard let admissionQueue, queued.insert(workflowID).inserted else { return }
+        admissionQueue.yield(Admission(workflowID: workflowID, profile: profile))
+    }
+
+    /// Queues every workflow claimed but not admitted yet (after a restart or a store outage).
+    private func queueClaimed() async throws(StoreError) {
+        for workflow in try await processor.claimedWorkflows() { enqueue(workflow.id, profile: workflow.profile) }
     }
 
     /// The store cannot be written (disk full, read-only, corrupt): stop taking drops, say so
@@ -111,11 +172,10 @@ public actor Inbox {
             try await processor.recover()
             storeTrouble = nil
             try await rescan()
-        } catch let error as StoreError {
+            try await queueClaimed()
+        } catch {
             storeTrouble = "the workflow store cannot be written (\(error)); new drops wait in the inbox until it can"
             return false
-        } catch {
-            logger.error("inbox: \(error)")
         }
         logger.notice("the workflow store accepts writes again; taking drops")
         await onStoreTrouble(nil)
@@ -126,13 +186,24 @@ public actor Inbox {
     public func resync() async throws {
         guard let watcher else { return }
         let current = await profiles()
+        let opened: InboxLayout.Opened
         do {
-            try layout.prepare(profiles: Array(current.keys))
+            opened = try layout.prepare(profiles: Array(current.keys))
         } catch {
             logger.error("cannot prepare the inbox folders under \(layout.inbox): \(error)")
+            return
         }
+        for (profile, problem) in opened.problems.sorted(by: { $0.key < $1.key }) where reportedFolders[profile] != problem {
+            logger.error("profile '\(profile)' takes no drops: \(problem)", metadata: ["profile": "\(profile)"])
+        }
+        reportedFolders = opened.problems
+        self.opened = opened
         if rootWatch < 0 { rootWatch = try watcher.add(directory: layout.inbox, mask: Self.rootEvents) }
-        for name in current.keys.sorted() where !folders.values.contains(name) {
+        for (wd, name) in folders where opened.folders[name] == nil {
+            watcher.remove(watch: wd)
+            folders[wd] = nil
+        }
+        for name in opened.folders.keys.sorted() where !folders.values.contains(name) {
             do {
                 let wd = try watcher.add(directory: layout.profileFolder(name), mask: Self.fileEvents)
                 folders[wd] = name
@@ -144,19 +215,19 @@ public actor Inbox {
     }
 
     /// Claims every drop in every profile folder, oldest first.
-    func rescan() async throws {
-        let current = await profiles()
-        for profile in current.keys.sorted() {
-            let folder = layout.profileFolder(profile)
-            Receipt.removeStale(folder: folder)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            let drops = names.filter(DropName.isDrop).map { name -> (String, Int) in
-                var st = stat()
-                lstat(folder + "/" + name, &st)
-                return (name, Int(st.st_mtim.tv_sec))
+    func rescan() async throws(StoreError) {
+        guard let opened else { return }
+        for (profile, folder) in opened.folders.sorted(by: { $0.key < $1.key }) {
+            Receipt.removeStale(in: folder)
+            let listing = folder.names()
+            if listing.undecodable > 0 {
+                logger.warning("\(folder.path) holds \(listing.undecodable) file(s) whose names are not UTF-8; they are left alone")
+            }
+            let drops = listing.names.filter(DropName.isDrop).map { name in
+                (name, folder.status(name).map { Int($0.st_mtim.tv_sec) } ?? 0)
             }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
             for (name, _) in drops {
-                try await claim(profile: profile, name: name, profiles: current)
+                try await claim(profile: profile, name: name, folder: folder, spool: opened.spool)
             }
         }
     }
@@ -168,11 +239,12 @@ public actor Inbox {
             return
         }
         if event.watch == rootWatch {
-            if event.isDirectory, (await profiles())[event.name] != nil, event.mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+            if (await profiles())[event.name] != nil, event.mask & UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM) != 0 {
+                // A profile folder appeared, or something took its place: look again.
                 try await resync()
             } else if !event.isDirectory, DropName.isDrop(event.name), !warnedRootFiles.contains(event.name) {
                 warnedRootFiles.insert(event.name)
-                logger.warning("\(event.name) was dropped in the inbox itself; drops go to \(layout.inbox)/<profile>/")
+                logger.warning("\(OneLine.of(event.name, limit: 200)) was dropped in the inbox itself; drops go to \(layout.inbox)/<profile>/")
             }
             return
         }
@@ -180,17 +252,23 @@ public actor Inbox {
             folders[event.watch] = nil
             return
         }
-        guard let profile = folders[event.watch], DropName.isDrop(event.name) else { return }
+        guard let profile = folders[event.watch], DropName.isDrop(event.name),
+              let opened, let folder = opened.folders[profile] else { return }
         // A regular file announces itself when it is closed or moved in; creation alone means
         // it is still being written. Links, FIFOs and folders never close: take them at creation.
         if event.mask & UInt32(IN_CREATE) != 0 && !event.isDirectory {
-            if case .regular = DropKind.inspect(layout.profileFolder(profile) + "/" + event.name) { return }
+            if let st = folder.status(event.name), EntryType(st.st_mode).isRegular { return }
         }
-        try await claim(profile: profile, name: event.name, profiles: await profiles())
+        try await claim(profile: profile, name: event.name, folder: folder, spool: opened.spool)
     }
 
-    private func claim(profile: String, name: String, profiles: [String: ResolvedProfile]) async throws {
-        let outcome = try await processor.process(profileName: profile, name: name, profile: profiles[profile], today: today())
-        if outcome != .vanished { await onProcessed() }
+    private func claim(profile: String, name: String, folder: DirectoryHandle, spool: DirectoryHandle) async throws(StoreError) {
+        switch try await processor.claim(profileName: profile, name: name, folder: folder, spool: spool) {
+        case .claimed(let id):
+            enqueue(id, profile: profile)
+            await onProcessed()
+        case .vanished, .ignored, .validated, .rejected:
+            break
+        }
     }
 }

@@ -18,25 +18,34 @@ public struct Receipt: Codable, Sendable, Equatable {
         self.report = report
     }
 
-    public static func path(folder: String, dropName: String) -> String { folder + "/." + dropName + ".receipt" }
+    public static func path(folder: String, dropName: String) -> String { folder + "/" + name(for: dropName) }
+    static func name(for dropName: String) -> String { "." + dropName + ".receipt" }
 
     /// Written atomically: a reader sees the old receipt or the new one, never half of one.
-    func write(folder: String, dropName: String) {
-        let target = Self.path(folder: folder, dropName: dropName)
-        let temporary = folder + "/." + dropName + ".receipt.tmp"
-        guard let data = try? JSONEncoder().encode(self) else { return }
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o640]) else { return }
-        rename(temporary, target)
+    /// The folder is writable by submitters, so the temporary file is created anew under a
+    /// random name (`O_EXCL|O_NOFOLLOW`: a planted link or file makes it fail, never lets it
+    /// write elsewhere) and renamed over the receipt, which replaces whatever had its name.
+    func write(in folder: DirectoryHandle, dropName: String) {
+        guard DropName.problem(with: dropName) == nil, let data = try? JSONEncoder().encode(self) else { return }
+        let temporary = "." + dropName + ".receipt." + String(UInt32.random(in: .min ... .max), radix: 16) + ".tmp"
+        let fd = openat(folder.fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { return }
+        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == data.count, renameat(folder.fd, temporary, folder.fd, Self.name(for: dropName)) == 0 else {
+            unlinkat(folder.fd, temporary, 0)
+            return
+        }
     }
 
-    /// Removes receipts nobody collected after a day, so they do not pile up.
-    static func removeStale(folder: String, olderThan age: TimeInterval = 86_400) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".receipt") {
-            var st = stat()
-            if lstat(folder + "/" + name, &st) == 0, Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) > age {
-                unlink(folder + "/" + name)
-            }
+    /// Removes the daemon's receipts (and temporary files it left) nobody collected after a
+    /// day, so they do not pile up; a file the daemon does not own is not its to remove.
+    static func removeStale(in folder: DirectoryHandle, olderThan age: TimeInterval = 86_400) {
+        let now = Date().timeIntervalSince1970
+        for name in folder.names().names where name.hasPrefix(".") && (name.hasSuffix(".receipt") || name.hasSuffix(".tmp")) {
+            guard let st = folder.status(name), st.st_uid == geteuid(), EntryType(st.st_mode).isRegular,
+                  now - Double(st.st_mtim.tv_sec) > age else { continue }
+            folder.remove(name)
         }
     }
 }

@@ -1,4 +1,5 @@
 import FinetunedConfig
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 
@@ -10,8 +11,10 @@ public struct Sidecar: Sendable, Equatable {
     /// another workflow's job or model (or a months-old one: Bedrock keeps job names).
     public var jobName: String?
     public var customModelName: String?
+    /// A name from the profile's `[profiles.X.evaluation_sets]`, never a path: a submitter
+    /// must not make the daemon read a file the submitter cannot read.
     public var evaluationSet: String?
-    /// Replaces the profile's `validation_set` for this drop.
+    /// A name from `[profiles.X.validation_sets]`; replaces the profile's `validation_set`.
     public var validationSet: String?
     /// Run even if the same bytes are already running for this profile.
     public var force = false
@@ -46,9 +49,9 @@ enum SidecarReader {
             case ("job_name", .string(let s)): sidecar.jobName = s
             case ("custom_model_name", .string(let s)): sidecar.customModelName = s
             case ("evaluation_set", .string(let s)):
-                if s.hasPrefix("/") { sidecar.evaluationSet = s } else { problem(key, "'evaluation_set' must be an absolute path") }
+                if let why = setNameProblem(s, table: "evaluation_sets", companion: .evaluation) { problem(key, why) } else { sidecar.evaluationSet = s }
             case ("validation_set", .string(let s)):
-                if s.hasPrefix("/") { sidecar.validationSet = s } else { problem(key, "'validation_set' must be an absolute path") }
+                if let why = setNameProblem(s, table: "validation_sets", companion: .validation) { problem(key, why) } else { sidecar.validationSet = s }
             case ("force", .boolean(let b)): sidecar.force = b
             case (let k, _) where keys.contains(k):
                 problem(k, "'\(k)' has the wrong type (\(value))")
@@ -72,6 +75,14 @@ enum SidecarReader {
     }
 
     static let maxPrefix = ResourceNaming.maxPrefixLength
+
+    /// Sets are chosen by name; whether the profile lists the name is checked at validation.
+    static func setNameProblem(_ name: String, table: String, companion: Companion) -> String? {
+        if ConfigurationLoader.isValidName(name) { return nil }
+        let shown = OneLine.of(name, limit: 80)
+        return "'\(shown)' is not a set name: name one of the profile's [\(table)] (letters, digits, '-' and '_'), "
+            + "or put the file beside the drop as NAME\(companion.suffix); paths are never taken from a sidecar"
+    }
 
     /// `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, 1 to 63: Bedrock's jobName pattern.
     static func isValidJobName(_ name: String) -> Bool {

@@ -129,8 +129,8 @@ extension MotoPeerTests {
                 #expect(job.tags["team"] == "ml-platform", "the operator's tags go on every resource")
                 #expect(job.outputURI == "s3://finetuned-data/finetuned/output/\(c.profile)/\(done.id)/")
                 if c.adapter == "titan" {
-                    // The profile's validation set went to S3 beside the drop, and to the job.
-                    let validation = "s3://finetuned-data/finetuned/titan/\(done.id)/validation/titan-validation.jsonl"
+                    // The profile's validation set, copied at admission, went to S3 beside the drop, and to the job.
+                    let validation = "s3://finetuned-data/finetuned/titan/\(done.id)/validation/\(done.id).validation.jsonl"
                     #expect(job.validationURI == validation)
                     let stored = try? await s3.getObject(S3Location(uri: validation)!)
                     #expect(stored.map { String(decoding: $0, as: UTF8.self).split(separator: "\n").count } == 30)
@@ -219,7 +219,7 @@ extension MotoPeerTests {
             #expect(daemon.log.contains("created before a restart"), "the job was found by name, not created again")
         }
 
-        @Test("an invalid validation set stops the workflow before anything is uploaded or paid, with the line that is wrong")
+        @Test("an invalid validation set rejects the drop at admission, before anything is uploaded or paid, with the line that is wrong")
         func invalidValidationSet() async throws {
             let emulator = BedrockEmulator(credentials: [])
             let emulatorURL = try await emulator.start()
@@ -235,9 +235,9 @@ extension MotoPeerTests {
             let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
             let training = try String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8)
             try daemon.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "q4.jsonl", profile: "titan")
-            let failed = try #require(try await daemon.waitForWorkflows(in: [.failed, .done], dropName: "q4.jsonl", timeout: .seconds(30)).first)
-            #expect(failed.stage == .failed)
-            #expect(failed.failure?.contains("titan-validation.jsonl is not valid") == true && failed.failure?.contains("line 2") == true,
+            let failed = try #require(try await daemon.waitForWorkflows(in: [.rejected, .failed, .done], dropName: "q4.jsonl", timeout: .seconds(30)).first)
+            #expect(failed.stage == .rejected)
+            #expect(failed.failure?.contains("the validation set is not valid") == true && failed.failure?.contains("titan-validation.jsonl:2") == true,
                     "\(failed.failure ?? "")")
             #expect(failed.context.trainingDataURI == nil)
             #expect(await emulator.jobs.isEmpty)

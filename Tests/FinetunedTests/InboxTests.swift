@@ -175,11 +175,13 @@ struct InboxCorpusTests {
                 adapter = "example"
                 base_model = "corpus.fields-v1"
                 backend = "slow"
+                evaluation_set = "\(dir.file("eval.jsonl"))"
 
                 [profiles.conversation]
                 adapter = "example"
                 base_model = "corpus.conversation-v1"
                 backend = "slow"
+                evaluation_set = "\(dir.file("eval.jsonl"))"
                 """
         }, adapters: [])
         try CAdapterBuilder.build(into: daemon.directory.file("adapters"), defines: ["EXAMPLE_CORPUS"])
@@ -301,14 +303,15 @@ struct InboxPressureTests {
                                     spoolPath: daemon.spool + "/wf-20261128-00000001.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(before, event: "claiming")
         try daemon.drop(InboxTests.records(21, tag: "b"), as: "before.jsonl")
-        // Crash after the rename, before recording it: the drop is in the spool.
+        // Crash after the rename, before recording it: the drop is in the spool, not yet copied.
         let after = WorkflowRecord(id: "wf-20261128-00000002", profile: "rehearsal", dropName: "after.jsonl", sha256: nil,
-                                   spoolPath: daemon.spool + "/wf-20261128-00000002.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
+                                   spoolPath: daemon.spool + "/wf-20261128-00000002.claimed", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(after, event: "claiming")
         try InboxTests.records(21, tag: "c").write(toFile: after.spoolPath, atomically: true, encoding: .utf8)
 
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
+        _ = try await daemon.waitForWorkflows(count: 2)
         #expect(try await store.workflow(id: before.id) == nil, "the unfinished claim should be rolled back")
         let reclaimed = try await store.workflows(in: WorkflowStage.accepted).filter { $0.dropName == "before.jsonl" }
         #expect(reclaimed.count == 1, "the drop left in the inbox is claimed anew, exactly once")

@@ -79,7 +79,7 @@ struct UnitFileTests {
         let tmpfiles = try Command.run("/usr/bin/systemd-tmpfiles", ["--root=\(root.path)", "--create"])
         #expect(tmpfiles.status == 0, "\(tmpfiles.stderr)")
         let inbox = try FileManager.default.attributesOfItem(atPath: root.file("var/lib/finetuned/inbox"))
-        #expect((inbox[.posixPermissions] as? Int) == 0o2770)
+        #expect((inbox[.posixPermissions] as? Int) == 0o3770, "setgid and sticky")
         #expect((inbox[.groupOwnerAccountID] as? Int).map(String.init) == submitGID)
         #expect((inbox[.ownerAccountID] as? Int).map(String.init) == user[2].description)
         let state = try FileManager.default.attributesOfItem(atPath: root.file("var/lib/finetuned"))

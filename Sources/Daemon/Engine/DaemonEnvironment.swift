@@ -38,12 +38,15 @@ struct DaemonEnvironment: WorkflowEnvironment {
         } catch {
             throw SpecError(error.problems.map(\.message).joined(separator: "; "))
         }
-        guard let evaluationSet = sidecar.evaluationSet ?? profile.profile.evaluationSet else {
+        // Admission copied the sets this drop is judged and validated on into the spool
+        // (the archive after the end), checked before anything was paid. Workflows admitted
+        // by an older version fall back to the profile's sets.
+        let evaluationCopy = copy(of: .evaluation, for: workflow.id)
+        guard let evaluationSet = evaluationCopy ?? profile.profile.evaluationSet else {
             throw SpecError("profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started")
         }
-        // The job's validation data is checked like a drop, before anything is paid.
-        let validationSet = sidecar.validationSet ?? profile.profile.validationSet
-        if let validationSet {
+        let validationSet = copy(of: .validation, for: workflow.id) ?? profile.profile.validationSet
+        if let validationSet, evaluationCopy == nil {
             let report = DropValidation.validate(path: validationSet, profile: profile, role: .validation, today: runtime.loader.today())
             if !report.isValid {
                 let first = report.problems.first { $0.severity == .error }
@@ -60,6 +63,17 @@ struct DaemonEnvironment: WorkflowEnvironment {
             customModelName: "\(sidecar.customModelName ?? ResourceNaming.prefix(workflow.profile))-\(workflow.id)",
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
             baseInferenceModel: profile.model.inferenceID, validationSet: validationSet)
+    }
+
+    /// The daemon's copy of a set for this workflow: in the spool while it runs, in its
+    /// archive folder once it has finished.
+    private func copy(of companion: Companion, for workflowID: String) -> String? {
+        [layout.spoolCompanion(workflowID, companion), layout.archiveFolder(workflowID) + "/" + Self.archivedName(companion)]
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    static func archivedName(_ companion: Companion) -> String {
+        ArchiveNames.name(forSuffix: companion.suffix) ?? companion.rawValue
     }
 
     func backend(named name: String) async throws -> any CustomizationBackend {

@@ -19,12 +19,18 @@ public struct WorkflowRecord: Sendable, Equatable, Codable {
     public var failure: String?
     /// What the run has learned and created; saved with every stage change.
     public var context: WorkflowContext
+    /// The uid that owned the drop when it was claimed: a member of the submit group sees,
+    /// cancels and retries only the workflows of its own drops. Nil for workflows the daemon
+    /// did not claim from the inbox.
+    public var ownerUID: UInt32?
 
     public init(
         id: String, profile: String, dropName: String, sha256: String?, spoolPath: String,
-        stage: WorkflowStage, createdAt: Date, updatedAt: Date, failure: String? = nil, context: WorkflowContext = WorkflowContext()
+        stage: WorkflowStage, createdAt: Date, updatedAt: Date, failure: String? = nil, context: WorkflowContext = WorkflowContext(),
+        ownerUID: UInt32? = nil
     ) {
         self.context = context
+        self.ownerUID = ownerUID
         self.id = id
         self.profile = profile
         self.dropName = dropName

@@ -35,6 +35,7 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
     var createdAt: Date
     var updatedAt: Date
     var failure: String?
+    var ownerUID: Int64?
     /// `WorkflowContext` as JSON: it grows with the engine, and a column per field would
     /// need a migration for each.
     var context: String
@@ -42,6 +43,7 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
     enum CodingKeys: String, CodingKey {
         case id, profile, sha256, stage, failure, context
         case dropName = "drop_name", spoolPath = "spool_path", createdAt = "created_at", updatedAt = "updated_at"
+        case ownerUID = "owner_uid"
     }
 
     init(_ record: WorkflowRecord) {
@@ -54,6 +56,7 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
         createdAt = record.createdAt
         updatedAt = record.updatedAt
         failure = record.failure
+        ownerUID = record.ownerUID.map(Int64.init)
         context = Self.encode(record.context)
     }
 
@@ -77,7 +80,8 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
             }
             return WorkflowRecord(
                 id: id, profile: profile, dropName: dropName, sha256: sha256, spoolPath: spoolPath,
-                stage: stage, createdAt: createdAt, updatedAt: updatedAt, failure: failure, context: decoded)
+                stage: stage, createdAt: createdAt, updatedAt: updatedAt, failure: failure, context: decoded,
+                ownerUID: ownerUID.flatMap { UInt32(exactly: $0) })
         }
     }
 }

@@ -78,6 +78,13 @@ enum StoreMigrations {
             }
             try db.create(index: "outbox_pending", on: "outbox", columns: ["delivered_at", "given_up_at", "next_attempt_at"])
         }
+        migrator.registerMigration("v3: the uid that owned each drop") { db in
+            // Who may see, cancel and retry a workflow from the submit group: the owner of
+            // the drop's inode at claim time. Rows from before stay NULL: operators only.
+            try db.alter(table: "workflows") { t in
+                t.add(column: "owner_uid", .integer)
+            }
+        }
         return migrator
     }
 }
