@@ -115,7 +115,10 @@ public struct ControlClient: Sendable {
             throw .protocolError("the daemon speaks protocol version \(header.version), this finetunectl version \(ControlProtocol.version)")
         }
         if !header.ok {
-            throw .daemon(header.error ?? ControlFailure(code: "internal", message: "the daemon reported a failure without details"))
+            let failure = header.error ?? ControlFailure(code: "internal", message: "the daemon reported a failure without details")
+            // The daemon decides from the peer's credentials: same exit code as a refused connect.
+            if failure.code == "permission_denied" { throw .refused(failure.message) }
+            throw .daemon(failure)
         }
     }
 
@@ -159,6 +162,8 @@ public struct ControlClient: Sendable {
 public enum ControlClientError: Error, CustomStringConvertible, Sendable {
     case daemonNotRunning(String)
     case permissionDenied(String)
+    /// Connected, but the daemon refused the verb to this user.
+    case refused(String)
     case connectionFailed(String, String)
     case timedOut(String, Int)
     case protocolError(String)
@@ -169,7 +174,7 @@ public enum ControlClientError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .daemon: 1
         case .daemonNotRunning: 3
-        case .permissionDenied: 4
+        case .permissionDenied, .refused: 4
         case .connectionFailed, .timedOut: 5
         case .protocolError: 6
         }
@@ -181,6 +186,8 @@ public enum ControlClientError: Error, CustomStringConvertible, Sendable {
             "finetuned is not running (no daemon listens on \(path)); start it with 'systemctl start finetuned'"
         case .permissionDenied(let path):
             "permission denied on \(path): run as root or as a member of the 'finetuned' group"
+        case .refused(let why):
+            "permission denied: \(why)"
         case .connectionFailed(let path, let reason):
             "cannot talk to finetuned on \(path): \(reason)"
         case .timedOut(let path, let seconds):

@@ -6,9 +6,10 @@ import ServiceLifecycle
 
 /// Serves the control socket (`<runtime directory>/control.sock`) for `finetunectl`.
 ///
-/// Access control is the file system's: the socket is mode 0660 and owned by the daemon's
-/// group, inside a runtime directory only that group can enter. Each connection carries one
-/// request; a failure in one connection never touches the others or the daemon.
+/// Who may do what is decided per request from the peer's `SO_PEERCRED` credentials (see
+/// `ControlAccess`), not by the file mode: the socket is 0666 so that submitters, who may see
+/// and cancel their own workflows, can connect at all. Each connection carries one request; a
+/// failure in one connection never touches the others or the daemon.
 public struct ControlServer: Service, CustomStringConvertible {
     /// The name the service group logs it by; interpolating the struct itself would reflect over
     /// every field (configuration included).
@@ -67,7 +68,7 @@ public struct ControlServer: Service, CustomStringConvertible {
         if let group {
             guard let entry = getgrnam(group) else {
                 logger.warning("control group does not exist; socket left to the daemon's own group", metadata: ["group": "\(group)"])
-                chmod(socketPath, 0o660)
+                chmod(socketPath, 0o666)
                 return
             }
             // Under systemd the daemon runs with that group already, and the sandbox forbids
@@ -78,7 +79,7 @@ public struct ControlServer: Service, CustomStringConvertible {
                 logger.warning("cannot hand the control socket to its group", metadata: ["group": "\(group)", "errno": "\(errno)"])
             }
         }
-        guard chmod(socketPath, 0o660) == 0 else {
+        guard chmod(socketPath, 0o666) == 0 else {
             throw ControlSocketError.cannotSetPermissions(path: socketPath, errno: errno)
         }
     }

@@ -10,7 +10,7 @@ struct DaemonControlHandler: ControlRequestHandler {
     let runtime: DaemonRuntime
     let logger: Logger
 
-    static let verbs = ["adapters", "cancel", "history", "list", "reload", "retry", "show", "status"]
+    static let verbs = ControlVerb.allCases.map(\.rawValue)
 
     static func resource(_ r: ResourceRecord, now: Date = Date()) -> ResourceSummary {
         ResourceSummary(workflowID: r.workflowID, kind: r.kind.rawValue, identifier: r.identifier, createdAt: r.createdAt,
@@ -43,19 +43,55 @@ struct DaemonControlHandler: ControlRequestHandler {
                         createdAt: record.createdAt, updatedAt: record.updatedAt, failure: record.failure)
     }
 
+    /// Who may do what, from the configuration in force (a reload may change the groups).
+    func access() async -> ControlAccess {
+        let configuration = await runtime.configuration
+        return ControlAccess(operatorGroupName: configuration.daemon.controlGroup, submitGroupName: configuration.inbox.submitGroup)
+    }
+
     func handle(_ request: ControlRequest, peer: ControlPeer) async -> ControlAnswer {
-        switch request.verb {
-        case "status":
+        guard let verb = ControlVerb(rawValue: request.verb) else { return .failure(.unknownVerb(request.verb, known: Self.verbs)) }
+        let role = await access().role(of: peer)
+        let scope = ControlAccess.scope(of: role, for: verb)
+        if case .refused(let why) = scope {
+            logger.warning("control request refused: \(verb.rawValue) from \(peer): \(why)", metadata: ["peer": "\(peer)"])
+            return .failure(ControlFailure(code: "permission_denied", message: why))
+        }
+        do {
+            return try await handle(verb, request, peer: peer, scope: scope)
+        } catch {
+            return .failure(ControlFailure(code: "store", message: error.description))
+        }
+    }
+
+    /// Whether the scope lets this peer see `record`; a workflow it may not see is answered
+    /// exactly like one that does not exist.
+    static func visible(_ record: WorkflowRecord?, in scope: ControlScope) -> WorkflowRecord? {
+        guard let record else { return nil }
+        if case .ownWorkflows(let uid) = scope, record.ownerUID != uid { return nil }
+        return record
+    }
+
+    private func handle(_ verb: ControlVerb, _ request: ControlRequest, peer: ControlPeer, scope: ControlScope) async throws(StoreError) -> ControlAnswer {
+        switch verb {
+        case .status:
             var status = await runtime.status()
-            do {
-                // Training data is storage, not billed by the hour; the rest is what costs money now.
-                status.liveResources = try await runtime.store.liveResources().filter { $0.kind != .trainingData }.map { Self.resource($0) }
-            } catch {
-                return .failure(ControlFailure(code: "store", message: error.description))
+            // Training data is storage, not billed by the hour; the rest is what costs money now.
+            var live = try await runtime.store.liveResources().filter { $0.kind != .trainingData }
+            if case .ownWorkflows = scope {
+                var mine: [ResourceRecord] = []
+                for resource in live where Self.visible(try await runtime.store.workflow(id: resource.workflowID), in: scope) != nil {
+                    mine.append(resource)
+                }
+                live = mine
             }
+            status.liveResources = live.map { Self.resource($0) }
             return .result(status)
-        case "cancel", "retry":
+        case .cancel, .retry:
             guard let id = request.arguments["id"] else { return .failure(.badRequest("\(request.verb) needs an id")) }
+            guard Self.visible(try await runtime.store.workflow(id: id), in: scope) != nil else {
+                return .failure(ControlFailure(code: "not_found", message: "no workflow \(OneLine.of(id, limit: 80))"))
+            }
             guard let engine = await runtime.engine else { return .failure(ControlFailure(code: "starting", message: "the engine is not running yet")) }
             logger.notice("\(request.verb) of \(id) requested over the control socket", metadata: ["peer": "\(peer)", "workflow_id": "\(id)"])
             do {
@@ -69,51 +105,42 @@ struct DaemonControlHandler: ControlRequestHandler {
                 case .store: return .failure(ControlFailure(code: "store", message: error.description))
                 }
             }
-        case "adapters":
+        case .adapters:
             let setup = await runtime.setup
             return .rawResult(json: AdapterListing.json(setup.adapters, today: runtime.loader.today()).serialized())
-        case "list":
+        case .list:
             // A number from a client: a negative one once trapped the daemon in `prefix`.
             let limitText = request.arguments["limit"] ?? "50"
             guard let limit = Int(limitText), (0...10_000).contains(limit) else {
                 return .failure(.badRequest("limit must be a whole number from 0 to 10000, not '\(OneLine.of(limitText, limit: 40))'"))
             }
             let all = request.arguments["all"] == "true"
-            do {
-                let records = all
-                    ? try await runtime.store.recentWorkflows(limit: limit)
-                    : try await runtime.store.workflows(in: Set(WorkflowStage.allCases.filter { !$0.isTerminal }))
-                return .result(Array(records.prefix(limit)).map(Self.summary))
-            } catch {
-                return .failure(ControlFailure(code: "store", message: error.description))
-            }
-        case "show", "history":
+            var records = all
+                ? try await runtime.store.recentWorkflows(limit: scope == .everything ? limit : 10_000)
+                : try await runtime.store.workflows(in: Set(WorkflowStage.allCases.filter { !$0.isTerminal }))
+            records = records.filter { Self.visible($0, in: scope) != nil }
+            return .result(Array(records.prefix(limit)).map(Self.summary))
+        case .show, .history:
             guard let id = request.arguments["id"] else { return .failure(.badRequest("\(request.verb) needs an id")) }
-            do {
-                guard let record = try await runtime.store.workflow(id: id) else {
-                    return .failure(ControlFailure(code: "not_found", message: "no workflow \(id)"))
-                }
-                if request.verb == "show" {
-                    let archive = await runtime.configuration.paths.archive + "/" + id
-                    return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
-                                               answers: try await runtime.store.answers(workflowID: id)))
-                }
-                let events = try await runtime.store.events(workflowID: id)
-                var previous: Date?
-                let entries = events.map { event -> HistoryEntry in
-                    defer { previous = event.at }
-                    return HistoryEntry(at: event.at, stage: event.stage.rawValue, kind: event.kind, message: event.message,
-                                        sincePrevious: previous.map { event.at.timeIntervalSince($0) })
-                }
-                return .result(entries)
-            } catch {
-                return .failure(ControlFailure(code: "store", message: error.description))
+            guard let record = Self.visible(try await runtime.store.workflow(id: id), in: scope) else {
+                return .failure(ControlFailure(code: "not_found", message: "no workflow \(OneLine.of(id, limit: 80))"))
             }
-        case "reload":
+            if verb == .show {
+                let archive = await runtime.configuration.paths.archive + "/" + id
+                return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
+                                           answers: try await runtime.store.answers(workflowID: id)))
+            }
+            let events = try await runtime.store.events(workflowID: id)
+            var previous: Date?
+            let entries = events.map { event -> HistoryEntry in
+                defer { previous = event.at }
+                return HistoryEntry(at: event.at, stage: event.stage.rawValue, kind: event.kind, message: event.message,
+                                    sincePrevious: previous.map { event.at.timeIntervalSince($0) })
+            }
+            return .result(entries)
+        case .reload:
             logger.info("reload requested over the control socket", metadata: ["peer": "\(peer)"])
             return .result(await runtime.reload(trigger: "finetunectl (\(peer))"))
-        default:
-            return .failure(.unknownVerb(request.verb, known: Self.verbs))
         }
     }
 }

@@ -123,11 +123,15 @@ public final class DaemonHarness: @unchecked Sendable {
         try BuiltProducts.installAdapters(adapters, into: directory.file("adapters"))
     }
 
-    /// Starts the daemon; `environment` adds to (and overrides) the test's own.
-    public func start(arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts the daemon; `environment` adds to (and overrides) the test's own. `launcher` is a
+    /// command that ends by exec'ing its arguments (`unshare`, `setpriv`), so the process
+    /// started is still the daemon, with its pid.
+    public func start(arguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.executable("finetuned"))
-        process.arguments = ["--config", configPath] + arguments
+        let daemon = [BuiltProducts.executable("finetuned"), "--config", configPath] + arguments
+        let command = launcher + daemon
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         env["JOURNAL_STREAM"] = nil

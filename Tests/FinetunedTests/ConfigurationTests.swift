@@ -186,6 +186,50 @@ struct ConfigurationTests {
         ])
     }
 
+    @Test("named evaluation and validation sets: absolute paths under usable names; validation sets for Bedrock only")
+    func namedSets() throws {
+        let good = try ConfigurationLoader.parse(text: """
+            [backends.cloud]
+            kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "my-data"
+
+            [profiles.p]
+            adapter = "cohere"
+            base_model = "m"
+            backend = "cloud"
+
+            [profiles.p.evaluation_sets]
+            q3 = "/srv/eval/q3.jsonl"
+            q4 = "/srv/eval/q4.jsonl"
+
+            [profiles.p.validation_sets]
+            q3 = "/srv/validation/q3.jsonl"
+            """, file: "/etc/finetuned/finetuned.toml")
+        #expect(good.profiles["p"]?.evaluationSets == ["q3": "/srv/eval/q3.jsonl", "q4": "/srv/eval/q4.jsonl"])
+        #expect(good.profiles["p"]?.validationSets == ["q3": "/srv/validation/q3.jsonl"])
+        #expect(errors("""
+            [backends.here]
+            kind = "local"
+
+            [profiles.p]
+            adapter = "local"
+            base_model = "m"
+            backend = "here"
+
+            [profiles.p.evaluation_sets]
+            "../up" = "/srv/eval/a.jsonl"
+            relative = "eval/b.jsonl"
+
+            [profiles.p.validation_sets]
+            v = "/srv/v.jsonl"
+            """) == [
+            "finetuned.toml:10: [profiles.p.evaluation_sets]: '../up' is not a usable set name (letters, digits, '-' and '_', at most 63)",
+            "finetuned.toml:11: [profiles.p.evaluation_sets]: 'relative' must be an absolute path, not 'eval/b.jsonl'",
+            "finetuned.toml:13: profile 'p': validation sets are sent to Bedrock as the job's validation data; the backend 'here' takes none",
+        ])
+    }
+
     @Test("hyperparameters take scalars only")
     func hyperparameterTypes() {
         let text = Self.minimal + "\n\n[profiles.summaries.hyperparameters]\nepochCount = [1, 2]\nbatchSize = 8\n"

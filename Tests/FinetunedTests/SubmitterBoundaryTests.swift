@@ -241,3 +241,42 @@ struct SubmitterBoundaryTests {
         #expect(try await daemon.ctl(["status"]).status == 0)
     }
 }
+
+@Suite("Without OpenSSL")
+struct MissingOpenSSLTests {
+    @Test("a libcrypto that cannot be opened fails the TLS mail with the loader's reason; the daemon carries on")
+    func missingLibcrypto() async throws {
+        let libcrypto = "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
+        guard getuid() == 0, FileManager.default.fileExists(atPath: libcrypto), FileManager.default.fileExists(atPath: "/usr/bin/unshare") else {
+            print("SKIPPED: needs root, unshare and \(libcrypto) to hide it in a mount namespace")
+            return
+        }
+        let daemon = try DaemonHarness(configuration: { dir in
+            DaemonHarness.configuration(in: dir) + """
+
+                [notify.email]
+                host = "127.0.0.1"
+                port = 1
+                security = "tls"
+                from = "finetuned@example.com"
+                to = ["ops@example.com"]
+                """
+        })
+        defer { daemon.tearDown() }
+        // libcrypto is an empty file in the daemon's own mount namespace only: dlopen fails
+        // there as on a machine without OpenSSL, and the host keeps its library.
+        let script = "mount --bind /dev/null \(libcrypto) && exec \"$0\" \"$@\""
+        try daemon.start(arguments: ["--log-to", "stderr"], launcher: ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        // A rejection is notified: the mail channel needs TLS, and TLS needs libcrypto.
+        try daemon.drop("not json\n", as: "broken.jsonl")
+        _ = try await daemon.waitForWorkflows(dropName: "broken.jsonl")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !daemon.log.contains("cannot open libcrypto.so.3") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(daemon.log.contains("TLS: cannot open libcrypto.so.3"), "log:\n\(daemon.log)")
+        #expect(!daemon.log.contains("OpenSSL is needed and cannot be used"), "the daemon aborted")
+        #expect(try await daemon.ctl(["status"]).status == 0, "the daemon still answers")
+    }
+}

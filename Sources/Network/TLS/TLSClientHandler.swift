@@ -32,7 +32,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         ssl = try context.connection(host: host)
         guard let incoming = ft_BIO_new(ft_BIO_s_mem()), let outgoing = ft_BIO_new(ft_BIO_s_mem()) else {
             ft_SSL_free(ssl)
-            throw TLSError.openSSL("cannot create memory BIOs")
+            throw TLSError.failure("cannot create memory BIOs")
         }
         self.incoming = incoming
         self.outgoing = outgoing
@@ -151,7 +151,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
         }
         if failed {
-            promise?.fail(TLSError.openSSL("cannot encrypt"))
+            promise?.fail(TLSError.failure("cannot encrypt"))
             return
         }
         flushCiphertext(context: context, promise: promise)
