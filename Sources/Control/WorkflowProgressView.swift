@@ -67,7 +67,8 @@ public struct WorkflowProgressView: Sendable, Equatable {
     }
 
     static func duration(_ seconds: TimeInterval) -> String {
-        let s = max(0, Int(seconds))
+        // From the daemon's answer: a NaN or an infinity must not trap the client.
+        let s = seconds.isFinite ? Int(min(max(0, seconds), 1e9)) : 0
         return s >= 3600 ? String(format: "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 }

@@ -57,7 +57,7 @@ public struct Daemon {
         }
         let inbox = Inbox(
             layout: layout, store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
-            profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay,
+            profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay, admissionDelay: faults.admissionDelay,
             onProcessed: {
                 engine.poke()
                 outbox.poke()

@@ -21,6 +21,9 @@ public struct TestFaults: Sendable {
     /// `abort()` just before the first delivery over a channel other than the journal: the
     /// notification is committed, not yet sent.
     public var abortBeforeNotification = false
+    /// A pause on each admission's thread before it reads the drop, so a test sees the daemon
+    /// ready, answering and claiming while a drop is being checked.
+    public var admissionDelay: Duration = .zero
     /// After start, try to create this file and log what happened (the sandbox test).
     public var probeWrite: String?
 
@@ -31,6 +34,8 @@ public struct TestFaults: Sendable {
             switch parts[0] {
             case "inotify-read-delay-ms":
                 inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+            case "admission-delay-ms":
+                admissionDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
             case "abort-after-transition":
                 abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
             case "epoch-delay-ms":

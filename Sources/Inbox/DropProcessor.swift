@@ -26,6 +26,8 @@ struct DropProcessor: Sendable {
     let requireGroup: Bool
     /// The notification channels configured now (a rejection is notified like an outcome).
     var notificationChannels: @Sendable () async -> [String] = { ["log"] }
+    /// A test fault (see `TestFaults.admissionDelay`); zero in production.
+    var admissionDelay: Duration = .zero
 
     enum Outcome: Equatable {
         /// In the spool, waiting for admission.
@@ -84,7 +86,13 @@ struct DropProcessor: Sendable {
                                       ownerUID: record.ownerUID, requireGroup: requireGroup, today: today)
         let worker = SerialWorker(name: "finetuned-admit")
         var result: DropAdmission.Result
-        do { result = try await worker.run { admission.run() } } catch {
+        let delay = admissionDelay
+        do {
+            result = try await worker.run {
+                if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
+                return admission.run()
+            }
+        } catch {
             result = DropAdmission.Result(problems: ["the drop could not be checked: \(error)"])
         }
         // What was copied is the daemon's now; the submitter's inode is not used again.

@@ -51,6 +51,7 @@ public actor Inbox {
         layout: InboxLayout, store: any WorkflowStore, requireGroup: Bool, logger: Logger,
         profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
         today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero,
+        admissionDelay: Duration = .zero,
         onProcessed: @escaping @Sendable () async -> Void = {},
         onStoreTrouble: @escaping @Sendable (String?) async -> Void = { _ in },
         notificationChannels: @escaping @Sendable () async -> [String] = { ["log"] }
@@ -60,7 +61,7 @@ public actor Inbox {
         self.watcherReadDelay = watcherReadDelay
         self.layout = layout
         self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup,
-                                       notificationChannels: notificationChannels)
+                                       notificationChannels: notificationChannels, admissionDelay: admissionDelay)
         self.logger = logger
         self.profiles = profiles
         self.today = today

@@ -49,7 +49,7 @@ struct Status: ParsableCommand {
     }
 
     static func formatDuration(_ seconds: Double) -> String {
-        let total = Int(seconds)
+        let total = seconds.isFinite ? Int(min(max(0, seconds), 1e12)) : 0
         let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
         if d > 0 { return "\(d)d \(h)h \(m)m" }
         if h > 0 { return "\(h)h \(m)m \(s)s" }

@@ -265,6 +265,12 @@ struct AWSEndpointTests {
         let typed = AWSError.parse(HTTPResponse(status: 429, headers: [("Retry-After", "2")],
                                                 body: Array(#"{"__type":"com.amazon.bedrock#ThrottlingException","Message":"slow down"}"#.utf8)))
         #expect(typed.code == "ThrottlingException" && typed.isRetryable && typed.retryAfter == .seconds(2))
+        // A number from outside: never trusted to fit, never a reason to wait a year.
+        for (header, expected) in [("inf", nil), ("nan", nil), ("1e300", nil), ("-5", nil), ("2.5", nil), ("Wed, 21 Oct 2026 07:28:00 GMT", nil),
+                                   ("99999999999999999999999", Duration.seconds(3600)), ("86400", .seconds(3600)), (" 7 ", .seconds(7))] as [(String, Duration?)] {
+            #expect(AWSError.parse(HTTPResponse(status: 429, headers: [("Retry-After", header)], body: [])).retryAfter == expected, "\(header)")
+        }
+        #expect(Duration.fractionalSeconds(.infinity) == .seconds(1_000_000_000) && Duration.fractionalSeconds(.nan) == .zero)
         let xml = AWSError.parse(HTTPResponse(status: 403, headers: [], body: Array("""
             <?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match &amp; so on</Message><RequestId>abc</RequestId></Error>
             """.utf8)))

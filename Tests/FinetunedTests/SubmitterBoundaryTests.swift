@@ -114,8 +114,8 @@ struct SubmitterBoundaryTests {
             #expect(rename(staging + "/" + name, daemon.inbox + "/rehearsal/" + name) == 0)
         }
         try daemon.drop(Self.records, as: "after.jsonl")
-        let status = try await daemon.ctl(["status"])
-        #expect(status.status == 0, "\(status.stderr)")
+        let status = try await daemon.ctl(["status", "--timeout", "1"])
+        #expect(status.status == 0, "answers within a second: \(status.stderr)")
         // Reading a terabyte of zeros takes hours; the check takes a system call. The wait is
         // a safety net, not a speed requirement.
         let huge = try await Self.settle(daemon, "huge.jsonl")
@@ -127,6 +127,31 @@ struct SubmitterBoundaryTests {
         let after = try await Self.settle(daemon, "after.jsonl")
         #expect(after.stage.passedValidation)
         #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/huge.jsonl"), "kept, not deleted")
+    }
+
+    @Test("a drop being checked holds up neither READY=1, nor the control socket, nor the next claim")
+    func admissionOffTheLoops() async throws {
+        let daemon = try Self.daemon()
+        defer { daemon.tearDown() }
+        // A drop claimed before a restart, not yet admitted: admitted again after the start.
+        try FileManager.default.createDirectory(atPath: daemon.spool, withIntermediateDirectories: true)
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        let waiting = WorkflowRecord(id: "wf-20261206-0000000a", profile: "rehearsal", dropName: "waiting.jsonl", sha256: nil,
+                                     spoolPath: daemon.spool + "/wf-20261206-0000000a.claimed", stage: .claimed,
+                                     createdAt: Date(), updatedAt: Date(), ownerUID: getuid())
+        try await store.insert(waiting, event: "claimed")
+        try Self.records.write(toFile: waiting.spoolPath, atomically: false, encoding: .utf8)
+        // Each admission sleeps on its own thread before reading, standing in for a big file.
+        try daemon.start(environment: ["FINETUNED_TEST_FAULTS": "admission-delay-ms=8000"])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        #expect(try await store.workflow(id: waiting.id)?.stage == .claimed, "READY=1 came before the admission ended")
+        #expect(try await daemon.ctl(["status", "--timeout", "1"]).status == 0, "answers within a second")
+        try daemon.drop(InboxTests.records(25, tag: "next"), as: "next.jsonl")
+        let next = try await daemon.waitForWorkflows(in: [.claimed], dropName: "next.jsonl")
+        #expect(next.count == 1, "the next drop is claimed while the first is being checked")
+        #expect(try await store.workflow(id: waiting.id)?.stage == .claimed)
+        let admitted = try await daemon.waitForWorkflows(count: 2)
+        #expect(admitted.count == 2 && admitted.allSatisfy { $0.stage.passedValidation }, "\(admitted.map(\.failure))")
     }
 
     @Test("links are never followed: a symlinked drop or sidecar is refused and its target neither read nor touched")
@@ -148,6 +173,52 @@ struct SubmitterBoundaryTests {
         var st = stat()
         #expect(stat(secret, &st) == 0 && st.st_mode & 0o777 == 0o600, "the target's mode is untouched")
         #expect(!(try Self.report(side)).contains("hunter2"))
+    }
+
+    @Test("a name swapped between a file and a symlink while the daemon claims it: each claim takes the file or refuses the link")
+    func swapDuringClaims() async throws {
+        let daemon = try await Self.started()
+        defer { daemon.tearDown() }
+        let secret = daemon.directory.file("secret.txt")
+        let staging = daemon.directory.file("swap")
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let target = daemon.inbox + "/rehearsal/race.jsonl"
+        let rounds = 40
+        try await blocking {
+            for round in 0..<rounds {
+                // The same name, alternately a training set and a link to a file the submitter
+                // cannot read, each replacing the other with one rename.
+                let path = staging + "/next"
+                if round % 2 == 0 {
+                    try InboxTests.records(25, tag: "r\(round)-").write(toFile: path, atomically: false, encoding: .utf8)
+                } else {
+                    _ = symlink(secret, path)
+                }
+                _ = rename(path, target)
+                usleep(2_000)
+            }
+        }
+        let store = try SQLiteWorkflowStore(path: daemon.databasePath)
+        var settled: [WorkflowRecord] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        repeat {
+            try await Task.sleep(for: .milliseconds(100))
+            settled = try await store.workflows(in: WorkflowStage.accepted.union([.rejected, .claimed, .claiming])).filter { $0.dropName == "race.jsonl" }
+        } while settled.contains(where: { $0.stage == .claimed || $0.stage == .claiming }) && ContinuousClock.now < deadline
+        // Here both kinds are claimed in every run (about 20 claims, half of them links);
+        // which ones depends on timing, so only what each claim did is asserted.
+        #expect(!settled.isEmpty)
+        for workflow in settled {
+            if workflow.stage == .rejected {
+                #expect(workflow.failure?.contains("symbolic link") == true, "\(workflow.failure ?? "")")
+            } else {
+                #expect(workflow.stage.passedValidation, "\(workflow.stage)")
+                let copy = try String(contentsOfFile: daemon.spool + "/\(workflow.id).jsonl", encoding: .utf8)
+                #expect(copy.hasPrefix(#"{"prompt":"Summarize ticket r"#) && !copy.contains("hunter2"))
+            }
+        }
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "password=hunter2\n")
+        #expect(try await daemon.ctl(["status", "--timeout", "1"]).status == 0)
     }
 
     @Test("a drop with a second hard link is refused; one written through a kept descriptor later does not change the daemon's copy")

@@ -70,10 +70,20 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         let fallback = HTTPStatusName.name(response.status)
         let requestID = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id") ?? XMLText.first("RequestId", in: text)
-        let retryAfter = response.header("retry-after").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
+        let retryAfter = response.header("retry-after").flatMap(retryDelay)
         return AWSError(status: response.status, code: OneLine.of(code ?? fallback, limit: 100),
                         message: message.map { OneLine.of($0, limit: 500) } ?? bodySummary(text, fallback: fallback),
                         requestID: requestID.map { OneLine.of($0, limit: 100) }, retryAfter: retryAfter)
+    }
+
+    /// `Retry-After` as RFC 9110 delay-seconds (digits only); an HTTP date, a fraction, `inf`
+    /// or an absurd number is ignored and our own backoff applies. Capped at an hour: a
+    /// server's number must not park a workflow for a year or trap a conversion.
+    static func retryDelay(_ header: String) -> Duration? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        guard let seconds = Int(text) else { return .seconds(3600) }
+        return .seconds(min(seconds, 3600))
     }
 
     /// A body that is not an AWS error (a proxy's or a load balancer's page, an emulator's
