@@ -125,29 +125,44 @@ struct DropAdmission {
         }
     }
 
+    /// Where a set comes from, in order: the drop's companion, the sidecar's choice among the
+    /// profile's named sets, the profile's own. What is not a companion is copied into the
+    /// spool; the result names the source for reports, or is nil when there is none (or the
+    /// problem is recorded).
+    private func resolveSet(_ companion: Companion, chosen: String?, named: [String: String], configured: String?,
+                            key: String, table: String, into result: inout Result) -> String? {
+        let target = workflowID + companion.suffix
+        if result.fromDrop.contains(companion) {
+            if chosen != nil {
+                result.problems.append("the drop brings \(companion.name(for: name)) and its sidecar names \(key) too; keep one")
+            }
+            return companion.name(for: name)
+        }
+        let path: String?
+        if let chosen {
+            path = named[chosen]
+            if path == nil {
+                let names = named.isEmpty ? "the profile lists none" : "known: " + named.keys.sorted().joined(separator: ", ")
+                result.problems.append("the sidecar's \(key) '\(chosen)' is not in [profiles.\(profile.profile.name).\(table)] (\(names))")
+            }
+        } else {
+            path = configured
+        }
+        guard let path else { return nil }
+        return copyConfigured(path, to: target, into: &result) ? path : nil
+    }
+
     /// Which evaluation set the drop is judged on, copied into the spool and checked now: a
     /// broken set found after training would have paid for a model nobody can judge.
     private func checkEvaluationSet(into result: inout Result) {
         let target = workflowID + Companion.evaluation.suffix
-        let source: String
-        if result.fromDrop.contains(.evaluation) {
-            if result.sidecar.evaluationSet != nil {
-                result.problems.append("the drop brings \(Companion.evaluation.name(for: name)) and its sidecar names evaluation_set too; keep one")
+        let chosen = result.sidecar.evaluationSet
+        guard let source = resolveSet(.evaluation, chosen: chosen, named: profile.profile.evaluationSets, configured: profile.profile.evaluationSet,
+                                      key: "evaluation_set", table: "evaluation_sets", into: &result) else {
+            if chosen == nil && !result.fromDrop.contains(.evaluation) && profile.profile.evaluationSet == nil {
+                result.problems.append("no evaluation set: the profile '\(profile.profile.name)' names none and the drop brings no "
+                                       + "\(Companion.evaluation.name(for: name)), so the custom model could not be compared with the base model")
             }
-            source = Companion.evaluation.name(for: name)
-        } else if let chosen = result.sidecar.evaluationSet {
-            guard let path = profile.profile.evaluationSets[chosen] else {
-                result.problems.append(unknownSet(chosen, key: "evaluation_set", table: "evaluation_sets", known: profile.profile.evaluationSets))
-                return
-            }
-            guard copyConfigured(path, to: target, into: &result) else { return }
-            source = path
-        } else if let path = profile.profile.evaluationSet {
-            guard copyConfigured(path, to: target, into: &result) else { return }
-            source = path
-        } else {
-            result.problems.append("no evaluation set: the profile '\(profile.profile.name)' names none and the drop brings no "
-                                   + "\(Companion.evaluation.name(for: name)), so the custom model could not be compared with the base model")
             return
         }
         guard spool.status(target) != nil else { return }
@@ -162,25 +177,8 @@ struct DropAdmission {
     /// The job's validation data, checked like a drop against the model's validation limits.
     private func checkValidationSet(into result: inout Result) {
         let target = workflowID + Companion.validation.suffix
-        let source: String
-        if result.fromDrop.contains(.validation) {
-            if result.sidecar.validationSet != nil {
-                result.problems.append("the drop brings \(Companion.validation.name(for: name)) and its sidecar names validation_set too; keep one")
-            }
-            source = Companion.validation.name(for: name)
-        } else if let chosen = result.sidecar.validationSet {
-            guard let path = profile.profile.validationSets[chosen] else {
-                result.problems.append(unknownSet(chosen, key: "validation_set", table: "validation_sets", known: profile.profile.validationSets))
-                return
-            }
-            guard copyConfigured(path, to: target, into: &result) else { return }
-            source = path
-        } else if let path = profile.profile.validationSet {
-            guard copyConfigured(path, to: target, into: &result) else { return }
-            source = path
-        } else {
-            return
-        }
+        guard let source = resolveSet(.validation, chosen: result.sidecar.validationSet, named: profile.profile.validationSets,
+                                      configured: profile.profile.validationSet, key: "validation_set", table: "validation_sets", into: &result) else { return }
         guard profile.backendKind == .bedrock else {
             result.problems.append("\(source) is validation data, which only a Bedrock job takes; the profile's \(profile.backendKind.rawValue) "
                                    + "backend holds out part of the training data itself")
@@ -193,11 +191,6 @@ struct DropAdmission {
             result.problems.append("the validation set is not valid for \(profile.model.id): \(first)")
             result.otherReports.append(report.text())
         }
-    }
-
-    private func unknownSet(_ chosen: String, key: String, table: String, known: [String: String]) -> String {
-        let names = known.isEmpty ? "the profile lists none" : "known: " + known.keys.sorted().joined(separator: ", ")
-        return "the sidecar's \(key) '\(chosen)' is not in [profiles.\(profile.profile.name).\(table)] (\(names))"
     }
 
     /// Copies a set the operator configured, so the workflow keeps judging on the prompts it

@@ -97,6 +97,13 @@ struct SubmitterBoundaryTests {
         #expect(FileManager.default.fileExists(atPath: rejected + "bad.jsonl") && FileManager.default.fileExists(atPath: rejected + "bad.eval.jsonl"),
                 "both files are kept, side by side")
         #expect(bad.context.jobARN == nil && bad.context.trainingDataURI == nil)
+
+        // Validation data means something to a Bedrock job only; this profile's backend is not one.
+        try Self.stage(daemon, "val.validation.jsonl", Self.records)
+        try daemon.drop(InboxTests.records(25, tag: "v"), as: "val.jsonl")
+        let val = try await Self.settle(daemon, "val.jsonl")
+        #expect(val.stage == .rejected)
+        #expect(val.failure == "val.validation.jsonl is validation data, which only a Bedrock job takes; the profile's scripted backend holds out part of the training data itself")
     }
 
     @Test("a sparse terabyte drop is refused from fstat without reading it; the daemon answers and claims meanwhile")
