@@ -57,6 +57,7 @@ let package = Package(
         // plugins/abi/include/finetuned_adapter.h.
         .library(name: "finetuned-adapter-cohere", type: .dynamic, targets: ["CohereAdapter"]),
         .library(name: "finetuned-adapter-llama", type: .dynamic, targets: ["LlamaAdapter"]),
+        .library(name: "finetuned-adapter-nova", type: .dynamic, targets: ["NovaAdapter"]),
         .library(name: "finetuned-adapter-titan", type: .dynamic, targets: ["TitanAdapter"]),
         .library(name: "finetuned-adapter-local", type: .dynamic, targets: ["LocalAdapter"]),
     ],
@@ -73,6 +74,7 @@ let package = Package(
         .target(name: "AdapterKit", dependencies: ["CFinetunedAdapter"], path: "plugins/AdapterKit"),
         .target(name: "CohereAdapter", dependencies: ["AdapterKit"], path: "plugins/cohere", linkerSettings: pluginRuntime),
         .target(name: "LlamaAdapter", dependencies: ["AdapterKit"], path: "plugins/llama", linkerSettings: pluginRuntime),
+        .target(name: "NovaAdapter", dependencies: ["AdapterKit"], path: "plugins/nova", linkerSettings: pluginRuntime),
         .target(name: "TitanAdapter", dependencies: ["AdapterKit"], path: "plugins/titan", linkerSettings: pluginRuntime),
         .target(name: "LocalAdapter", dependencies: ["AdapterKit"], path: "plugins/local", linkerSettings: pluginRuntime),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),

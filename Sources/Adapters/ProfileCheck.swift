@@ -9,8 +9,13 @@ public struct ResolvedProfile: Sendable {
     /// The string map Bedrock takes, defaults included.
     public var hyperparameters: [String: String]
     public var backendKind: BackendKind
+    /// The S3 bucket the training data goes to (Bedrock backends): media a record names must
+    /// be in it.
+    public var dataBucket: String?
 
-    public init(profile: Profile, adapter: LoadedAdapter, model: ModelDescription, hyperparameters: [String: String], backendKind: BackendKind) {
+    public init(profile: Profile, adapter: LoadedAdapter, model: ModelDescription, hyperparameters: [String: String], backendKind: BackendKind,
+                dataBucket: String? = nil) {
+        self.dataBucket = dataBucket
         self.profile = profile
         self.adapter = adapter
         self.model = model
@@ -66,9 +71,16 @@ public enum ProfileCheck {
                 }
                 continue
             }
+            if !model.serving.validationData, profile.validationSet != nil || !profile.validationSets.isEmpty {
+                outcome.errors.append(configuration.diagnostic(
+                    at: path + [profile.validationSet != nil ? "validation_set" : "validation_sets"],
+                    "profile '\(name)': \(model.displayName) jobs take no validation set"))
+                continue
+            }
             let kind = configuration.backends[profile.backend]?.kind ?? .local
             let resolved = ResolvedProfile(
-                profile: profile, adapter: adapter, model: model, hyperparameters: hyperparameters, backendKind: kind)
+                profile: profile, adapter: adapter, model: model, hyperparameters: hyperparameters, backendKind: kind,
+                dataBucket: configuration.backends[profile.backend]?.bedrock?.bucket)
             outcome.profiles[name] = resolved
             if let warning = lifecycleWarning(resolved, today: today) {
                 outcome.warnings.append(configuration.diagnostic(at: path + ["base_model"], "profile '\(name)': \(warning)"))

@@ -179,6 +179,10 @@ struct DropAdmission {
         let target = workflowID + Companion.validation.suffix
         guard let source = resolveSet(.validation, chosen: result.sidecar.validationSet, named: profile.profile.validationSets,
                                       configured: profile.profile.validationSet, key: "validation_set", table: "validation_sets", into: &result) else { return }
+        guard profile.model.serving.validationData else {
+            result.problems.append("\(source) is validation data, which \(profile.model.displayName) jobs do not take")
+            return
+        }
         guard profile.backendKind == .bedrock else {
             result.problems.append("\(source) is validation data, which only a Bedrock job takes; the profile's \(profile.backendKind.rawValue) "
                                    + "backend holds out part of the training data itself")

@@ -16,7 +16,7 @@ public enum BuiltProducts {
     }
 
     /// The adapters `swift build` produces (`libfinetuned-adapter-NAME.so`).
-    public static let adapterNames = ["cohere", "llama", "local", "titan"]
+    public static let adapterNames = ["cohere", "llama", "local", "nova", "titan"]
 
     public static func adapterLibrary(_ name: String) -> String {
         executable("libfinetuned-adapter-\(name).so")

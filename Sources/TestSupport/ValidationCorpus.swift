@@ -95,7 +95,7 @@ public enum ValidationCorpus {
         case duplicateKey = "duplicate_key", missingField = "missing_field", wrongType = "wrong_type", emptyText = "empty_text"
         case schemaVersion = "schema_version", roleOrder = "role_order", inputTooLong = "input_over_token_limit"
         case outputTooLong = "output_over_token_limit", totalTooLong = "total_over_token_limit"
-        case tooFewRecords = "too_few_records", tooManyRecords = "too_many_records", unreadable = "unreadable"
+        case tooFewRecords = "too_few_records", tooManyRecords = "too_many_records", unreadable = "unreadable", media = "media"
     }
 
     public static let bad: [Case] = {
@@ -122,7 +122,8 @@ public enum ValidationCorpus {
             bad("conversation-wrong-schema-version.jsonl", conversations(2) + conversation(3, version: "bedrock-conversation-2023") + "\n", .schemaVersion, "3:18", conversation: true),
             bad("conversation-missing-schema-version.jsonl", conversations(2) + #"{"messages":[{"role":"user","content":[{"text":"a"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .missingField, "3", conversation: true),
             bad("conversation-messages-not-array.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":"hi"}"# + "\n", .wrongType, "3:57", conversation: true),
-            bad("conversation-content-without-text.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"image":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .missingField, "3", conversation: true),
+            bad("conversation-content-without-text.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"caption":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .missingField, "3", conversation: true),
+            bad("conversation-image-for-text-model.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"image":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .media, "3:85", conversation: true),
             bad("conversation-empty-text.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"text":""}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .emptyText, "3", conversation: true),
             bad("empty-file.jsonl", "", .tooFewRecords, nil),
             bad("only-blank-lines.jsonl", "\n\n  \n\r\n", .blankLine, "1:1"),

@@ -14,6 +14,11 @@ struct ByteScanner {
         end = buffer.count
     }
 
+    /// A copy of the bytes in `range`, for the rare value worth parsing whole (a media block).
+    func bytes(_ range: Range<Int>) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
     struct Failure: Error {
         var kind: ProblemKind
         var offset: Int

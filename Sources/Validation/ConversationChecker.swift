@@ -6,6 +6,8 @@ import AdapterKit
 /// turns count as input, assistant turns as output.
 struct ConversationChecker {
     let schema: ConversationSchema
+    /// The bucket the training data goes to, when known: media must be in it.
+    var dataBucket: String?
 
     func check(_ s: inout ByteScanner, report: RecordChecker.Report) throws(ByteScanner.Failure) -> RecordChecker.Counts {
         var counts = RecordChecker.Counts()
@@ -26,7 +28,7 @@ struct ConversationChecker {
                 }
                 let value = try s.scanString()
                 let text = s.decode(value)
-                if text != schema.schemaVersion {
+                if !schema.anySchemaVersion && text != schema.schemaVersion {
                     report(.error, .schemaVersion, valueOffset, "schemaVersion is \"\(text)\", expected \"\(schema.schemaVersion)\"")
                 }
             case "system":
@@ -35,7 +37,7 @@ struct ConversationChecker {
                     try s.skipValue(depth: 1)
                     return
                 }
-                try textParts(&s, at: valueOffset, what: "system", report: report) { counts.inputCharacters += $0 }
+                try textParts(&s, at: valueOffset, what: "system", report: report, reserved: true) { counts.inputCharacters += $0 }
             case "messages":
                 sawMessages = true
                 try messages(&s, at: valueOffset, counts: &counts, report: report)
@@ -66,6 +68,7 @@ struct ConversationChecker {
             var role: String?
             var characters = 0
             var sawContent = false
+            var blocks = ContentBlocks()
             try forEachMember(&s) { (s, key, keyOffset) throws(ByteScanner.Failure) in
                 let valueOffset = s.i
                 switch key {
@@ -78,7 +81,7 @@ struct ConversationChecker {
                     role = s.decode(try s.scanString())
                 case "content":
                     sawContent = true
-                    try textParts(&s, at: valueOffset, what: "messages[\(index)].content", report: report) { characters += $0 }
+                    blocks = try contentBlocks(&s, at: valueOffset, what: "messages[\(index)].content", report: report) { characters += $0 }
                 default:
                     report(.warning, .unknownField, keyOffset, "unknown field \"\(key)\" in messages[\(index)]")
                     try s.skipValue(depth: 3)
@@ -90,8 +93,28 @@ struct ConversationChecker {
                 return
             }
             switch role {
-            case "user": counts.inputCharacters += characters
-            case "assistant": counts.outputCharacters += characters
+            case "user":
+                counts.inputCharacters += characters
+                // Reserved strings fail a job in user and system text only.
+                for (offset, word) in blocks.reserved { report(.error, .reservedString, offset, reservedMessage(word)) }
+                counts.images += blocks.images.count
+                counts.videos += blocks.videos.count
+                if let media = schema.media {
+                    if blocks.images.count > media.maxImagesPerRecord {
+                        report(.error, .media, blocks.images[media.maxImagesPerRecord], "messages[\(index)] has \(blocks.images.count) images; at most \(media.maxImagesPerRecord) per record")
+                    }
+                    if blocks.videos.count > media.maxVideosPerRecord {
+                        report(.error, .media, blocks.videos[media.maxVideosPerRecord], "messages[\(index)] has \(blocks.videos.count) videos; at most \(media.maxVideosPerRecord) per record")
+                    }
+                }
+                for offset in blocks.reasoning {
+                    report(.error, .media, offset, "messages[\(index)] is a user turn; reasoningContent belongs in assistant turns")
+                }
+            case "assistant":
+                counts.outputCharacters += characters
+                for offset in blocks.images + blocks.videos {
+                    report(.error, .media, offset, "messages[\(index)] is an assistant turn; images and videos belong in user turns")
+                }
             default:
                 report(.error, .roleOrder, messageOffset, "messages[\(index)].role is \"\(role)\"; expected \"user\" or \"assistant\"")
             }
@@ -112,9 +135,147 @@ struct ConversationChecker {
         }
     }
 
+    /// What a turn's content holds besides its text, with byte offsets for reports.
+    struct ContentBlocks {
+        var images: [Int] = []
+        var videos: [Int] = []
+        var reasoning: [Int] = []
+        /// Reserved strings found in the text, at their offsets; reported for user turns only.
+        var reserved: [(Int, String)] = []
+    }
+
+    /// A turn's content: `[{"text"} | {"image"} | {"video"} | {"reasoningContent"}, …]`, as the
+    /// schema allows. Text parts need non-empty text; `add` receives each text's length.
+    private func contentBlocks(
+        _ s: inout ByteScanner, at offset: Int, what: String, report: RecordChecker.Report, add: (Int) -> Void
+    ) throws(ByteScanner.Failure) -> ContentBlocks {
+        var blocks = ContentBlocks()
+        guard s.kindOfNextValue() == "an array" else {
+            report(.error, .wrongType, offset, "\"\(what)\" must be an array of content blocks, found \(s.kindOfNextValue())")
+            try s.skipValue(depth: 2)
+            return blocks
+        }
+        var parts = 0
+        try forEachElement(&s) { (s, index) throws(ByteScanner.Failure) in
+            parts += 1
+            let partOffset = s.i
+            guard s.kindOfNextValue() == "an object" else {
+                report(.error, .wrongType, partOffset, "\(what)[\(index)] must be an object with \"text\", found \(s.kindOfNextValue())")
+                try s.skipValue(depth: 3)
+                return
+            }
+            var kinds = 0
+            try forEachMember(&s) { (s, key, keyOffset) throws(ByteScanner.Failure) in
+                let valueOffset = s.i
+                switch key {
+                case "text":
+                    kinds += 1
+                    guard s.kindOfNextValue() == "a string" else {
+                        report(.error, .wrongType, valueOffset, "\(what)[\(index)].text must be a string, found \(s.kindOfNextValue())")
+                        try s.skipValue(depth: 4)
+                        return
+                    }
+                    let text = try s.scanString()
+                    if RecordChecker.isBlank(s, text) { report(.error, .emptyText, valueOffset, "\(what)[\(index)].text is empty") }
+                    blocks.reserved += reservedStrings(in: s, text)
+                    add(text.characters)
+                case "image", "video":
+                    kinds += 1
+                    guard schema.media != nil else {
+                        report(.error, .media, keyOffset, "\(what)[\(index)] is \(key == "image" ? "an image" : "a video"); this model takes text only")
+                        try s.skipValue(depth: 4)
+                        return
+                    }
+                    let start = s.i
+                    try s.skipValue(depth: 4)
+                    mediaBlock(key, bytes: s.bytes(start..<s.i), at: valueOffset, what: "\(what)[\(index)].\(key)", report: report)
+                    if key == "image" { blocks.images.append(keyOffset) } else { blocks.videos.append(keyOffset) }
+                case "reasoningContent" where schema.reasoningContent:
+                    kinds += 1
+                    let start = s.i
+                    try s.skipValue(depth: 4)
+                    let value = try? JSONValue(parsing: s.bytes(start..<s.i))
+                    if value?.at("reasoningText", "text")?.stringValue?.isEmpty != false {
+                        report(.error, .wrongType, valueOffset, "\(what)[\(index)].reasoningContent needs {\"reasoningText\": {\"text\": \"…\"}}")
+                    }
+                    blocks.reasoning.append(keyOffset)
+                default:
+                    report(.warning, .unknownField, keyOffset, "unknown field \"\(key)\" in \(what)[\(index)]")
+                    try s.skipValue(depth: 4)
+                }
+            }
+            if kinds == 0 { report(.error, .missingField, partOffset, "\(what)[\(index)] has no \"text\"") }
+        }
+        if parts == 0 { report(.error, .emptyText, offset, "\"\(what)\" is empty") }
+        return blocks
+    }
+
+    /// `{"format": "png", "source": {"s3Location": {"uri": "s3://bucket/key", "bucketOwner"?}}}`.
+    private func mediaBlock(_ kind: String, bytes: [UInt8], at offset: Int, what: String, report: RecordChecker.Report) {
+        guard let media = schema.media, let value = try? JSONValue(parsing: bytes) else {
+            report(.error, .wrongType, offset, "\(what) must be an object with \"format\" and \"source\"")
+            return
+        }
+        let formats = kind == "image" ? media.imageFormats : media.videoFormats
+        let limit = kind == "image" ? media.maxImagesPerRecord : media.maxVideosPerRecord
+        if limit == 0 {
+            report(.error, .media, offset, "\(what): this model takes no \(kind)s")
+            return
+        }
+        if let format = value["format"]?.stringValue {
+            if !formats.contains(format) {
+                report(.error, .media, offset, "\(what).format is \"\(format)\"; \(kind)s must be \(formats.joined(separator: ", "))")
+            }
+        } else {
+            report(.error, .missingField, offset, "\(what) has no \"format\"")
+        }
+        guard let uri = value.at("source", "s3Location", "uri")?.stringValue else {
+            report(.error, .media, offset, "\(what) needs source.s3Location.uri (bytes cannot be sent in training data)")
+            return
+        }
+        guard let location = S3URI(uri) else {
+            report(.error, .media, offset, "\(what): '\(uri)' is not an s3://bucket/key URI")
+            return
+        }
+        if let bucket = dataBucket, location.bucket != bucket {
+            report(.error, .media, offset, "\(what): \(uri) is not in the training data's bucket '\(bucket)'; media must be in the same bucket")
+        }
+    }
+
+    /// Reserved strings in a JSON string token: found in its raw bytes for an exact column,
+    /// or (written with escapes) in its decoded text, at the string's start.
+    private func reservedStrings(in s: ByteScanner, _ text: ByteScanner.StringInfo) -> [(Int, String)] {
+        guard !schema.reservedStrings.isEmpty else { return [] }
+        var found: [(Int, String)] = []
+        let raw = UnsafeBufferPointer(start: s.base, count: s.end)[text.start..<text.end]
+        for word in schema.reservedStrings {
+            let needle = Array(word.utf8)
+            if let at = Self.firstIndex(of: needle, in: raw) {
+                found.append((at, word))
+            } else if text.hasEscapes, s.decode(text).contains(word) {
+                found.append((text.start, word))
+            }
+        }
+        return found.sorted { $0.0 < $1.0 }
+    }
+
+    static func firstIndex(of needle: [UInt8], in haystack: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        var i = haystack.startIndex
+        while i <= haystack.endIndex - needle.count {
+            if haystack[i] == needle[0] && haystack[i..<i + needle.count].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    func reservedMessage(_ word: String) -> String {
+        "\"\(word)\" is reserved: a training job fails on it in system or user text; rephrase it"
+    }
+
     /// `[{"text": "…"}, …]`: every part needs non-empty text; `add` receives each part's length.
     private func textParts(
-        _ s: inout ByteScanner, at offset: Int, what: String, report: RecordChecker.Report, add: (Int) -> Void
+        _ s: inout ByteScanner, at offset: Int, what: String, report: RecordChecker.Report, reserved: Bool = false, add: (Int) -> Void
     ) throws(ByteScanner.Failure) {
         guard s.kindOfNextValue() == "an array" else {
             report(.error, .wrongType, offset, "\"\(what)\" must be an array of {\"text\": …} objects, found \(s.kindOfNextValue())")
@@ -146,6 +307,9 @@ struct ConversationChecker {
                 }
                 let text = try s.scanString()
                 if RecordChecker.isBlank(s, text) { report(.error, .emptyText, valueOffset, "\(what)[\(index)].text is empty") }
+                if reserved {
+                    for (at, word) in reservedStrings(in: s, text) { report(.error, .reservedString, at, reservedMessage(word)) }
+                }
                 add(text.characters)
             }
             if !sawText { report(.error, .missingField, partOffset, "\(what)[\(index)] has no \"text\"") }
@@ -194,5 +358,19 @@ struct ConversationChecker {
             s.i -= 1
             throw s.unexpected(expected: "',' or ']'")
         }
+    }
+}
+
+/// `s3://bucket/key`, as training data names its media.
+struct S3URI: Equatable {
+    var bucket: String
+    var key: String
+
+    init?(_ text: String) {
+        guard text.hasPrefix("s3://") else { return nil }
+        let rest = text.dropFirst(5)
+        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex, rest.index(after: slash) < rest.endIndex else { return nil }
+        bucket = String(rest[..<slash])
+        key = String(rest[rest.index(after: slash)...])
     }
 }

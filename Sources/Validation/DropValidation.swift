@@ -34,7 +34,7 @@ public enum DropValidation {
                 }
             }
         }
-        let plan = ValidationPlan(model: model, hyperparameters: hyperparameters, role: role)
+        let plan = ValidationPlan(model: model, hyperparameters: hyperparameters, role: role, dataBucket: profile.dataBucket)
         var report = FileValidator(plan: plan, recordHook: hook).validate(path: path, displayName: displayName, observe: observe)
         for problem in problems.reversed() { report.add(problem) }
         return report

@@ -7,17 +7,23 @@ import AdapterKit
 /// reported.
 struct RecordChecker {
     let schema: RecordSchema
+    /// The training data's bucket, when known (media must be in it).
+    var dataBucket: String?
     /// Field names as bytes, compared against raw keys without decoding them.
     private let fieldNames: [[UInt8]]
 
-    init(schema: RecordSchema) {
+    init(schema: RecordSchema, dataBucket: String? = nil) {
         self.schema = schema
+        self.dataBucket = dataBucket
         fieldNames = schema.fields.map { Array($0.name.utf8) }
     }
 
     struct Counts {
         var inputCharacters = 0
         var outputCharacters = 0
+        /// Media blocks in the record: a file holds images or videos, never both.
+        var images = 0
+        var videos = 0
     }
 
     /// A problem at a byte offset within the line.
@@ -38,7 +44,7 @@ struct RecordChecker {
             let counts: Counts
             switch schema.format {
             case .fields: counts = try checkFields(&scanner, report: report)
-            case .conversation: counts = try ConversationChecker(schema: schema.conversation!).check(&scanner, report: report)
+            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket).check(&scanner, report: report)
             }
             scanner.skipWhitespace()
             guard scanner.atEnd else { throw scanner.fail("unexpected data after the JSON object") }

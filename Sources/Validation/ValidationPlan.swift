@@ -15,6 +15,10 @@ public struct ValidationPlan: Sendable {
     public var maximumLineBytes: Int
     /// Only this many problems are kept in full; the rest are counted.
     public var maximumListedProblems: Int
+    /// The job's hyperparameters as Bedrock gets them, for the documentation's advice.
+    public var hyperparameters: [String: String] = [:]
+    /// The bucket the training data goes to, when known: media records name must be in it.
+    public var dataBucket: String?
 
     public init(
         model: ModelDescription, role: Role = .training, batchSize: Int? = nil, epochs: Int? = nil,
@@ -29,9 +33,11 @@ public struct ValidationPlan: Sendable {
     }
 
     /// A plan from a profile's resolved hyperparameters (Bedrock's string map).
-    public init(model: ModelDescription, hyperparameters: [String: String], role: Role = .training) {
+    public init(model: ModelDescription, hyperparameters: [String: String], role: Role = .training, dataBucket: String? = nil) {
         self.init(model: model, role: role, batchSize: hyperparameters["batchSize"].flatMap { Int($0) },
                   epochs: hyperparameters["epochCount"].flatMap { Int($0) })
+        self.hyperparameters = hyperparameters
+        self.dataBucket = dataBucket
     }
 
     var limits: DataLimits { model.limits }

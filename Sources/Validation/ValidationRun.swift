@@ -20,12 +20,15 @@ struct ValidationRun {
     private var counts: [ProblemKind: (ValidationProblem.Severity, Int)] = [:]
     private var problems: [ValidationProblem] = []
     private var omitted = 0
+    private var firstImageLine: Int?
+    private var firstVideoLine: Int?
+    private var reportedMixedMedia = false
 
     init(plan: ValidationPlan, displayName: String, recordHook: (@Sendable (JSONValue) -> [RecordProblem])?) {
         self.plan = plan
         self.displayName = displayName
         self.recordHook = recordHook
-        checker = RecordChecker(schema: plan.model.record)
+        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket)
     }
 
     func nextLineNumber() -> Int { lineNumber + 1 }
@@ -64,6 +67,8 @@ struct ValidationRun {
         for (severity, kind, offset, message) in found {
             problem(severity, kind, line: number, column: offset == 0 && kind == .missingField ? 0 : offset + 1, message)
         }
+        // A record with other errors still says which media the file holds.
+        if let counts { checkMediaKinds(counts, line: number) }
         guard let counts, !hadErrors else { return }
         checkTokens(counts, line: number)
         if !hashes.insert(Self.hash(line)).inserted {
@@ -75,6 +80,17 @@ struct ValidationRun {
                 problem(found.severity == .error ? .error : .warning, .adapterCheck, line: number, column: 0, found.message)
             }
         }
+    }
+
+    /// A dataset holds images or videos, never both: the first record of the second kind is
+    /// the error, pointing at where the first kind began.
+    private mutating func checkMediaKinds(_ counts: RecordChecker.Counts, line: Int) {
+        if counts.images > 0 && firstImageLine == nil { firstImageLine = line }
+        if counts.videos > 0 && firstVideoLine == nil { firstVideoLine = line }
+        guard !reportedMixedMedia, let images = firstImageLine, let videos = firstVideoLine else { return }
+        reportedMixedMedia = true
+        problem(.error, .media, line: line, column: 0,
+                "the file has images (from line \(images)) and videos (from line \(videos)); a training set holds one kind of media")
     }
 
     private mutating func checkTokens(_ counts: RecordChecker.Counts, line: Int) {
@@ -132,6 +148,23 @@ struct ValidationRun {
         return h ^ (h >> 32)
     }
 
+    /// Where the documentation ties a value to the dataset's size (Nova's warmup steps: records
+    /// ÷ 160 for Lite), a value more than three times off is worth a warning, not a refusal.
+    private mutating func adviseHyperparameters() {
+        guard records > 0 else { return }
+        for spec in plan.model.hyperparameters {
+            guard let unit = spec.recordsPerSuggestedUnit, let text = plan.hyperparameters[spec.name], let value = Double(text) else { continue }
+            var suggested = (Double(records) / Double(unit)).rounded()
+            if let minimum = spec.minimum { suggested = max(suggested, minimum) }
+            if let maximum = spec.maximum { suggested = min(suggested, maximum) }
+            let floor = max(suggested, 1)
+            if value > 3 * floor || value < suggested / 3 {
+                problem(.warning, .hyperparameter, line: 0, column: 0,
+                        "\(spec.name) is \(Self.number(value)); for \(ValidationReport.plural(records, "record")) the documentation advises about \(Self.number(suggested)) (records ÷ \(unit))")
+            }
+        }
+    }
+
     static func number(_ d: Double) -> String { d.rounded() == d ? String(Int(d)) : String(d) }
 
     mutating func finish() -> ValidationReport {
@@ -161,6 +194,7 @@ struct ValidationRun {
                 problem(.error, .fileTooLarge, line: 0, column: 0, "the file is \(bytes) bytes; validation files may be at most \(max) bytes")
             }
         }
+        if plan.role == .training { adviseHyperparameters() }
         if records == 0 && !counts.keys.contains(.unreadable) {
             problem(.error, .tooFewRecords, line: 0, column: 0, "the file holds no records")
         }

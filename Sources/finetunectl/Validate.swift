@@ -23,6 +23,8 @@ struct Validate: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a hyperparameter (repeatable).", valueName: "name=value"))
     var overrides: [String] = []
     @Option(name: .long, help: "training or validation.") var role: String = "training"
+    @Option(name: .customLong("data-bucket"), help: "With --adapter: the S3 bucket the data goes to; media records name must be in it.")
+    var dataBucket: String?
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -95,7 +97,8 @@ struct Validate: AsyncParsableCommand {
         let defaults = (try? HyperparameterResolution.resolve([:], for: model)) ?? [:]
         // No profile: nothing decides about paid jobs here, so end of life is not held against it.
         let standalone = Profile(name: "\(loaded.name)/\(model.id)", adapter: loaded.name, baseModel: model.id, backend: "none", allowEndOfLife: true)
-        return ResolvedProfile(profile: standalone, adapter: loaded, model: model, hyperparameters: defaults, backendKind: .local)
+        return ResolvedProfile(profile: standalone, adapter: loaded, model: model, hyperparameters: defaults, backendKind: .local,
+                               dataBucket: dataBucket)
     }
 
     /// A failure to set up the check itself: a usage problem, exit 2.

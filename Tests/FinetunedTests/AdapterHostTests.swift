@@ -209,7 +209,13 @@ struct DaemonAdapterTests {
         #expect(result.status == 0, "\(result.stderr)")
         let listing = try JSONValue(parsing: result.stdout)
         let adapters = try #require(listing["adapters"]?.arrayValue)
-        #expect(adapters.compactMap { $0["name"]?.stringValue } == ["cohere", "llama", "local", "titan"])
+        #expect(adapters.compactMap { $0["name"]?.stringValue } == ["cohere", "llama", "local", "nova", "titan"])
+        let listed = try await daemon.ctl(["adapters"])
+        for id in ["amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k"] {
+            #expect(listed.stdout.contains("  \(id)  [active]"), "\(id) in:\n\(listed.stdout)")
+        }
+        #expect(listed.stdout.contains("fine tuning, distillation; served on demand or provisioned; Converse; teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0; 8–20000 records"))
+        #expect(listed.stdout.contains("learningRateWarmupSteps: integer 0...20, default 10"))
         let light = try #require(adapters[0]["models"]?.arrayValue?.first { $0["id"]?.stringValue == "cohere.command-light-text-v14:7:4k" })
         let expectedStatus = LifecycleCalendar.today() >= "2025-08-12" ? "end_of_life" : "legacy"
         #expect(light["lifecycle_status"]?.stringValue == expectedStatus)

@@ -34,12 +34,14 @@ public struct ModelDescription: Sendable, Equatable {
     public var prices: Prices?
     /// Caveats, such as limits the documentation does not state.
     public var notes: [String]
+    public var serving: ServingFacts
 
     public init(
         id: String, displayName: String, inferenceID: String, lifecycle: ModelLifecycle = ModelLifecycle(),
         record: RecordSchema, limits: DataLimits, hyperparameters: [HyperparameterSpec], prices: Prices? = nil,
-        notes: [String] = []
+        notes: [String] = [], serving: ServingFacts = ServingFacts()
     ) {
+        self.serving = serving
         self.id = id
         self.displayName = displayName
         self.inferenceID = inferenceID
@@ -158,15 +160,92 @@ public struct RecordField: Sendable, Equatable {
 /// user turns count as input tokens, assistant turns as output.
 public struct ConversationSchema: Sendable, Equatable {
     public var schemaVersion: String
+    /// Nova takes any string as `schemaVersion` (its examples use `schemaVersion`'s value).
+    public var anySchemaVersion: Bool
     public var systemAllowed: Bool
     public var firstRole: String
     public var lastRole: String
+    /// Strings that fail a job when they appear in system or user text (Nova's `User:`, …),
+    /// reported at their line and column.
+    public var reservedStrings: [String]
+    /// Image and video blocks in user turns; nil: text only.
+    public var media: MediaRules?
+    /// `reasoningContent` blocks allowed in assistant turns (Nova 2 Lite).
+    public var reasoningContent: Bool
 
-    public init(schemaVersion: String, systemAllowed: Bool = true, firstRole: String = "user", lastRole: String = "assistant") {
+    public init(
+        schemaVersion: String, anySchemaVersion: Bool = false, systemAllowed: Bool = true, firstRole: String = "user",
+        lastRole: String = "assistant", reservedStrings: [String] = [], media: MediaRules? = nil, reasoningContent: Bool = false
+    ) {
         self.schemaVersion = schemaVersion
+        self.anySchemaVersion = anySchemaVersion
         self.systemAllowed = systemAllowed
         self.firstRole = firstRole
         self.lastRole = lastRole
+        self.reservedStrings = reservedStrings
+        self.media = media
+        self.reasoningContent = reasoningContent
+    }
+}
+
+/// What media a conversation record may carry: `{"image": {"format", "source": {"s3Location":
+/// {"uri"}}}}` and the same for `video`, in user turns only, one kind per file.
+public struct MediaRules: Sendable, Equatable {
+    public var imageFormats: [String]
+    public var maxImagesPerRecord: Int
+    public var videoFormats: [String]
+    public var maxVideosPerRecord: Int
+
+    public init(imageFormats: [String], maxImagesPerRecord: Int, videoFormats: [String], maxVideosPerRecord: Int) {
+        self.imageFormats = imageFormats
+        self.maxImagesPerRecord = maxImagesPerRecord
+        self.videoFormats = videoFormats
+        self.maxVideosPerRecord = maxVideosPerRecord
+    }
+}
+
+/// A `customizationType` of `CreateModelCustomizationJob` that a model takes.
+public enum CustomizationKind: String, Sendable, Equatable, CaseIterable {
+    case fineTuning = "fine_tuning"
+    case distillation
+    case continuedPreTraining = "continued_pre_training"
+
+    /// The API's name.
+    public var apiName: String {
+        switch self {
+        case .fineTuning: "FINE_TUNING"
+        case .distillation: "DISTILLATION"
+        case .continuedPreTraining: "CONTINUED_PRE_TRAINING"
+        }
+    }
+}
+
+/// Which runtime call asks the model: InvokeModel with the family's own body, or Converse.
+public enum InvokeAPI: String, Sendable, Equatable {
+    case invokeModel = "invoke_model"
+    case converse
+}
+
+/// How a custom model of this base can be served, and what else the host needs to know
+/// about it. Plugins built before these existed describe none of it: fine-tuning only,
+/// provisioned throughput, InvokeModel, validation data allowed.
+public struct ServingFacts: Sendable, Equatable {
+    public var customizations: [CustomizationKind]
+    /// A custom model deployment (on demand, billed per token) can serve it.
+    public var onDemand: Bool
+    public var invokeAPI: InvokeAPI
+    /// For distillation: the teacher model ids this model may learn from.
+    public var teachers: [String]
+    /// Whether the job takes a validation set (Nova 2 Lite: no).
+    public var validationData: Bool
+
+    public init(customizations: [CustomizationKind] = [.fineTuning], onDemand: Bool = false, invokeAPI: InvokeAPI = .invokeModel,
+                teachers: [String] = [], validationData: Bool = true) {
+        self.customizations = customizations
+        self.onDemand = onDemand
+        self.invokeAPI = invokeAPI
+        self.teachers = teachers
+        self.validationData = validationData
     }
 }
 
@@ -243,11 +322,15 @@ public struct HyperparameterSpec: Sendable, Equatable {
     /// For `.string` parameters with a fixed set of values.
     public var allowedValues: [String]
     public var summary: String
+    /// Where the documentation advises a value of (training records ÷ this), as for Nova's
+    /// warmup steps: validation warns when the value is more than three times off.
+    public var recordsPerSuggestedUnit: Int?
 
     public init(
         name: String, type: HyperparameterType, minimum: Double? = nil, maximum: Double? = nil,
-        defaultValue: JSONValue? = nil, allowedValues: [String] = [], summary: String
+        defaultValue: JSONValue? = nil, allowedValues: [String] = [], summary: String, recordsPerSuggestedUnit: Int? = nil
     ) {
+        self.recordsPerSuggestedUnit = recordsPerSuggestedUnit
         self.name = name
         self.type = type
         self.minimum = minimum

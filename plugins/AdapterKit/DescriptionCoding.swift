@@ -44,6 +44,7 @@ extension ModelDescription {
             "notes": .array(notes.map { .string($0) }),
         ]
         if let prices { object["prices"] = prices.json() }
+        object["serving"] = serving.json()
         return .object(object)
     }
 
@@ -66,6 +67,38 @@ extension ModelDescription {
         }
         prices = try r.object("prices").map { (p) throws(DescriptionError) in try Prices(reader: p) }
         notes = try r.strings("notes")
+        // Absent from plugins built before ABI 1.1: the defaults are what the host assumed then.
+        serving = try r.object("serving").map { (s) throws(DescriptionError) in try ServingFacts(reader: s) } ?? ServingFacts()
+    }
+}
+
+extension ServingFacts {
+    func json() -> JSONValue {
+        [
+            "customizations": .array(customizations.map { .string($0.rawValue) }), "on_demand": .bool(onDemand),
+            "invoke_api": .string(invokeAPI.rawValue), "teachers": .array(teachers.map { .string($0) }),
+            "validation_data": .bool(validationData),
+        ]
+    }
+
+    init(reader r: JSONObjectReader) throws(DescriptionError) {
+        customizations = []
+        for name in try r.strings("customizations") {
+            guard let kind = CustomizationKind(rawValue: name) else {
+                throw r.error("customizations", "unknown customization '\(name)' (known: \(CustomizationKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            customizations.append(kind)
+        }
+        if customizations.isEmpty { customizations = [.fineTuning] }
+        onDemand = try r.bool("on_demand", default: false)
+        let api = try r.optionalString("invoke_api") ?? InvokeAPI.invokeModel.rawValue
+        guard let invokeAPI = InvokeAPI(rawValue: api) else { throw r.error("invoke_api", "must be invoke_model or converse, not '\(api)'") }
+        self.invokeAPI = invokeAPI
+        teachers = try r.strings("teachers")
+        if !teachers.isEmpty && !customizations.contains(.distillation) {
+            throw r.error("teachers", "lists teachers, but the model takes no distillation")
+        }
+        validationData = try r.bool("validation_data", default: true)
     }
 }
 
@@ -115,10 +148,20 @@ extension RecordSchema {
             })
         }
         if let conversation {
-            object["conversation"] = [
+            var c: [String: JSONValue] = [
                 "schema_version": .string(conversation.schemaVersion), "system_allowed": .bool(conversation.systemAllowed),
                 "first_role": .string(conversation.firstRole), "last_role": .string(conversation.lastRole),
+                "any_schema_version": .bool(conversation.anySchemaVersion),
+                "reserved_strings": .array(conversation.reservedStrings.map { .string($0) }),
+                "reasoning_content": .bool(conversation.reasoningContent),
             ]
+            if let media = conversation.media {
+                c["media"] = [
+                    "image_formats": .array(media.imageFormats.map { .string($0) }), "max_images": .number(Double(media.maxImagesPerRecord)),
+                    "video_formats": .array(media.videoFormats.map { .string($0) }), "max_videos": .number(Double(media.maxVideosPerRecord)),
+                ]
+            }
+            object["conversation"] = .object(c)
         }
         return .object(object)
     }
@@ -146,9 +189,20 @@ extension RecordSchema {
             guard !fields.isEmpty else { throw r.error("fields", "must declare at least one field") }
         case .conversation:
             guard let c = try r.object("conversation") else { throw r.error("conversation", "is required for the conversation format") }
+            var media: MediaRules?
+            if let m = try c.object("media") {
+                let images = try m.optionalInteger("max_images") ?? 0, videos = try m.optionalInteger("max_videos") ?? 0
+                guard images >= 0, videos >= 0 else { throw m.error("max_images", "counts must not be negative") }
+                media = MediaRules(imageFormats: try m.strings("image_formats"), maxImagesPerRecord: images,
+                                   videoFormats: try m.strings("video_formats"), maxVideosPerRecord: videos)
+            }
+            let reserved = try c.strings("reserved_strings")
+            if reserved.contains(where: \.isEmpty) { throw c.error("reserved_strings", "must not contain an empty string") }
             conversation = ConversationSchema(
-                schemaVersion: try c.string("schema_version"), systemAllowed: try c.bool("system_allowed", default: true),
-                firstRole: try c.optionalString("first_role") ?? "user", lastRole: try c.optionalString("last_role") ?? "assistant")
+                schemaVersion: try c.string("schema_version"), anySchemaVersion: try c.bool("any_schema_version", default: false),
+                systemAllowed: try c.bool("system_allowed", default: true),
+                firstRole: try c.optionalString("first_role") ?? "user", lastRole: try c.optionalString("last_role") ?? "assistant",
+                reservedStrings: reserved, media: media, reasoningContent: try c.bool("reasoning_content", default: false))
         }
     }
 }
@@ -211,6 +265,7 @@ extension HyperparameterSpec {
         if let maximum { object["max"] = .number(maximum) }
         if let defaultValue { object["default"] = defaultValue }
         if !allowedValues.isEmpty { object["allowed_values"] = .array(allowedValues.map { .string($0) }) }
+        if let recordsPerSuggestedUnit { object["records_per_suggested_unit"] = .number(Double(recordsPerSuggestedUnit)) }
         return .object(object)
     }
 
@@ -227,6 +282,8 @@ extension HyperparameterSpec {
         maximum = try r.optionalNumber("max")
         allowedValues = try r.strings("allowed_values")
         defaultValue = r.value("default")
+        recordsPerSuggestedUnit = try r.optionalInteger("records_per_suggested_unit")
+        if let unit = recordsPerSuggestedUnit, unit <= 0 { throw r.error("records_per_suggested_unit", "must be positive") }
         if let minimum, let maximum, minimum > maximum {
             throw r.error("min", "\(JSONValue.format(minimum)) exceeds max \(JSONValue.format(maximum))")
         }

@@ -15,6 +15,10 @@
  *
  * Versioning: the host refuses a plugin whose abi_major differs from its own. Within a major
  * version, fields are only appended to the table; `size` tells the host which ones exist.
+ * 1.1 adds, in `describe`, a model's "serving" object (customizations, on-demand serving,
+ * invoke API, distillation teachers, validation data) and the conversation schema's rules
+ * (any schema version, reserved strings, media, reasoning content); a 1.0 plugin omits them
+ * and the host assumes fine-tuning, provisioned throughput, InvokeModel and text only.
  * See plugins/README.md for the JSON documents each function takes and returns.
  */
 #ifndef FINETUNED_ADAPTER_H
@@ -27,7 +31,7 @@ extern "C" {
 #endif
 
 #define FINETUNED_ADAPTER_ABI_MAJOR 1
-#define FINETUNED_ADAPTER_ABI_MINOR 0
+#define FINETUNED_ADAPTER_ABI_MINOR 1
 #define FINETUNED_ADAPTER_ENTRY_SYMBOL "finetuned_adapter_entry"
 
 typedef struct finetuned_adapter_v1 {
