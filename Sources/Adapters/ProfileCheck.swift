@@ -23,6 +23,16 @@ public struct ResolvedProfile: Sendable {
         self.backendKind = backendKind
     }
 
+    /// Whether a custom model deployment serves the custom model (on demand, billed per
+    /// token): where the profile allows it and the model and the backend can; else a
+    /// provisioned throughput (the local backend's own server counts as one).
+    public var servesOnDemand: Bool {
+        switch profile.serving {
+        case .provisioned: false
+        case .onDemand, .auto: backendKind == .bedrock && model.serving.onDemand
+        }
+    }
+
     /// Why a paid job must not start on this profile `today`, or nil. An end-of-life base
     /// model is refused unless the profile says `allow_end_of_life = true`; the local backend
     /// costs nothing and is never refused.
@@ -78,6 +88,11 @@ public enum ProfileCheck {
                 continue
             }
             let kind = configuration.backends[profile.backend]?.kind ?? .local
+            if profile.serving == .onDemand, !model.serving.onDemand {
+                outcome.errors.append(configuration.diagnostic(
+                    at: path + ["serving"], "profile '\(name)': \(model.displayName) cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\""))
+                continue
+            }
             let resolved = ResolvedProfile(
                 profile: profile, adapter: adapter, model: model, hyperparameters: hyperparameters, backendKind: kind,
                 dataBucket: configuration.backends[profile.backend]?.bedrock?.bucket)

@@ -87,6 +87,7 @@ public enum ConfigurationLoader {
         if var t = top.table("limits") {
             limits.maxConcurrentWorkflows = t.integer("max_concurrent_workflows", in: 1...10_000) ?? limits.maxConcurrentWorkflows
             limits.maxLiveThroughputs = t.integer("max_live_throughputs", in: 0...1_000) ?? limits.maxLiveThroughputs
+            limits.maxLiveDeployments = t.integer("max_live_deployments", in: 0...1_000) ?? limits.maxLiveDeployments
             limits.maxUnkeptThroughputHours = t.number("max_unkept_throughput_hours", in: 0.1...720) ?? limits.maxUnkeptThroughputHours
             t.finish()
         }
@@ -213,16 +214,24 @@ public enum ConfigurationLoader {
             for (key, value) in hyperparameters.sorted(by: { $0.key < $1.key }) where value.scalarText == nil {
                 t.error("hyperparameters", "hyperparameter '\(key)' must be a string, number or boolean, not \(value.kindName)")
             }
+            let serving = t.oneOf("serving", ServingChoice.allCases.map(\.rawValue)).flatMap(ServingChoice.init) ?? .auto
+            let keep = t.oneOf("keep", KeepChoice.allCases.map(\.rawValue)).flatMap(KeepChoice.init) ?? .modelAndServing
+            if serving == .onDemand, let backend, let kind = kinds[backend], kind != .bedrock {
+                t.error("serving", "on-demand serving is a Bedrock custom model deployment; the \(kind.rawValue) backend '\(backend)' has none")
+            }
             let allowEndOfLife = t.bool("allow_end_of_life") ?? false
             let keepRejectedModels = t.bool("keep_rejected_models") ?? false
             t.finish()
             guard let adapter, let baseModel, let backend else { continue }
-            profiles[name] = Profile(
+            var profile = Profile(
                 name: name, adapter: adapter, baseModel: baseModel, backend: backend,
                 evaluationSet: evaluationSet, hyperparameters: hyperparameters,
                 allowEndOfLife: allowEndOfLife, keepRejectedModels: keepRejectedModels,
                 line: t.context.locator.line(for: t.path), validationSet: validationSet,
                 evaluationSets: evaluationSets, validationSets: validationSets)
+            profile.serving = serving
+            profile.keep = keep
+            profiles[name] = profile
         }
         return profiles
     }

@@ -52,6 +52,8 @@ public struct InboxSettings: Sendable, Equatable {
 public struct CostLimits: Sendable, Equatable {
     public var maxConcurrentWorkflows: Int = 4
     public var maxLiveThroughputs: Int = 2
+    /// Custom model deployments alive at once (on-demand serving).
+    public var maxLiveDeployments: Int = 4
     /// A throughput that was not kept is deleted after this long, whatever else happens.
     public var maxUnkeptThroughputHours: Double = 6
 }
@@ -144,6 +146,10 @@ public struct Profile: Sendable, Equatable {
     /// Validation data for the job (Bedrock's `validationDataConfig`), checked against the
     /// adapter's validation limits before anything is paid; Bedrock backends only.
     public var validationSet: String?
+    /// How the custom model is served for its evaluation.
+    public var serving: ServingChoice = .auto
+    /// What a kept model keeps: what serves it too (default), or the model only.
+    public var keep: KeepChoice = .modelAndServing
     /// Sets a sidecar may choose by name (`evaluation_set = "q3"`), name → absolute path.
     public var evaluationSets: [String: String]
     public var validationSets: [String: String]
@@ -173,6 +179,20 @@ public struct Profile: Sendable, Equatable {
         self.keepRejectedModels = keepRejectedModels
         self.line = line
     }
+}
+
+/// `serving` of a profile: `auto` serves on demand (a custom model deployment, billed per
+/// token) where the model allows it, else by a provisioned throughput (billed by the hour).
+public enum ServingChoice: String, Sendable, Equatable, CaseIterable {
+    case auto
+    case onDemand = "on_demand"
+    case provisioned
+}
+
+/// `keep` of a profile: what a kept custom model keeps.
+public enum KeepChoice: String, Sendable, Equatable, CaseIterable {
+    case modelAndServing = "model_and_serving"
+    case modelOnly = "model_only"
 }
 
 public struct EvaluationSettings: Sendable, Equatable, Codable {

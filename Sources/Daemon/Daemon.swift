@@ -46,7 +46,8 @@ public struct Daemon {
             layout: layout, evaluator: BERTEvaluator(server: models, settings: configuration.evaluation), outbox: outbox, models: models)
         let engine = WorkflowEngine(
             store: store, environment: environment, policy: EnginePolicy(configuration),
-            faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest),
+            faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest,
+                                 abortAfterCall: faults.abortAfterCall),
             logger: logger)
         await runtime.attach(engine: engine)
         let probe = faults.probeWrite, probeLogger = logger

@@ -12,6 +12,8 @@ public struct TestFaults: Sendable {
     /// `abort()` right after the n-th backend call of this process returned, before its
     /// answer is recorded.
     public var abortAfterRequest: Int?
+    /// `abort()` right after the first backend call of this name answered (`create-deployment`).
+    public var abortAfterCall: String?
     /// `abort()` right after the local backend saved the n-th epoch of a training run.
     public var abortAfterEpoch: Int?
     /// A pause after each local training epoch, so a test can stop the daemon mid-training.
@@ -48,6 +50,8 @@ public struct TestFaults: Sendable {
                 probeWrite = parts.count > 1 ? parts[1] : nil
             case "abort-after-epoch":
                 abortAfterEpoch = parts.count > 1 ? Int(parts[1]) : nil
+            case "abort-after-call":
+                abortAfterCall = parts.count > 1 ? parts[1] : nil
             case "abort-after-request":
                 abortAfterRequest = parts.count > 1 ? Int(parts[1]) : nil
             default:

@@ -29,15 +29,18 @@ struct ConfigurationTests {
     @Test("the shipped example configuration is valid and means what its comments say")
     func shippedExample() throws {
         let path = BuiltProducts.packageRoot.appendingPathComponent("etc/finetuned/finetuned.toml").path
-        let config = try ConfigurationLoader.load(path: path, knownAdapters: ["cohere", "llama", "titan", "local"])
+        let config = try ConfigurationLoader.load(path: path, knownAdapters: ["cohere", "llama", "nova", "titan", "local"])
         #expect(config.paths.inbox == "/var/lib/finetuned/inbox")
         #expect(config.adapterDirectories == ["/usr/lib/finetuned/adapters", "/etc/finetuned/adapters"])
         #expect(config.daemon.runtimeDirectory == "/run/finetuned")
         #expect(config.backends["bedrock"]?.kind == .bedrock)
         #expect(config.backends["bedrock"]?.settings["region"] == .string("us-east-1"))
-        #expect(config.profiles["summaries"]?.hyperparameters["epochCount"]?.scalarText == "1")
+        // It leads with Nova, served on demand.
+        #expect(config.profiles["summaries"]?.adapter == "nova" && config.profiles["summaries"]?.serving == .auto)
+        #expect(config.profiles["summaries"]?.hyperparameters["epochCount"]?.scalarText == "2")
         #expect(config.profiles["summaries"]?.hyperparameters["learningRate"]?.scalarText == "1e-05")
-        #expect(config.profiles["summaries"]?.allowEndOfLife == false)
+        #expect(config.profiles["command"]?.allowEndOfLife == false)
+        #expect(config.limits.maxLiveDeployments == 4)
         #expect(config.notifications.email?.port == 587)
         #expect(config.notifications.email?.security == .starttls)
         #expect(config.evaluation.confidence == 0.95)
@@ -227,6 +230,44 @@ struct ConfigurationTests {
             "finetuned.toml:10: [profiles.p.evaluation_sets]: '../up' is not a usable set name (letters, digits, '-' and '_', at most 63)",
             "finetuned.toml:11: [profiles.p.evaluation_sets]: 'relative' must be an absolute path, not 'eval/b.jsonl'",
             "finetuned.toml:13: profile 'p': validation sets are sent to Bedrock as the job's validation data; the backend 'here' takes none",
+        ])
+    }
+
+    @Test("serving and keep: their values, and on-demand serving only where a deployment exists")
+    func servingChoices() throws {
+        let good = try ConfigurationLoader.parse(text: """
+            [backends.cloud]
+            kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "my-data"
+
+            [profiles.a]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            serving = "on_demand"
+            keep = "model_only"
+
+            [profiles.b]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            """, file: "/etc/finetuned/finetuned.toml")
+        #expect(good.profiles["a"]?.serving == .onDemand && good.profiles["a"]?.keep == .modelOnly)
+        #expect(good.profiles["b"]?.serving == .auto && good.profiles["b"]?.keep == .modelAndServing, "the defaults")
+        #expect(errors("""
+            [backends.here]
+            kind = "local"
+
+            [profiles.p]
+            adapter = "local"
+            base_model = "m"
+            backend = "here"
+            serving = "on_demand"
+            keep = "everything"
+            """) == [
+            "finetuned.toml:8: profile 'p': on-demand serving is a Bedrock custom model deployment; the local backend 'here' has none",
+            "finetuned.toml:9: profile 'p': 'keep' = 'everything' is not one of model_and_serving, model_only",
         ])
     }
 

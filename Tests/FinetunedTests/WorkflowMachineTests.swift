@@ -71,6 +71,31 @@ struct WorkflowMachineTests {
         #expect(try keeping.handle(.throughputDeleted) == [.notify(.notKept)], "keep_rejected_models keeps the custom model")
     }
 
+    @Test("keep = model_only: a kept model's deployment (or throughput) is deleted before the notification; the model stays")
+    func keptModelOnly() throws {
+        for serving in Serving.allCases {
+            var m = M(stage: .scored, context: {
+                var c = WorkflowContext()
+                c.spec = Self.spec(serving: serving, keepServing: false)
+                c.jobARN = "arn:job"; c.customModelARN = "arn:model"; c.throughputARN = "arn:serving"
+                return c
+            }())
+            #expect(try m.handle(.decided(keep: true, reason: "better")) == [.deleteThroughput])
+            #expect(m.stage == .kept)
+            #expect(try m.handle(.throughputDeleted) == [.notify(.kept)])
+            #expect(m.context.throughputDeleted && !m.context.customModelDeleted)
+            #expect(try m.handle(.notified) == [.finish])
+        }
+        var keeping = M(stage: .scored, context: {
+            var c = WorkflowContext()
+            c.spec = Self.spec(serving: .onDemand, keepServing: true)
+            c.customModelARN = "arn:model"; c.throughputARN = "arn:deployment"
+            return c
+        }())
+        #expect(try keeping.handle(.decided(keep: true, reason: "better")) == [.notify(.kept)], "the default keeps what serves it")
+        #expect(throws: M.TransitionError.self) { try keeping.handle(.throughputDeleted) }
+    }
+
     @Test("a failed job while training: nothing to stop or delete but the notification")
     func jobFails() throws {
         var m = M(stage: .training, context: { var c = WorkflowContext(); c.jobARN = "arn:job"; return c }())
@@ -185,6 +210,21 @@ struct WorkflowMachineTests {
             // The context holds a custom model that a failure keeps for retry; cancelling gives it up.
             .failed: ["cancelRequested": .cancelling],
         ]
+        try Self.checkTransitions(context: context, expected: expected)
+        // keep = "model_only": a kept model's serving resource goes before the notification.
+        var modelOnly = context
+        modelOnly.spec = Self.spec(serving: .onDemand, keepServing: false)
+        var expectedModelOnly = expected
+        expectedModelOnly[.kept] = ["notified": .notified, "throughputDeleted": .kept]
+        try Self.checkTransitions(context: modelOnly, expected: expectedModelOnly)
+    }
+
+    static func spec(serving: Serving, keepServing: Bool) -> WorkflowSpec {
+        WorkflowSpec(adapter: "a", baseModel: "m", backend: "b", hyperparameters: [:], evaluationSet: nil, jobName: "j",
+                     customModelName: "c", throughputName: "t", serving: serving, keepServing: keepServing)
+    }
+
+    static func checkTransitions(context: WorkflowContext, expected: [WorkflowStage: [String: WorkflowStage]]) throws {
         for stage in WorkflowStage.allCases {
             for event in Self.events {
                 var m = M(stage: stage, context: context)
@@ -235,7 +275,9 @@ struct WorkflowMachineTests {
     func randomWalks() throws {
         var rng = SplitMix64(seed: 42)
         for walk in 0..<10_000 {
-            var m = M(context: WorkflowContext(keepRejectedModels: rng.next() % 4 == 0))
+            var context = WorkflowContext(keepRejectedModels: rng.next() % 4 == 0)
+            context.spec = Self.spec(serving: rng.next() % 2 == 0 ? .onDemand : .provisioned, keepServing: rng.next() % 3 != 0)
+            var m = M(context: context)
             var steps = 0
             var retries = 0
             while !m.stage.isTerminal || (m.stage == .failed && retries < 3 && rng.next() % 2 == 0) {
@@ -272,7 +314,8 @@ struct WorkflowMachineTests {
                 _ = try m.handle(event)
             }
             let c = m.context
-            #expect(c.throughputARN == nil || c.throughputDeleted || (m.stage == .done && c.keep == true), "walk \(walk): throughput left")
+            #expect(c.throughputARN == nil || c.throughputDeleted || (m.stage == .done && c.keep == true && c.keepsServing),
+                    "walk \(walk): \(c.serving.words) left")
             #expect(c.customModelARN == nil || c.customModelDeleted || c.keepRejectedModels || c.keep == true || m.stage == .failed,
                     "walk \(walk): custom model left in \(m.stage)")
             #expect(c.jobARN == nil || c.customModelARN != nil || c.jobStopped, "walk \(walk): job left running")

@@ -210,6 +210,51 @@ public struct BedrockBackend: CustomizationBackend {
         return ThroughputState(arn: throughput.provisionedModelArn, status: status, message: throughput.failureMessage, modelARN: throughput.modelArn)
     }
 
+    // MARK: - Custom model deployment (on-demand serving)
+
+    public func findDeployment(name: String) async throws(BackendError) -> DeploymentState? {
+        do { return try await deployment(name) } catch {
+            if case .notFound = error { return nil }
+            throw error
+        }
+    }
+
+    public func createDeployment(_ request: DeploymentRequest) async throws(BackendError) -> String {
+        let body = CreateCustomModelDeploymentRequest(
+            modelDeploymentName: request.name, modelArn: request.modelARN,
+            description: "finetuned: serves the custom model of workflow \(request.tags["finetuned:workflow-id"] ?? "?") on demand",
+            tags: tags(request.tags), clientRequestToken: request.clientRequestToken)
+        do {
+            return try await control.createCustomModelDeployment(body)
+        } catch where BedrockErrors.isNameCollision(error) {
+            let existing: CustomModelDeployment
+            do { existing = try await control.getCustomModelDeployment(request.name) } catch {
+                throw BedrockErrors.map(error, "look up the deployment named \(request.name)")
+            }
+            guard existing.modelArn == request.modelARN else {
+                throw .permanent("CreateCustomModelDeployment: \(error.code): \(error.message) A deployment named \(request.name) serves another model (\(existing.modelArn ?? "?")).")
+            }
+            return existing.customModelDeploymentArn
+        } catch {
+            throw BedrockErrors.map(error, "CreateCustomModelDeployment")
+        }
+    }
+
+    public func deployment(_ identifier: String) async throws(BackendError) -> DeploymentState {
+        let deployment: CustomModelDeployment
+        do { deployment = try await control.getCustomModelDeployment(identifier) } catch {
+            throw BedrockErrors.map(error, "GetCustomModelDeployment")
+        }
+        guard let text = deployment.status, let status = DeploymentState.Status(rawValue: text) else {
+            throw .transient("GetCustomModelDeployment: unknown status '\(deployment.status ?? "none")' for \(deployment.customModelDeploymentArn)")
+        }
+        return DeploymentState(arn: deployment.customModelDeploymentArn, status: status, message: deployment.failureMessage, modelARN: deployment.modelArn)
+    }
+
+    public func deleteDeployment(_ arn: String) async throws(BackendError) {
+        try await deleting("DeleteCustomModelDeployment") { () async throws(AWSError) in try await control.deleteCustomModelDeployment(arn) }
+    }
+
     // MARK: - Inference
 
     public func invoke(modelID: String, body: String) async throws(BackendError) -> String {

@@ -62,7 +62,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
             jobName: sidecar.jobName.map { "\($0)-\(workflow.id)" } ?? stem,
             customModelName: "\(sidecar.customModelName ?? ResourceNaming.prefix(workflow.profile))-\(workflow.id)",
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
-            baseInferenceModel: profile.model.inferenceID, validationSet: validationSet)
+            baseInferenceModel: profile.model.inferenceID, validationSet: validationSet,
+            serving: profile.servesOnDemand ? .onDemand : .provisioned, keepServing: profile.profile.keep == .modelAndServing)
     }
 
     /// The daemon's copy of a set for this workflow: in the spool while it runs, in its

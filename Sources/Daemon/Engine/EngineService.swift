@@ -36,6 +36,6 @@ extension EnginePolicy {
             throughputDeadline: e.throughputDeadlineMinutes * 60, invokeTimeout: e.invokeTimeoutSeconds,
             invokeAttempts: e.invokeAttempts, maxConcurrentWorkflows: l.maxConcurrentWorkflows,
             maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputHours * 3600,
-            notFoundGrace: e.notFoundGraceSeconds)
+            notFoundGrace: e.notFoundGraceSeconds, maxLiveDeployments: l.maxLiveDeployments)
     }
 }

@@ -39,7 +39,12 @@ struct NotificationMessage: Sendable, Equatable {
         }
         if let job = facts.jobARN { rows.append(("Customization job", job)) }
         if let model = facts.customModelARN { rows.append(("Custom model", model + (facts.customModelRetained ? " (kept for retry)" : ""))) }
-        if let throughput = facts.throughputARN { rows.append(("Provisioned throughput", throughput)) }
+        if let serving = facts.throughputARN {
+            switch facts.serving ?? .provisioned {
+            case .provisioned: rows.append(("Provisioned throughput", serving))
+            case .onDemand: rows.append(("Deployment", serving + " (on demand, billed per token: no throughput hours)"))
+            }
+        }
         for (i, item) in facts.cleanup.enumerated() { rows.append((i == 0 ? "Cleaned up" : "", item)) }
 
         let width = rows.map(\.0.count).max() ?? 0

@@ -17,6 +17,8 @@ public actor BedrockEmulator {
     public internal(set) var throughputs: [EmulatedThroughput] = []
     public internal(set) var models: [EmulatedModel] = []
     public internal(set) var deletedThroughputs: [String] = []
+    public internal(set) var deployments: [EmulatedDeployment] = []
+    public internal(set) var deletedDeployments: [String] = []
     public internal(set) var deletedModels: [String] = []
     /// InvokeModel calls per model id as sent.
     public internal(set) var invocations: [String: Int] = [:]
@@ -36,6 +38,8 @@ public actor BedrockEmulator {
     public var invokeLatency: Duration = .milliseconds(5)
     public var jobPolls = 2
     public var throughputPolls = 2
+    /// GETs of a deployment before it is active.
+    public var deploymentPolls = 2
     /// Prompt → reference, for `better` answers.
     public var references: [(prompt: String, reference: String)] = []
     /// Where a completed job's metric files are written (moto's S3), when set.
@@ -111,6 +115,10 @@ public actor BedrockEmulator {
         case ("GET", 2, "custom-models"): return getModel(segments[1])
         case ("DELETE", 2, "custom-models"): return deleteModel(segments[1])
         case ("GET", 2, "foundation-models"): return getFoundationModel(segments[1])
+        case ("POST", 2, "model-customization") where segments[1] == "custom-model-deployments": return createDeployment(request)
+        case ("GET", 2, "model-customization") where segments[1] == "custom-model-deployments": return listDeployments(request)
+        case ("GET", 3, "model-customization") where segments[1] == "custom-model-deployments": return getDeployment(segments[2])
+        case ("DELETE", 3, "model-customization") where segments[1] == "custom-model-deployments": return deleteDeployment(segments[2])
         case ("POST", 3, "model") where segments[2] == "invoke": return await invoke(segments[1], request)
         default: return Self.error(404, "UnknownOperationException", "no operation \(request.method) \(request.path)")
         }

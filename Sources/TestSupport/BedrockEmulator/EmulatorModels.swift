@@ -31,6 +31,19 @@ public struct EmulatedThroughput: Sendable, Codable {
     public var polls: Int
 }
 
+/// A custom model deployment: `Creating` for `deploymentPolls` Gets, then `Active` (or `Failed`
+/// with `EmulatorFaults.failDeploymentsWith`).
+public struct EmulatedDeployment: Sendable, Codable {
+    public var name: String
+    public var arn: String
+    public var token: String
+    public var modelARN: String
+    public var tags: [String: String]
+    public var status: String
+    public var failureMessage: String?
+    public var polls: Int
+}
+
 public struct EmulatedModel: Sendable, Codable {
     public var name: String
     public var arn: String
@@ -63,6 +76,8 @@ public struct EmulatorFaults: Sendable, Codable, Equatable {
     public var htmlServerErrors = 0
     /// The next n API requests are answered 400 with a JSON error whose message spans lines.
     public var badRequests = 0
+    /// Deployments end `Failed` with this message instead of `Active`.
+    public var failDeploymentsWith: String?
 
     public init() {}
 
@@ -79,6 +94,7 @@ public struct EmulatorFaults: Sendable, Codable, Equatable {
         notFoundAfterCreate = try c.decodeIfPresent(Int.self, forKey: .notFoundAfterCreate) ?? 0
         htmlServerErrors = try c.decodeIfPresent(Int.self, forKey: .htmlServerErrors) ?? 0
         badRequests = try c.decodeIfPresent(Int.self, forKey: .badRequests) ?? 0
+        failDeploymentsWith = try c.decodeIfPresent(String.self, forKey: .failDeploymentsWith)
     }
 }
 
@@ -109,12 +125,29 @@ public struct EmulatedFoundationModel: Sendable, Codable {
         .init(id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
         .init(id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
         .init(id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
+        .init(id: "amazon.nova-micro-v1:0:128k", inferenceID: "amazon.nova-micro-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(id: "amazon.nova-lite-v1:0:300k", inferenceID: "amazon.nova-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(id: "amazon.nova-pro-v1:0:300k", inferenceID: "amazon.nova-pro-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(id: "amazon.nova-2-lite-v1:0:256k", inferenceID: "us.amazon.nova-2-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"], onDemand: true),
     ]
+
+    /// Custom models of this base can be served by a custom model deployment.
+    public var onDemand = false
+
+    init(id: String, inferenceID: String, provider: String, lifecycle: String, customizations: [String], onDemand: Bool = false) {
+        self.id = id
+        self.inferenceID = inferenceID
+        self.provider = provider
+        self.lifecycle = lifecycle
+        self.customizations = customizations
+        self.onDemand = onDemand
+    }
 
     /// The family of a model id or of the base model behind a custom model.
     static func family(_ modelID: String) -> String {
         if modelID.hasPrefix("cohere.") { return "cohere" }
         if modelID.hasPrefix("meta.") { return "meta" }
+        if modelID.hasPrefix("amazon.nova") || modelID.hasPrefix("us.amazon.nova") { return "nova" }
         return "titan"
     }
 }

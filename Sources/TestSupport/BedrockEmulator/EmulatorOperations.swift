@@ -146,6 +146,9 @@ extension BedrockEmulator {
         if throughputs.contains(where: { $0.modelARN == models[index].arn }) {
             return Self.error(400, "ValidationException", "The model \(models[index].name) is in use by a provisioned throughput.")
         }
+        if deployments.contains(where: { $0.modelARN == models[index].arn }) {
+            return Self.error(400, "ValidationException", "The model \(models[index].name) is in use by a custom model deployment.")
+        }
         deletedModels.append(models[index].arn)
         models.remove(at: index)
         return .json(200, "{}")
@@ -217,6 +220,77 @@ extension BedrockEmulator {
         return .json(200, "{}")
     }
 
+    // MARK: Custom model deployments (on-demand serving)
+
+    func createDeployment(_ request: ReceivedRequest) -> ServerAction {
+        guard let body = Self.body(request), let name = body["modelDeploymentName"] as? String, Self.matches(name, Self.modelNamePattern),
+              let modelARN = body["modelArn"] as? String else {
+            return Self.error(400, "ValidationException", "modelDeploymentName and modelArn are required")
+        }
+        let token = body["clientRequestToken"] as? String ?? ""
+        if !token.isEmpty, let same = deployments.first(where: { $0.token == token }) {
+            return .json(202, Self.json(["customModelDeploymentArn": same.arn]))
+        }
+        if deployments.contains(where: { $0.name == name }) {
+            return Self.error(409, "ConflictException", "A custom model deployment named \(name) already exists.")
+        }
+        guard let model = modelIndex(modelARN).map({ models[$0] }) else {
+            return Self.error(404, "ResourceNotFoundException", "The specified model \(modelARN) could not be found.")
+        }
+        guard EmulatedFoundationModel.catalogue.first(where: { model.baseModel.hasPrefix($0.id) })?.onDemand == true else {
+            return Self.error(400, "ValidationException", "On-demand deployment is not supported for models customized from \(model.baseModel).")
+        }
+        let deployment = EmulatedDeployment(name: name, arn: "arn:aws:bedrock:\(region):\(account):custom-model-deployment/\(nextID())",
+                                            token: token, modelARN: model.arn, tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
+        deployments.append(deployment)
+        created(deployment.arn)
+        return .json(202, Self.json(["customModelDeploymentArn": deployment.arn]))
+    }
+
+    func deploymentIndex(_ identifier: String) -> Int? {
+        deployments.firstIndex { $0.arn == identifier || $0.name == identifier }
+    }
+
+    func getDeployment(_ identifier: String) -> ServerAction {
+        guard let index = deploymentIndex(identifier), !hidden(deployments[index].arn) else {
+            return Self.error(404, "ResourceNotFoundException", "The specified custom model deployment \(identifier) could not be found.")
+        }
+        deployments[index].polls += 1
+        if deployments[index].status == "Creating", deployments[index].polls >= deploymentPolls {
+            if let message = faults.failDeploymentsWith {
+                deployments[index].status = "Failed"
+                deployments[index].failureMessage = message
+            } else {
+                deployments[index].status = "Active"
+            }
+        }
+        let d = deployments[index]
+        var object: [String: Any] = [
+            "customModelDeploymentArn": d.arn, "modelDeploymentName": d.name, "modelArn": d.modelARN, "status": d.status,
+            "createdAt": Self.timestamp(), "lastUpdatedAt": Self.timestamp(),
+        ]
+        if let message = d.failureMessage { object["failureMessage"] = message }
+        return .json(200, Self.json(object))
+    }
+
+    /// The list's summaries name the deployment `customModelDeploymentName` (Get says `modelDeploymentName`).
+    func listDeployments(_ request: ReceivedRequest) -> ServerAction {
+        let summaries: [[String: Any]] = deployments.map {
+            ["customModelDeploymentArn": $0.arn, "customModelDeploymentName": $0.name, "modelArn": $0.modelARN, "status": $0.status,
+             "createdAt": Self.timestamp(), "lastUpdatedAt": Self.timestamp()]
+        }
+        return .json(200, Self.json(["modelDeploymentSummaries": summaries]))
+    }
+
+    func deleteDeployment(_ identifier: String) -> ServerAction {
+        guard let index = deploymentIndex(identifier) else {
+            return Self.error(404, "ResourceNotFoundException", "The specified custom model deployment \(identifier) could not be found.")
+        }
+        deletedDeployments.append(deployments[index].arn)
+        deployments.remove(at: index)
+        return .json(200, "")
+    }
+
     // MARK: Runtime
 
     func invoke(_ modelID: String, _ request: ReceivedRequest) async -> ServerAction {
@@ -227,7 +301,13 @@ extension BedrockEmulator {
         concurrentInvocations -= 1
         let base: String
         let custom: Bool
-        if let throughput = throughputIndex(modelID).map({ throughputs[$0] }) {
+        if let deployment = deploymentIndex(modelID).map({ deployments[$0] }) {
+            guard deployment.status == "Active" else {
+                return Self.error(400, "ValidationException", "The custom model deployment is not active (\(deployment.status)).")
+            }
+            base = models.first { $0.arn == deployment.modelARN }?.baseModel ?? ""
+            custom = true
+        } else if let throughput = throughputIndex(modelID).map({ throughputs[$0] }) {
             guard throughput.status == "InService" else {
                 return Self.error(429, "ModelNotReadyException", "The model is not ready to serve requests.")
             }
@@ -244,8 +324,8 @@ extension BedrockEmulator {
             return Self.error(400, "ValidationException", "The provided model identifier is invalid.")
         }
         let family = EmulatedFoundationModel.family(base)
-        guard let body = Self.body(request), let prompt = (family == "titan" ? body["inputText"] : body["prompt"]) as? String else {
-            return Self.error(400, "ValidationException", "Malformed input request: the \(family) body needs \(family == "titan" ? "inputText" : "prompt")")
+        guard let body = Self.body(request), let prompt = Self.prompt(of: body, family: family) else {
+            return Self.error(400, "ValidationException", "Malformed input request: the \(family) body needs \(Self.promptField(family))")
         }
         let text = answer(prompt: prompt, custom: custom)
         let words = text.split(separator: " ").count
@@ -255,9 +335,36 @@ extension BedrockEmulator {
         case "meta":
             return .json(200, Self.json(["generation": text, "prompt_token_count": prompt.split(separator: " ").count,
                                          "generation_token_count": words, "stop_reason": "stop"]))
+        case "nova":
+            let input = prompt.split(separator: " ").count
+            return .json(200, Self.json([
+                "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
+                "usage": ["inputTokens": input, "outputTokens": words, "totalTokens": input + words], "metrics": ["latencyMs": 5],
+            ]))
         default:
             return .json(200, Self.json(["inputTextTokenCount": prompt.split(separator: " ").count,
                                          "results": [["tokenCount": words, "outputText": text, "completionReason": "FINISH"]]]))
+        }
+    }
+
+    /// The prompt in a family's InvokeModel body: Nova's `messages-v1` holds it in the first
+    /// user turn's text.
+    static func prompt(of body: [String: Any], family: String) -> String? {
+        switch family {
+        case "titan": return body["inputText"] as? String
+        case "nova":
+            guard body["schemaVersion"] as? String == "messages-v1", let messages = body["messages"] as? [[String: Any]],
+                  messages.first?["role"] as? String == "user", let content = messages.first?["content"] as? [[String: Any]] else { return nil }
+            return content.compactMap { $0["text"] as? String }.first
+        default: return body["prompt"] as? String
+        }
+    }
+
+    static func promptField(_ family: String) -> String {
+        switch family {
+        case "titan": "inputText"
+        case "nova": "schemaVersion messages-v1 and a first user turn with text"
+        default: "prompt"
         }
     }
 
@@ -281,9 +388,11 @@ extension BedrockEmulator {
             struct State: Encodable {
                 var jobs: [EmulatedJob], throughputs: [EmulatedThroughput], models: [EmulatedModel]
                 var deletedThroughputs: [String], deletedModels: [String], invocations: [String: Int], signatureFailures: Int
+                var deployments: [EmulatedDeployment], deletedDeployments: [String]
             }
             let state = State(jobs: jobs, throughputs: throughputs, models: models, deletedThroughputs: deletedThroughputs,
-                              deletedModels: deletedModels, invocations: invocations, signatureFailures: signatureFailures)
+                              deletedModels: deletedModels, invocations: invocations, signatureFailures: signatureFailures,
+                              deployments: deployments, deletedDeployments: deletedDeployments)
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array((try? encoder.encode(state)) ?? Data()))
         case ("POST", "/_emulator/faults"):
             guard let faults = try? JSONDecoder().decode(EmulatorFaults.self, from: Data(request.body)) else { return .text(400, "bad faults") }

@@ -32,6 +32,13 @@ public protocol CustomizationBackend: Sendable {
     /// Deletes a custom model.
     func deleteCustomModel(_ arn: String) async throws(BackendError)
 
+    /// On-demand serving: a custom model deployment, billed per token with no hourly charge.
+    /// Backends without it refuse; the configuration only asks it of Bedrock.
+    func findDeployment(name: String) async throws(BackendError) -> DeploymentState?
+    func createDeployment(_ request: DeploymentRequest) async throws(BackendError) -> String
+    func deployment(_ arn: String) async throws(BackendError) -> DeploymentState
+    func deleteDeployment(_ arn: String) async throws(BackendError)
+
     /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.
     func invoke(modelID: String, body: String) async throws(BackendError) -> String
 
@@ -53,6 +60,12 @@ extension CustomizationBackend {
         throw .permanent("this backend takes no separate validation data; remove validation_set from the profile")
     }
     public var invokeConcurrency: Int { 1 }
+    public func findDeployment(name: String) async throws(BackendError) -> DeploymentState? { nil }
+    public func createDeployment(_ request: DeploymentRequest) async throws(BackendError) -> String {
+        throw .permanent("this backend serves no custom model deployments; set serving = \"provisioned\" in the profile")
+    }
+    public func deployment(_ arn: String) async throws(BackendError) -> DeploymentState { throw .notFound("no deployment \(arn)") }
+    public func deleteDeployment(_ arn: String) async throws(BackendError) { throw .notFound("no deployment \(arn)") }
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] { [] }
     public func baseModelWarning(_ baseModel: String) async -> String? { nil }
 }
@@ -127,6 +140,40 @@ public struct ThroughputRequest: Sendable, Equatable {
         self.modelUnits = modelUnits
         self.clientRequestToken = clientRequestToken
         self.tags = tags
+    }
+}
+
+public struct DeploymentRequest: Sendable, Equatable {
+    public var name: String
+    public var modelARN: String
+    public var clientRequestToken: String
+    public var tags: [String: String]
+
+    public init(name: String, modelARN: String, clientRequestToken: String, tags: [String: String]) {
+        self.name = name
+        self.modelARN = modelARN
+        self.clientRequestToken = clientRequestToken
+        self.tags = tags
+    }
+}
+
+/// A custom model deployment as the service reports it.
+public struct DeploymentState: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable, Codable {
+        case creating = "Creating", active = "Active", failed = "Failed"
+    }
+
+    public var arn: String
+    public var status: Status
+    public var message: String?
+    /// The model it serves: the proof that a deployment found by name is this workflow's.
+    public var modelARN: String?
+
+    public init(arn: String, status: Status, message: String? = nil, modelARN: String? = nil) {
+        self.arn = arn
+        self.status = status
+        self.message = message
+        self.modelARN = modelARN
     }
 }
 

@@ -19,6 +19,7 @@ extension CustomizationBackend {
             switch kind {
             case .job: try await stopJob(identifier)
             case .throughput: try await deleteThroughput(identifier)
+            case .deployment: try await deleteDeployment(identifier)
             case .customModel: try await deleteCustomModel(identifier)
             case .trainingData: break
             }

@@ -13,6 +13,8 @@ public struct EnginePolicy: Sendable, Equatable {
     public var invokeAttempts: Int
     public var maxConcurrentWorkflows: Int
     public var maxLiveThroughputs: Int
+    /// Custom model deployments alive at once (they bill per token, but have a quota).
+    public var maxLiveDeployments: Int
     /// Seconds an unkept throughput may live before it is deleted whatever the workflow does.
     public var maxUnkeptThroughputAge: Double
     /// Seconds after its creation during which a resource the service says it does not know
@@ -23,8 +25,9 @@ public struct EnginePolicy: Sendable, Equatable {
                 retry: Backoff = Backoff(initial: 2, maximum: 300), stepAttempts: Int = 8, trainingDeadline: Double = 48 * 3600,
                 throughputDeadline: Double = 90 * 60, invokeTimeout: Double = 120, invokeAttempts: Int = 4,
                 maxConcurrentWorkflows: Int = 4, maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Double = 6 * 3600,
-                notFoundGrace: Double = 120) {
+                notFoundGrace: Double = 120, maxLiveDeployments: Int = 4) {
         self.notFoundGrace = notFoundGrace
+        self.maxLiveDeployments = maxLiveDeployments
         self.jobPoll = jobPoll
         self.throughputPoll = throughputPoll
         self.retry = retry
@@ -45,12 +48,16 @@ public struct EnginePolicy: Sendable, Equatable {
 public final class EngineFaults: Sendable {
     public let abortAfterTransition: Int?
     public let abortAfterRequest: Int?
+    /// Abort right after the first backend call of this name answered (`create-deployment`):
+    /// for a test that needs one particular crash point without walking them all.
+    public let abortAfterCall: String?
     private let transitions = Atomic<Int>(0)
     private let requests = Atomic<Int>(0)
 
-    public init(abortAfterTransition: Int? = nil, abortAfterRequest: Int? = nil) {
+    public init(abortAfterTransition: Int? = nil, abortAfterRequest: Int? = nil, abortAfterCall: String? = nil) {
         self.abortAfterTransition = abortAfterTransition
         self.abortAfterRequest = abortAfterRequest
+        self.abortAfterCall = abortAfterCall
     }
 
     public static let none = EngineFaults()
@@ -60,9 +67,10 @@ public final class EngineFaults: Sendable {
         if n == abortAfterTransition { crash("after transition \(n)") }
     }
 
-    func requestAnswered() {
+    func requestAnswered(_ name: String? = nil) {
         let n = requests.add(1, ordering: .relaxed).newValue
         if n == abortAfterRequest { crash("after request \(n)") }
+        if let name, name == abortAfterCall { crash("after \(name) answered") }
     }
 
     private func crash(_ point: String) -> Never {

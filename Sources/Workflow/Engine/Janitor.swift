@@ -25,7 +25,7 @@ public struct Janitor: Sendable {
     static func isLeftover(_ resource: ResourceRecord, of workflow: WorkflowRecord) -> Bool {
         guard workflow.stage.isTerminal, resource.deletedAt == nil, !resource.retained else { return false }
         switch resource.kind {
-        case .throughput, .job: return true
+        case .throughput, .deployment, .job: return true
         case .customModel: return workflow.stage != .failed && !workflow.context.keepRejectedModels && workflow.context.keep != true
         case .trainingData: return false
         }

@@ -21,6 +21,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     public var trainingLoss: [EpochMetrics]? = nil
     /// Where a rejected drop's line-numbered report is.
     public var report: String? = nil
+    /// What served the custom model (nil: a provisioned throughput, as before the choice).
+    public var serving: Serving? = nil
 
     /// A drop refused before any money was spent: one outbox entry per channel, committed
     /// with the rejection itself.
@@ -37,7 +39,7 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
         let c = record.context
         var cleanup = swept
         if c.jobStopped, c.jobARN != nil, c.customModelARN == nil { cleanup.append("stopped job \(c.jobARN!)") }
-        if c.throughputDeleted, let t = c.throughputARN { cleanup.append("deleted provisioned throughput \(t)") }
+        if c.throughputDeleted, let t = c.throughputARN { cleanup.append("deleted \(c.serving.words) \(t)") }
         if c.customModelDeleted, let m = c.customModelARN { cleanup.append("deleted custom model \(m)") }
         let name = "\(record.profile)/\(record.dropName)"
         let headline: String
@@ -58,7 +60,7 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             stage: record.stage.rawValue, reason: outcome == .kept || outcome == .notKept ? c.decisionReason : c.failureReason,
             scores: c.scores, jobARN: c.jobARN, customModelARN: c.customModelARN, throughputARN: c.throughputARN,
             customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline,
-            trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss)
+            trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss, serving: c.throughputARN == nil ? nil : c.serving)
         return facts.json
     }
 

@@ -109,51 +109,61 @@ extension WorkflowRunner {
 
         case .createThroughput:
             guard let model = context.customModelARN else { throw StepFailure("no custom model to serve") }
+            let serving = context.serving, kind = serving.resourceKind
             let name = ResourceNaming.name(spec.throughputName, attempt: attempt)
-            if let found = try await call({ try await backend.findThroughput(name: name) }) {
+            if let found = try await findServing(serving, name: name, backend: backend) {
                 guard found.modelARN == model else {
-                    throw StepFailure("a provisioned throughput named \(name) already exists and does not serve this workflow's custom model "
+                    throw StepFailure("a \(serving.words) named \(name) already exists and does not serve this workflow's custom model "
                                       + "(\(found.arn) serves \(found.modelARN ?? "a model the service does not name")); it was left alone")
                 }
-                return .event(.throughputCreated(arn: found.arn, at: Date()), message: "found throughput \(name) created before a restart: \(found.arn)",
-                              resources: try await knownResource(.throughput, found.arn, name: name))
+                return .event(.throughputCreated(arn: found.arn, at: Date()), message: "found \(serving.words) \(name) created before a restart: \(found.arn)",
+                              resources: try await knownResource(kind, found.arn, name: name))
             }
-            guard await slots.reserveThroughput(for: id) else {
+            guard await slots.reserveServing(kind, for: id) else {
                 if !memory.waitingForSlot {
                     memory.waitingForSlot = true
-                    log(record, "waiting for a provisioned-throughput slot (max_live_throughputs = \(policy.maxLiveThroughputs))", level: .notice)
+                    let limit = serving == .onDemand ? "max_live_deployments = \(policy.maxLiveDeployments)" : "max_live_throughputs = \(policy.maxLiveThroughputs)"
+                    log(record, "waiting for a \(serving.words) slot (\(limit))", level: .notice)
                 }
                 return .wait(seconds: policy.throughputPoll.delay(attempt: 0))
             }
             memory.waitingForSlot = false
-            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: "create-throughput")
+            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: serving == .onDemand ? "create-deployment" : "create-throughput")
             let arn: String
             do {
-                arn = try await call {
-                    try await backend.createThroughput(ThroughputRequest(name: name, modelARN: model, clientRequestToken: token, tags: tags))
+                arn = try await call(named: serving == .onDemand ? "create-deployment" : "create-throughput") {
+                    switch serving {
+                    case .provisioned:
+                        try await backend.createThroughput(ThroughputRequest(name: name, modelARN: model, clientRequestToken: token, tags: tags))
+                    case .onDemand:
+                        try await backend.createDeployment(DeploymentRequest(name: name, modelARN: model, clientRequestToken: token, tags: tags))
+                    }
                 }
             } catch {
-                await slots.releaseThroughput(for: id)
+                await slots.releaseServing(kind, for: id)
                 throw error
             }
-            return .event(.throughputCreated(arn: arn, at: Date()), message: "provisioned throughput \(name) (1 model unit, no commitment): \(arn)",
-                          resources: [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: arn, name: name, clientToken: token))])
+            let what = serving == .onDemand ? "custom model deployment \(name) (on demand, billed per token)"
+                : "provisioned throughput \(name) (1 model unit, no commitment)"
+            return .event(.throughputCreated(arn: arn, at: Date()), message: "\(what): \(arn)",
+                          resources: [.created(ResourceRecord(workflowID: id, kind: kind, identifier: arn, name: name, clientToken: token))])
 
         case .pollThroughput:
-            guard let arn = context.throughputARN else { throw StepFailure("no throughput to poll") }
-            var state = try await call { try await backend.throughput(arn) }
+            guard let arn = context.throughputARN else { throw StepFailure("no \(context.serving.words) to poll") }
+            var state = try await servingState(context.serving, arn: arn, backend: backend)
             state.message = state.message.map { OneLine.of($0, limit: 500) }
-            switch state.status {
-            case .inService:
-                return .event(.throughputInService, message: "throughput in service")
+            let what = context.serving.words
+            switch state.phase {
+            case .ready:
+                return .event(.throughputInService, message: "\(what) \(state.status)")
             case .failed:
-                return .event(.throughputFailed(message: state.message ?? "no message"), message: "throughput failed: \(state.message ?? "no message")")
-            case .creating, .updating:
+                return .event(.throughputFailed(message: state.message ?? "no message"), message: "\(what) failed: \(state.message ?? "no message")")
+            case .pending:
                 if let created = context.throughputCreatedAt, Date().timeIntervalSince(created) > policy.throughputDeadline {
                     let minutes = Int(policy.throughputDeadline / 60)
-                    return .event(.stepFailed(message: "the throughput was not in service within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline")
+                    return .event(.stepFailed(message: "the \(what) was not ready within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline")
                 }
-                let status = state.status.rawValue + (state.message.map { ": " + $0 } ?? "")
+                let status = state.status + (state.message.map { ": " + $0 } ?? "")
                 if status != context.lastServiceStatus { return .status(status, thenWait: policy.throughputPoll.delay(attempt: 0)) }
                 return .wait(seconds: policy.throughputPoll.delay(attempt: memory.polls))
             }
@@ -167,18 +177,22 @@ extension WorkflowRunner {
         case .decide:
             guard let scores = context.scores else { throw StepFailure("no scores to decide on") }
             var resources: [ResourceChange] = []
-            if scores.keep, let throughput = context.throughputARN, let model = context.customModelARN {
-                resources = [.retained(kind: .throughput, identifier: throughput, true), .retained(kind: .customModel, identifier: model, true)]
+            if scores.keep, let model = context.customModelARN {
+                resources = [.retained(kind: .customModel, identifier: model, true)]
+                if let serving = context.throughputARN, context.keepsServing {
+                    resources.append(.retained(kind: context.serving.resourceKind, identifier: serving, true))
+                }
             }
             return .event(.decided(keep: scores.keep, reason: scores.reason),
                           message: scores.keep ? "keeping the custom model: \(scores.reason)" : "not keeping the custom model: \(scores.reason)",
                           resources: resources)
 
         case .deleteThroughput:
-            guard let arn = context.throughputARN else { throw StepFailure("no throughput to delete") }
-            let removal = try await remove(.throughput, arn, record: record, backend: backend)
-            return .event(.throughputDeleted, message: removal.message("deleted", .throughput, arn),
-                          resources: [.deleted(kind: .throughput, identifier: arn)])
+            let kind = context.serving.resourceKind
+            guard let arn = context.throughputARN else { throw StepFailure("no \(kind.words) to delete") }
+            let removal = try await remove(kind, arn, record: record, backend: backend)
+            return .event(.throughputDeleted, message: removal.message("deleted", kind, arn),
+                          resources: [.deleted(kind: kind, identifier: arn)])
 
         case .deleteCustomModel:
             guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
@@ -235,9 +249,14 @@ extension WorkflowRunner {
     /// A backend call, counted for the crash tests: the fault hook fires after the answer
     /// arrived and before anything recorded it, the worst moment for a crash.
     func call<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await call(named: nil, body)
+    }
+
+    /// The same, under a name a test fault can pick (`abort-after-call=create-deployment`).
+    func call<T: Sendable>(named name: String?, _ body: () async throws -> T) async throws -> T {
         do {
             let value = try await body()
-            faults.requestAnswered()
+            faults.requestAnswered(name)
             return value
         } catch {
             faults.requestAnswered()
@@ -292,18 +311,68 @@ extension WorkflowRunner {
                 }
             }
         }
-        let throughputName = ResourceNaming.name(spec.throughputName, attempt: context.attempt)
-        if context.throughputARN == nil, let throughput = try await call({ try await backend.findThroughput(name: throughputName) }) {
-            if throughput.modelARN == nil || throughput.modelARN != context.customModelARN {
-                notes.append("a provisioned throughput named \(throughputName) exists but does not serve this workflow's custom model (\(throughput.arn)); it was left alone")
+        let servingName = ResourceNaming.name(spec.throughputName, attempt: context.attempt)
+        let serving = context.serving, kind = serving.resourceKind
+        if context.throughputARN == nil, let found = try await findServing(serving, name: servingName, backend: backend) {
+            if found.modelARN == nil || found.modelARN != context.customModelARN {
+                notes.append("a \(serving.words) named \(servingName) exists but does not serve this workflow's custom model (\(found.arn)); it was left alone")
             } else {
-                let removal = try await remove(.throughput, throughput.arn, record: record, backend: backend)
-                notes.append(removal.message("deleted", .throughput, throughput.arn, ", created before an interruption"))
-                changes += [.created(ResourceRecord(workflowID: id, kind: .throughput, identifier: throughput.arn, name: throughputName)),
-                            .deleted(kind: .throughput, identifier: throughput.arn)]
+                let removal = try await remove(kind, found.arn, record: record, backend: backend)
+                notes.append(removal.message("deleted", kind, found.arn, ", created before an interruption"))
+                changes += [.created(ResourceRecord(workflowID: id, kind: kind, identifier: found.arn, name: servingName)),
+                            .deleted(kind: kind, identifier: found.arn)]
             }
         }
         return (changes, notes)
+    }
+}
+
+/// A throughput or a deployment, as the serving steps need to know it.
+struct ServingState {
+    enum Phase { case pending, ready, failed }
+    var arn: String
+    /// The service's own word (`InService`, `Active`, `Creating`, …).
+    var status: String
+    var phase: Phase
+    var message: String?
+    var modelARN: String?
+}
+
+extension WorkflowRunner {
+    /// What serves this workflow's model by name, if anything: found before creating one
+    /// after a crash, and by the sweep.
+    func findServing(_ serving: Serving, name: String, backend: any CustomizationBackend) async throws -> ServingState? {
+        switch serving {
+        case .provisioned:
+            try await call { try await backend.findThroughput(name: name) }.map(Self.state)
+        case .onDemand:
+            try await call { try await backend.findDeployment(name: name) }.map(Self.state)
+        }
+    }
+
+    func servingState(_ serving: Serving, arn: String, backend: any CustomizationBackend) async throws -> ServingState {
+        switch serving {
+        case .provisioned: Self.state(try await call { try await backend.throughput(arn) })
+        case .onDemand: Self.state(try await call { try await backend.deployment(arn) })
+        }
+    }
+
+    static func state(_ t: ThroughputState) -> ServingState {
+        let phase: ServingState.Phase = switch t.status {
+        case .inService: .ready
+        case .failed: .failed
+        case .creating, .updating: .pending
+        }
+        return ServingState(arn: t.arn, status: t.status.rawValue, phase: phase, message: t.message, modelARN: t.modelARN)
+    }
+
+    static func state(_ d: DeploymentState) -> ServingState {
+        let phase: ServingState.Phase = switch d.status {
+        case .active: .ready
+        case .failed: .failed
+        case .creating: .pending
+        }
+        return ServingState(arn: d.arn, status: d.status.rawValue, phase: phase, message: d.message, modelARN: d.modelARN)
     }
 }
 

@@ -8,7 +8,7 @@ import Logging
 ///
 /// It owns no timers: with nothing in flight it does nothing until `schedule()` is called
 /// (a new drop was validated) or an operator asks for something.
-public actor WorkflowEngine: ThroughputSlots {
+public actor WorkflowEngine: ServingSlots {
     let store: any WorkflowStore
     let environment: any WorkflowEnvironment
     private(set) var policy: EnginePolicy
@@ -17,7 +17,7 @@ public actor WorkflowEngine: ThroughputSlots {
     private var runners: [String: Task<Void, Never>] = [:]
     /// Workflows an operator request is changing; the scheduler leaves them alone meanwhile.
     private var paused: Set<String> = []
-    private var reservations: Set<String> = []
+    private var reservations: [ResourceRecord.Kind: Set<String>] = [:]
     private var stopped = false
 
     public init(store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy,
@@ -102,7 +102,7 @@ public actor WorkflowEngine: ThroughputSlots {
 
     private func ended(_ id: String) async {
         runners[id] = nil
-        reservations.remove(id)
+        for kind in reservations.keys { reservations[kind]?.remove(id) }
         await schedule()
         if runners.isEmpty { await environment.engineWentIdle() }
     }
@@ -188,18 +188,20 @@ public actor WorkflowEngine: ThroughputSlots {
     }
 
     /// A reservation lasts until the runner ends, by which time the store records the
-    /// throughput; counting owners (store ∪ reservations) never counts one twice nor misses
-    /// one created between a store read and a commit.
-    func reserveThroughput(for workflowID: String) async -> Bool {
-        if reservations.contains(workflowID) { return true }
-        guard let live = try? await store.liveResources(kind: .throughput) else { return false }
-        let owners = Set(live.map(\.workflowID)).union(reservations)
-        guard owners.contains(workflowID) || owners.count < policy.maxLiveThroughputs else { return false }
-        reservations.insert(workflowID)
+    /// throughput or deployment; counting owners (store ∪ reservations) never counts one twice
+    /// nor misses one created between a store read and a commit. Throughputs and deployments
+    /// have limits of their own (`max_live_throughputs`, `max_live_deployments`).
+    func reserveServing(_ kind: ResourceRecord.Kind, for workflowID: String) async -> Bool {
+        if reservations[kind, default: []].contains(workflowID) { return true }
+        guard let live = try? await store.liveResources(kind: kind) else { return false }
+        let owners = Set(live.map(\.workflowID)).union(reservations[kind, default: []])
+        let limit = kind == .deployment ? policy.maxLiveDeployments : policy.maxLiveThroughputs
+        guard owners.contains(workflowID) || owners.count < limit else { return false }
+        reservations[kind, default: []].insert(workflowID)
         return true
     }
 
-    func releaseThroughput(for workflowID: String) async {
-        reservations.remove(workflowID)
+    func releaseServing(_ kind: ResourceRecord.Kind, for workflowID: String) async {
+        reservations[kind]?.remove(workflowID)
     }
 }

@@ -3,10 +3,10 @@ import Foundation
 import Logging
 
 /// The engine's view of its scheduler, for the one decision a runner cannot take alone:
-/// whether another provisioned throughput may be created now.
-protocol ThroughputSlots: Sendable {
-    func reserveThroughput(for workflowID: String) async -> Bool
-    func releaseThroughput(for workflowID: String) async
+/// whether another provisioned throughput (or custom model deployment) may be created now.
+protocol ServingSlots: Sendable {
+    func reserveServing(_ kind: ResourceRecord.Kind, for workflowID: String) async -> Bool
+    func releaseServing(_ kind: ResourceRecord.Kind, for workflowID: String) async
 }
 
 /// Drives one workflow from wherever the store says it is to a terminal stage, one action
@@ -22,7 +22,7 @@ struct WorkflowRunner: Sendable {
     let environment: any WorkflowEnvironment
     let policy: EnginePolicy
     let faults: EngineFaults
-    let slots: any ThroughputSlots
+    let slots: any ServingSlots
     let logger: Logger
 
     /// What a runner remembers between steps; lost on restart, rebuilt from the store.
@@ -121,7 +121,7 @@ struct WorkflowRunner: Sendable {
                 memory.failures = 0
                 return try await commit(record, .stepFailed(message: reason), message: reason)
             }
-            let text = "\(action.words): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
+            let text = "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
                 + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace)))"
             log(record, text, level: .warning)
             try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
@@ -130,16 +130,16 @@ struct WorkflowRunner: Sendable {
         }
         let retryable = backendError?.isRetryable ?? false
         let cleaning = !WorkflowMachine.interruptible.contains(record.stage)
-        let text = "\(action.words) failed (attempt \(memory.failures)): \(words)"
+        let text = "\(action.words(serving: record.context.serving)) failed (attempt \(memory.failures)): \(words)"
         if cleaning || (retryable && memory.failures < policy.stepAttempts) {
             log(record, text, level: .warning)
             if cleaning && memory.failures >= policy.stepAttempts && !memory.cleanupAlarmRaised {
                 memory.cleanupAlarmRaised = true
                 let alarm = OutboxEntry(workflowID: id, channel: "log", kind: "cleanup_stuck",
-                                        payload: NotificationFacts.cleanupStuck(record: record, action: action.words, error: words))
+                                        payload: NotificationFacts.cleanupStuck(record: record, action: action.words(serving: record.context.serving), error: words))
                 try await store.enqueue(await NotificationFacts.fanOut(alarm, channels: environment.notificationChannels()))
                 await environment.notificationsQueued()
-                log(record, "still \(action.words) after \(memory.failures) failed attempts; it may cost money until it succeeds: \(words)",
+                log(record, "still \(action.words(serving: record.context.serving)) after \(memory.failures) failed attempts; it may cost money until it succeeds: \(words)",
                     level: .error)
             }
             var retryAfter: Duration?
@@ -148,7 +148,7 @@ struct WorkflowRunner: Sendable {
             try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
             return record
         }
-        let reason = retryable ? "\(action.words) kept failing (\(memory.failures) attempts): \(words)" : "\(action.words) failed: \(words)"
+        let reason = retryable ? "\(action.words(serving: record.context.serving)) kept failing (\(memory.failures) attempts): \(words)" : "\(action.words(serving: record.context.serving)) failed: \(words)"
         // Cleanup's own attempts count from zero: otherwise its alarm would come late, or never.
         memory.failures = 0
         return try await commit(record, .stepFailed(message: reason), message: reason)
@@ -172,10 +172,11 @@ struct WorkflowRunner: Sendable {
         return ResourceRecord(workflowID: id, kind: wanted.0, identifier: identifier, createdAt: wanted.2 ?? record.updatedAt)
     }
 
-    /// An unkept throughput past its lifetime is deleted whatever the workflow is doing.
+    /// An unkept throughput past its lifetime is deleted whatever the workflow is doing. A
+    /// deployment costs nothing while idle, so it has no such guard.
     private func costGuard(_ record: WorkflowRecord) -> StepOutcome? {
         let c = record.context
-        guard WorkflowMachine.interruptible.contains(record.stage), c.throughputARN != nil, !c.throughputDeleted, c.keep != true,
+        guard WorkflowMachine.interruptible.contains(record.stage), c.serving == .provisioned, c.throughputARN != nil, !c.throughputDeleted, c.keep != true,
               let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge
         else { return nil }
         let hours = String(format: "%.1f", policy.maxUnkeptThroughputAge / 3600)

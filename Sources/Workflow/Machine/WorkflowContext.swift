@@ -17,6 +17,8 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
     /// When the job was created: the training deadline counts from here.
     public var jobCreatedAt: Date?
     public var customModelARN: String?
+    /// What serves the custom model: a provisioned throughput, or with on-demand serving a
+    /// custom model deployment (see `Serving`).
     public var throughputARN: String?
     /// When the throughput was created: the cost guard deletes an unkept one after a while.
     public var throughputCreatedAt: Date?
@@ -72,10 +74,16 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     public var customModelName: String
     public var throughputName: String
     public var keepRejectedModels: Bool
+    /// Nil in workflows stored before serving could be chosen: provisioned (see `Serving`).
+    public var serving: Serving?
+    /// Whether a kept model keeps what serves it (`keep = "model_only"` says no); nil: yes.
+    public var keepServing: Bool?
 
     public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
                 jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
-                baseInferenceModel: String? = nil, validationSet: String? = nil) {
+                baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil) {
+        self.serving = serving
+        self.keepServing = keepServing
         self.keepRejectedModels = keepRejectedModels
         self.validationSet = validationSet
         self.baseInferenceModel = baseInferenceModel

@@ -86,7 +86,9 @@ public struct WorkflowMachine: Sendable, Equatable {
         case .customInference: context.inferenceComplete ? [.score] : [.runInference(.custom)]
         case .scored: [.decide]
         case .decided: context.keep == true ? [] : [.deleteThroughput]
-        case .kept: [.notify(.kept)]
+        case .kept:
+            // keep = "model_only": the model stays, what served it for the evaluation goes.
+            !context.keepsServing && context.throughputARN != nil && !context.throughputDeleted ? [.deleteThroughput] : [.notify(.kept)]
         case .throughputDeleted: context.keepRejectedModels || context.customModelDeleted ? [.notify(.notKept)] : [.deleteCustomModel]
         case .notified: [.finish]
         case .cleaningUp, .cancelling: cleanupActions
@@ -211,6 +213,8 @@ public struct WorkflowMachine: Sendable, Equatable {
             context.keep = keep
             context.decisionReason = reason
             stage = keep ? .kept : .decided
+        case (.kept, .throughputDeleted) where !context.keepsServing:
+            context.throughputDeleted = true
         case (.decided, .throughputDeleted):
             context.throughputDeleted = true
             stage = .throughputDeleted

@@ -8,6 +8,8 @@ public struct ResourceRecord: Sendable, Equatable, Codable {
         case job
         case customModel = "custom_model"
         case throughput
+        /// A custom model deployment (on-demand serving).
+        case deployment
     }
 
     public var workflowID: String

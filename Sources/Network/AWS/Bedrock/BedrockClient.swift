@@ -38,6 +38,22 @@ public struct BedrockClient: Sendable {
         _ = try await client.jsonRaw("DELETE", path: "/provisioned-model-throughput/" + Self.label(identifier))
     }
 
+    /// Answers 202 with the deployment's ARN; it is `Creating` until `Active` (or `Failed`).
+    public func createCustomModelDeployment(_ request: CreateCustomModelDeploymentRequest) async throws(AWSError) -> String {
+        struct Response: Decodable { var customModelDeploymentArn: String }
+        return try await client.json("POST", path: "/model-customization/custom-model-deployments", body: request, as: Response.self)
+            .customModelDeploymentArn
+    }
+
+    /// By ARN or by name.
+    public func getCustomModelDeployment(_ identifier: String) async throws(AWSError) -> CustomModelDeployment {
+        try await client.json("GET", path: "/model-customization/custom-model-deployments/" + Self.label(identifier), as: CustomModelDeployment.self)
+    }
+
+    public func deleteCustomModelDeployment(_ identifier: String) async throws(AWSError) {
+        _ = try await client.jsonRaw("DELETE", path: "/model-customization/custom-model-deployments/" + Self.label(identifier))
+    }
+
     public func getCustomModel(_ identifier: String) async throws(AWSError) -> CustomModel {
         try await client.json("GET", path: "/custom-models/" + Self.label(identifier), as: CustomModel.self)
     }

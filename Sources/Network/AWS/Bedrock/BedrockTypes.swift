@@ -152,6 +152,39 @@ public struct ProvisionedModelThroughput: Codable, Sendable, Equatable {
     public init(provisionedModelArn: String) { self.provisionedModelArn = provisionedModelArn }
 }
 
+/// `CreateCustomModelDeployment`: serves a custom model on demand, billed per token.
+public struct CreateCustomModelDeploymentRequest: Codable, Sendable, Equatable {
+    public var modelDeploymentName: String
+    public var modelArn: String
+    public var description: String?
+    public var tags: [BedrockTag]?
+    public var clientRequestToken: String
+
+    public init(modelDeploymentName: String, modelArn: String, description: String? = nil, tags: [String: String], clientRequestToken: String) {
+        self.modelDeploymentName = modelDeploymentName
+        self.modelArn = modelArn
+        self.description = description
+        self.tags = BedrockTag.list(tags)
+        self.clientRequestToken = clientRequestToken
+    }
+}
+
+/// `GetCustomModelDeployment`'s answer. (Its list summaries call the name
+/// `customModelDeploymentName`; Get calls it `modelDeploymentName`.)
+public struct CustomModelDeployment: Codable, Sendable, Equatable {
+    public var customModelDeploymentArn: String
+    public var modelDeploymentName: String?
+    public var modelArn: String?
+    /// `Creating`, `Active` or `Failed`.
+    public var status: String?
+    public var failureMessage: String?
+    public var description: String?
+    public var createdAt: String?
+    public var lastUpdatedAt: String?
+
+    public init(customModelDeploymentArn: String) { self.customModelDeploymentArn = customModelDeploymentArn }
+}
+
 public struct CustomModel: Codable, Sendable, Equatable {
     public var modelArn: String
     public var modelName: String?

@@ -1,0 +1,195 @@
+import FinetunedNetwork
+import FinetunedTestSupport
+import FinetunedWorkflow
+import Foundation
+import Testing
+
+/// Amazon Nova through the real daemon, moto's S3 and the Bedrock emulator: served on demand
+/// by a custom model deployment (no throughput hour at all), or by a provisioned throughput
+/// when the profile says so, and a crash right after the deployment was created.
+extension MotoPeerTests {
+    @Suite("Nova end to end: on-demand deployments against the emulator", .serialized)
+    struct NovaWorkflowTests {
+        static let promptCount = 24
+
+        /// The example training set as `bedrock-conversation-2024` records, as Nova takes them.
+        static func conversations(_ count: Int) throws -> String {
+            let path = BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").prefix(count)
+            return try lines.map { line -> String in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+                let record: [String: Any] = [
+                    "schemaVersion": "bedrock-conversation-2024",
+                    "messages": [["role": "user", "content": [["text": object["prompt"] ?? ""]]],
+                                 ["role": "assistant", "content": [["text": object["completion"] ?? ""]]]],
+                ]
+                return String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self)
+            }.joined(separator: "\n") + "\n"
+        }
+
+        static func configuration(_ dir: TemporaryDirectory, moto: String, emulator: String) -> String {
+            DaemonHarness.writeExamples("summaries-eval.jsonl", as: "nova-eval.jsonl", in: dir) { $0.prefix(promptCount) }
+            var text = DaemonHarness.scoredAndMailed(in: dir) + """
+
+                [backends.aws]
+                kind = "bedrock"
+                region = "us-east-1"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned-bedrock"
+                bucket = "finetuned-data"
+                s3_endpoint_url = "\(moto)"
+                bedrock_endpoint_url = "\(emulator)"
+                bedrock_runtime_endpoint_url = "\(emulator)"
+                invoke_concurrency = 4
+
+                """
+            for (profile, extra) in [("nova", ""), ("novapt", "serving = \"provisioned\""), ("novamodel", "keep = \"model_only\"")] {
+                text += """
+
+                    [profiles.\(profile)]
+                    adapter = "nova"
+                    base_model = "amazon.nova-lite-v1:0:300k"
+                    backend = "aws"
+                    evaluation_set = "\(dir.file("nova-eval.jsonl"))"
+                    \(extra)
+
+                    [profiles.\(profile).hyperparameters]
+                    epochCount = 1
+
+                    """
+            }
+            return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.1, maximum: 0.5), in: dir)
+        }
+
+        struct Peers {
+            var moto: MotoServer
+            var emulator: BedrockEmulator
+            var daemon: DaemonHarness
+            var environment: [String: String]
+
+            func stop() {
+                daemon.tearDown()
+                let emulator = emulator
+                Task { await emulator.stop() }
+                moto.stop()
+            }
+        }
+
+        static func peers() async throws -> Peers {
+            let moto = try await blocking { try MotoServer() }
+            _ = try await moto.client(.s3).send("PUT", path: "/finetuned-data")
+            let emulator = BedrockEmulator(credentials: [moto.credentials])
+            let url = try await emulator.start()
+            let path = BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-eval.jsonl").path
+            let references = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line -> (prompt: String, reference: String)? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                      let prompt = object["prompt"], let reference = object["reference"] else { return nil }
+                return (prompt, reference)
+            }
+            await emulator.set(references: references)
+            let daemon = try DaemonHarness(configuration: { Self.configuration($0, moto: moto.baseURL, emulator: url) }, adapters: ["nova"])
+            var environment = moto.environment
+            environment["AWS_ENDPOINT_URL"] = nil
+            return Peers(moto: moto, emulator: emulator, daemon: daemon, environment: environment)
+        }
+
+        static func run(_ peers: Peers, _ drop: String, profile: String) async throws -> WorkflowRecord {
+            try peers.daemon.drop(try conversations(120), as: drop, profile: profile)
+            return try #require(try await peers.daemon.waitForWorkflows(in: [.done, .failed, .rejected], dropName: drop, timeout: .seconds(120)).first,
+                                "\(peers.daemon.log.suffix(3000))")
+        }
+
+        @Test("on demand: a deployment serves the custom model, kept when better, deleted with the model when worse; no throughput at all",
+              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+              .timeLimit(.minutes(5)))
+        func onDemand() async throws {
+            let peers = try await Self.peers()
+            defer { peers.stop() }
+            try peers.daemon.start(environment: peers.environment)
+            #expect(await peers.daemon.waitForReady() != nil, "\(peers.daemon.log)")
+            let emulator = peers.emulator
+
+            await emulator.set(answers: .better)
+            let kept = try await Self.run(peers, "kept.jsonl", profile: "nova")
+            #expect(kept.stage == .done, "\(kept.failure ?? "") \(peers.daemon.log.suffix(2000))")
+            #expect(kept.context.keep == true && kept.context.serving == .onDemand, "\(String(describing: kept.context.scores))")
+            let deployment = try #require(kept.context.throughputARN)
+            #expect(deployment.contains(":custom-model-deployment/"))
+            #expect(await emulator.deployments.contains { $0.arn == deployment && $0.status == "Active" && $0.tags["finetuned:workflow-id"] == kept.id },
+                    "a kept model keeps its deployment: it costs nothing while idle")
+            #expect(await emulator.invocations[deployment] == Self.promptCount, "the custom model was asked through the deployment")
+            #expect(await emulator.invocations["amazon.nova-lite-v1:0"] == Self.promptCount, "the base model through its on-demand id")
+
+            await emulator.set(answers: .worse)
+            let dropped = try await Self.run(peers, "dropped.jsonl", profile: "nova")
+            #expect(dropped.stage == .done && dropped.context.keep == false, "\(dropped.failure ?? "")")
+            let second = try #require(dropped.context.throughputARN)
+            #expect(await emulator.deletedDeployments.contains(second), "the deployment of a worse model is deleted")
+            #expect(await emulator.deletedModels.contains(dropped.context.customModelARN ?? "?"), "and its custom model")
+
+            let throughputs = await emulator.throughputs.count + emulator.deletedThroughputs.count
+            #expect(throughputs == 0, "not one provisioned throughput, not one hour billed")
+            // Notifications are delivered from the outbox after the workflow is done.
+            let maildir = peers.daemon.directory.file("mail/new")
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ((try? FileManager.default.contentsOfDirectory(atPath: maildir))?.count ?? 0) < 2 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let mail = try FileManager.default.contentsOfDirectory(atPath: maildir)
+            let messages = try mail.map { try String(contentsOfFile: maildir + "/\($0)", encoding: .utf8) }
+            #expect(messages.count == 2 && messages.allSatisfy { $0.contains("on demand, billed per token: no throughput hours") }, "\(messages.first?.prefix(2000) ?? "")")
+            let status = try await peers.daemon.ctl(["status", "--json"])
+            #expect(status.stdout.contains(deployment), "the kept deployment is listed among live resources: \(status.stdout.prefix(1500))")
+        }
+
+        @Test("serving = \"provisioned\" uses a throughput; keep = \"model_only\" keeps the model and deletes its deployment",
+              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+              .timeLimit(.minutes(5)))
+        func servingChoices() async throws {
+            let peers = try await Self.peers()
+            defer { peers.stop() }
+            try peers.daemon.start(environment: peers.environment)
+            #expect(await peers.daemon.waitForReady() != nil, "\(peers.daemon.log)")
+            let emulator = peers.emulator
+            await emulator.set(answers: .better)
+
+            let provisioned = try await Self.run(peers, "pt.jsonl", profile: "novapt")
+            #expect(provisioned.stage == .done && provisioned.context.serving == .provisioned, "\(provisioned.failure ?? "")")
+            #expect(await emulator.throughputs.contains { $0.arn == provisioned.context.throughputARN })
+            #expect(await emulator.deployments.isEmpty)
+
+            let modelOnly = try await Self.run(peers, "model.jsonl", profile: "novamodel")
+            #expect(modelOnly.stage == .done && modelOnly.context.keep == true, "\(modelOnly.failure ?? "")")
+            #expect(await emulator.deletedDeployments.contains(modelOnly.context.throughputARN ?? "?"), "model_only: the deployment goes")
+            #expect(await emulator.models.contains { $0.arn == modelOnly.context.customModelARN }, "the kept model stays")
+        }
+
+        @Test("killed right after CreateCustomModelDeployment answered: after the restart, the same deployment, never a second one",
+              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+              .timeLimit(.minutes(5)))
+        func crashAfterDeploymentCreate() async throws {
+            let peers = try await Self.peers()
+            defer { peers.stop() }
+            await peers.emulator.set(answers: .worse)
+            var crashing = peers.environment
+            crashing["FINETUNED_TEST_FAULTS"] = "abort-after-call=create-deployment"
+            crashing["SWIFT_BACKTRACE"] = "enable=no"
+            try peers.daemon.start(environment: crashing)
+            #expect(await peers.daemon.waitForReady() != nil)
+            try peers.daemon.drop(try Self.conversations(120), as: "crash.jsonl", profile: "nova")
+            #expect(await peers.daemon.waitForExit(timeout: .seconds(90)) != nil, "the fault aborts the daemon after the create call")
+            #expect(await peers.emulator.deployments.count == 1)
+            let before = try #require(try await peers.daemon.waitForWorkflows(in: [.jobCompleted], dropName: "crash.jsonl", timeout: .seconds(5)).first,
+                                      "the store still says the job completed: the deployment was never recorded")
+            #expect(before.context.throughputARN == nil)
+
+            try peers.daemon.start(environment: peers.environment)
+            #expect(await peers.daemon.waitForReady() != nil)
+            let done = try #require(try await peers.daemon.waitForWorkflows(in: [.done, .failed], dropName: "crash.jsonl", timeout: .seconds(90)).first)
+            #expect(done.stage == .done, "\(done.failure ?? "") \(peers.daemon.log.suffix(2000))")
+            #expect(peers.daemon.log.contains("found custom model deployment"), "the deployment was found by name, not created again")
+            let live = await peers.emulator.deployments.count, deleted = await peers.emulator.deletedDeployments.count
+            #expect(live + deleted == 1, "one deployment in all")
+            #expect(await peers.emulator.deletedDeployments == [done.context.throughputARN ?? "?"], "and it was deleted with the worse model")
+        }
+    }
+}
