@@ -75,10 +75,11 @@ public final class LoadedAdapter: @unchecked Sendable {
         return body.serialized()
     }
 
-    /// The text and metadata in an InvokeModel response body.
-    public func parseInvokeResponse(model: String, body: String) throws(AdapterCallError) -> InvokeResult {
-        let answer = try call("parse_invoke_response", table.pointee.parse_invoke_response,
-                              ["model": .string(model), "body": .string(body)])
+    /// The text and metadata in an InvokeModel (or, with `api: .converse`, a Converse) response body.
+    public func parseInvokeResponse(model: String, body: String, api: InvokeAPI = .invokeModel) throws(AdapterCallError) -> InvokeResult {
+        var argument: [String: JSONValue] = ["model": .string(model), "body": .string(body)]
+        if api != .invokeModel { argument["api"] = .string(api.rawValue) }
+        let answer = try call("parse_invoke_response", table.pointee.parse_invoke_response, .object(argument))
         do {
             return try InvokeResult(json: answer)
         } catch {

@@ -93,6 +93,18 @@ public enum ProfileCheck {
                     at: path + ["serving"], "profile '\(name)': \(model.displayName) cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\""))
                 continue
             }
+            // The adapter refuses what its model does not take: better at load than on every
+            // evaluation prompt after a paid job.
+            let inference = profile.inference
+            let parameters = InferenceParameters(maxTokens: inference.maxTokens, temperature: inference.temperature, topP: inference.topP,
+                                                 topK: inference.topK, stopSequences: inference.stopSequences)
+            do {
+                _ = try adapter.buildInvokeRequest(InvokeRequest(model: model.id, prompt: "Check the inference settings.", parameters: parameters,
+                                                                 api: model.serving.invokeAPI))
+            } catch {
+                outcome.errors.append(configuration.diagnostic(at: path + ["inference"], "profile '\(name)': [inference]: \(error.message)"))
+                continue
+            }
             let resolved = ResolvedProfile(
                 profile: profile, adapter: adapter, model: model, hyperparameters: hyperparameters, backendKind: kind,
                 dataBucket: configuration.backends[profile.backend]?.bedrock?.bucket)

@@ -224,7 +224,7 @@ struct BenchEnvironment: WorkflowEnvironment {
     let backend: ScriptedBackend
     func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec { try await inner.spec(for: workflow) }
     func backend(named name: String) async throws -> any CustomizationBackend { backend }
-    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec { try await inner.codec(adapter: adapter, baseModel: baseModel) }
+    func codec(for spec: WorkflowSpec) async throws -> any InvocationCodec { try await inner.codec(for: spec) }
     var evaluator: any WorkflowEvaluator { inner.evaluator }
     func archiveFolder(for workflowID: String) -> String { inner.archiveFolder(for: workflowID) }
     func notificationChannels() async -> [String] { ["log"] }

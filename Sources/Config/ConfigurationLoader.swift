@@ -219,6 +219,15 @@ public enum ConfigurationLoader {
             if serving == .onDemand, let backend, let kind = kinds[backend], kind != .bedrock {
                 t.error("serving", "on-demand serving is a Bedrock custom model deployment; the \(kind.rawValue) backend '\(backend)' has none")
             }
+            var inference = InferenceSettings()
+            if var i = t.table("inference") {
+                inference.maxTokens = i.integer("max_tokens", in: 1...1_000_000)
+                inference.temperature = i.number("temperature", in: 0...2)
+                inference.topP = i.number("top_p", in: 0...1)
+                inference.topK = i.integer("top_k", in: 0...100_000)
+                inference.stopSequences = i.stringArray("stop_sequences") ?? []
+                i.finish()
+            }
             let allowEndOfLife = t.bool("allow_end_of_life") ?? false
             let keepRejectedModels = t.bool("keep_rejected_models") ?? false
             t.finish()
@@ -231,6 +240,7 @@ public enum ConfigurationLoader {
                 evaluationSets: evaluationSets, validationSets: validationSets)
             profile.serving = serving
             profile.keep = keep
+            profile.inference = inference
             profiles[name] = profile
         }
         return profiles

@@ -148,6 +148,8 @@ public struct Profile: Sendable, Equatable {
     public var validationSet: String?
     /// How the custom model is served for its evaluation.
     public var serving: ServingChoice = .auto
+    /// `[profiles.X.inference]`: what both models are asked with.
+    public var inference = InferenceSettings()
     /// What a kept model keeps: what serves it too (default), or the model only.
     public var keep: KeepChoice = .modelAndServing
     /// Sets a sidecar may choose by name (`evaluation_set = "q3"`), name → absolute path.
@@ -178,6 +180,25 @@ public struct Profile: Sendable, Equatable {
         self.allowEndOfLife = allowEndOfLife
         self.keepRejectedModels = keepRejectedModels
         self.line = line
+    }
+}
+
+/// `[profiles.X.inference]`: the settings both models answer the evaluation prompts with; the
+/// adapter maps them onto its model's request (Converse's `inferenceConfig`, or the family's
+/// own InvokeModel fields) and refuses what its model does not take.
+public struct InferenceSettings: Sendable, Equatable, Codable {
+    public var maxTokens: Int?
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var stopSequences: [String] = []
+
+    public init(maxTokens: Int? = nil, temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil, stopSequences: [String] = []) {
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.stopSequences = stopSequences
     }
 }
 

@@ -12,7 +12,8 @@ public enum CAdapterBuilder {
 
     /// Builds `directory/libfinetuned-adapter-example.so` (or `fileName`) with extra `-D` defines.
     @discardableResult
-    public static func build(into directory: String, defines: [String] = [], fileName: String = "libfinetuned-adapter-example.so") throws -> String {
+    public static func build(into directory: String, defines: [String] = [], fileName: String = "libfinetuned-adapter-example.so",
+                             includeDirectory: String = CAdapterBuilder.includeDirectory) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let output = directory + "/" + fileName
         guard let compiler = Command.which("cc") ?? Command.which("gcc") ?? Command.which("clang") else {

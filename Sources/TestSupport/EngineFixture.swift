@@ -107,7 +107,7 @@ public struct TestEnvironment: WorkflowEnvironment {
     }
 
     public func backend(named name: String) async throws -> any CustomizationBackend { backend }
-    public func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec { DocumentCodec() }
+    public func codec(for spec: WorkflowSpec) async throws -> any InvocationCodec { DocumentCodec() }
     public var evaluator: any WorkflowEvaluator { OverlapEvaluator() }
     public func archiveFolder(for workflowID: String) -> String { archive + "/" + workflowID }
     public func notificationChannels() async -> [String] { ["log"] }
@@ -131,11 +131,11 @@ struct DocumentCodec: InvocationCodec {
         String(decoding: try JSONSerialization.data(withJSONObject: ["document": prompt]), as: UTF8.self)
     }
 
-    func responseText(body: String) throws -> String {
+    func response(body: String) throws -> InvocationResponse {
         guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let summary = object["summary"] as? String else {
             throw CocoaError(.coderReadCorrupt)
         }
-        return summary
+        return InvocationResponse(text: summary)
     }
 }
 

@@ -180,6 +180,51 @@ struct AdapterHostTests {
         ])
         #expect(check.profiles["d"]?.paidJobRefusal(today: "2026-11-28") == "base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; set allow_end_of_life = true in profile 'd' to start a paid job on it anyway")
         #expect(check.profiles["d"]?.paidJobRefusal(today: "2025-08-11") == nil)
+
+        // What only the adapter knows: inference settings its model refuses, and on-demand
+        // serving of a model without deployments; Nova's serving facts resolve per backend.
+        try BuiltProducts.installAdapters(["nova"], into: dir.file("adapters"))
+        let withNova = await AdapterLoader().scan(directories: [dir.file("adapters")])
+        let serving = try ConfigurationLoader.parse(text: """
+            [backends.cloud]
+            kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "finetuned-data"
+
+            [profiles.hot]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            [profiles.hot.inference]
+            temperature = 1.5
+
+            [profiles.pt]
+            adapter = "cohere"
+            base_model = "cohere.command-text-v14:7:4k"
+            backend = "cloud"
+            serving = "on_demand"
+
+            [profiles.nova]
+            adapter = "nova"
+            base_model = "amazon.nova-micro-v1:0:128k"
+            backend = "cloud"
+            [profiles.nova.inference]
+            max_tokens = 300
+            top_k = 20
+
+            [profiles.llama]
+            adapter = "llama"
+            base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
+            backend = "cloud"
+            serving = "auto"
+            """, file: "/etc/finetuned/finetuned.toml")
+        let servingCheck = ProfileCheck.check(serving, adapters: withNova, today: "2026-11-28")
+        #expect(servingCheck.errors.map(\.description) == [
+            "finetuned.toml:10: profile 'hot': [inference]: temperature = 1.5 is out of range 1e-05...1.0 for amazon.nova-lite-v1:0:300k",
+            "finetuned.toml:17: profile 'pt': Cohere Command cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\"",
+        ])
+        #expect(servingCheck.profiles["nova"]?.servesOnDemand == true)
+        #expect(servingCheck.profiles["llama"]?.servesOnDemand == false, "auto: Llama 3.1 has no custom model deployment")
         #expect(check.profiles["e"]?.paidJobRefusal(today: "2026-11-28") == nil)
         #expect(check.profiles["f"]?.paidJobRefusal(today: "2026-11-28") == nil)
     }
@@ -261,5 +306,27 @@ struct DaemonAdapterTests {
         #expect(reload.stderr.contains("finetuned.toml:32: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"), "\(reload.stderr)")
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
         #expect(status.profiles == ["rehearsal"])
+    }
+}
+
+@Suite("Adapter ABI versions")
+struct AdapterABIVersionTests {
+    @Test("a plugin built against ABI 1.0 (the unchanged C example, the 1.0 header) loads, with the 1.0 defaults for what 1.1 added")
+    func oldPlugin() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // The 1.0 header: the same table, minor version 0.
+        let header = try String(contentsOfFile: CAdapterBuilder.includeDirectory + "/finetuned_adapter.h", encoding: .utf8)
+        #expect(header.contains("#define FINETUNED_ADAPTER_ABI_MINOR 1"))
+        try FileManager.default.createDirectory(atPath: dir.file("include-1.0"), withIntermediateDirectories: true)
+        try header.replacingOccurrences(of: "#define FINETUNED_ADAPTER_ABI_MINOR 1", with: "#define FINETUNED_ADAPTER_ABI_MINOR 0")
+            .write(toFile: dir.file("include-1.0/finetuned_adapter.h"), atomically: true, encoding: .utf8)
+        let path = try CAdapterBuilder.build(into: dir.file("adapters"), includeDirectory: dir.file("include-1.0"))
+        let loaded = try LoadedAdapter.load(path: path)
+        #expect(!loaded.description.models.isEmpty)
+        for model in loaded.description.models {
+            #expect(model.serving == ServingFacts(), "\(model.id): fine-tuning, provisioned, InvokeModel, validation data")
+            #expect(model.record.conversation.map { $0.reservedStrings.isEmpty && $0.media == nil && !$0.anySchemaVersion } ?? true)
+        }
     }
 }

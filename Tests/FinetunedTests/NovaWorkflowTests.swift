@@ -55,6 +55,10 @@ extension MotoPeerTests {
                     [profiles.\(profile).hyperparameters]
                     epochCount = 1
 
+                    [profiles.\(profile).inference]
+                    max_tokens = 300
+                    temperature = 0.2
+
                     """
             }
             return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.1, maximum: 0.5), in: dir)
@@ -118,6 +122,9 @@ extension MotoPeerTests {
                     "a kept model keeps its deployment: it costs nothing while idle")
             #expect(await emulator.invocations[deployment] == Self.promptCount, "the custom model was asked through the deployment")
             #expect(await emulator.invocations["amazon.nova-lite-v1:0"] == Self.promptCount, "the base model through its on-demand id")
+            #expect(await emulator.conversations[deployment] == Self.promptCount, "with Converse, as AWS advises for Nova")
+            let sent = try #require(await emulator.lastBodies[deployment])
+            #expect(sent.contains(#""maxTokens":300"#) && sent.contains(#""temperature":0.2"#), "the profile's [inference] as inferenceConfig: \(sent)")
 
             await emulator.set(answers: .worse)
             let dropped = try await Self.run(peers, "dropped.jsonl", profile: "nova")
@@ -137,6 +144,9 @@ extension MotoPeerTests {
             let mail = try FileManager.default.contentsOfDirectory(atPath: maildir)
             let messages = try mail.map { try String(contentsOfFile: maildir + "/\($0)", encoding: .utf8) }
             #expect(messages.count == 2 && messages.allSatisfy { $0.contains("on demand, billed per token: no throughput hours") }, "\(messages.first?.prefix(2000) ?? "")")
+            #expect(messages.allSatisfy { $0.contains("Tokens used by the evaluation") && $0.contains("Throughput hours") && $0.contains("none: served on demand") })
+            let tokens = try #require(messages.first?.split(separator: "\n").first { $0.contains("base: ") })
+            #expect(!tokens.contains("base: 0 in"), "the usage the service reported is summed: \(tokens)")
             let status = try await peers.daemon.ctl(["status", "--json"])
             #expect(status.stdout.contains(deployment), "the kept deployment is listed among live resources: \(status.stdout.prefix(1500))")
         }

@@ -46,7 +46,10 @@ public enum AdapterExport {
     static func buildInvokeRequest(_ input: JSONValue) throws(AdapterError) -> JSONValue {
         let request: InvokeRequest
         do { request = try InvokeRequest(json: input) } catch { throw AdapterError("bad request: \(error)") }
-        return ["body": try installed!.buildInvokeRequest(request)]
+        switch request.api {
+        case .invokeModel: return ["body": try installed!.buildInvokeRequest(request)]
+        case .converse: return ["body": try installed!.buildConverseRequest(request)]
+        }
     }
 
     static func parseInvokeResponse(_ input: JSONValue) throws(AdapterError) -> JSONValue {
@@ -55,6 +58,9 @@ public enum AdapterExport {
         }
         let body: JSONValue
         do { body = try JSONValue(parsing: raw) } catch { throw AdapterError("the response body is not JSON: \(error)") }
+        if input["api"]?.stringValue == InvokeAPI.converse.rawValue {
+            return try installed!.parseConverseResponse(model: model, body: body).json()
+        }
         return try installed!.parseInvokeResponse(model: model, body: body).json()
     }
 

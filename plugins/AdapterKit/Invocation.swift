@@ -22,11 +22,50 @@ public struct InvokeRequest: Sendable, Equatable {
     public var model: String
     public var prompt: String
     public var parameters: InferenceParameters
+    /// ABI 1.1: `converse` asks for a Converse body, only of models whose description says
+    /// `"invoke_api": "converse"` (a 1.0 plugin is never asked).
+    public var api: InvokeAPI
 
-    public init(model: String, prompt: String, parameters: InferenceParameters = InferenceParameters()) {
+    public init(model: String, prompt: String, parameters: InferenceParameters = InferenceParameters(), api: InvokeAPI = .invokeModel) {
         self.model = model
         self.prompt = prompt
         self.parameters = parameters
+        self.api = api
+    }
+}
+
+/// Converse's request and response, the same for every model that takes messages: adapters
+/// build on it and add what their model needs (`additionalModelRequestFields`).
+public enum Converse {
+    /// `{"messages": [{"role": "user", "content": [{"text": prompt}]}], "inferenceConfig": {…}}`.
+    public static func request(prompt: String, parameters: InferenceParameters) -> [String: JSONValue] {
+        var config: [String: JSONValue] = [:]
+        config.set("maxTokens", .optional(parameters.maxTokens))
+        config.set("temperature", .optional(parameters.temperature))
+        config.set("topP", .optional(parameters.topP))
+        if !parameters.stopSequences.isEmpty { config["stopSequences"] = .array(parameters.stopSequences.map { .string($0) }) }
+        var body: [String: JSONValue] = ["messages": [["role": "user", "content": [["text": .string(prompt)]]]]]
+        if !config.isEmpty { body["inferenceConfig"] = .object(config) }
+        return body
+    }
+
+    /// `output.message.content[].text` (the first text block), `stopReason`, `usage`.
+    public static func result(_ body: JSONValue) throws(AdapterError) -> InvokeResult {
+        guard case .array(let content)? = body.at("output", "message", "content"),
+              let text = content.lazy.compactMap({ $0["text"]?.stringValue }).first else {
+            throw AdapterError("Converse response has no output.message.content text: \(body.serialized().prefix(200))")
+        }
+        let raw = body["stopReason"]?.stringValue
+        let reason: StopReason = switch raw {
+        case "end_turn": .complete
+        case "max_tokens": .length
+        case "stop_sequence": .stopSequence
+        case "content_filtered", "guardrail_intervened": .contentFiltered
+        case "malformed_model_output", "malformed_tool_use": .error
+        default: .unknown
+        }
+        return InvokeResult(text: text, stopReason: reason, rawStopReason: raw,
+                            inputTokens: body.at("usage", "inputTokens")?.intValue, outputTokens: body.at("usage", "outputTokens")?.intValue)
     }
 }
 
@@ -101,7 +140,9 @@ extension InferenceParameters {
 
 extension InvokeRequest {
     public func json() -> JSONValue {
-        ["model": .string(model), "prompt": .string(prompt), "parameters": parameters.json()]
+        var object: [String: JSONValue] = ["model": .string(model), "prompt": .string(prompt), "parameters": parameters.json()]
+        if api != .invokeModel { object["api"] = .string(api.rawValue) }
+        return .object(object)
     }
 
     public init(json: JSONValue) throws(DescriptionError) {
@@ -109,6 +150,9 @@ extension InvokeRequest {
         model = try r.string("model")
         prompt = try r.string("prompt")
         parameters = try r.value("parameters").map { (p) throws(DescriptionError) in try InferenceParameters(json: p) } ?? InferenceParameters()
+        let apiText = try r.optionalString("api") ?? InvokeAPI.invokeModel.rawValue
+        guard let api = InvokeAPI(rawValue: apiText) else { throw r.error("api", "must be invoke_model or converse") }
+        self.api = api
     }
 }
 

@@ -11,6 +11,11 @@ public protocol ModelAdapter: Sendable {
     /// The generated text and metadata from an InvokeModel response body.
     func parseInvokeResponse(model: String, body: JSONValue) throws(AdapterError) -> InvokeResult
 
+    /// The Converse request body, for models that declare `invoke_api = converse`.
+    func buildConverseRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue
+    /// The text and metadata from a Converse response body (the shared shape by default).
+    func parseConverseResponse(model: String, body: JSONValue) throws(AdapterError) -> InvokeResult
+
     /// Checks the record schema cannot express; nil (the default) means the adapter has none,
     /// and the host then skips the per-record call entirely.
     var recordCheck: (@Sendable (_ model: String, _ record: JSONValue) -> [RecordProblem])? { get }
@@ -18,6 +23,14 @@ public protocol ModelAdapter: Sendable {
 
 extension ModelAdapter {
     public var recordCheck: (@Sendable (_ model: String, _ record: JSONValue) -> [RecordProblem])? { nil }
+
+    public func buildConverseRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue {
+        throw AdapterError("\(description.name) builds no Converse requests; its models are asked through InvokeModel")
+    }
+
+    public func parseConverseResponse(model: String, body: JSONValue) throws(AdapterError) -> InvokeResult {
+        try Converse.result(body)
+    }
 
     /// The model's description, or an error naming the models this adapter knows.
     public func model(_ id: String) throws(AdapterError) -> ModelDescription {

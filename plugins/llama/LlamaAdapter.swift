@@ -33,7 +33,9 @@ struct LlamaAdapter: ModelAdapter {
             model("meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Instruct", "meta.llama3-2-90b-instruct-v1:0",
                   record: .bedrockConversation, maxTotal: 10_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
             model("meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta.llama3-3-70b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000),
+                  record: .bedrockConversation, maxTotal: 16_000,
+                  notes: ["A custom model can be served on demand (us-west-2)."],
+                  serving: ServingFacts(onDemand: true, invokeAPI: .converse)),
         ])
 
     static let llama32Lifecycle = ModelLifecycle(endOfLifeDate: "2026-07-07")
@@ -41,9 +43,11 @@ struct LlamaAdapter: ModelAdapter {
 
     static func model(
         _ id: String, _ display: String, _ inference: String, record: RecordSchema, maxTotal: Int,
-        lifecycle: ModelLifecycle = ModelLifecycle(), notes: [String] = []
+        lifecycle: ModelLifecycle = ModelLifecycle(), notes: [String] = [], serving: ServingFacts? = nil
     ) -> ModelDescription {
-        ModelDescription(
+        // Llama 3.x takes Converse (AWS's advice for models that take messages); Llama 2 does not.
+        let facts = serving ?? (id.hasPrefix("meta.llama2") ? ServingFacts() : ServingFacts(invokeAPI: .converse))
+        return ModelDescription(
             id: id, displayName: display, inferenceID: inference, lifecycle: lifecycle, record: record,
             limits: DataLimits(maxTotalTokens: maxTotal, minTotalRecords: 100, maxTotalRecords: 10_000),
             hyperparameters: [
@@ -54,7 +58,8 @@ struct LlamaAdapter: ModelAdapter {
                 HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.000005, maximum: 0.1, defaultValue: 0.0001,
                                    summary: "Step size of each update."),
             ],
-            notes: notes + ["File-size limits are not documented for Llama; none is enforced."])
+            notes: notes + ["File-size limits are not documented for Llama; none is enforced."],
+            serving: facts)
     }
 
     static func generation(of model: String) -> Generation {
@@ -84,6 +89,18 @@ struct LlamaAdapter: ModelAdapter {
         body.set("temperature", .optional(p.temperature))
         body.set("top_p", .optional(p.topP))
         return .object(body)
+    }
+
+    /// Converse takes no top_k and no stop sequences for Llama on Bedrock, as InvokeModel does not.
+    func buildConverseRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue {
+        _ = try model(request.model)
+        let p = request.parameters
+        guard p.stopSequences.isEmpty else { throw AdapterError("Llama models on Bedrock take no stop sequences") }
+        guard p.topK == nil else { throw AdapterError("Llama models on Bedrock take no top_k") }
+        try checkRange("max_tokens", p.maxTokens, 1...2048, model: request.model)
+        try checkRange("temperature", p.temperature, 0...1, model: request.model)
+        try checkRange("top_p", p.topP, 0...1, model: request.model)
+        return .object(Converse.request(prompt: request.prompt, parameters: p))
     }
 
     func parseInvokeResponse(model: String, body: JSONValue) throws(AdapterError) -> InvokeResult {

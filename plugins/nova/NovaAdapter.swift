@@ -90,23 +90,23 @@ struct NovaAdapter: ModelAdapter {
         return .object(body)
     }
 
+    /// Nova's InvokeModel answer has Converse's shape: `output.message.content[].text` (the
+    /// first block with text; content may also hold reasoningContent), `stopReason`, `usage`.
     func parseInvokeResponse(model: String, body: JSONValue) throws(AdapterError) -> InvokeResult {
-        // The first block with text: content may also hold reasoningContent or toolUse.
-        guard case .array(let content)? = body.at("output", "message", "content"),
-              let text = content.lazy.compactMap({ $0["text"]?.stringValue }).first else {
-            throw AdapterError("Nova response has no output.message.content text: \(body.serialized().prefix(200))")
-        }
-        let raw = body["stopReason"]?.stringValue
-        let reason: StopReason = switch raw {
-        case "end_turn": .complete
-        case "max_tokens": .length
-        case "stop_sequence": .stopSequence
-        case "content_filtered", "guardrail_intervened": .contentFiltered
-        case "malformed_model_output", "malformed_tool_use": .error
-        default: .unknown
-        }
-        return InvokeResult(text: text, stopReason: reason, rawStopReason: raw,
-                            inputTokens: body.at("usage", "inputTokens")?.intValue, outputTokens: body.at("usage", "outputTokens")?.intValue)
+        try Converse.result(body)
+    }
+
+    /// Converse takes topK only through `additionalModelRequestFields` for Nova.
+    func buildConverseRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue {
+        _ = try model(request.model)
+        let p = request.parameters
+        try checkRange("max_tokens", p.maxTokens, 1...5000, model: request.model)
+        try checkRange("temperature", p.temperature, 0.00001...1, model: request.model)
+        try checkRange("top_p", p.topP, 0...1, model: request.model)
+        try checkRange("top_k", p.topK, 0...128, model: request.model)
+        var body = Converse.request(prompt: request.prompt, parameters: p)
+        if let topK = p.topK { body["additionalModelRequestFields"] = ["inferenceConfig": ["topK": .number(Double(topK))]] }
+        return .object(body)
     }
 }
 

@@ -269,6 +269,18 @@ public struct BedrockBackend: CustomizationBackend {
         }
     }
 
+    public func converse(modelID: String, body: String) async throws(BackendError) -> String {
+        await limiter.acquire()
+        do {
+            let answer = try await runtime.converse(modelID, body: body)
+            await limiter.release(throttled: false)
+            return answer
+        } catch {
+            await limiter.release(throttled: error.isThrottling)
+            throw BedrockErrors.map(error, "Converse")
+        }
+    }
+
     // MARK: - Reporting
 
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] {

@@ -63,7 +63,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
             customModelName: "\(sidecar.customModelName ?? ResourceNaming.prefix(workflow.profile))-\(workflow.id)",
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
             baseInferenceModel: profile.model.inferenceID, validationSet: validationSet,
-            serving: profile.servesOnDemand ? .onDemand : .provisioned, keepServing: profile.profile.keep == .modelAndServing)
+            serving: profile.servesOnDemand ? .onDemand : .provisioned, keepServing: profile.profile.keep == .modelAndServing,
+            inference: InferenceSpec(profile.profile.inference))
     }
 
     /// The daemon's copy of a set for this workflow: in the spool while it runs, in its
@@ -84,11 +85,11 @@ struct DaemonEnvironment: WorkflowEnvironment {
         return try await registry.backend(for: configuration)
     }
 
-    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec {
-        guard let loaded = await runtime.setup.adapters.adapters[adapter] else {
-            throw SpecError("adapter '\(adapter)' is not loaded now")
+    func codec(for spec: WorkflowSpec) async throws -> any InvocationCodec {
+        guard let loaded = await runtime.setup.adapters.adapters[spec.adapter] else {
+            throw SpecError("adapter '\(spec.adapter)' is not loaded now")
         }
-        return AdapterCodec(adapter: loaded, baseModel: baseModel, parameters: InferenceParameters())
+        return AdapterCodec(adapter: loaded, baseModel: spec.baseModel, parameters: InferenceParameters(spec.inference))
     }
 
     func archiveFolder(for workflowID: String) -> String { layout.archiveFolder(workflowID) }
@@ -118,4 +119,18 @@ struct DaemonEnvironment: WorkflowEnvironment {
 struct SpecError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension InferenceSpec {
+    init(_ settings: InferenceSettings) {
+        self.init(maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP, topK: settings.topK,
+                  stopSequences: settings.stopSequences)
+    }
+}
+
+extension InferenceParameters {
+    init(_ spec: InferenceSpec?) {
+        self.init(maxTokens: spec?.maxTokens, temperature: spec?.temperature, topP: spec?.topP, topK: spec?.topK,
+                  stopSequences: spec?.stopSequences ?? [])
+    }
 }

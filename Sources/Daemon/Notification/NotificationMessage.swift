@@ -45,6 +45,15 @@ struct NotificationMessage: Sendable, Equatable {
             case .onDemand: rows.append(("Deployment", serving + " (on demand, billed per token: no throughput hours)"))
             }
         }
+        for (i, use) in (facts.usage ?? []).enumerated() {
+            let uncounted = use.uncounted > 0 ? " (\(use.uncounted) answers without counts)" : ""
+            rows.append((i == 0 ? "Tokens used by the evaluation" : "", "\(use.model): \(use.inputTokens) in, \(use.outputTokens) out\(uncounted)"))
+        }
+        if let hours = facts.throughputHours {
+            rows.append(("Throughput hours", String(format: "%.2f (from creation to deletion, billed by the hour)", hours)))
+        } else if facts.throughputARN != nil, facts.serving == .onDemand {
+            rows.append(("Throughput hours", "none: served on demand"))
+        }
         for (i, item) in facts.cleanup.enumerated() { rows.append((i == 0 ? "Cleaned up" : "", item)) }
 
         let width = rows.map(\.0.count).max() ?? 0

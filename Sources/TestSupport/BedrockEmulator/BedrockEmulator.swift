@@ -20,8 +20,12 @@ public actor BedrockEmulator {
     public internal(set) var deployments: [EmulatedDeployment] = []
     public internal(set) var deletedDeployments: [String] = []
     public internal(set) var deletedModels: [String] = []
-    /// InvokeModel calls per model id as sent.
+    /// InvokeModel and Converse calls per model id as sent.
     public internal(set) var invocations: [String: Int] = [:]
+    /// Of those, the Converse calls.
+    public internal(set) var conversations: [String: Int] = [:]
+    /// The last request body sent to each model id.
+    public internal(set) var lastBodies: [String: String] = [:]
     public internal(set) var signatureFailures = 0
     /// The most InvokeModel calls that were in flight at once.
     public internal(set) var peakConcurrentInvocations = 0
@@ -120,6 +124,7 @@ public actor BedrockEmulator {
         case ("GET", 3, "model-customization") where segments[1] == "custom-model-deployments": return getDeployment(segments[2])
         case ("DELETE", 3, "model-customization") where segments[1] == "custom-model-deployments": return deleteDeployment(segments[2])
         case ("POST", 3, "model") where segments[2] == "invoke": return await invoke(segments[1], request)
+        case ("POST", 3, "model") where segments[2] == "converse": return await invoke(segments[1], request, converse: true)
         default: return Self.error(404, "UnknownOperationException", "no operation \(request.method) \(request.path)")
         }
     }

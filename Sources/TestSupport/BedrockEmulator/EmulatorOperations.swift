@@ -293,8 +293,11 @@ extension BedrockEmulator {
 
     // MARK: Runtime
 
-    func invoke(_ modelID: String, _ request: ReceivedRequest) async -> ServerAction {
+    /// InvokeModel in each family's shape, or (`converse`) Converse in its one shape.
+    func invoke(_ modelID: String, _ request: ReceivedRequest, converse: Bool = false) async -> ServerAction {
         invocations[modelID, default: 0] += 1
+        if converse { conversations[modelID, default: 0] += 1 }
+        lastBodies[modelID] = request.text
         concurrentInvocations += 1
         peakConcurrentInvocations = max(peakConcurrentInvocations, concurrentInvocations)
         try? await Task.sleep(for: invokeLatency)
@@ -324,6 +327,24 @@ extension BedrockEmulator {
             return Self.error(400, "ValidationException", "The provided model identifier is invalid.")
         }
         let family = EmulatedFoundationModel.family(base)
+        if converse {
+            guard family == "nova" || base.hasPrefix("meta.llama3") else {
+                return Self.error(400, "ValidationException", "This model doesn't support the Converse API.")
+            }
+            guard let body = Self.body(request), let messages = body["messages"] as? [[String: Any]], messages.first?["role"] as? String == "user",
+                  let prompt = (messages.first?["content"] as? [[String: Any]])?.compactMap({ $0["text"] as? String }).first else {
+                return Self.error(400, "ValidationException", "Malformed Converse request: messages must start with a user turn holding text")
+            }
+            if let config = body["inferenceConfig"] as? [String: Any], let maxTokens = config["maxTokens"] as? Int, maxTokens < 1 {
+                return Self.error(400, "ValidationException", "inferenceConfig.maxTokens must be at least 1")
+            }
+            let text = answer(prompt: prompt, custom: custom)
+            let input = prompt.split(separator: " ").count, output = text.split(separator: " ").count
+            return .json(200, Self.json([
+                "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
+                "usage": ["inputTokens": input, "outputTokens": output, "totalTokens": input + output], "metrics": ["latencyMs": 5],
+            ]))
+        }
         guard let body = Self.body(request), let prompt = Self.prompt(of: body, family: family) else {
             return Self.error(400, "ValidationException", "Malformed input request: the \(family) body needs \(Self.promptField(family))")
         }

@@ -41,6 +41,8 @@ public protocol CustomizationBackend: Sendable {
 
     /// Runs one InvokeModel call with a body the profile's adapter built; returns the raw body.
     func invoke(modelID: String, body: String) async throws(BackendError) -> String
+    /// Runs one Converse call (`messages`, `inferenceConfig`); returns the raw body.
+    func converse(modelID: String, body: String) async throws(BackendError) -> String
 
     /// How many InvokeModel calls the engine may have in flight at once.
     var invokeConcurrency: Int { get }
@@ -60,6 +62,9 @@ extension CustomizationBackend {
         throw .permanent("this backend takes no separate validation data; remove validation_set from the profile")
     }
     public var invokeConcurrency: Int { 1 }
+    public func converse(modelID: String, body: String) async throws(BackendError) -> String {
+        throw .permanent("this backend has no Converse API; the adapter's InvokeModel bodies serve instead")
+    }
     public func findDeployment(name: String) async throws(BackendError) -> DeploymentState? { nil }
     public func createDeployment(_ request: DeploymentRequest) async throws(BackendError) -> String {
         throw .permanent("this backend serves no custom model deployments; set serving = \"provisioned\" in the profile")

@@ -3,8 +3,33 @@ import Foundation
 /// Builds the InvokeModel body for a prompt and reads the text out of the answer: the
 /// profile's adapter plugin, seen from the engine.
 public protocol InvocationCodec: Sendable {
+    /// Which runtime call carries the body: InvokeModel in the family's own shape, or
+    /// Converse, which AWS recommends for every model that takes messages.
+    var api: InvocationAPI { get }
     func requestBody(prompt: String) throws -> String
-    func responseText(body: String) throws -> String
+    func response(body: String) throws -> InvocationResponse
+}
+
+extension InvocationCodec {
+    public var api: InvocationAPI { .invokeModel }
+}
+
+public enum InvocationAPI: String, Sendable, Equatable, Codable {
+    case invokeModel = "invoke_model"
+    case converse
+}
+
+/// A model's answer, with the tokens it used when the service says (what on-demand serving bills).
+public struct InvocationResponse: Sendable, Equatable {
+    public var text: String
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+
+    public init(text: String, inputTokens: Int? = nil, outputTokens: Int? = nil) {
+        self.text = text
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
 }
 
 /// One held-out prompt with the reference answer it is scored against.
@@ -71,7 +96,9 @@ public protocol WorkflowEnvironment: Sendable {
     /// for the operator when the profile can no longer run (removed, broken adapter).
     func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec
     func backend(named name: String) async throws -> any CustomizationBackend
-    func codec(adapter: String, baseModel: String) async throws -> any InvocationCodec
+    /// How the spec's adapter asks its base model (and the custom model trained from it),
+    /// with the spec's inference settings.
+    func codec(for spec: WorkflowSpec) async throws -> any InvocationCodec
     var evaluator: any WorkflowEvaluator { get }
     /// Where a workflow's lasting files go (reports, answers, scores, the training data).
     func archiveFolder(for workflowID: String) -> String

@@ -23,6 +23,11 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     public var report: String? = nil
     /// What served the custom model (nil: a provisioned throughput, as before the choice).
     public var serving: Serving? = nil
+    /// What the evaluation used, per model: tokens (what on-demand serving bills).
+    public var usage: [TokenUsage]? = nil
+    /// Hours the provisioned throughput lived, from its creation to its deletion (billed by
+    /// the hour); nil when there was none or it is kept and still billing.
+    public var throughputHours: Double? = nil
 
     /// A drop refused before any money was spent: one outbox entry per channel, committed
     /// with the rejection itself.
@@ -35,7 +40,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
         return fanOut(OutboxEntry(workflowID: workflowID, channel: "log", kind: "rejected", payload: facts.json), channels: channels)
     }
 
-    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = []) -> String {
+    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = [],
+                        answers: [InferenceAnswer] = [], now: Date = Date()) -> String {
         let c = record.context
         var cleanup = swept
         if c.jobStopped, c.jobARN != nil, c.customModelARN == nil { cleanup.append("stopped job \(c.jobARN!)") }
@@ -60,7 +66,9 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             stage: record.stage.rawValue, reason: outcome == .kept || outcome == .notKept ? c.decisionReason : c.failureReason,
             scores: c.scores, jobARN: c.jobARN, customModelARN: c.customModelARN, throughputARN: c.throughputARN,
             customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline,
-            trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss, serving: c.throughputARN == nil ? nil : c.serving)
+            trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss, serving: c.throughputARN == nil ? nil : c.serving,
+            usage: answers.isEmpty ? nil : TokenUsage.sum(answers),
+            throughputHours: c.serving == .provisioned && c.throughputDeleted ? c.throughputCreatedAt.map { now.timeIntervalSince($0) / 3600 } : nil)
         return facts.json
     }
 
@@ -86,5 +94,23 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
 
     public static func decode(_ payload: String) -> NotificationFacts? {
         try? JSONDecoder().decode(NotificationFacts.self, from: Data(payload.utf8))
+    }
+}
+
+/// The tokens one model used over a workflow's evaluation, from the answers' own counts.
+public struct TokenUsage: Sendable, Codable, Equatable {
+    /// `base` or `custom`.
+    public var model: String
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Answers whose service reported no counts (not summed).
+    public var uncounted: Int
+
+    public static func sum(_ answers: [InferenceAnswer]) -> [TokenUsage] {
+        Dictionary(grouping: answers.filter { $0.output != nil }, by: \.model).map { model, answers in
+            let counted = answers.filter { $0.inputTokens != nil && $0.outputTokens != nil }
+            return TokenUsage(model: model, inputTokens: counted.reduce(0) { $0 + ($1.inputTokens ?? 0) },
+                              outputTokens: counted.reduce(0) { $0 + ($1.outputTokens ?? 0) }, uncounted: answers.count - counted.count)
+        }.sorted { $0.model < $1.model }
     }
 }

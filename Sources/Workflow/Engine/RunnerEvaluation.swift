@@ -32,7 +32,7 @@ extension WorkflowRunner {
             guard let arn = record.context.throughputARN else { throw StepFailure("no throughput to ask") }
             modelID = arn
         }
-        let codec = try await environment.codec(adapter: spec.adapter, baseModel: spec.baseModel)
+        let codec = try await environment.codec(for: spec)
         let done = Set(try await store.answers(workflowID: id).filter { $0.model == model.rawValue }.map(\.index))
         // Up to the backend's width of calls in flight (Bedrock: `invoke_concurrency`); each
         // answer is saved as it arrives, whatever the order.
@@ -66,13 +66,20 @@ extension WorkflowRunner {
         for attempt in 1...policy.invokeAttempts {
             let started = ContinuousClock.now
             do {
+                let api = codec.api
                 let response = try await Timers.withTimeout(.fractionalSeconds(policy.invokeTimeout)) {
-                    try await self.call { try await backend.invoke(modelID: modelID, body: body) }
+                    try await self.call {
+                        switch api {
+                        case .invokeModel: try await backend.invoke(modelID: modelID, body: body)
+                        case .converse: try await backend.converse(modelID: modelID, body: body)
+                        }
+                    }
                 }
                 let latency = (ContinuousClock.now - started).seconds
                 do {
-                    let text = try codec.responseText(body: response)
-                    return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: text, failure: nil, attempts: attempt, latencySeconds: latency)
+                    let answer = try codec.response(body: response)
+                    return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: answer.text, failure: nil, attempts: attempt,
+                                           latencySeconds: latency, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens)
                 } catch {
                     return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil,
                                            failure: "the adapter cannot read the answer: \(ErrorWords.of(error))", attempts: attempt)

@@ -239,7 +239,8 @@ extension WorkflowRunner {
 
     private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String],
                               trainingLoss: [EpochMetrics]) async -> StepOutcome {
-        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept, trainingLoss: trainingLoss)
+        let answers = (try? await store.answers(workflowID: id)) ?? []
+        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept, trainingLoss: trainingLoss, answers: answers)
         let entries = NotificationFacts.fanOut(OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
                                                channels: await environment.notificationChannels())
         return .event(.notified, message: "notification queued (\(outcome.rawValue)) for \(entries.map(\.channel).joined(separator: ", "))",

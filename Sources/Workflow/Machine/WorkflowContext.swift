@@ -78,10 +78,14 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     public var serving: Serving?
     /// Whether a kept model keeps what serves it (`keep = "model_only"` says no); nil: yes.
     public var keepServing: Bool?
+    /// What both models are asked with (`[profiles.X.inference]`); nil: the models' defaults.
+    public var inference: InferenceSpec?
 
     public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
                 jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
-                baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil) {
+                baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil,
+                inference: InferenceSpec? = nil) {
+        self.inference = inference
         self.serving = serving
         self.keepServing = keepServing
         self.keepRejectedModels = keepRejectedModels
@@ -95,6 +99,23 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
         self.jobName = jobName
         self.customModelName = customModelName
         self.throughputName = throughputName
+    }
+}
+
+/// The inference settings of a workflow, copied from its profile when it starts.
+public struct InferenceSpec: Sendable, Equatable, Codable {
+    public var maxTokens: Int?
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var stopSequences: [String]
+
+    public init(maxTokens: Int? = nil, temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil, stopSequences: [String] = []) {
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.stopSequences = stopSequences
     }
 }
 

@@ -56,8 +56,14 @@ public struct InferenceAnswer: Sendable, Equatable, Codable {
     public var failure: String?
     public var attempts: Int
     public var latencySeconds: Double?
+    /// Tokens in and out, when the service reported them.
+    public var inputTokens: Int?
+    public var outputTokens: Int?
 
-    public init(workflowID: String, model: String, index: Int, output: String?, failure: String?, attempts: Int, latencySeconds: Double? = nil) {
+    public init(workflowID: String, model: String, index: Int, output: String?, failure: String?, attempts: Int, latencySeconds: Double? = nil,
+                inputTokens: Int? = nil, outputTokens: Int? = nil) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
         self.workflowID = workflowID
         self.model = model
         self.index = index

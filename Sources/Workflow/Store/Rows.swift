@@ -169,6 +169,8 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
     var failure: String?
     var attempts: Int
     var latencySeconds: Double?
+    var inputTokens: Int?
+    var outputTokens: Int?
 
     // Spelled out, as ResourceRow's are.
     enum CodingKeys: String, CodingKey {
@@ -179,6 +181,8 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
         case failure
         case attempts
         case latencySeconds = "latency_seconds"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
     }
 
     init(_ a: InferenceAnswer) {
@@ -189,11 +193,13 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
         failure = a.failure
         attempts = a.attempts
         latencySeconds = a.latencySeconds
+        inputTokens = a.inputTokens
+        outputTokens = a.outputTokens
     }
 
     var answer: InferenceAnswer {
         InferenceAnswer(workflowID: workflowId, model: model, index: promptIndex, output: output, failure: failure,
-                        attempts: attempts, latencySeconds: latencySeconds)
+                        attempts: attempts, latencySeconds: latencySeconds, inputTokens: inputTokens, outputTokens: outputTokens)
     }
 }
 

@@ -85,6 +85,13 @@ enum StoreMigrations {
                 t.add(column: "owner_uid", .integer)
             }
         }
+        migrator.registerMigration("v4: tokens per answer") { db in
+            // What on-demand serving bills: the notification sums them per model.
+            try db.alter(table: "inference_answers") { t in
+                t.add(column: "input_tokens", .integer)
+                t.add(column: "output_tokens", .integer)
+            }
+        }
         return migrator
     }
 }

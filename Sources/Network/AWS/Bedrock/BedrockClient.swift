@@ -83,4 +83,12 @@ public struct BedrockRuntimeClient: Sendable {
                                              body: Array(body.utf8))
         return response.text
     }
+
+    /// Converse: one request shape for every model that takes messages; the raw answer.
+    public func converse(_ modelID: String, body: String) async throws(AWSError) -> String {
+        let response = try await client.send("POST", path: "/model/" + AWSServiceClient.label(modelID) + "/converse",
+                                             headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+                                             body: Array(body.utf8))
+        return response.text
+    }
 }
