@@ -93,6 +93,19 @@ public enum ProfileCheck {
                     at: path + ["serving"], "profile '\(name)': \(model.displayName) cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\""))
                 continue
             }
+            if profile.customization == "distillation" {
+                guard model.serving.customizations.contains(.distillation) else {
+                    outcome.errors.append(configuration.diagnostic(
+                        at: path + ["customization"], "profile '\(name)': \(model.displayName) cannot be a distillation student"))
+                    continue
+                }
+                if let teacher = profile.teacherModel, !model.serving.teachers.contains(teacher) {
+                    outcome.errors.append(configuration.diagnostic(
+                        at: path + ["teacher_model"],
+                        "profile '\(name)': \(model.displayName) cannot learn from '\(teacher)' (teachers: \(model.serving.teachers.joined(separator: ", ")))"))
+                    continue
+                }
+            }
             // The adapter refuses what its model does not take: better at load than on every
             // evaluation prompt after a paid job.
             let inference = profile.inference

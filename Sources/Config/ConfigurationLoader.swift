@@ -219,6 +219,17 @@ public enum ConfigurationLoader {
             if serving == .onDemand, let backend, let kind = kinds[backend], kind != .bedrock {
                 t.error("serving", "on-demand serving is a Bedrock custom model deployment; the \(kind.rawValue) backend '\(backend)' has none")
             }
+            let customization = t.oneOf("customization", ["fine_tuning", "distillation"]) ?? "fine_tuning"
+            let teacherModel = t.string("teacher_model")
+            if customization == "distillation" && teacherModel == nil {
+                t.error("teacher_model", "customization = \"distillation\" needs teacher_model, the model whose answers the student learns")
+            }
+            if customization != "distillation" && teacherModel != nil {
+                t.error("teacher_model", "teacher_model is for customization = \"distillation\"")
+            }
+            if customization == "distillation", let backend, let kind = kinds[backend], kind != .bedrock {
+                t.error("customization", "distillation is a Bedrock job; the \(kind.rawValue) backend '\(backend)' has none")
+            }
             var inference = InferenceSettings()
             if var i = t.table("inference") {
                 inference.maxTokens = i.integer("max_tokens", in: 1...1_000_000)
@@ -241,6 +252,8 @@ public enum ConfigurationLoader {
             profile.serving = serving
             profile.keep = keep
             profile.inference = inference
+            profile.customization = customization
+            profile.teacherModel = teacherModel
             profiles[name] = profile
         }
         return profiles

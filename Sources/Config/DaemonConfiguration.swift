@@ -150,6 +150,9 @@ public struct Profile: Sendable, Equatable {
     public var serving: ServingChoice = .auto
     /// `[profiles.X.inference]`: what both models are asked with.
     public var inference = InferenceSettings()
+    /// `fine_tuning` (default) or `distillation`, with `teacherModel`.
+    public var customization = "fine_tuning"
+    public var teacherModel: String?
     /// What a kept model keeps: what serves it too (default), or the model only.
     public var keep: KeepChoice = .modelAndServing
     /// Sets a sidecar may choose by name (`evaluation_set = "q3"`), name → absolute path.

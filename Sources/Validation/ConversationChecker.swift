@@ -8,6 +8,8 @@ struct ConversationChecker {
     let schema: ConversationSchema
     /// The bucket the training data goes to, when known: media must be in it.
     var dataBucket: String?
+    /// Distillation: the teacher writes the answers, so a record may end with the user's turn.
+    var answerOptional = false
 
     func check(_ s: inout ByteScanner, report: RecordChecker.Report) throws(ByteScanner.Failure) -> RecordChecker.Counts {
         var counts = RecordChecker.Counts()
@@ -130,7 +132,7 @@ struct ConversationChecker {
         for k in 1..<max(roles.count, 1) where k < roles.count && roles[k].0 == roles[k - 1].0 {
             report(.error, .roleOrder, roles[k].1, "messages[\(k - 1)] and messages[\(k)] are both from \"\(roles[k].0)\"; user and assistant must alternate")
         }
-        if let last = roles.last, last.0 != schema.lastRole {
+        if let last = roles.last, last.0 != schema.lastRole, !(answerOptional && last.0 == schema.firstRole) {
             report(.error, .roleOrder, last.1, "the last message is from \"\(last.0)\"; conversations end with \"\(schema.lastRole)\"")
         }
     }

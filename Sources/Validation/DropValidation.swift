@@ -34,7 +34,8 @@ public enum DropValidation {
                 }
             }
         }
-        let plan = ValidationPlan(model: model, hyperparameters: hyperparameters, role: role, dataBucket: profile.dataBucket)
+        var plan = ValidationPlan(model: model, hyperparameters: hyperparameters, role: role, dataBucket: profile.dataBucket)
+        plan.distillation = profile.profile.customization == "distillation"
         var report = FileValidator(plan: plan, recordHook: hook).validate(path: path, displayName: displayName, observe: observe)
         for problem in problems.reversed() { report.add(problem) }
         return report

@@ -12,7 +12,19 @@ struct RecordChecker {
     /// Field names as bytes, compared against raw keys without decoding them.
     private let fieldNames: [[UInt8]]
 
-    init(schema: RecordSchema, dataBucket: String? = nil) {
+    /// Distillation: answers are optional (the output fields of a record, the last assistant turn).
+    var answerOptional = false
+
+    init(schema: RecordSchema, dataBucket: String? = nil, answerOptional: Bool = false) {
+        var schema = schema
+        if answerOptional {
+            schema.fields = schema.fields.map { field in
+                var f = field
+                if f.countsAs == .output { f.required = false; f.nonEmpty = false }
+                return f
+            }
+        }
+        self.answerOptional = answerOptional
         self.schema = schema
         self.dataBucket = dataBucket
         fieldNames = schema.fields.map { Array($0.name.utf8) }
@@ -44,7 +56,7 @@ struct RecordChecker {
             let counts: Counts
             switch schema.format {
             case .fields: counts = try checkFields(&scanner, report: report)
-            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket).check(&scanner, report: report)
+            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket, answerOptional: answerOptional).check(&scanner, report: report)
             }
             scanner.skipWhitespace()
             guard scanner.atEnd else { throw scanner.fail("unexpected data after the JSON object") }

@@ -19,6 +19,8 @@ public struct ValidationPlan: Sendable {
     public var hyperparameters: [String: String] = [:]
     /// The bucket the training data goes to, when known: media records name must be in it.
     public var dataBucket: String?
+    /// Distillation: the teacher answers the prompts, so a record may leave its answer out.
+    public var distillation = false
 
     public init(
         model: ModelDescription, role: Role = .training, batchSize: Int? = nil, epochs: Int? = nil,

@@ -28,7 +28,7 @@ struct ValidationRun {
         self.plan = plan
         self.displayName = displayName
         self.recordHook = recordHook
-        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket)
+        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket, answerOptional: plan.distillation)
     }
 
     func nextLineNumber() -> Int { lineNumber + 1 }

@@ -217,11 +217,27 @@ struct AdapterHostTests {
             base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
             backend = "cloud"
             serving = "auto"
+
+            [profiles.student]
+            adapter = "nova"
+            base_model = "amazon.nova-micro-v1:0:128k"
+            backend = "cloud"
+            customization = "distillation"
+            teacher_model = "meta.llama3-1-405b-instruct-v1:0"
+
+            [profiles.nostudent]
+            adapter = "nova"
+            base_model = "amazon.nova-2-lite-v1:0:256k"
+            backend = "cloud"
+            customization = "distillation"
+            teacher_model = "amazon.nova-pro-v1:0"
             """, file: "/etc/finetuned/finetuned.toml")
         let servingCheck = ProfileCheck.check(serving, adapters: withNova, today: "2026-11-28")
         #expect(servingCheck.errors.map(\.description) == [
             "finetuned.toml:10: profile 'hot': [inference]: temperature = 1.5 is out of range 1e-05...1.0 for amazon.nova-lite-v1:0:300k",
+            "finetuned.toml:44: profile 'nostudent': Nova 2 Lite cannot be a distillation student",
             "finetuned.toml:17: profile 'pt': Cohere Command cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\"",
+            "finetuned.toml:38: profile 'student': Nova Micro cannot learn from 'meta.llama3-1-405b-instruct-v1:0' (teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0)",
         ])
         #expect(servingCheck.profiles["nova"]?.servesOnDemand == true)
         #expect(servingCheck.profiles["llama"]?.servesOnDemand == false, "auto: Llama 3.1 has no custom model deployment")

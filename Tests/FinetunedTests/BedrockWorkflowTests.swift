@@ -61,8 +61,8 @@ extension MotoPeerTests {
                     base_model = "\(c.baseModel)"
                     backend = "aws"
                     evaluation_set = "\(dir.file("bedrock-eval.jsonl"))"
-                    # Titan Text is past its reported end of life: an operator must say yes to pay for it.
-                    allow_end_of_life = \(c.adapter == "titan")
+                    # Titan Text and Cohere Command are past their end of life: an operator must say yes to pay for them.
+                    allow_end_of_life = \(c.adapter == "titan" || c.adapter == "cohere")
                     \(c.adapter == "titan" ? "validation_set = \"\(dir.file("titan-validation.jsonl"))\"" : "")
 
                     [profiles.\(c.profile).hyperparameters]

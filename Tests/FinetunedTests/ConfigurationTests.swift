@@ -269,6 +269,27 @@ struct ConfigurationTests {
             "finetuned.toml:8: profile 'p': on-demand serving is a Bedrock custom model deployment; the local backend 'here' has none",
             "finetuned.toml:9: profile 'p': 'keep' = 'everything' is not one of model_and_serving, model_only",
         ])
+        #expect(errors("""
+            [backends.cloud]
+            kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "my-data"
+
+            [profiles.a]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            customization = "distillation"
+
+            [profiles.b]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            teacher_model = "amazon.nova-pro-v1:0"
+            """) == [
+            "finetuned.toml:6: profile 'a': customization = \"distillation\" needs teacher_model, the model whose answers the student learns",
+            "finetuned.toml:16: profile 'b': teacher_model is for customization = \"distillation\"",
+        ])
     }
 
     @Test("hyperparameters take scalars only")

@@ -156,6 +156,8 @@ struct ValidateCommandTests {
             adapter = "cohere"
             base_model = "cohere.command-text-v14:7:4k"
             backend = "cloud"
+            # Past its end of life (2025-08-12): validating is free, paying needs a yes.
+            allow_end_of_life = true
             [profiles.summaries.hyperparameters]
             epochCount = 2
             """)

@@ -42,7 +42,8 @@ extension MotoPeerTests {
                 invoke_concurrency = 4
 
                 """
-            for (profile, extra) in [("nova", ""), ("novapt", "serving = \"provisioned\""), ("novamodel", "keep = \"model_only\"")] {
+            for (profile, extra) in [("nova", ""), ("novapt", "serving = \"provisioned\""), ("novamodel", "keep = \"model_only\""),
+                                     ("novadistil", "customization = \"distillation\"\nteacher_model = \"amazon.nova-pro-v1:0\"")] {
                 text += """
 
                     [profiles.\(profile)]
@@ -171,6 +172,34 @@ extension MotoPeerTests {
             #expect(modelOnly.stage == .done && modelOnly.context.keep == true, "\(modelOnly.failure ?? "")")
             #expect(await emulator.deletedDeployments.contains(modelOnly.context.throughputARN ?? "?"), "model_only: the deployment goes")
             #expect(await emulator.models.contains { $0.arn == modelOnly.context.customModelARN }, "the kept model stays")
+        }
+
+        @Test("distillation: prompts without answers, a DISTILLATION job with Nova Pro as teacher, served on demand",
+              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+              .timeLimit(.minutes(5)))
+        func distillation() async throws {
+            let peers = try await Self.peers()
+            defer { peers.stop() }
+            try peers.daemon.start(environment: peers.environment)
+            #expect(await peers.daemon.waitForReady() != nil, "\(peers.daemon.log)")
+            await peers.emulator.set(answers: .better)
+            // The teacher writes the answers: the drop holds the user's turns only.
+            let prompts = try Self.conversations(120).split(separator: "\n").map { line -> String in
+                var object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                object["messages"] = (object["messages"] as? [[String: Any]])?.filter { $0["role"] as? String == "user" }
+                return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            }.joined(separator: "\n") + "\n"
+            try peers.daemon.drop(prompts, as: "distil.jsonl", profile: "novadistil")
+            let done = try #require(try await peers.daemon.waitForWorkflows(in: [.done, .failed, .rejected], dropName: "distil.jsonl", timeout: .seconds(120)).first)
+            #expect(done.stage == .done, "\(done.failure ?? "") \(peers.daemon.log.suffix(2000))")
+            let job = try #require(await peers.emulator.jobs.first { $0.tags["finetuned:workflow-id"] == done.id })
+            #expect(job.customizationType == "DISTILLATION" && job.teacherModel == "amazon.nova-pro-v1:0")
+            #expect(done.context.serving == .onDemand)
+
+            // The same prompts on the fine-tuning profile: answers are required there.
+            try peers.daemon.drop(prompts, as: "unanswered.jsonl", profile: "nova")
+            let refused = try #require(try await peers.daemon.waitForWorkflows(in: [.rejected, .done, .failed], dropName: "unanswered.jsonl").first)
+            #expect(refused.stage == .rejected && refused.failure?.contains("conversations end with \"assistant\"") == true, "\(refused.failure ?? "")")
         }
 
         @Test("killed right after CreateCustomModelDeployment answered: after the restart, the same deployment, never a second one",

@@ -3,17 +3,17 @@ import AdapterKit
 /// Cohere Command and Command Light, customized with prompt/completion records.
 ///
 /// Sources: the Bedrock user guide's Cohere hyperparameter table and InvokeModel reference,
-/// as collected in the project's mission notes. Command Light reached end of life on
-/// 2025-08-12; Cohere retired fine-tuning on Bedrock in September 2025 (no per-model date is
-/// recorded for Command, so its lifecycle says "legacy" without inventing one).
+/// as collected in the project's mission notes. Both reached end of life on 2025-08-12 after a
+/// legacy period from 2024-10-04 (../shared/BEDROCK-2026.md §5); the tables stay so that a
+/// profile on them is refused with the reason rather than left unknown.
 struct CohereAdapter: ModelAdapter {
     let description = AdapterDescription(
         name: "cohere", version: "1.0.0",
         summary: "Cohere Command and Command Light (prompt/completion records).",
         models: [
             model(id: "cohere.command-text-v14:7:4k", display: "Cohere Command", inference: "cohere.command-text-v14",
-                  batch: (8, 8), lifecycle: ModelLifecycle(reportedStatus: .legacy),
-                  notes: ["Cohere retired fine-tuning on Bedrock in September 2025; no end-of-life date for this model is recorded here."]),
+                  batch: (8, 8), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"),
+                  notes: ["Legacy 2024-10-04 and end of life 2025-08-12, as AWS's lifecycle table is quoted in the 2026 fact sheet (a third-party quote)."]),
             model(id: "cohere.command-light-text-v14:7:4k", display: "Cohere Command Light", inference: "cohere.command-light-text-v14",
                   batch: (8, 32), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"), notes: []),
         ])

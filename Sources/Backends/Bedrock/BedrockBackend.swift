@@ -97,12 +97,16 @@ public struct BedrockBackend: CustomizationBackend {
 
     public func createJob(_ request: JobRequest) async throws(BackendError) -> String {
         let vpc = settings.vpcSubnetIDs.isEmpty ? nil : VpcConfig(subnetIds: settings.vpcSubnetIDs, securityGroupIds: settings.vpcSecurityGroupIDs)
-        let body = CreateModelCustomizationJobRequest(
+        var body = CreateModelCustomizationJobRequest(
             jobName: request.jobName, customModelName: request.customModelName, roleArn: settings.roleARN,
             clientRequestToken: request.clientRequestToken, baseModelIdentifier: request.baseModel,
             trainingDataURI: request.trainingDataURI, outputDataURI: outputLocation(tags: request.tags, jobName: request.jobName).uri + "/",
             hyperParameters: request.hyperparameters, tags: tags(request.tags), kmsKeyID: settings.kmsKeyID, vpcConfig: vpc,
             validationDataURI: request.validationDataURI)
+        if let teacher = request.teacherModel {
+            body.customizationType = "DISTILLATION"
+            body.customizationConfig = .distillation(teacher: teacher)
+        }
         do {
             return try await control.createModelCustomizationJob(body)
         } catch where BedrockErrors.isNameCollision(error) {

@@ -64,7 +64,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
             throughputName: stem, keepRejectedModels: profile.profile.keepRejectedModels,
             baseInferenceModel: profile.model.inferenceID, validationSet: validationSet,
             serving: profile.servesOnDemand ? .onDemand : .provisioned, keepServing: profile.profile.keep == .modelAndServing,
-            inference: InferenceSpec(profile.profile.inference))
+            inference: InferenceSpec(profile.profile.inference),
+            teacherModel: profile.profile.customization == "distillation" ? profile.profile.teacherModel : nil)
     }
 
     /// The daemon's copy of a set for this workflow: in the spool while it runs, in its

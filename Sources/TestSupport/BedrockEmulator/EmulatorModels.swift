@@ -17,6 +17,8 @@ public struct EmulatedJob: Sendable, Codable {
     public var failureMessage: String?
     public var outputModelARN: String?
     public var polls: Int
+    public var customizationType = "FINE_TUNING"
+    public var teacherModel: String?
 }
 
 public struct EmulatedThroughput: Sendable, Codable {
@@ -133,6 +135,13 @@ public struct EmulatedFoundationModel: Sendable, Codable {
 
     /// Custom models of this base can be served by a custom model deployment.
     public var onDemand = false
+
+    /// Distillation: student → the teachers it may learn from.
+    public static let teachers: [String: [String]] = [
+        "amazon.nova-micro-v1:0:128k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
+        "amazon.nova-lite-v1:0:300k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
+        "amazon.nova-pro-v1:0:300k": ["amazon.nova-premier-v1:0"],
+    ]
 
     init(id: String, inferenceID: String, provider: String, lifecycle: String, customizations: [String], onDemand: Bool = false) {
         self.id = id

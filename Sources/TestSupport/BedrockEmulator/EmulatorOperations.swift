@@ -34,6 +34,27 @@ extension BedrockEmulator {
         guard let hyper = body["hyperParameters"] as? [String: Any], hyper.values.allSatisfy({ $0 is String }) else {
             return Self.error(400, "ValidationException", "hyperParameters must map strings to strings")
         }
+        // customizationType: one the base model supports; DISTILLATION names a teacher the
+        // student may learn from, in customizationConfig.distillationConfig.teacherModelConfig.
+        let type = body["customizationType"] as? String ?? "FINE_TUNING"
+        let foundation = EmulatedFoundationModel.catalogue.first { $0.id == base || base.hasPrefix($0.id) }
+        guard foundation?.customizations.contains(type) == true else {
+            return Self.error(400, "ValidationException", "Customization type \(type) is not supported for \(base).")
+        }
+        var teacher: String?
+        if type == "DISTILLATION" {
+            guard let config = body["customizationConfig"] as? [String: Any], config.keys.count == 1,
+                  let distillation = config["distillationConfig"] as? [String: Any],
+                  let id = (distillation["teacherModelConfig"] as? [String: Any])?["teacherModelIdentifier"] as? String else {
+                return Self.error(400, "ValidationException", "DISTILLATION needs customizationConfig.distillationConfig.teacherModelConfig.teacherModelIdentifier")
+            }
+            guard EmulatedFoundationModel.teachers[base]?.contains(id) == true else {
+                return Self.error(400, "ValidationException", "\(id) cannot be the teacher of \(base).")
+            }
+            teacher = id
+        } else if body["customizationConfig"] != nil {
+            return Self.error(400, "ValidationException", "customizationConfig is not used by \(type).")
+        }
         if let same = jobs.first(where: { $0.token == token }) { return .json(201, Self.json(["jobArn": same.arn])) }
         if jobs.contains(where: { $0.name == name }) {
             return Self.error(400, "ValidationException", "The provided job name is currently in use.")
@@ -47,7 +68,7 @@ extension BedrockEmulator {
             validationURI: ((body["validationDataConfig"] as? [String: Any])?["validators"] as? [[String: Any]])?.first?["s3Uri"] as? String,
             outputURI: output,
             hyperParameters: hyper.compactMapValues { $0 as? String }, tags: Self.tags(body["jobTags"]), status: "InProgress",
-            failureMessage: nil, outputModelARN: nil, polls: 0)
+            failureMessage: nil, outputModelARN: nil, polls: 0, customizationType: type, teacherModel: teacher)
         jobs.append(job)
         created(job.arn)
         return .json(201, Self.json(["jobArn": job.arn]))
@@ -409,11 +430,11 @@ extension BedrockEmulator {
             struct State: Encodable {
                 var jobs: [EmulatedJob], throughputs: [EmulatedThroughput], models: [EmulatedModel]
                 var deletedThroughputs: [String], deletedModels: [String], invocations: [String: Int], signatureFailures: Int
-                var deployments: [EmulatedDeployment], deletedDeployments: [String]
+                var deployments: [EmulatedDeployment], deletedDeployments: [String], conversations: [String: Int]
             }
             let state = State(jobs: jobs, throughputs: throughputs, models: models, deletedThroughputs: deletedThroughputs,
                               deletedModels: deletedModels, invocations: invocations, signatureFailures: signatureFailures,
-                              deployments: deployments, deletedDeployments: deletedDeployments)
+                              deployments: deployments, deletedDeployments: deletedDeployments, conversations: conversations)
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array((try? encoder.encode(state)) ?? Data()))
         case ("POST", "/_emulator/faults"):
             guard let faults = try? JSONDecoder().decode(EmulatorFaults.self, from: Data(request.body)) else { return .text(400, "bad faults") }

@@ -117,9 +117,13 @@ public struct JobRequest: Sendable, Equatable {
     public var clientRequestToken: String
     /// `finetuned:workflow-id`, `finetuned:profile`, plus the operator's own.
     public var tags: [String: String]
+    /// For distillation: the teacher whose answers the job trains on (nil: fine-tuning).
+    public var teacherModel: String?
 
     public init(jobName: String, customModelName: String, baseModel: String, trainingDataURI: String,
-                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String], validationDataURI: String? = nil) {
+                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String], validationDataURI: String? = nil,
+                teacherModel: String? = nil) {
+        self.teacherModel = teacherModel
         self.validationDataURI = validationDataURI
         self.jobName = jobName
         self.customModelName = customModelName

@@ -68,9 +68,10 @@ extension WorkflowRunner {
                 try await backend.createJob(JobRequest(
                     jobName: name, customModelName: ResourceNaming.name(spec.customModelName, attempt: attempt), baseModel: spec.baseModel,
                     trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags,
-                    validationDataURI: context.validationDataURI))
+                    validationDataURI: context.validationDataURI, teacherModel: spec.teacherModel))
             }
-            return .event(.jobCreated(arn: arn), message: "customization job \(name) created: \(arn)",
+            let kind = spec.teacherModel.map { "distillation job (teacher \($0))" } ?? "customization job"
+            return .event(.jobCreated(arn: arn), message: "\(kind) \(name) created: \(arn)",
                           resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])
 
         case .pollJob:

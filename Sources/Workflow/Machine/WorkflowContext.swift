@@ -80,11 +80,14 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     public var keepServing: Bool?
     /// What both models are asked with (`[profiles.X.inference]`); nil: the models' defaults.
     public var inference: InferenceSpec?
+    /// Distillation's teacher model (`customization = "distillation"`); nil: fine-tuning.
+    public var teacherModel: String?
 
     public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
                 jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
                 baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil,
-                inference: InferenceSpec? = nil) {
+                inference: InferenceSpec? = nil, teacherModel: String? = nil) {
+        self.teacherModel = teacherModel
         self.inference = inference
         self.serving = serving
         self.keepServing = keepServing

@@ -51,6 +51,8 @@ public struct CreateModelCustomizationJobRequest: Codable, Sendable, Equatable {
     public var clientRequestToken: String
     public var baseModelIdentifier: String
     public var customizationType: String = "FINE_TUNING"
+    /// A union: `distillationConfig` (or `rftConfig`), for the types that need one.
+    public var customizationConfig: CustomizationConfig?
     public var customModelKmsKeyId: String?
     public var jobTags: [BedrockTag]?
     public var customModelTags: [BedrockTag]?
@@ -76,6 +78,21 @@ public struct CreateModelCustomizationJobRequest: Codable, Sendable, Equatable {
         outputDataConfig = OutputDataConfig(s3Uri: outputDataURI)
         self.hyperParameters = hyperParameters
         self.vpcConfig = vpcConfig
+    }
+}
+
+public struct CustomizationConfig: Codable, Sendable, Equatable {
+    public struct DistillationConfig: Codable, Sendable, Equatable {
+        public struct TeacherModelConfig: Codable, Sendable, Equatable {
+            public var teacherModelIdentifier: String
+            public var maxResponseLengthForInference: Int?
+        }
+        public var teacherModelConfig: TeacherModelConfig
+    }
+    public var distillationConfig: DistillationConfig?
+
+    public static func distillation(teacher: String) -> CustomizationConfig {
+        CustomizationConfig(distillationConfig: DistillationConfig(teacherModelConfig: .init(teacherModelIdentifier: teacher)))
     }
 }
 
