@@ -29,6 +29,9 @@ struct BenchMain {
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "digest" {
             return DigestBenchmark.run(megabytes: 256)
         }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "serving" {
+            return try await ServingCostBenchmark.run()
+        }
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "idle" {
             return try await EngineBenchmark.idle()
         }
@@ -39,6 +42,7 @@ struct BenchMain {
         DigestBenchmark.run(megabytes: 256)
         try await ClaimLatencyBenchmark.run(drops: 1000)
         try await EngineBenchmark.run(workflows: 1000)
+        try await ServingCostBenchmark.run()
         try await EngineBenchmark.idle()
         let root = BuiltProducts.packageRoot.path
         try BERTScoreBenchmark.run(model: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")

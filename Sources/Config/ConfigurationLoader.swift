@@ -172,6 +172,7 @@ public enum ConfigurationLoader {
         s.throughputQuota = t.integer("throughput_quota", in: 0...1_000_000) ?? s.throughputQuota
         s.delayMilliseconds = t.integer("delay_ms", in: 0...3_600_000) ?? s.delayMilliseconds
         s.invokeDelayMilliseconds = t.integer("invoke_delay_ms", in: 0...3_600_000) ?? s.invokeDelayMilliseconds
+        s.invokeConcurrency = t.integer("invoke_concurrency", in: 1...64) ?? s.invokeConcurrency
         s.throttleEvery = t.integer("throttle_every", in: 0...1_000_000) ?? s.throttleEvery
         s.failEvery = t.integer("fail_every", in: 0...1_000_000) ?? s.failEvery
         s.stormCalls = t.integer("storm_calls", in: 0...1_000_000) ?? s.stormCalls

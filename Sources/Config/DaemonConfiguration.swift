@@ -107,6 +107,8 @@ public struct ScriptSettings: Sendable, Equatable {
     /// Delay of every call, and of every InvokeModel call.
     public var delayMilliseconds = 0
     public var invokeDelayMilliseconds = 0
+    /// InvokeModel calls in flight at once, as Bedrock's `invoke_concurrency`.
+    public var invokeConcurrency = 1
     /// Every n-th call is throttled / fails with a 5xx (0: never).
     public var throttleEvery = 0
     public var failEvery = 0

@@ -10,6 +10,8 @@ struct ConversationChecker {
     var dataBucket: String?
     /// Distillation: the teacher writes the answers, so a record may end with the user's turn.
     var answerOptional = false
+    /// Distillation for a student that takes one prompt per record (Meta's).
+    var singleTurn = false
 
     func check(_ s: inout ByteScanner, report: RecordChecker.Report) throws(ByteScanner.Failure) -> RecordChecker.Counts {
         var counts = RecordChecker.Counts()
@@ -131,6 +133,10 @@ struct ConversationChecker {
         }
         for k in 1..<max(roles.count, 1) where k < roles.count && roles[k].0 == roles[k - 1].0 {
             report(.error, .roleOrder, roles[k].1, "messages[\(k - 1)] and messages[\(k)] are both from \"\(roles[k].0)\"; user and assistant must alternate")
+        }
+        let userTurns = roles.filter { $0.0 == schema.firstRole }
+        if singleTurn, userTurns.count > 1 {
+            report(.error, .roleOrder, userTurns[1].1, "distillation for this model takes single-turn records: one user turn (and at most one answer)")
         }
         if let last = roles.last, last.0 != schema.lastRole, !(answerOptional && last.0 == schema.firstRole) {
             report(.error, .roleOrder, last.1, "the last message is from \"\(last.0)\"; conversations end with \"\(schema.lastRole)\"")

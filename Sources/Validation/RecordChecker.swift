@@ -15,7 +15,10 @@ struct RecordChecker {
     /// Distillation: answers are optional (the output fields of a record, the last assistant turn).
     var answerOptional = false
 
-    init(schema: RecordSchema, dataBucket: String? = nil, answerOptional: Bool = false) {
+    var singleTurn = false
+
+    init(schema: RecordSchema, dataBucket: String? = nil, answerOptional: Bool = false, singleTurn: Bool = false) {
+        self.singleTurn = singleTurn
         var schema = schema
         if answerOptional {
             schema.fields = schema.fields.map { field in
@@ -56,7 +59,8 @@ struct RecordChecker {
             let counts: Counts
             switch schema.format {
             case .fields: counts = try checkFields(&scanner, report: report)
-            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket, answerOptional: answerOptional).check(&scanner, report: report)
+            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket, answerOptional: answerOptional,
+                                                        singleTurn: singleTurn).check(&scanner, report: report)
             }
             scanner.skipWhitespace()
             guard scanner.atEnd else { throw scanner.fail("unexpected data after the JSON object") }

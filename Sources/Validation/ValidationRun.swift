@@ -28,7 +28,8 @@ struct ValidationRun {
         self.plan = plan
         self.displayName = displayName
         self.recordHook = recordHook
-        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket, answerOptional: plan.distillation)
+        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket, answerOptional: plan.distillation,
+                                singleTurn: plan.distillation && plan.model.serving.distillationSingleTurn)
     }
 
     func nextLineNumber() -> Int { lineNumber + 1 }

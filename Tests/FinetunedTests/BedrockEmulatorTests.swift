@@ -240,3 +240,67 @@ struct BedrockEmulatorTests {
         #expect(await emulator.signatureFailures == 1, "the [default] key is refused")
     }
 }
+
+/// Custom model deployments and Converse through the real backend and the emulator: the
+/// states, the refusals and the field names the 2026 fact sheet documents.
+@Suite("Bedrock deployments and Converse against the emulator")
+struct BedrockDeploymentTests {
+    /// A completed Nova Lite job's custom model.
+    static func customModel(_ backend: BedrockBackend, _ name: String, teacher: String? = nil) async throws -> String {
+        var request = BedrockEmulatorTests.request(name, base: "amazon.nova-lite-v1:0:300k")
+        request.teacherModel = teacher
+        let arn = try await backend.createJob(request)
+        for _ in 0..<5 {
+            if let model = try await backend.job(arn).customModelARN { return model }
+        }
+        throw CancellationError()
+    }
+
+    @Test("a deployment is Creating, then Active; invoking it before is refused; one that fails says why; delete ends it")
+    func lifecycle() async throws {
+        let emulator = BedrockEmulator(credentials: [BedrockEmulatorTests.key])
+        let url = try await emulator.start()
+        defer { Task { await emulator.stop() } }
+        await emulator.set(jobPolls: 1, throughputPolls: 1)
+        let backend = try BedrockEmulatorTests.backend(url)
+        let model = try await Self.customModel(backend, "dep")
+        let arn = try await backend.createDeployment(DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: ["finetuned:workflow-id": "wf"]))
+        #expect(try await backend.createDeployment(DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: [:])) == arn,
+                "the same client token answers with the same deployment")
+        let converse = #"{"messages":[{"role":"user","content":[{"text":"Summarize: the export fails."}]}]}"#
+        await #expect(throws: BackendError.self, "not active yet") { try await backend.converse(modelID: arn, body: converse) }
+        #expect(try await backend.deployment(arn).status == .creating)
+        #expect(try await backend.deployment(arn).status == .active)
+        #expect(try await backend.findDeployment(name: "dep-serving")?.modelARN == model, "found by name, with the model it serves")
+        let answer = try await backend.converse(modelID: arn, body: converse)
+        #expect(answer.contains(#""stopReason":"end_turn""#) && answer.contains(#""inputTokens""#))
+        let list = try await backend.control.client.jsonRaw("GET", path: "/model-customization/custom-model-deployments").text
+        #expect(list.contains(#""customModelDeploymentName":"dep-serving""#), "List names it customModelDeploymentName: \(list)")
+        try await backend.deleteDeployment(arn)
+        #expect(try await backend.findDeployment(name: "dep-serving") == nil)
+        await #expect(throws: BackendError.self) { try await backend.deleteDeployment(arn) }
+
+        var faults = EmulatorFaults()
+        faults.failDeploymentsWith = "Insufficient capacity for on-demand inference."
+        await emulator.set(faults: faults)
+        let failing = try await backend.createDeployment(DeploymentRequest(name: "dep-failing", modelARN: model, clientRequestToken: "fail-token", tags: [:]))
+        _ = try await backend.deployment(failing)
+        let failed = try await backend.deployment(failing)
+        #expect(failed.status == .failed && failed.message == "Insufficient capacity for on-demand inference.")
+    }
+
+    @Test("a job's customizationType and teacher are checked: distillation needs a teacher the student may have")
+    func distillationJobs() async throws {
+        let emulator = BedrockEmulator(credentials: [BedrockEmulatorTests.key])
+        let url = try await emulator.start()
+        defer { Task { await emulator.stop() } }
+        await emulator.set(jobPolls: 1, throughputPolls: 1)
+        let backend = try BedrockEmulatorTests.backend(url)
+        _ = try await Self.customModel(backend, "student", teacher: "amazon.nova-pro-v1:0")
+        let job = try #require(await emulator.jobs.first { $0.name == "student" })
+        #expect(job.customizationType == "DISTILLATION" && job.teacherModel == "amazon.nova-pro-v1:0")
+        var wrong = BedrockEmulatorTests.request("wrong", base: "amazon.nova-lite-v1:0:300k")
+        wrong.teacherModel = "amazon.nova-micro-v1:0"
+        await #expect(throws: BackendError.self, "Micro cannot teach Lite") { try await backend.createJob(wrong) }
+    }
+}

@@ -139,6 +139,47 @@ struct NovaValidationTests {
         #expect(over.0 == 1 && over.1.contains { $0.contains("above the maximum 20") }, "the stricter of the two documented maxima: \(over.1)")
     }
 
+    @Test("distillation: answers may be left out; Meta's students take one turn per record, Nova's several")
+    func distillation() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try BuiltProducts.installAdapters(["nova", "llama"], into: dir.file("adapters"))
+        let config = try dir.write("finetuned.toml", """
+            [adapters]
+            directories = ["\(dir.file("adapters"))"]
+            [backends.cloud]
+            kind = "bedrock"
+            role_arn = "arn:aws:iam::123456789012:role/finetuned"
+            bucket = "finetuned-data"
+
+            [profiles.nova]
+            adapter = "nova"
+            base_model = "amazon.nova-lite-v1:0:300k"
+            backend = "cloud"
+            customization = "distillation"
+            teacher_model = "amazon.nova-pro-v1:0"
+
+            [profiles.llama]
+            adapter = "llama"
+            base_model = "meta.llama3-2-1b-instruct-v1:0:128k"
+            backend = "cloud"
+            customization = "distillation"
+            teacher_model = "meta.llama3-3-70b-instruct-v1:0"
+            allow_end_of_life = true
+            """)
+        let single = #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: the export fails."}]}]}"#
+        let multi = #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: a."}]}, {"role": "assistant", "content": [{"text": "A."}]}, {"role": "user", "content": [{"text": "Shorter?"}]}]}"#
+        let lines = (0..<100).map { single.replacingOccurrences(of: "fails.", with: "fails (\($0)).") } + [multi]
+        let file = try dir.write("prompts.jsonl", lines.joined(separator: "\n") + "\n")
+        let ctl = BuiltProducts.executable("finetunectl")
+        let nova = try Command.run(ctl, ["validate", file, "--profile", "nova", "--config", config])
+        #expect(nova.status == 0, "Nova takes user-only and multi-turn prompts: \(nova.stdout)\(nova.stderr)")
+        let llama = try Command.run(ctl, ["validate", file, "--profile", "llama", "--config", config])
+        #expect(llama.status == 1 && llama.stdout.contains("prompts.jsonl:101:") && llama.stdout.contains("takes single-turn records"),
+                "\(llama.stdout)\(llama.stderr)")
+        #expect(!llama.stdout.contains("prompts.jsonl:1:"), "a record without an answer is fine")
+    }
+
     @Test("the plugin declares Nova's models with their serving facts, read through dlopen")
     func listing() throws {
         let loaded = try LoadedAdapter.load(path: BuiltProducts.adapterLibrary("nova")).description

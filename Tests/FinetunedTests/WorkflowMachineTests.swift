@@ -14,7 +14,7 @@ struct WorkflowMachineTests {
     static let events: [M.Event] = [
         .uploaded(uri: "s3://b/k"), .jobCreated(arn: "arn:job"), .jobInProgress, .jobCompleted(customModelARN: "arn:model"),
         .jobEnded(status: "Failed", message: "bad data"), .throughputCreated(arn: "arn:pt", at: Self.t0), .throughputCreating,
-        .throughputInService, .throughputFailed(message: "capacity"), .inferenceStarted(.base), .inferenceStarted(.custom),
+        .throughputInService(at: Self.t0), .throughputFailed(message: "capacity"), .inferenceStarted(.base), .inferenceStarted(.custom),
         .inferenceFinished(.base), .inferenceFinished(.custom), .scored(Self.summary), .decided(keep: true, reason: "better"),
         .decided(keep: false, reason: "worse"), .throughputDeleted, .customModelDeleted, .jobStopped, .notified, .finished,
         .stepFailed(message: "AccessDenied"), .cancelRequested,
@@ -32,7 +32,8 @@ struct WorkflowMachineTests {
         #expect(try m.handle(.jobCompleted(customModelARN: "arn:model")) == [.createThroughput])
         #expect(try m.handle(.throughputCreated(arn: "arn:pt", at: Self.t0)) == [.pollThroughput])
         #expect(try m.handle(.throughputCreating) == [.pollThroughput])
-        #expect(try m.handle(.throughputInService) == [.runInference(.base)])
+        #expect(try m.handle(.throughputInService(at: Self.t0)) == [.runInference(.base)])
+        #expect(m.context.throughputInServiceAt == Self.t0)
         #expect(m.stage == .inService)
         #expect(try m.handle(.inferenceStarted(.base)) == [.runInference(.base)])
         #expect(try m.handle(.inferenceFinished(.base)) == [.runInference(.custom)])
@@ -302,7 +303,7 @@ struct WorkflowMachineTests {
                 case .pollJob: [M.Event.jobInProgress, .jobCompleted(customModelARN: "arn:model"), .jobEnded(status: "Failed", message: "x")][Int(rng.next() % 3)]
                 case .stopJob: .jobStopped
                 case .createThroughput: .throughputCreated(arn: "arn:pt", at: Self.t0)
-                case .pollThroughput: [M.Event.throughputCreating, .throughputInService, .throughputFailed(message: "x")][Int(rng.next() % 3)]
+                case .pollThroughput: [M.Event.throughputCreating, .throughputInService(at: Self.t0), .throughputFailed(message: "x")][Int(rng.next() % 3)]
                 case .runInference(let model): m.stage == .inService ? .inferenceStarted(.base) : .inferenceFinished(model)
                 case .score: .scored(Self.summary)
                 case .decide: .decided(keep: rng.next() % 2 == 0, reason: "r")

@@ -238,9 +238,12 @@ public struct ServingFacts: Sendable, Equatable {
     public var teachers: [String]
     /// Whether the job takes a validation set (Nova 2 Lite: no).
     public var validationData: Bool
+    /// Distillation takes single-turn records only (Meta's students; Nova's take several turns).
+    public var distillationSingleTurn: Bool
 
     public init(customizations: [CustomizationKind] = [.fineTuning], onDemand: Bool = false, invokeAPI: InvokeAPI = .invokeModel,
-                teachers: [String] = [], validationData: Bool = true) {
+                teachers: [String] = [], validationData: Bool = true, distillationSingleTurn: Bool = false) {
+        self.distillationSingleTurn = distillationSingleTurn
         self.customizations = customizations
         self.onDemand = onDemand
         self.invokeAPI = invokeAPI

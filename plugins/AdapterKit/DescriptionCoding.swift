@@ -77,7 +77,7 @@ extension ServingFacts {
         [
             "customizations": .array(customizations.map { .string($0.rawValue) }), "on_demand": .bool(onDemand),
             "invoke_api": .string(invokeAPI.rawValue), "teachers": .array(teachers.map { .string($0) }),
-            "validation_data": .bool(validationData),
+            "validation_data": .bool(validationData), "distillation_single_turn": .bool(distillationSingleTurn),
         ]
     }
 
@@ -99,6 +99,7 @@ extension ServingFacts {
             throw r.error("teachers", "lists teachers, but the model takes no distillation")
         }
         validationData = try r.bool("validation_data", default: true)
+        distillationSingleTurn = try r.bool("distillation_single_turn", default: false)
     }
 }
 

@@ -21,13 +21,17 @@ struct LlamaAdapter: ModelAdapter {
                   notes: ["Reported end of life; no date recorded.",
                           "The 4,096-token limit is the context length in the model id; the collected facts state none for Llama 2."]),
             model("meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta.llama3-1-8b-instruct-v1:0",
-                  record: .promptCompletion, maxTotal: 16_000),
+                  record: .promptCompletion, maxTotal: 16_000,
+                  serving: student(teachers: [llama405, llama3170, llama3370])),
             model("meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta.llama3-1-70b-instruct-v1:0",
-                  record: .promptCompletion, maxTotal: 16_000),
+                  record: .promptCompletion, maxTotal: 16_000,
+                  serving: student(teachers: [llama405])),
             model("meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta.llama3-2-1b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
+                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
+                  serving: student(teachers: [llama405, llama3170, llama3370])),
             model("meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta.llama3-2-3b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
+                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
+                  serving: student(teachers: [llama3170, llama3370])),
             model("meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Instruct", "meta.llama3-2-11b-instruct-v1:0",
                   record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
             model("meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Instruct", "meta.llama3-2-90b-instruct-v1:0",
@@ -35,10 +39,22 @@ struct LlamaAdapter: ModelAdapter {
             model("meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta.llama3-3-70b-instruct-v1:0",
                   record: .bedrockConversation, maxTotal: 16_000,
                   notes: ["A custom model can be served on demand (us-west-2)."],
-                  serving: ServingFacts(onDemand: true, invokeAPI: .converse)),
+                  serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: [llama405],
+                                        distillationSingleTurn: true)),
         ])
 
     static let llama32Lifecycle = ModelLifecycle(endOfLifeDate: "2026-07-07")
+
+    /// Distillation teachers (us-west-2), as the 2026 fact sheet lists the pairs. Meta's
+    /// students learn from single-turn prompts only; Llama 3.1 405B reached end of life
+    /// 2026-07-07 as reported, so Bedrock may refuse it as a teacher now.
+    static let llama405 = "meta.llama3-1-405b-instruct-v1:0"
+    static let llama3170 = "meta.llama3-1-70b-instruct-v1:0"
+    static let llama3370 = "meta.llama3-3-70b-instruct-v1:0"
+
+    static func student(teachers: [String]) -> ServingFacts {
+        ServingFacts(customizations: [.fineTuning, .distillation], invokeAPI: .converse, teachers: teachers, distillationSingleTurn: true)
+    }
     static let llama32Note = "End of life 2026-07-07 as reported."
 
     static func model(

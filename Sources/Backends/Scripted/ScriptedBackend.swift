@@ -207,6 +207,8 @@ public struct ScriptedBackend: CustomizationBackend {
     /// Answers in the local adapter's shape (`{"summary": …}`). The base model answers with
     /// the document's last sentence; the custom model, scripted `better`, with its first (the
     /// test sets put the gist there), `worse` with filler, `same` like the base model.
+    public var invokeConcurrency: Int { script.invokeConcurrency }
+
     public func invoke(modelID: String, body: String) async throws(BackendError) -> String {
         let script = self.script
         return try await perform("invoke") { state in

@@ -50,7 +50,7 @@ struct NotificationMessage: Sendable, Equatable {
             rows.append((i == 0 ? "Tokens used by the evaluation" : "", "\(use.model): \(use.inputTokens) in, \(use.outputTokens) out\(uncounted)"))
         }
         if let hours = facts.throughputHours {
-            rows.append(("Throughput hours", String(format: "%.2f (from creation to deletion, billed by the hour)", hours)))
+            rows.append(("Throughput hours", String(format: "%.2f (from in service to deletion, billed by the hour)", hours)))
         } else if facts.throughputARN != nil, facts.serving == .onDemand {
             rows.append(("Throughput hours", "none: served on demand"))
         }

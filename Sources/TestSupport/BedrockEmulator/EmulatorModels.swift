@@ -141,6 +141,7 @@ public struct EmulatedFoundationModel: Sendable, Codable {
         "amazon.nova-micro-v1:0:128k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
         "amazon.nova-lite-v1:0:300k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
         "amazon.nova-pro-v1:0:300k": ["amazon.nova-premier-v1:0"],
+        "meta.llama3-1-8b-instruct-v1:0:128k": ["meta.llama3-1-405b-instruct-v1:0", "meta.llama3-1-70b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0"],
     ]
 
     init(id: String, inferenceID: String, provider: String, lifecycle: String, customizations: [String], onDemand: Bool = false) {

@@ -25,8 +25,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     public var serving: Serving? = nil
     /// What the evaluation used, per model: tokens (what on-demand serving bills).
     public var usage: [TokenUsage]? = nil
-    /// Hours the provisioned throughput lived, from its creation to its deletion (billed by
-    /// the hour); nil when there was none or it is kept and still billing.
+    /// Hours the provisioned throughput billed, from going into service to its deletion; nil
+    /// when there was none or it is kept and still billing.
     public var throughputHours: Double? = nil
 
     /// A drop refused before any money was spent: one outbox entry per channel, committed
@@ -68,7 +68,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             customModelRetained: outcome == .failed && c.customModelRetained, cleanup: cleanup, headline: headline,
             trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss, serving: c.throughputARN == nil ? nil : c.serving,
             usage: answers.isEmpty ? nil : TokenUsage.sum(answers),
-            throughputHours: c.serving == .provisioned && c.throughputDeleted ? c.throughputCreatedAt.map { now.timeIntervalSince($0) / 3600 } : nil)
+            throughputHours: c.serving == .provisioned && c.throughputDeleted
+                ? (c.throughputInServiceAt ?? c.throughputCreatedAt).map { now.timeIntervalSince($0) / 3600 } : nil)
         return facts.json
     }
 

@@ -156,7 +156,7 @@ extension WorkflowRunner {
             let what = context.serving.words
             switch state.phase {
             case .ready:
-                return .event(.throughputInService, message: "\(what) \(state.status)")
+                return .event(.throughputInService(at: Date()), message: "\(what) \(state.status)")
             case .failed:
                 return .event(.throughputFailed(message: state.message ?? "no message"), message: "\(what) failed: \(state.message ?? "no message")")
             case .pending:

@@ -22,6 +22,8 @@ public struct WorkflowContext: Sendable, Equatable, Codable {
     public var throughputARN: String?
     /// When the throughput was created: the cost guard deletes an unkept one after a while.
     public var throughputCreatedAt: Date?
+    /// When it went into service: what a provisioned throughput bills by the hour counts from here.
+    public var throughputInServiceAt: Date?
     /// The last status the service reported for the job or the throughput, as it said it.
     public var lastServiceStatus: String?
     /// How many held-out prompts each model is asked (set when inference starts), for progress.

@@ -27,7 +27,8 @@ public struct WorkflowMachine: Sendable, Equatable {
         case jobEnded(status: String, message: String)
         case throughputCreated(arn: String, at: Date)
         case throughputCreating
-        case throughputInService
+        /// In service (a throughput) or active (a deployment) since `at`: hourly billing counts from here.
+        case throughputInService(at: Date)
         case throughputFailed(message: String)
         case inferenceStarted(Model)
         case inferenceFinished(Model)
@@ -192,7 +193,8 @@ public struct WorkflowMachine: Sendable, Equatable {
             stage = .throughputCreating
         case (.throughputCreating, .throughputCreating):
             return [.pollThroughput]
-        case (.throughputCreating, .throughputInService):
+        case (.throughputCreating, .throughputInService(let at)):
+            context.throughputInServiceAt = at
             stage = .inService
         case (.inService, .inferenceStarted(.base)):
             stage = .baseInference
