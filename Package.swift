@@ -68,6 +68,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(name: "CFinetunedAdapter", path: "plugins/abi"),
@@ -89,12 +90,10 @@ let package = Package(
         ),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "CLibCrypto", path: "Sources/CLibCrypto"),
-        .target(name: "CDigest", path: "Sources/CDigest"),
         .target(name: "CProcess", path: "Sources/CProcess"),
-        .target(name: "FinetunedDigest", dependencies: ["CDigest"], path: "Sources/Digest"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", "FinetunedDigest", "FinetunedText", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLibCrypto", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/Network"
         ),
@@ -118,14 +117,14 @@ let package = Package(
         .target(name: "FinetunedText", path: "Sources/Text"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "FinetunedDigest", "FinetunedText", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Workflow"
         ),
         .target(
             name: "FinetunedInbox",
             dependencies: [
                 "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
-                "FinetunedDigest", "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
+                .product(name: "Crypto", package: "swift-crypto"), "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Inbox"
@@ -169,7 +168,7 @@ let package = Package(
                 "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
-                "FinetunedBedrockBackend", "FinetunedDigest", "FinetunedNetwork", "FinetunedText",
+                "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -198,7 +197,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned-bench",
             dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
-                           "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedDigest", "CLibCrypto",
+                           "FinetunedEvaluation", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto",
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
@@ -220,7 +219,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", "FinetunedDigest", "FinetunedNetwork",
+                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
                 "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "CLibCrypto",
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,6 @@
+import Crypto
 import FinetunedAdapters
 import FinetunedConfig
-import FinetunedDigest
 import FinetunedEvaluation
 import FinetunedText
 import FinetunedValidation
@@ -90,7 +90,7 @@ struct DropAdmission {
 
         if spool.status(copyName) != nil {
             // A drop copied before a restart has its digest taken here, in the same pass.
-            let hasher = result.digest == nil ? SHA256Hasher() : nil
+            var hasher: SHA256? = result.digest == nil ? SHA256() : nil
             let report = DropValidation.validate(
                 path: spool.path(of: copyName), displayName: name, profile: profile, overrides: result.sidecar.hyperparameters,
                 today: today, observe: { hasher?.update(bufferPointer: $0) })
@@ -213,7 +213,8 @@ struct DropAdmission {
         }
         defer { close(out) }
         do {
-            _ = try SubmittedFile.pump(from: input, to: out, hasher: nil, limit: .max, outPath: spool.path(of: target))
+            var none: SHA256?
+            _ = try SubmittedFile.pump(from: input, to: out, hasher: &none, limit: .max, outPath: spool.path(of: target))
         } catch {
             result.problems.append("cannot copy \(path) into the spool: \(error)")
             return false

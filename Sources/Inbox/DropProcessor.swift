@@ -1,5 +1,4 @@
 import AdapterKit
-import FinetunedDigest
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedSystemd

@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import Foundation
 
 /// Copies a file a submitter handed over into a file only the daemon can write, checking it
@@ -81,8 +82,8 @@ public enum SubmittedFile {
             close(out)
             if !finished { unlinkat(destination.fd, partial, 0) }
         }
-        let hasher = SHA256Hasher()
-        let copied = try pump(from: fd, to: out, hasher: hasher, limit: size, outPath: destination.path(of: partial))
+        var hasher: SHA256? = SHA256()
+        let copied = try pump(from: fd, to: out, hasher: &hasher, limit: size, outPath: destination.path(of: partial))
         var after = stat()
         guard fstat(fd, &after) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
         guard copied == size, after.st_size == before.st_size, after.st_mtim.tv_sec == before.st_mtim.tv_sec,
@@ -94,7 +95,7 @@ public enum SubmittedFile {
             throw .unreadable("cannot name the daemon's copy \(destination.path(of: target)): \(String(cString: strerror(errno)))")
         }
         finished = true
-        return Copy(sha256: hasher.finalize().hex, bytes: copied, owner: UInt32(before.st_uid))
+        return Copy(sha256: hasher!.finalize().hex, bytes: copied, owner: UInt32(before.st_uid))
     }
 
     /// A file with a hole reads as zeros nobody wrote: `SEEK_HOLE` finds the first hole
@@ -113,7 +114,7 @@ public enum SubmittedFile {
 
     /// Copies everything `fd` holds to `out`; more than `limit` bytes means the file grew
     /// since it was checked, and the copy stops there rather than cost more.
-    static func pump(from fd: Int32, to out: Int32, hasher: SHA256Hasher?, limit: Int, outPath: String) throws(Refusal) -> Int {
+    static func pump(from fd: Int32, to out: Int32, hasher: inout SHA256?, limit: Int, outPath: String) throws(Refusal) -> Int {
         var copied = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }

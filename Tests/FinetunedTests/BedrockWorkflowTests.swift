@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import FinetunedNetwork
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -122,7 +123,7 @@ extension MotoPeerTests {
 
                 // The training data in S3, byte for byte, where the profile and workflow say.
                 let uploaded = try? await s3.getObject(S3Location(bucket: "finetuned-data", key: "finetuned/\(c.profile)/\(done.id)/\(dropName)"))
-                #expect(uploaded.map { SHA256Hasher.hash($0) } == SHA256Hasher.hash(Array(records.utf8)), "\(c.profile): \(done.context.trainingDataURI ?? "no URI")")
+                #expect(uploaded.map { SHA256.hash(data: $0).hex } == SHA256.hash(data: Array(records.utf8)).hex, "\(c.profile): \(done.context.trainingDataURI ?? "no URI")")
 
                 let job = try #require(await emulator.jobs.first { $0.tags["finetuned:workflow-id"] == done.id }, "\(c.profile)")
                 #expect(job.baseModel == c.baseModel && job.tags["finetuned:profile"] == c.profile && job.hyperParameters["epochCount"] == "2")

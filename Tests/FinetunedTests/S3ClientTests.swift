@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import FinetunedNetwork
 import FinetunedTestSupport
 import Foundation
@@ -119,7 +120,7 @@ extension MotoPeerTests {
             let etag = try await s3.uploadFile(file, to: location, contentType: "application/jsonl")
             #expect(etag.contains("-3"), "a three-part upload's ETag ends in -3: \(etag)")
             let back = try await s3.getObject(location)
-            #expect(back.count == content.count && SHA256Hasher.hash(back) == SHA256Hasher.hash(content))
+            #expect(back.count == content.count && SHA256.hash(data: back) == SHA256.hash(data: content))
             #expect(try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/")).isEmpty,
                     "the stale upload was aborted and the new one completed")
 
@@ -130,7 +131,7 @@ extension MotoPeerTests {
 
             // The validated bytes, or nothing: a file changed since its check is not uploaded,
             // whole or in parts, and an unreadable one is an error, not an empty object.
-            let validated = SHA256Hasher.hash(content).hex
+            let validated = SHA256.hash(data: content).hex
             let changed = dir.file("changed.jsonl")
             _ = FileManager.default.createFile(atPath: changed, contents: Data(content.dropLast()) + Data("X".utf8))
             for (name, path) in [("changed-small", small), ("changed-parts", changed)] {

@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import FinetunedInbox
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -251,7 +252,7 @@ struct SubmitterBoundaryTests {
         try handle.write(contentsOf: Data("{\"prompt\": \"injected\"}\n".utf8))
         let copy = try String(contentsOfFile: daemon.spool + "/\(open.id).jsonl", encoding: .utf8)
         #expect(copy == Self.records, "the daemon's copy is its own inode")
-        #expect(open.sha256 == SHA256Hasher.hash(Array(Self.records.utf8)).hex)
+        #expect(open.sha256 == SHA256.hash(data: Array(Self.records.utf8)).hex)
         #expect(open.ownerUID == getuid(), "the owner is recorded at claim")
     }
 

@@ -2,7 +2,7 @@
 #define FINETUNED_CLIBCRYPTO_H
 /* The system's OpenSSL (Debian: libssl-dev at build time, libssl3 at run time) for TLS, to the
  * notification channels and AWS, linked rather than compiled, where a bundled BoringSSL added
- * minutes to every clean build. Hashing is our own (Sources/CDigest); libcrypto's SHA-256 and
+ * minutes to every clean build. Hashing and MACs come from swift-crypto; libcrypto's SHA-256 and
  * HMAC stay here as the independent peer the tests and `make bench` compare it with.
  *
  * Opened on first use rather than linked: loading and relocating libcrypto and libssl costs

@@ -1,6 +1,7 @@
-import FinetunedDigest
+import Crypto
 import FinetunedEvaluation
 import FinetunedLocalBackend
+import FinetunedText
 import Foundation
 
 /// The MiniLM model files, loaded once per model worker: BERTScore and the local backend read
@@ -32,7 +33,7 @@ final class SharedModel: @unchecked Sendable {
             throw ModelMismatch(description: "cannot read \(modelFile) (scripts/fetch-model or make install puts the model there)")
         }
         defer { try? handle.close() }
-        let hasher = SHA256Hasher()
+        var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         let digest = hasher.finalize().hex
         guard digest == expectedSHA256 else {

@@ -1,6 +1,7 @@
+import Crypto
 import FinetunedConfig
-import FinetunedDigest
 import FinetunedNetwork
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 
@@ -36,7 +37,7 @@ struct WebhookChannel: OutboxDispatcher.Channel {
 
     /// Hex HMAC-SHA256 of `timestamp.delivery.body` under the secret.
     static func signature(secret: String, timestamp: String, delivery: Int64, body: [UInt8]) -> String {
-        SHA256Hasher.hmac(key: Array(secret.utf8), data: Array("\(timestamp).\(delivery).".utf8) + body).hex
+        Array(HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).\(delivery).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8)))).hex
     }
 
     /// The facts as JSON with `text` added; keys sorted, so the same facts sign the same.

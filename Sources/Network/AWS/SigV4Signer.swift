@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import FinetunedTime
 import Foundation
 
@@ -83,7 +84,7 @@ public struct SigV4Signer: Sendable {
     ///   - signSessionToken: false for the services that want the token added unsigned.
     public func sign(_ request: SigV4Request, date: Date, signPayloadHeader: Bool = false, signSessionToken: Bool = true) -> Signed {
         let (amz, day) = Self.timestamps(date)
-        let payload = SHA256Hasher.hash(request.body).hex
+        let payload = SHA256.hash(data: request.body).hex
         var added: [(name: String, value: String)] = []
         if signPayloadHeader { added.append(("X-Amz-Content-Sha256", payload)) }
         added.append(("X-Amz-Date", amz))
@@ -93,8 +94,8 @@ public struct SigV4Signer: Sendable {
         let canonical = [request.method, canonicalURI(request.path), Self.canonicalQuery(request.query),
                          canonicalHeaders, signedHeaders, payload].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256Hasher.hash(Array(canonical.utf8)).hex].joined(separator: "\n")
-        let signature = SHA256Hasher.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
+        let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256.hash(data: Array(canonical.utf8)).hex].joined(separator: "\n")
+        let signature = Self.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
         if let token { added.append(token) }
         added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
         return Signed(canonicalRequest: canonical, stringToSign: toSign, signature: signature, headers: added, query: request.query)
@@ -111,19 +112,19 @@ public struct SigV4Signer: Sendable {
         if signSessionToken, let token = credentials.sessionToken { parameters.append(("X-Amz-Security-Token", token)) }
         let added = parameters.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
         let query = request.query.isEmpty ? added : request.query + "&" + added
-        let payload = SHA256Hasher.hash(request.body).hex
+        let payload = SHA256.hash(data: request.body).hex
         let canonical = [request.method, canonicalURI(request.path), Self.canonicalQuery(query), canonicalHeaders, signedHeaders, payload]
             .joined(separator: "\n")
-        let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256Hasher.hash(Array(canonical.utf8)).hex].joined(separator: "\n")
-        let signature = SHA256Hasher.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
+        let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256.hash(data: Array(canonical.utf8)).hex].joined(separator: "\n")
+        let signature = Self.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
         var final = query + "&X-Amz-Signature=" + signature
         if !signSessionToken, let token = credentials.sessionToken { final += "&X-Amz-Security-Token=" + Self.encode(token) }
         return Signed(canonicalRequest: canonical, stringToSign: toSign, signature: signature, headers: [], query: final)
     }
 
     func signingKey(day: String) -> [UInt8] {
-        var key = SHA256Hasher.hmac(key: Array(("AWS4" + credentials.secretAccessKey).utf8), data: Array(day.utf8))
-        for part in [region, service, "aws4_request"] { key = SHA256Hasher.hmac(key: key, data: Array(part.utf8)) }
+        var key = Self.hmac(key: Array(("AWS4" + credentials.secretAccessKey).utf8), data: Array(day.utf8))
+        for part in [region, service, "aws4_request"] { key = Self.hmac(key: key, data: Array(part.utf8)) }
         return key
     }
 
@@ -186,5 +187,12 @@ public struct SigV4Signer: Sendable {
             }
         }
         return out
+    }
+}
+
+extension SigV4Signer {
+    /// HMAC-SHA256, as SigV4 chains it (swift-crypto).
+    static func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
     }
 }

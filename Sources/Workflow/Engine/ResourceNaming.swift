@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import Foundation
 
 /// Names and client tokens derived from the workflow, its attempt and the step, never drawn
@@ -7,7 +8,7 @@ import Foundation
 public enum ResourceNaming {
     /// Bedrock's `clientRequestToken`: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 256 characters.
     public static func clientToken(workflowID: String, attempt: Int, step: String) -> String {
-        let digest = SHA256Hasher.hash(Data("finetuned/\(workflowID)/\(attempt)/\(step)".utf8))
+        let digest = SHA256.hash(data: Data("finetuned/\(workflowID)/\(attempt)/\(step)".utf8))
         return "ft" + digest.prefix(16).hex
     }
 

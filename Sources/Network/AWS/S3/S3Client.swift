@@ -1,4 +1,5 @@
-import FinetunedDigest
+import Crypto
+import FinetunedText
 import Foundation
 
 /// The handful of S3 operations the Bedrock workflow needs: put (whole or multipart), get,
@@ -49,7 +50,7 @@ public struct S3Client: Sendable {
         return try await client.send(method, path: path, query: query, headers: headers, body: body, baseURL: base)
     }
 
-    static func checksum(_ body: [UInt8]) -> String { Data(SHA256Hasher.hash(body)).base64EncodedString() }
+    static func checksum(_ body: [UInt8]) -> String { Data(SHA256.hash(data: body)).base64EncodedString() }
 
     // MARK: Objects
 
@@ -93,7 +94,7 @@ public struct S3Client: Sendable {
             throw AWSError(status: 0, code: AWSError.localFileCode, message: "cannot open \(path)")
         }
         defer { try? handle.close() }
-        let hasher = SHA256Hasher()
+        var hasher = SHA256()
         func read(_ count: Int?) throws(AWSError) -> [UInt8] {
             do {
                 let data = try count.map { try handle.read(upToCount: $0) } ?? handle.readToEnd()
