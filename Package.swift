@@ -93,7 +93,8 @@ let package = Package(
         .target(name: "CProcess", path: "Sources/CProcess"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedTime", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["CLibCrypto", "CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Sources/Network"
         ),

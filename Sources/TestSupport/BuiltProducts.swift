@@ -15,6 +15,29 @@ public enum BuiltProducts {
         directory.appendingPathComponent(name).path
     }
 
+    /// Copies a built program where other users can run it (the tests run commands as other
+    /// uids). Written through a descriptor other tests' children cannot inherit, so running
+    /// the copy never meets "Text file busy" from a process another test started meanwhile.
+    public static func copyExecutable(_ name: String, to target: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: executable(name)))
+        let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    }
+
+    /// Runs a command, again after a moment if exec met "Text file busy": a child another
+    /// test forked may hold a descriptor of a file just written until it execs.
+    public static func runRetryingBusy(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+        var result = try Command.run(executable, arguments)
+        for _ in 0..<10 where result.status == 126 && result.stderr.contains("Text file busy") {
+            usleep(100_000)
+            result = try Command.run(executable, arguments)
+        }
+        return result
+    }
+
     /// The adapters `swift build` produces (`libfinetuned-adapter-NAME.so`).
     public static let adapterNames = ["cohere", "llama", "local", "nova", "titan"]
 

@@ -1,4 +1,5 @@
-import FinetunedNetwork
+@testable import FinetunedNetwork
+import FinetunedTime
 import FinetunedTestSupport
 import Foundation
 import Testing
@@ -84,6 +85,63 @@ struct AWSCredentialsTests {
         let broken = try dir.write("broken", "[default\naws_access_key_id = x\n")
         await #expect(throws: CredentialsError.self) {
             try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": broken, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none")]).resolve()
+        }
+    }
+
+    @Test("credential_process: run without a shell, its Version 1 answer read, its expiration honoured; failures say what went wrong")
+    func credentialProcess() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func helper(_ name: String, _ body: String) throws -> String {
+            let path = try dir.write(name, "#!/bin/sh\n" + body + "\n")
+            chmod(path, 0o755)
+            return path
+        }
+        let expires = UTCTime(Date().addingTimeInterval(3600)).iso8601
+        let good = try helper("good helper", """
+            [ "$1" = "--profile" ] && [ "$2" = "two words" ] || { echo "unexpected arguments: $*" >&2; exit 3; }
+            printf '{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process/secret", "SessionToken": "tok", "Expiration": "\(expires)"}'
+            """)
+        func resolve(_ command: String) async throws -> ProvidedCredentials? {
+            let config = try dir.write("config", "[profile helper]\ncredential_process = \(command)\n")
+            return try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"),
+                                                                 "AWS_PROFILE": "helper", "PATH": "/usr/bin:/bin"]).resolve()
+        }
+        // Quotes group words and no shell expands anything: a space in the path, a quoted argument.
+        let found = try #require(try await resolve("\"\(good)\" --profile 'two words'"))
+        #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDPROCESS", secretAccessKey: "process/secret", sessionToken: "tok"))
+        #expect(found.source == "credential_process of profile helper")
+        #expect(found.expiration.map { abs($0.timeIntervalSinceNow - 3600) < 5 } == true, "temporary: refreshed before it expires")
+
+        func refusal(_ command: String) async -> String {
+            do { _ = try await resolve(command); return "no error" } catch { return "\(error)" }
+        }
+        #expect(await refusal(try helper("bad-json", "echo 'not json'")).contains("printed something that is not a credentials document"))
+        #expect(await refusal(try helper("fails", "echo 'no session' >&2; exit 1")).contains("exited with status 1"))
+        #expect(await refusal(try helper("v2", #"echo '{"Version": 2, "AccessKeyId": "a", "SecretAccessKey": "b"}'"#)).contains("answered Version 2"))
+        #expect(await refusal("no-such-helper --x").contains("cannot find the program 'no-such-helper'"))
+        #expect(await refusal("'unbalanced").contains("ends inside a quote"))
+        let slow = try helper("slow", "sleep 30")
+        let started = ContinuousClock.now
+        do {
+            _ = try await CredentialProcess(commandLine: slow, profile: "helper", environment: [:], timeout: .seconds(1)).run()
+            Issue.record("a helper past its deadline must fail")
+        } catch {
+            #expect(error.description.contains("did not answer within 1 s; it was killed"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(20), "killed at the deadline, not waited for")
+    }
+
+    @Test("a profile that needs STS names the key and what to use instead")
+    func stsProfileMessage() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let config = try dir.write("config", "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
+        do {
+            _ = try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "assumed"]).resolve()
+            Issue.record("refused")
+        } catch {
+            #expect(error.description.contains("uses role_arn") && error.description.contains("credential_process"), "\(error)")
         }
     }
 

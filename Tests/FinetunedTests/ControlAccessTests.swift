@@ -53,8 +53,8 @@ struct ControlAccessTests {
     /// kernel then reports to the daemon through SO_PEERCRED.
     static func ctl(_ daemon: DaemonHarness, uid: UInt32, gid: UInt32, _ arguments: [String]) throws -> CommandResult {
         let full = [arguments[0], "--socket", daemon.socketPath] + arguments.dropFirst()
-        return try Command.run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--",
-                                                    daemon.directory.file("finetunectl")] + full)
+        return try BuiltProducts.runRetryingBusy("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--",
+                                                                      daemon.directory.file("finetunectl")] + full)
     }
 
     @Test("through the real socket: a submitter sees and cancels only its own workflows, cannot reload; others are refused")
@@ -74,7 +74,7 @@ struct ControlAccessTests {
         // Other users must reach the socket: open the harness's folders to them.
         chmod(daemon.directory.path, 0o755)
         chmod(daemon.directory.file("run"), 0o755)
-        try FileManager.default.copyItem(atPath: BuiltProducts.executable("finetunectl"), toPath: daemon.directory.file("finetunectl"))
+        try BuiltProducts.copyExecutable("finetunectl", to: daemon.directory.file("finetunectl"))
 
         let staging = daemon.directory.file("staging")
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)

@@ -159,8 +159,8 @@ struct FinetunectlTests {
         chmod(daemon.directory.path, 0o755)
         chmod(daemon.directory.file("run"), 0o755)
         let ctl = daemon.directory.file("finetunectl")
-        try FileManager.default.copyItem(atPath: BuiltProducts.executable("finetunectl"), toPath: ctl)
-        let result = try await blocking { try Command.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "status", "--socket", daemon.socketPath]) }
+        try BuiltProducts.copyExecutable("finetunectl", to: ctl)
+        let result = try await blocking { try BuiltProducts.runRetryingBusy("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "status", "--socket", daemon.socketPath]) }
         #expect(result.status == 4, "\(result.stderr)")
         #expect(result.stderr == "finetunectl: permission denied: uid 65534 is neither in the control group nor in the submit group\n")
     }

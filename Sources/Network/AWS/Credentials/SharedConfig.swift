@@ -57,7 +57,11 @@ public struct SharedFileCredentials: CredentialsProvider {
 
     public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
         let shared = try SharedConfig.load(environment: environment)
-        return try Self.credentials(in: shared)
+        if let found = try Self.credentials(in: shared) { return found }
+        if let command = shared.settings["credential_process"] {
+            return try await CredentialProcess(commandLine: command, profile: shared.profileName, environment: environment).run()
+        }
+        return nil
     }
 
     static func credentials(in shared: SharedConfig) throws(CredentialsError) -> ProvidedCredentials? {
@@ -72,10 +76,10 @@ public struct SharedFileCredentials: CredentialsProvider {
         if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
             throw CredentialsError("\(profile) has only one of aws_access_key_id and aws_secret_access_key")
         }
-        // Sources that need another AWS call or a program: refusing is better than falling
-        // through to another identity without the operator noticing.
-        for key in ["role_arn", "credential_process", "sso_session", "sso_start_url", "web_identity_token_file"] where settings[key] != nil {
-            throw CredentialsError("\(profile) uses \(key), which finetuned does not support; give it keys, a systemd credential, or run it where container or instance credentials apply")
+        // Sources that need another AWS call: refusing is better than falling through to
+        // another identity without the operator noticing.
+        for key in ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"] where settings[key] != nil {
+            throw CredentialsError("\(profile) uses \(key), which finetuned does not support yet; give it keys, a credential_process, a systemd credential, or run it where container or instance credentials apply")
         }
         return nil
     }
