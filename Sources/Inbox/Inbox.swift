@@ -250,7 +250,10 @@ public actor Inbox {
             return
         }
         if event.mask & UInt32(IN_IGNORED) != 0 {
-            folders[event.watch] = nil
+            // The folder it watched is gone (deleted, or replaced while a resync still saw
+            // the old watch): look again, so a profile's new folder is watched too.
+            let name = folders.removeValue(forKey: event.watch)
+            if let name, (await profiles())[name] != nil { try await resync() }
             return
         }
         guard let profile = folders[event.watch], DropName.isDrop(event.name),

@@ -97,7 +97,8 @@ struct AWSCredentialsTests {
             chmod(path, 0o755)
             return path
         }
-        let expires = UTCTime(Date().addingTimeInterval(3600)).iso8601
+        let expiresAt = Date().addingTimeInterval(3600)
+        let expires = UTCTime(expiresAt).iso8601
         let good = try helper("good helper", """
             [ "$1" = "--profile" ] && [ "$2" = "two words" ] || { echo "unexpected arguments: $*" >&2; exit 3; }
             printf '{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process/secret", "SessionToken": "tok", "Expiration": "\(expires)"}'
@@ -111,7 +112,8 @@ struct AWSCredentialsTests {
         let found = try #require(try await resolve("\"\(good)\" --profile 'two words'"))
         #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDPROCESS", secretAccessKey: "process/secret", sessionToken: "tok"))
         #expect(found.source == "credential_process of profile helper")
-        #expect(found.expiration.map { abs($0.timeIntervalSinceNow - 3600) < 5 } == true, "temporary: refreshed before it expires")
+        #expect(found.expiration?.timeIntervalSince1970 == expiresAt.timeIntervalSince1970.rounded(.down),
+                "temporary, until the Expiration it printed: refreshed before then")
 
         func refusal(_ command: String) async -> String {
             do { _ = try await resolve(command); return "no error" } catch { return "\(error)" }

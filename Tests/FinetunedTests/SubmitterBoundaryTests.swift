@@ -292,6 +292,24 @@ struct SubmitterBoundaryTests {
         #expect(stat(secret, &st) == 0 && st.st_mode & 0o777 == 0o600)
     }
 
+    @Test("a profile folder removed while the daemon runs is made again, watched, and a drop in it is claimed")
+    func folderRemoved() async throws {
+        let daemon = try await Self.started()
+        defer { daemon.tearDown() }
+        try FileManager.default.removeItem(atPath: daemon.inbox + "/rehearsal")
+        let deadline = ContinuousClock.now + .seconds(30)
+        var st = stat()
+        while !(stat(daemon.inbox + "/rehearsal", &st) == 0 && st.st_mode & S_IFMT == S_IFDIR) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(st.st_mode & 0o7777 == 0o3770, "made again with its mode")
+        // Give the old watch's end a moment to arrive, then drop into the new folder.
+        try await Task.sleep(for: .milliseconds(300))
+        try daemon.drop(Self.records, as: "again.jsonl")
+        let again = try await Self.settle(daemon, "again.jsonl")
+        #expect(again.stage.passedValidation, "\(again.failure ?? "") \(daemon.log.suffix(1500))")
+    }
+
     @Test("profile folders are 3770 and the inbox sticky; a folder replaced by a symlink is reported and left alone")
     func folders() async throws {
         let daemon = try await Self.started()
