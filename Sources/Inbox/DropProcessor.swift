@@ -88,7 +88,7 @@ struct DropProcessor: Sendable {
         let delay = admissionDelay
         do {
             result = try await worker.run {
-                if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
+                if delay > .zero { Thread.sleep(forTimeInterval: delay.seconds) }
                 return admission.run()
             }
         } catch {

@@ -45,7 +45,9 @@ struct DaemonEnvironment: WorkflowEnvironment {
         guard let evaluationSet = evaluationCopy ?? profile.profile.evaluationSet else {
             throw SpecError("profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started")
         }
-        let validationSet = copy(of: .validation, for: workflow.id) ?? profile.profile.validationSet
+        // Admitted by this version (its evaluation set was copied): the validation set is the
+        // copy admission checked, or none; a reload that added one since does not apply.
+        let validationSet = evaluationCopy != nil ? copy(of: .validation, for: workflow.id) : profile.profile.validationSet
         if let validationSet, evaluationCopy == nil {
             let report = DropValidation.validate(path: validationSet, profile: profile, role: .validation, today: runtime.loader.today())
             if !report.isValid {

@@ -1,9 +1,7 @@
 import CProcess
 import FinetunedText
 import FinetunedThreads
-import FinetunedTime
 import Foundation
-import Synchronization
 
 /// A profile's `credential_process`: an external helper that prints short-lived keys, as
 /// organisations that forbid long-lived keys give a service its identity.
@@ -132,27 +130,19 @@ struct CredentialProcess: Sendable {
         }
         let pidfd = ft_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        // The deadline: a thread of its own kills the helper, which closes its output and ends the read.
-        let timedOut = Mutex(false)
-        let finished = Mutex(false)
-        let watchdog = Thread {
-            let until = ContinuousClock.now + timeout
-            while ContinuousClock.now < until {
-                if finished.withLock({ $0 }) { return }
-                usleep(50_000)
-            }
-            if !finished.withLock({ $0 }), pidfd >= 0 {
-                timedOut.withLock { $0 = true }
-                _ = ft_pidfd_kill(pidfd)
-            }
-        }
-        watchdog.start()
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        // Polled, so a helper killed at its deadline ends the read even if a child of its
-        // own (a shell's `sleep`) still holds the pipe open.
+        var timedOut = false
+        let deadline = ContinuousClock.now + timeout
+        // Polled against the deadline, so a helper that never answers is killed, and the read
+        // ends even if a child of its own (a shell's `sleep`) still holds the pipe open.
         var ready = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
-        while !timedOut.withLock({ $0 }) {
+        while true {
+            if ContinuousClock.now >= deadline {
+                timedOut = true
+                if pidfd >= 0 { _ = ft_pidfd_kill(pidfd) } else { kill(pid, SIGKILL) }
+                break
+            }
             let polled = poll(&ready, 1, 100)
             if polled < 0 { if errno == EINTR { continue } else { break } }
             if polled == 0 { continue }
@@ -164,10 +154,9 @@ struct CredentialProcess: Sendable {
         close(pipe[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        finished.withLock { $0 = true }
         let signal = status & 0x7f
         let ending = signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(signal)"
-        return (output, ending, timedOut.withLock { $0 })
+        return (output, ending, timedOut)
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
