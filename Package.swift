@@ -69,6 +69,10 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CFinetunedAdapter", path: "plugins/abi"),
@@ -89,13 +93,14 @@ let package = Package(
             path: "Sources/Systemd"
         ),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
-        .target(name: "CLibCrypto", path: "Sources/CLibCrypto"),
+        .systemLibrary(name: "COpenSSLPeer", path: "Sources/COpenSSLPeer"),
         .target(name: "CProcess", path: "Sources/CProcess"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CLibCrypto", "CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
+            dependencies: ["CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio")],
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Sources/Network"
         ),
         .target(
@@ -170,7 +175,7 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -198,7 +203,8 @@ let package = Package(
         .executableTarget(
             name: "finetuned-bench",
             dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
-                           "FinetunedEvaluation", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto",
+                           "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork",
+                           .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/Bench"
         ),
@@ -212,7 +218,8 @@ let package = Package(
             dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
                            "FinetunedNetwork",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
             path: "Sources/TestSupport"
         ),
         .testTarget(
@@ -221,7 +228,7 @@ let package = Package(
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
-                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "CLibCrypto",
+                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -32,6 +32,9 @@ struct BenchMain {
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "serving" {
             return try await ServingCostBenchmark.run()
         }
+        if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "http" {
+            return try await HTTPPoolBenchmark.run()
+        }
         if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "idle" {
             return try await EngineBenchmark.idle()
         }
@@ -43,6 +46,7 @@ struct BenchMain {
         try await ClaimLatencyBenchmark.run(drops: 1000)
         try await EngineBenchmark.run(workflows: 1000)
         try await ServingCostBenchmark.run()
+        try await HTTPPoolBenchmark.run()
         try await EngineBenchmark.idle()
         let root = BuiltProducts.packageRoot.path
         try BERTScoreBenchmark.run(model: root + "/models/all-MiniLM-L6-v2", examples: root + "/examples")

@@ -1,4 +1,4 @@
-import CLibCrypto
+import COpenSSLPeer
 import Crypto
 import FinetunedText
 import Foundation
@@ -18,9 +18,6 @@ enum DigestBenchmark {
         print("SHA-256 of \(megabytes) MiB in 1 MiB pieces, best of 3:")
         let ours = best { hashOurs(bytes) }
         print(String(format: "  swift-crypto:       %.2f s, %.0f MB/s  %@", ours.seconds, Double(bytes.count) / ours.seconds / 1e6, ours.digest.prefix(16) + "…"))
-        guard finetuned_crypto_open() == 1 else {
-            return print("  OpenSSL:            not measured (\(String(cString: finetuned_crypto_error())))")
-        }
         let peer = best { hashOpenSSL(bytes) }
         print(String(format: "  OpenSSL 3 EVP:      %.2f s, %.0f MB/s  %@", peer.seconds, Double(bytes.count) / peer.seconds / 1e6, peer.digest.prefix(16) + "…"))
         print(String(format: "  swift-crypto is %.2fx as fast as the peer%@", peer.seconds / ours.seconds,
@@ -50,17 +47,17 @@ enum DigestBenchmark {
     }
 
     private static func hashOpenSSL(_ bytes: [UInt8]) -> String {
-        let context = ft_EVP_MD_CTX_new()
-        defer { ft_EVP_MD_CTX_free(context) }
-        _ = ft_EVP_DigestInit_ex(context, ft_EVP_sha256(), nil)
+        let context = EVP_MD_CTX_new()
+        defer { EVP_MD_CTX_free(context) }
+        _ = EVP_DigestInit_ex(context, EVP_sha256(), nil)
         bytes.withUnsafeBytes { all in
             for start in stride(from: 0, to: all.count, by: 1 << 20) {
-                _ = ft_EVP_DigestUpdate(context, all.baseAddress! + start, min(1 << 20, all.count - start))
+                _ = EVP_DigestUpdate(context, all.baseAddress! + start, min(1 << 20, all.count - start))
             }
         }
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        _ = ft_EVP_DigestFinal_ex(context, &digest, &length)
+        _ = EVP_DigestFinal_ex(context, &digest, &length)
         return digest.hex
     }
 }

@@ -21,6 +21,9 @@ public struct BedrockSettings: Sendable, Equatable {
     public var endpointURL: String?
     public var serviceEndpoints: [String: String] = [:]
     public var fips: Bool?
+    /// PEM certificates to trust for the AWS endpoints (`ca_file`), before `AWS_CA_BUNDLE`
+    /// and the profile's `ca_bundle`.
+    public var caFile: String?
     public var s3PathStyle = false
     /// InvokeModel calls in flight at most; halved while the service throttles.
     public var invokeConcurrency = 4
@@ -78,6 +81,7 @@ extension ConfigurationLoader {
             if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) { t.error(key, "'\(key)' must be an http:// or https:// URL") }
         }
         s.fips = t.bool("fips")
+        s.caFile = t.absolutePath("ca_file")
         s.s3PathStyle = t.bool("s3_path_style") ?? false
         s.invokeConcurrency = t.integer("invoke_concurrency", in: 1...64) ?? s.invokeConcurrency
         s.multipartThresholdMiB = t.integer("multipart_threshold_mib", in: 5...5_000) ?? s.multipartThresholdMiB

@@ -330,8 +330,9 @@ public enum ConfigurationLoader {
                 t.error("url", "'url' must be an http:// or https:// URL")
             }
             let secretFile = t.string("secret_file")
+            let caFile = t.absolutePath("ca_file")
             t.finish()
-            if let url { settings.webhook = WebhookSettings(url: url, secretFile: secretFile) }
+            if let url { settings.webhook = WebhookSettings(url: url, secretFile: secretFile, caFile: caFile) }
         }
         if var t = notify.table("ses") {
             let (from, to) = readAddresses(&t)

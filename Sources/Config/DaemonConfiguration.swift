@@ -293,9 +293,12 @@ public struct EmailSettings: Sendable, Equatable {
 public struct WebhookSettings: Sendable, Equatable {
     public var url: String
     public var secretFile: String?
+    /// PEM certificates to trust for an `https://` receiver instead of the system's store.
+    public var caFile: String?
 
-    public init(url: String, secretFile: String?) {
+    public init(url: String, secretFile: String?, caFile: String? = nil) {
         self.url = url
         self.secretFile = secretFile
+        self.caFile = caFile
     }
 }

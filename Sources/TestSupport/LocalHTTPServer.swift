@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import Synchronization
 
 /// A request as a `LocalHTTPServer` received it.
 public struct ReceivedRequest: Sendable {
@@ -43,23 +45,37 @@ public enum ServerAction: Sendable {
 public final class LocalHTTPServer: Sendable {
     public typealias Handler = @Sendable (ReceivedRequest) async -> ServerAction
     public let port: Int
+    public let secure: Bool
     private let channel: Channel
+    private let accepted: Arc<Atomic<Int>>
 
     /// Listens on `port` of 127.0.0.1, or on a free one when it is 0.
-    public init(port requested: Int = 0, handler: @escaping Handler) async throws {
+    /// - Parameters:
+    ///   - tls: serve HTTPS with this context (the tests' own CA signs its certificate).
+    ///   - keepAlive: false closes every connection after one response, as a server that
+    ///     does not keep connections would, so every request costs a new one.
+    public init(port requested: Int = 0, tls: NIOSSLContext? = nil, keepAlive: Bool = true, handler: @escaping Handler) async throws {
+        let accepted = Arc(Atomic<Int>(0))
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                accepted.value.add(1, ordering: .relaxed)
+                return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler))
+                    try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler, keepAlive: keepAlive))
                 }
             }
             .bind(host: "127.0.0.1", port: requested).get()
         port = channel.localAddress?.port ?? 0
+        secure = tls != nil
+        self.accepted = accepted
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "\(secure ? "https" : "http")://127.0.0.1:\(port)" }
+
+    /// Connections accepted so far.
+    public var connectionsAccepted: Int { accepted.value.load(ordering: .relaxed) }
 
     public func stop() async {
         try? await channel.close().get()
@@ -70,11 +86,13 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     let handler: LocalHTTPServer.Handler
+    let serverKeepsAlive: Bool
     var head: HTTPRequestHead?
     var body: [UInt8] = []
 
-    init(handler: @escaping LocalHTTPServer.Handler) {
+    init(handler: @escaping LocalHTTPServer.Handler, keepAlive: Bool) {
         self.handler = handler
+        serverKeepsAlive = keepAlive
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,7 +106,7 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let head else { return }
             let request = ReceivedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
                                           body: body)
-            let keepAlive = head.isKeepAlive
+            let keepAlive = head.isKeepAlive && serverKeepsAlive
             let channel = context.channel
             let handler = self.handler
             Task {
@@ -114,4 +132,10 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             }
         }
     }
+}
+
+/// A value shared by reference between a server and the closures it hands to SwiftNIO.
+final class Arc<Value: ~Copyable>: Sendable where Value: Sendable {
+    let value: Value
+    init(_ value: consuming Value) { self.value = value }
 }

@@ -37,17 +37,17 @@ public final class MotoServer: Sendable {
                                          environment: environment, shared: nil)
         return AWSServiceClient(service: service, endpoints: endpoints,
                                 credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
-                                http: HTTPClient(timeout: .seconds(20)), retry: retry)
+                                http: HTTPTransport(timeout: .seconds(20)), retry: retry)
     }
 
     /// Turns signature checking off (`false`) or on again, through moto's own API.
     public func checkSignatures(_ on: Bool) async throws {
-        _ = try await HTTPClient().post(baseURL + "/moto-api/reset-auth", headers: [], body: Array((on ? "0" : "inf").utf8))
+        _ = try await HTTPTransport().post(baseURL + "/moto-api/reset-auth", headers: [], body: Array((on ? "0" : "inf").utf8))
     }
 
     /// moto's whole state as JSON (`/moto-api/data.json`), e.g. the mail SES "sent".
     public func state() async throws -> [String: Any] {
-        let response = try await HTTPClient().send(HTTPRequest(method: "GET", url: baseURL + "/moto-api/data.json"))
+        let response = try await HTTPTransport().send(HTTPRequest(method: "GET", url: baseURL + "/moto-api/data.json"))
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
     }
 

@@ -1,3 +1,4 @@
+import NIOSSL
 import Foundation
 
 /// A peer server the tests start (a Python SMTP server, later moto): a child process on
@@ -91,5 +92,11 @@ public struct TestCertificates: Sendable {
             try run(["x509", "-req", "-in", dir.file(name + ".csr"), "-CA", ca, "-CAkey", dir.file("ca.key"), "-CAcreateserial",
                      "-out", crt, "-days", "2", "-extfile", ext])
         }
+    }
+
+    /// A server-side TLS context with the certificate for localhost and 127.0.0.1.
+    public func serverContext() throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
     }
 }

@@ -231,7 +231,7 @@ struct AWSCredentialsTests {
         let server = try await LocalHTTPServer { await imds.handle($0) }
         defer { Task { await server.stop() } }
         // A generous timeout: the suite runs in parallel on two cores (the default is 1 s).
-        let patient = HTTPClient(timeout: .seconds(15))
+        let patient = HTTPTransport(timeout: .seconds(15))
         let found = try #require(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"],
                                                                        client: patient).resolve())
         #expect(found.credentials.accessKeyID == "AKIDIMDS1")

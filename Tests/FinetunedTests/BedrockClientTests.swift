@@ -205,11 +205,18 @@ struct BedrockUnitTests {
             vpc_security_group_ids = ["sg-1"]
             bedrock_runtime_endpoint_url = "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"
             invoke_concurrency = 8
+            ca_file = "/etc/finetuned/proxy-ca.pem"
 
             [backends.aws.tags]
             team = "ml"
             "cost-center" = "42"
+
+            [notify.webhook]
+            url = "https://hooks.internal/ft"
+            ca_file = "/etc/finetuned/hooks-ca.pem"
             """, file: "x.toml")
+        #expect(good.backends["aws"]?.bedrock?.caFile == "/etc/finetuned/proxy-ca.pem")
+        #expect(good.notifications.webhook?.caFile == "/etc/finetuned/hooks-ca.pem")
         let s = try #require(good.backends["aws"]?.bedrock)
         #expect(s.prefix == "ft" && s.effectiveOutputPrefix == "ft/output" && s.effectiveOutputBucket == "my-data")
         #expect(s.invokeConcurrency == 8 && s.vpcSubnetIDs == ["subnet-1"])

@@ -14,13 +14,15 @@ import Testing
 struct BedrockEmulatorTests {
     static let key = AWSCredentials(accessKeyID: "AKIDEMULATOR", secretAccessKey: "emulator/secret+key")
 
-    static func backend(_ url: String, concurrency: Int = 4, retry: Int = 4) throws -> BedrockBackend {
+    static func backend(_ url: String, concurrency: Int = 4, retry: Int = 4, caFile: String? = nil,
+                        extraEnvironment: [String: String] = [:]) throws -> BedrockBackend {
         var settings = BedrockSettings(roleARN: "arn:aws:iam::123456789012:role/finetuned", bucket: "finetuned-data")
         settings.region = "us-east-1"
+        settings.caFile = caFile
         settings.endpointURL = url
         settings.invokeConcurrency = concurrency
         let environment = ["AWS_ACCESS_KEY_ID": key.accessKeyID, "AWS_SECRET_ACCESS_KEY": key.secretAccessKey,
-                           "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+                           "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"].merging(extraEnvironment) { $1 }
         return try BedrockBackend(name: "bedrock", settings: settings, environment: environment, logger: Logger(label: "test"))
     }
 
@@ -68,6 +70,37 @@ struct BedrockEmulatorTests {
                                            url, Self.key.accessKeyID]) }
         #expect(bad.stdout.contains("InvalidSignatureException"), "\(bad.stdout) \(bad.stderr)")
         #expect(await emulator.signatureFailures == 1)
+    }
+
+    @Test("over TLS, model calls share pooled connections: 40 InvokeModel calls open at most invoke_concurrency; the CA comes from ca_file or AWS_CA_BUNDLE")
+    func pooledTLS() async throws {
+        let dir = try TemporaryDirectory(prefix: "ftahc")
+        defer { dir.remove() }
+        let certificates = try TestCertificates(in: dir)
+        let emulator = BedrockEmulator(credentials: [Self.key])
+        let url = try await emulator.start(tls: try certificates.serverContext())
+        defer { Task { await emulator.stop() } }
+        #expect(url.hasPrefix("https://"))
+        let body = #"{"inputText": "Summarise: the cache was cold.", "textGenerationConfig": {"maxTokenCount": 20}}"#
+        let backend = try Self.backend(url, concurrency: 4, caFile: certificates.ca)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<40 { group.addTask { try await backend.invoke(modelID: "amazon.titan-text-lite-v1", body: body) } }
+            for try await answer in group { #expect(answer.contains("outputText")) }
+        }
+        let opened = await emulator.connectionsAccepted
+        #expect((1...4).contains(opened), "40 calls opened \(opened) connections")
+
+        // The system's trust store does not know the test CA: refused, never retried into success.
+        let untrusting = try Self.backend(url, retry: 1)
+        do {
+            _ = try await untrusting.invoke(modelID: "amazon.titan-text-lite-v1", body: body)
+            Issue.record("a certificate from an unknown CA was accepted")
+        } catch {
+            #expect("\(error)".contains("certificate verify failed"), "\(error)")
+        }
+        // AWS_CA_BUNDLE, as the AWS CLI reads it.
+        let bundled = try Self.backend(url, extraEnvironment: ["AWS_CA_BUNDLE": certificates.ca])
+        #expect(try await bundled.invoke(modelID: "amazon.titan-text-lite-v1", body: body).contains("outputText"))
     }
 
     @Test("a whole cycle through faults: throttling, a 5xx and a reset are retried; the job completes; throughput comes into service and is deleted")
@@ -200,7 +233,7 @@ struct BedrockEmulatorTests {
                                          environment: [:], shared: nil)
         let client = AWSServiceClient(service: .bedrock, endpoints: endpoints,
                                       credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
-                                      http: HTTPClient(timeout: .seconds(1)), retry: .init(maxAttempts: 1))
+                                      http: HTTPTransport(timeout: .seconds(1)), retry: .init(maxAttempts: 1))
         do {
             _ = try await BedrockClient(client: client).getFoundationModel("amazon.titan-text-lite-v1:0:4k")
             Issue.record("the slow answer arrived within the deadline")

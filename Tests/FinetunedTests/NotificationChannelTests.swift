@@ -232,8 +232,8 @@ extension NotificationChannelTests {
         let peer = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--cert", certificates.cert, "--key", certificates.key])
         defer { peer.stop() }
         let secretFile = try dir.write("webhook-secret", secret + "\n")
-        let channel = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile),
-                                     client: HTTPClient(timeout: .seconds(10), caFile: certificates.ca))
+        let channel = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile,
+                                                               caFile: certificates.ca))
         let entry = OutboxEntry(id: 11, workflowID: "wf-20261128-0002", channel: "webhook", kind: "not_kept", payload: Self.facts().json)
         try await channel.deliver(entry, facts: Self.facts())
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasSuffix(".json") })
@@ -256,7 +256,7 @@ extension NotificationChannelTests {
         for change in replays {
             let replayed = headers.merging(change) { $1 }.filter { ["Content-Type", "X-Finetuned-Delivery", "X-Finetuned-Timestamp", "X-Finetuned-Signature"].contains($0.key) }
             let before = Set(try FileManager.default.contentsOfDirectory(atPath: out))
-            _ = try await HTTPClient(timeout: .seconds(10), caFile: certificates.ca).post(
+            _ = try await HTTPTransport(timeout: .seconds(10), caFile: certificates.ca).post(
                 "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", headers: replayed.map { ($0.key, $0.value) }, body: Array((record["body"] as? String ?? "").utf8))
             let added = try #require(Set(try FileManager.default.contentsOfDirectory(atPath: out)).subtracting(before).first { $0.hasSuffix(".json") })
             let replay = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + added))) as? [String: Any])
@@ -268,9 +268,8 @@ extension NotificationChannelTests {
         defer { failing.stop() }
         let plain = WebhookChannel(settings: WebhookSettings(url: "http://127.0.0.1:\(failing.port)/", secretFile: nil))
         await #expect(throws: ChannelError.self) { try await plain.deliver(entry, facts: Self.facts()) }
-        let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil),
-                                        client: HTTPClient(timeout: .seconds(10)))
-        await #expect(throws: HTTPClientError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
+        let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil))
+        await #expect(throws: HTTPTransportError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
     }
 }
 

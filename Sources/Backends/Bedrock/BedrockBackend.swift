@@ -30,7 +30,8 @@ public struct BedrockBackend: CustomizationBackend {
             if let url = settings.serviceEndpoints[service.configKey] { overrides[service] = url }
         }
         let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
-                                         configuredServiceEndpoints: overrides, environment: environment, shared: shared)
+                                         configuredServiceEndpoints: overrides, configuredCABundle: settings.caFile, environment: environment,
+                                         shared: shared)
         let chain = credentials ?? CredentialChain.standard(environment: environment) { [logger] fetched in
             // Which keys are in use, as `aws configure list` shows them: the source and the key id's end.
             let until = fetched.expiration.map { ", valid until \($0)" } ?? ""
@@ -39,12 +40,12 @@ public struct BedrockBackend: CustomizationBackend {
         self.name = name
         self.settings = settings
         self.logger = logger
-        s3 = S3Client(client: AWSServiceClient(service: .s3, endpoints: endpoints, credentials: chain, http: HTTPClient(timeout: .seconds(300))),
+        s3 = S3Client(client: AWSServiceClient(service: .s3, endpoints: endpoints, credentials: chain, http: HTTPTransport(timeout: .seconds(300), caFile: endpoints.caBundle)),
                       forcePathStyle: settings.s3PathStyle, multipartThreshold: settings.multipartThresholdMiB << 20,
                       partSize: settings.partSizeMiB << 20)
         control = BedrockClient(client: AWSServiceClient(service: .bedrock, endpoints: endpoints, credentials: chain))
         runtime = BedrockRuntimeClient(client: AWSServiceClient(service: .bedrockRuntime, endpoints: endpoints, credentials: chain,
-                                                                http: HTTPClient(timeout: .seconds(120))))
+                                                                http: HTTPTransport(timeout: .seconds(120), caFile: endpoints.caBundle)))
         limiter = InvokeLimiter(maximum: settings.invokeConcurrency)
     }
 

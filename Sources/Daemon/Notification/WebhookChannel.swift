@@ -15,7 +15,12 @@ import Foundation
 /// deduplication (a signature over the body alone allowed both).
 struct WebhookChannel: OutboxDispatcher.Channel {
     let settings: WebhookSettings
-    var client = HTTPClient()
+    let client: HTTPTransport
+
+    init(settings: WebhookSettings, client: HTTPTransport? = nil) {
+        self.settings = settings
+        self.client = client ?? HTTPTransport(caFile: settings.caFile)
+    }
     var name: String { "webhook" }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {

@@ -52,10 +52,14 @@ public enum AWSService: String, Sendable, CaseIterable {
 public struct AWSEndpoints: Sendable, Equatable {
     public var region: String
     public var fips: Bool
+    /// PEM certificates to trust for these endpoints instead of the system's store (a TLS
+    /// proxy in front of AWS, a private endpoint): finetuned's `ca_file`, else
+    /// `AWS_CA_BUNDLE`, else the profile's `ca_bundle`, as the AWS CLI reads them.
+    public var caBundle: String?
     var urls: [AWSService: String]
 
     public init(configuredRegion: String?, fips: Bool?, configuredEndpoint: String?, configuredServiceEndpoints: [AWSService: String],
-                environment: [String: String], shared: SharedConfig?) throws(CredentialsError) {
+                configuredCABundle: String? = nil, environment: [String: String], shared: SharedConfig?) throws(CredentialsError) {
         let region = configuredRegion.flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
@@ -84,6 +88,7 @@ public struct AWSEndpoints: Sendable, Equatable {
             urls[service] = url
         }
         self.urls = urls
+        caBundle = [configuredCABundle, environment["AWS_CA_BUNDLE"], shared?.settings["ca_bundle"]].compactMap { $0 }.first { !$0.isEmpty }
     }
 
     /// The base URL (scheme, host, optional port and path), without a trailing slash.

@@ -32,15 +32,16 @@ public struct AWSServiceClient: Sendable {
     public let service: AWSService
     public let endpoints: AWSEndpoints
     public let credentials: CredentialChain
-    public let http: HTTPClient
+    public let http: HTTPTransport
     public var retry: RetryPolicy
 
-    public init(service: AWSService, endpoints: AWSEndpoints, credentials: CredentialChain, http: HTTPClient = HTTPClient(),
+    /// - Parameter http: by default, 30 s per request, trusting the endpoints' CA bundle.
+    public init(service: AWSService, endpoints: AWSEndpoints, credentials: CredentialChain, http: HTTPTransport? = nil,
                 retry: RetryPolicy = RetryPolicy()) {
         self.service = service
         self.endpoints = endpoints
         self.credentials = credentials
-        self.http = http
+        self.http = http ?? HTTPTransport(caFile: endpoints.caBundle)
         self.retry = retry
     }
 

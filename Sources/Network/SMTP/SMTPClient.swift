@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Sends one message over SMTP (RFC 5321): implicit TLS (465) or STARTTLS (587) with the
 /// server's certificate verified, AUTH PLAIN or LOGIN, dot-stuffed DATA, a deadline on every
@@ -42,9 +43,9 @@ public struct SMTPClient: Sendable {
 
     /// Delivers `message` (RFC 5322 text with CRLF line ends) from `from` to `recipients`.
     public func send(from: String, to recipients: [String], message: String) async throws(SMTPError) {
-        let tls: TLSClientContext?
+        let tls: NIOSSLContext?
         do {
-            tls = configuration.security == .none ? nil : try TLSClientContext(caFile: configuration.caFile)
+            tls = configuration.security == .none ? nil : try ClientTLS.context(caFile: configuration.caFile)
         } catch {
             throw .tls(error.description)
         }
@@ -71,12 +72,12 @@ public struct SMTPClient: Sendable {
 final class SMTPSession: @unchecked Sendable {
     let channel: Channel
     let configuration: SMTPClient.Configuration
-    let tls: TLSClientContext?
+    let tls: NIOSSLContext?
     let startTLSWindow: StartTLSWindow
     private let replies: AsyncThrowingStream<SMTPReply, Error>
     private var iterator: AsyncThrowingStream<SMTPReply, Error>.AsyncIterator
 
-    private init(channel: Channel, configuration: SMTPClient.Configuration, tls: TLSClientContext?, startTLSWindow: StartTLSWindow,
+    private init(channel: Channel, configuration: SMTPClient.Configuration, tls: NIOSSLContext?, startTLSWindow: StartTLSWindow,
                  replies: AsyncThrowingStream<SMTPReply, Error>) {
         self.startTLSWindow = startTLSWindow
         self.channel = channel
@@ -86,7 +87,7 @@ final class SMTPSession: @unchecked Sendable {
         iterator = replies.makeAsyncIterator()
     }
 
-    static func open(_ configuration: SMTPClient.Configuration, tls: TLSClientContext?) async throws(SMTPError) -> SMTPSession {
+    static func open(_ configuration: SMTPClient.Configuration, tls: NIOSSLContext?) async throws(SMTPError) -> SMTPSession {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SMTPReply.self)
         // Implicit TLS: the handler is made on the channel's event loop, where it lives.
         let implicitTLS = configuration.security == .tls ? tls : nil, host = configuration.host
@@ -97,15 +98,14 @@ final class SMTPSession: @unchecked Sendable {
                 .connectTimeout(.seconds(Int64(configuration.timeout.components.seconds)))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let implicitTLS { try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: implicitTLS, host: host)) }
+                        if let implicitTLS { try channel.pipeline.syncOperations.addHandler(try ClientTLS.handler(context: implicitTLS, host: host)) }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder(startTLS: startTLS)))
                         try channel.pipeline.syncOperations.addHandler(ReplyForwarder(continuation: continuation))
                     }
                 }
                 .connect(host: configuration.host, port: configuration.port).get()
-        } catch let error as TLSError {
-            throw .tls(error.description)
         } catch {
+            if let failure = ClientTLS.failure(error) { throw .tls(failure) }
             throw .connectionFailed("\(configuration.host):\(configuration.port): \(error)")
         }
         return SMTPSession(channel: channel, configuration: configuration, tls: tls, startTLSWindow: startTLS, replies: stream)
@@ -176,23 +176,27 @@ final class SMTPSession: @unchecked Sendable {
         let context = tls!, host = configuration.host, channel = self.channel
         do {
             try await channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: context, host: host, handshake: promise), position: .first)
+                // Both go in front of the SMTP handlers, TLS first: TLS, watcher, SMTP.
+                let handler = try ClientTLS.handler(context: context, host: host)
+                try channel.pipeline.syncOperations.addHandler(TLSHandshakeWatcher(promise: promise), position: .first)
+                try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             }.get()
         } catch {
-            throw .tls("\(error)")
+            promise.fail(error)  // nothing will complete it now; an uncompleted promise is a leak
+            throw .tls(ClientTLS.failure(error) ?? "\(error)")
         }
-        let timer = channel.eventLoop.scheduleTask(in: .seconds(Int64(configuration.timeout.components.seconds))) {
-            promise.fail(SMTPError.timeout(during: "the TLS handshake"))
+        // Past the deadline the connection is closed, which fails the handshake's promise.
+        let timedOut = TimeoutFlag()
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.timeout)) {
+            timedOut.set()
+            channel.close(promise: nil)
         }
         defer { timer.cancel() }
         do {
             try await promise.futureResult.get()
-        } catch let error as TLSError {
-            throw .tls(error.description)
-        } catch let error as SMTPError {
-            throw error
         } catch {
-            throw .tls("\(error)")
+            if timedOut.isSet { throw .timeout(during: "the TLS handshake") }
+            throw .tls(ClientTLS.failure(error) ?? "\(error)")
         }
     }
 
@@ -235,9 +239,8 @@ final class SMTPSession: @unchecked Sendable {
         let reply: SMTPReply?
         do {
             reply = try await iterator.next()
-        } catch let error as TLSError {
-            throw .tls(error.description)
         } catch {
+            if let failure = ClientTLS.failure(error) { throw .tls(failure) }
             if timedOut.isSet { throw .timeout(during: during) }
             throw .connectionFailed("\(error) (\(during))")
         }

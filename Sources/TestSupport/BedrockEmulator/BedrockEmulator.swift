@@ -1,5 +1,6 @@
 import FinetunedNetwork
 import Foundation
+import NIOSSL
 
 /// A Bedrock of our own for what moto lacks: jobs that finish (or fail) when the test says,
 /// provisioned throughput `Creating → InService → deleted`, InvokeModel answering in each
@@ -58,14 +59,18 @@ public actor BedrockEmulator {
 
     /// Starts serving on `port` of 127.0.0.1 (a free one when 0); returns the base URL.
     @discardableResult
-    public func start(port: Int = 0) async throws -> String {
-        let server = try await LocalHTTPServer(port: port) { [weak self] request in
+    /// - Parameters: `tls` and `keepAlive` as `LocalHTTPServer` takes them.
+    public func start(port: Int = 0, tls: NIOSSLContext? = nil, keepAlive: Bool = true) async throws -> String {
+        let server = try await LocalHTTPServer(port: port, tls: tls, keepAlive: keepAlive) { [weak self] request in
             guard let self else { return .dropConnection }
             return await self.handle(request)
         }
         self.server = server
         return server.baseURL
     }
+
+    /// Connections the emulator has accepted (one per request from a client that keeps none).
+    public var connectionsAccepted: Int { server?.connectionsAccepted ?? 0 }
 
     public var baseURL: String { server?.baseURL ?? "" }
 

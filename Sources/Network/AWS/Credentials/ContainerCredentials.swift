@@ -7,9 +7,9 @@ import Foundation
 /// address, so a stray variable cannot send the token to an arbitrary host.
 public struct ContainerCredentials: CredentialsProvider {
     let environment: [String: String]
-    let client: HTTPClient
+    let client: HTTPTransport
 
-    public init(environment: [String: String], client: HTTPClient = HTTPClient(timeout: .seconds(5))) {
+    public init(environment: [String: String], client: HTTPTransport = HTTPTransport(timeout: .seconds(5))) {
         self.environment = environment
         self.client = client
     }

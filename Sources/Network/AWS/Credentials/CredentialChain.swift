@@ -34,7 +34,7 @@ public actor CredentialChain {
             SystemdCredentials(environment: environment),
             SharedFileCredentials(environment: environment),
             ContainerCredentials(environment: environment),
-            InstanceMetadataCredentials(environment: environment, client: HTTPClient(timeout: instanceMetadataTimeout)),
+            InstanceMetadataCredentials(environment: environment, client: HTTPTransport(timeout: instanceMetadataTimeout)),
         ], onFetch: onFetch)
     }
 

@@ -9,9 +9,9 @@ import Foundation
 /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` points it elsewhere (the tests use 127.0.0.1).
 public struct InstanceMetadataCredentials: CredentialsProvider {
     let environment: [String: String]
-    let client: HTTPClient
+    let client: HTTPTransport
 
-    public init(environment: [String: String], client: HTTPClient = HTTPClient(timeout: .seconds(1))) {
+    public init(environment: [String: String], client: HTTPTransport = HTTPTransport(timeout: .seconds(1))) {
         self.environment = environment
         self.client = client
     }
