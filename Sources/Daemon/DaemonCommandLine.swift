@@ -1,3 +1,4 @@
+import ArgumentParser
 import FinetunedConfig
 import FinetunedControl
 import FinetunedSystemd
@@ -36,191 +37,98 @@ public struct ModelWorkerOptions: Equatable, Sendable {
 }
 
 /// A command line that asks for something `finetuned` does not do; it exits with 64
-/// (`EX_USAGE`) after saying what was wrong and how it is used.
+/// (`EX_USAGE`) after printing `description`: the problem, the usage, where the help is.
 public struct CommandLineError: Error, Equatable, CustomStringConvertible {
+    /// The problem alone, as swift-argument-parser words it.
     public let message: String
-    /// The command it was for (`finetuned`, `finetuned model-worker`) and that command's usage.
-    public let command: String
-    public let usage: String
-    /// What is printed on stderr: the problem, the usage, where the help is.
-    public var description: String { "finetuned: \(message)\n\(usage)\nSee '\(command) --help'.\n" }
+    public let description: String
+    public let exitCode: Int32
 }
 
-/// Parses the daemon's command line: a handful of long options, by hand.
+/// The daemon's command line, read by swift-argument-parser as `finetunectl`'s is.
 ///
-/// Not swift-argument-parser (which `finetunectl` uses): it finds a command's options by
-/// reflecting over the command's properties, and the runtime looks reflection metadata up by
-/// scanning it in every loaded library, so parsing four options kept those pages resident in
-/// a daemon that then runs for months, and in each model worker (with the service group's
-/// default descriptions of the services, which reflect too: about 0.5 MB of an idle daemon).
+/// The parsing is done here and the result handed back as a `DaemonInvocation`, rather than
+/// by `ParsableCommand.main()`, because the daemon must set its process up (heap, executor)
+/// before anything else runs and runs its main loop its own way. `finetuned model-worker` is
+/// the daemon's own worker process: only as the first argument, with options of its own.
 public enum DaemonCommandLine {
     public static func parse(_ arguments: [String]) throws(CommandLineError) -> DaemonInvocation {
         if arguments.first == "model-worker" {
-            return try parseModelWorker(Array(arguments.dropFirst()))
+            let parsed: any ParsableCommand
+            do { parsed = try WorkerCommand.parseAsRoot(Array(arguments.dropFirst())) } catch {
+                return try outcome(of: error, in: WorkerCommand.self)
+            }
+            // A help request can come back as the parser's own help command.
+            guard let worker = parsed as? WorkerCommand else { return .help(WorkerCommand.helpMessage() + "\n") }
+            return .modelWorker(ModelWorkerOptions(modelDirectory: worker.modelDirectory, logTo: worker.logTo, logLevel: worker.logLevel))
         }
-        if wantsHelp(arguments) { return .help(help) }
+        let parsed: any ParsableCommand
+        do { parsed = try DaemonCommand.parseAsRoot(arguments) } catch {
+            return try outcome(of: error, in: DaemonCommand.self)
+        }
+        guard let daemon = parsed as? DaemonCommand else { return .help(help) }
+        if daemon.checkConfig { return .checkConfig(configPath: daemon.config) }
         var options = DaemonOptions()
-        var checkConfig = false
-        var version = false
-        try daemon.scan(arguments) { option, value throws(CommandLineError) in
-            switch option.name {
-            case "config": options.configPath = value!
-            case "check-config": checkConfig = true
-            case "log-to": options.logTo = try daemon.destination(value!, for: option)
-            case "log-level": options.logLevel = try daemon.level(value!, for: option)
-            case "version": version = true
-            default: preconditionFailure("an option without a case: --\(option.name)")
-            }
-        }
-        if version { return .version }
-        return checkConfig ? .checkConfig(configPath: options.configPath) : .run(options)
+        options.configPath = daemon.config
+        options.logTo = daemon.logTo
+        options.logLevel = daemon.logLevel
+        return .run(options)
     }
 
-    public static var usage: String { daemon.usage }
+    public static var usage: String { DaemonCommand.usageString() }
+    public static var help: String { DaemonCommand.helpMessage() + "\n" }
 
-    public static var help: String {
-        """
-        finetuned \(FinetunedVersion.current): watches a drop folder for JSONL training sets and runs model
-        customization workflows.
-
-        Normally started by systemd (finetuned.service). SIGHUP reloads the configuration;
-        SIGTERM stops gracefully, leaving running workflows to resume at the next start.
-
-        \(daemon.usage)
-
-        Options:
-        \(daemon.table)
-          -h, --help                  Show this help and exit.
-
-        """
+    /// What the parser's error asks for: help and the version are answers (exit 0), anything
+    /// else a refusal with the parser's text.
+    private static func outcome(of error: any Error, in command: any ParsableCommand.Type) throws(CommandLineError) -> DaemonInvocation {
+        let code = command.exitCode(for: error)
+        guard code != .success else {
+            let text = command.fullMessage(for: error)
+            return text == FinetunedVersion.current ? .version : .help(text + "\n")
+        }
+        throw CommandLineError(message: command.message(for: error), description: command.fullMessage(for: error) + "\n",
+                               exitCode: code.rawValue)
     }
+}
 
-    private static func parseModelWorker(_ arguments: [String]) throws(CommandLineError) -> DaemonInvocation {
-        if wantsHelp(arguments) {
-            return .help("""
-                finetuned model-worker: holds the model for finetuned and answers its requests on standard
-                input and output. The daemon starts it; it is not a command for people.
+extension LogDestination: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-                \(worker.usage)
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetuned",
+        abstract: "finetuned \(FinetunedVersion.current): watches a drop folder for JSONL training sets and runs model customization workflows.",
+        discussion: """
+            Normally started by systemd (finetuned.service). SIGHUP reloads the configuration; \
+            SIGTERM stops gracefully, leaving running workflows to resume at the next start.
+            """,
+        version: FinetunedVersion.current)
 
-                Options:
-                \(worker.table)
+    @Option(help: ArgumentHelp("The configuration file.", valueName: "file"))
+    var config = ConfigurationLoader.defaultPath
 
-                """)
-        }
-        var directory = ""
-        var destination = LogDestination.automatic
-        var level = Logger.Level.info
-        var given: Set<String> = []
-        try worker.scan(arguments) { option, value throws(CommandLineError) in
-            given.insert(option.name)
-            switch option.name {
-            case "model-directory": directory = value!
-            case "log-to": destination = try worker.destination(value!, for: option)
-            case "log-level": level = try worker.level(value!, for: option)
-            default: preconditionFailure("an option without a case: --\(option.name)")
-            }
-        }
-        let missing = worker.options.filter { !given.contains($0.name) }
-        guard missing.isEmpty else {
-            throw worker.error("missing " + missing.map { "'\($0.head)'" }.joined(separator: ", "))
-        }
-        return .modelWorker(ModelWorkerOptions(modelDirectory: directory, logTo: destination, logLevel: level))
-    }
+    @Flag(help: "Check the configuration file, print what is wrong, and exit (0: valid, 1: invalid).")
+    var checkConfig = false
 
-    private static func wantsHelp(_ arguments: [String]) -> Bool {
-        arguments.contains { $0 == "-h" || $0 == "--help" }
-    }
+    @Option(help: ArgumentHelp("Where to log: auto (journald under systemd, stderr otherwise), journal or stderr.", valueName: "destination"))
+    var logTo = LogDestination.automatic
 
-    // MARK: - The commands
+    @Option(help: ArgumentHelp("Override the configuration's log level.", valueName: "level"))
+    var logLevel: Logger.Level?
+}
 
-    static let daemon = Syntax(
-        command: "finetuned",
-        usage: "Usage: finetuned [--config <file>] [--check-config] [--log-to <destination>] [--log-level <level>]",
-        options: [
-            Option(name: "config", valueName: "file", help: "The configuration file (default: \(ConfigurationLoader.defaultPath))."),
-            Option(name: "check-config", valueName: nil, help: "Check the configuration file, print what is wrong, and exit (0: valid, 1: invalid)."),
-            Option(name: "log-to", valueName: "destination", help: "Where to log: auto (journald under systemd, stderr otherwise; the default), journal or stderr."),
-            Option(name: "log-level", valueName: "level", help: "Override the configuration's log level (\(Syntax.levelNames))."),
-            Option(name: "version", valueName: nil, help: "Print the version and exit."),
-        ])
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetuned model-worker",
+        abstract: "Holds the model for finetuned and answers its requests on standard input and output.",
+        discussion: "The daemon starts it; it is not a command for people.")
 
-    static let worker = Syntax(
-        command: "finetuned model-worker",
-        usage: "Usage: finetuned model-worker --model-directory <folder> --log-to <destination> --log-level <level>",
-        options: [
-            Option(name: "model-directory", valueName: "folder", help: "The folder of the MiniLM model files."),
-            Option(name: "log-to", valueName: "destination", help: "Where to log: auto, journal or stderr."),
-            Option(name: "log-level", valueName: "level", help: "The log level (\(Syntax.levelNames))."),
-        ])
+    @Option(help: ArgumentHelp("The folder of the MiniLM model files.", valueName: "folder"))
+    var modelDirectory: String
 
-    struct Option: Sendable {
-        let name: String
-        /// What the value is called in the usage; nil for a flag.
-        let valueName: String?
-        let help: String
+    @Option(help: ArgumentHelp("Where to log: auto, journal or stderr.", valueName: "destination"))
+    var logTo: LogDestination
 
-        /// `--name <value>` as the usage and the help show it.
-        var head: String { "--\(name)" + (valueName.map { " <\($0)>" } ?? "") }
-    }
-
-    /// One command: its name, usage and long options, and the errors that name them.
-    struct Syntax: Sendable {
-        let command: String
-        let usage: String
-        let options: [Option]
-
-        static let levelNames = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-
-        func error(_ message: String) -> CommandLineError {
-            CommandLineError(message: message, command: command, usage: usage)
-        }
-
-        /// Walks the arguments: `--name value`, `--name=value` or `--flag`; a later option
-        /// overrides an earlier one.
-        func scan(_ arguments: [String], _ found: (Option, String?) throws(CommandLineError) -> Void) throws(CommandLineError) {
-            var index = 0
-            while index < arguments.count {
-                let argument = arguments[index]
-                index += 1
-                guard argument.hasPrefix("--"), argument.count > 2 else { throw error("unexpected argument '\(argument)'") }
-                let body = argument.dropFirst(2)
-                let name = String(body.prefix { $0 != "=" })
-                let inline: String? = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
-                guard let option = options.first(where: { $0.name == name }) else { throw error("unknown option '--\(name)'") }
-                if option.valueName == nil {
-                    guard inline == nil else { throw error("'--\(name)' takes no value") }
-                    try found(option, nil)
-                } else if let inline {
-                    try found(option, inline)
-                } else if index < arguments.count, !arguments[index].hasPrefix("--") {
-                    try found(option, arguments[index])
-                    index += 1
-                } else {
-                    throw error("missing value for '\(option.head)'")
-                }
-            }
-        }
-
-        func destination(_ value: String, for option: Option) throws(CommandLineError) -> LogDestination {
-            guard let destination = LogDestination(rawValue: value) else {
-                let names = LogDestination.allCases.map(\.rawValue).joined(separator: ", ")
-                throw error("'\(value)' is not a log destination for '--\(option.name)': use one of \(names)")
-            }
-            return destination
-        }
-
-        func level(_ value: String, for option: Option) throws(CommandLineError) -> Logger.Level {
-            guard let level = Logger.Level(rawValue: value) else {
-                throw error("'\(value)' is not a log level for '--\(option.name)': use one of \(Self.levelNames)")
-            }
-            return level
-        }
-
-        /// The options as the help lists them, descriptions in one column.
-        var table: String {
-            options.map { "  " + $0.head + String(repeating: " ", count: max(1, 28 - $0.head.count)) + $0.help }
-                .joined(separator: "\n")
-        }
-    }
+    @Option(help: ArgumentHelp("The log level.", valueName: "level"))
+    var logLevel: Logger.Level
 }

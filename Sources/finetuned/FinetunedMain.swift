@@ -16,7 +16,7 @@ enum FinetunedMain {
             invocation = try DaemonCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
         } catch {
             standardError(error.description)
-            exit(64)  // EX_USAGE
+            exit(error.exitCode)  // 64, EX_USAGE
         }
         switch invocation {
         case .help(let text):

