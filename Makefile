@@ -23,7 +23,7 @@ SWIFT       ?= swift
 BUILD       ?= release
 RELEASE_DIR := .build/$(BUILD)
 
-.PHONY: all build release print-release-flags startup-order test e2e demo bench fuzz install uninstall clean build-release build-debug
+.PHONY: all build release test e2e demo bench fuzz install uninstall clean build-release build-debug
 
 all: build
 
@@ -32,19 +32,8 @@ build:
 
 # Linked against the Swift runtime that make install ships beside the adapter plugins, which
 # need it anyway: one runtime in the process, not a static copy plus the plugins' own.
-# Every function in a section of its own, so the linker can put the daemon's start-up code
-# first (Sources/finetuned/startup.ld, `make startup-order`). Swift reuses an object whose IR
-# is unchanged even when code generation flags change: after a release build without these
-# flags, delete .build/release/*.build/*.o once.
-RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections
 release:
-	$(SWIFT) build -c release $(RELEASE_FLAGS)
-
-print-release-flags:
-	@echo $(RELEASE_FLAGS)
-
-startup-order:
-	./scripts/startup-order/run
+	$(SWIFT) build -c release
 
 test:
 	./scripts/install-test-deps

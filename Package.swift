@@ -28,19 +28,8 @@ let pluginRuntime: [LinkerSetting] = [
 /// at every start is memory held for good. lld packs the relative relocations Swift code is
 /// full of into DT_RELR (glibc 2.36+, Debian 12): 8 bytes for up to 63 of them instead of 24
 /// bytes each.
-///
-/// The code the daemon runs from its start until it idles (about 3,200 functions, under 1 MiB
-/// of its 8 MiB of text), then what a local workflow adds (2,700 more), is laid out first, in
-/// the order it first runs, by the linker script `Sources/finetuned/startup.ld` (`make
-/// startup-order` traces it anew). The kernel maps code in 64 KB windows around each page a
-/// process touches: with the default layout, that code, strewn over the whole text, kept most
-/// of it resident in an idle daemon. The script
-/// names sections, so it needs the one-function-per-section objects of `make release`; any
-/// other build links the same, just without the ordering, and lines naming sections a build no
-/// longer has match nothing: a stale script costs memory, never correctness.
 let daemonLinkage: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux])),
-    .unsafeFlags(["-Xlinker", "--script=\(packageRoot)/Sources/finetuned/startup.ld"], .when(platforms: [.linux])),
 ] + installedRuntime
 
 /// The folder tree follows the data flow: a drop arrives in the inbox, is validated, runs
@@ -100,7 +89,7 @@ let package = Package(
             dependencies: ["CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/Network"
         ),
         .target(
@@ -123,7 +112,8 @@ let package = Package(
         .target(name: "FinetunedText", path: "Sources/Text"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
             path: "Sources/Workflow"
         ),
         .target(
@@ -131,7 +121,7 @@ let package = Package(
             dependencies: [
                 "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
                 .product(name: "Crypto", package: "swift-crypto"), "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Inbox"
         ),
@@ -169,10 +159,20 @@ let package = Package(
             path: "Sources/Control"
         ),
         .target(
+            name: "FinetunedMetrics",
+            dependencies: [
+                "FinetunedWorkflow", .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Metrics"
+        ),
+        .target(
             name: "FinetunedDaemon",
             dependencies: [
                 "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
-                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedAdapters", "AdapterKit",
+                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedMetrics", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -188,7 +188,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            exclude: ["startup.ld"],
             linkerSettings: daemonLinkage
         ),
         .executableTarget(
@@ -225,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "FinetunedTests",
             dependencies: [
-                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon",
+                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedMetrics",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
                 "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
                 "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "COpenSSLPeer",

@@ -148,6 +148,21 @@ public enum ConfigurationLoader {
             t.finish()
         }
 
+        var metrics: MetricsSettings?
+        if var t = top.table("metrics") {
+            let allowRemote = t.bool("allow_remote") ?? false
+            if let listen = t.requiredString("listen") {
+                switch MetricsSettings.parse(listen: listen) {
+                case .failure(let error): t.error("listen", "'listen': \(error.description)")
+                case .success(let address) where !allowRemote && !MetricsSettings.isLoopback(address.host):
+                    t.error("listen", "'listen' = \"\(listen)\" is reachable from other machines, and the metrics are served without "
+                            + "TLS or authentication: use 127.0.0.1 (and a proxy), or set allow_remote = true to mean it")
+                case .success(let address): metrics = MetricsSettings(host: address.host, port: address.port, allowRemote: allowRemote)
+                }
+            }
+            t.finish()
+        }
+
         let notifications = readNotifications(&top)
         let profiles = readProfiles(&top, backends: declaredBackends, kinds: backends.mapValues(\.kind), knownAdapters: knownAdapters)
         top.finish()
@@ -158,7 +173,7 @@ public enum ConfigurationLoader {
         return DaemonConfiguration(
             file: file, daemon: daemon, paths: paths, adapterDirectories: adapterDirectories,
             inbox: inbox, limits: limits, engine: engine, backends: backends, profiles: profiles,
-            evaluation: evaluation, notifications: notifications, keyLocator: context.locator)
+            evaluation: evaluation, notifications: notifications, metrics: metrics, keyLocator: context.locator)
     }
 
     private static func readScript(_ t: inout TableReader) -> ScriptSettings {

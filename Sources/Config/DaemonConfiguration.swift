@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var profiles: [String: Profile]
     public var evaluation: EvaluationSettings
     public var notifications: NotificationSettings
+    /// `[metrics]`: nil serves them through `finetunectl metrics` only.
+    public var metrics: MetricsSettings? = nil
     /// Where each key was written, for errors found after loading (adapter schema checks).
     public var keyLocator: TOMLKeyLocator
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// The control socket's verbs.
 public enum ControlVerb: String, CaseIterable, Sendable {
-    case adapters, cancel, history, list, reload, retry, show, status
+    case adapters, cancel, history, list, metrics, reload, retry, show, status
 }
 
 /// Who a peer of the control socket is to the daemon, decided from the kernel's `SO_PEERCRED`
@@ -83,6 +83,9 @@ public struct ControlAccess: Sendable {
             return .ownWorkflows(uid: uid)
         case (.submitter, .reload):
             return .refused("reload is for root and the control group only")
+        case (.submitter, .metrics):
+            // Counts by profile, model and backend describe everyone's work, not the submitter's.
+            return .refused("metrics are for root and the control group only")
         case (.stranger(let uid), _):
             return .refused("uid \(uid) is neither in the control group nor in the submit group")
         }

@@ -185,3 +185,12 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
         self.sincePrevious = sincePrevious
     }
 }
+
+/// `finetunectl metrics`: the Prometheus text format, as `[metrics] listen` serves it.
+public struct MetricsText: Codable, Sendable, Equatable {
+    public var text: String
+
+    public init(text: String) {
+        self.text = text
+    }
+}

@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedControl
+import FinetunedMetrics
 import FinetunedInbox
 import FinetunedWorkflow
 import FinetunedSystemd
@@ -32,6 +33,8 @@ public struct Daemon {
     public func run() async throws {
         try prepareDirectories()
         let paths = configuration.paths
+        // swift-metrics is bootstrapped before anything records, so no early count is lost.
+        _ = MetricsRegistry.shared
         let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
         let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
@@ -82,6 +85,13 @@ public struct Daemon {
                                          ready: { await gate.markReady("engine") })),
             .init(service: outbox),
         ]
+        if let metrics = configuration.metrics {
+            // A change to [metrics] takes effect at the next start: the address is bound once.
+            let registry = MetricsRegistry.shared
+            services.append(.init(service: MetricsEndpoint(host: metrics.host, port: metrics.port, logger: logger) {
+                await registry.exposition(store: store)
+            }))
+        }
         if let interval = notifier.watchdogInterval() {
             services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger,
                                                            stopAfter: faults.stopWatchdogAfter)))

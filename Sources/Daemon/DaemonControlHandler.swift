@@ -1,4 +1,5 @@
 import FinetunedControl
+import FinetunedMetrics
 import FinetunedText
 import FinetunedWorkflow
 import Foundation
@@ -105,6 +106,9 @@ struct DaemonControlHandler: ControlRequestHandler {
                 case .store: return .failure(ControlFailure(code: "store", message: error.description))
                 }
             }
+        case .metrics:
+            let text = await MetricsRegistry.shared.exposition(store: runtime.store)
+            return .result(MetricsText(text: String(decoding: text, as: UTF8.self)))
         case .adapters:
             let setup = await runtime.setup
             return .rawResult(json: AdapterListing.json(setup.adapters, today: runtime.loader.today()).serialized())

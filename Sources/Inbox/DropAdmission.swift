@@ -5,6 +5,7 @@ import FinetunedEvaluation
 import FinetunedText
 import FinetunedValidation
 import Foundation
+import Metrics
 
 /// Everything that reads a claimed drop's bytes, before anything is paid: the drop and its
 /// companions copied into daemon-owned files, the sidecar parsed, the evaluation and
@@ -91,9 +92,12 @@ struct DropAdmission {
         if spool.status(copyName) != nil {
             // A drop copied before a restart has its digest taken here, in the same pass.
             var hasher: SHA256? = result.digest == nil ? SHA256() : nil
+            let started = ContinuousClock.now
             let report = DropValidation.validate(
                 path: spool.path(of: copyName), displayName: name, profile: profile, overrides: result.sidecar.hyperparameters,
                 today: today, observe: { hasher?.update(bufferPointer: $0) })
+            Metrics.Timer(label: "finetuned_validation_seconds").record(duration: started.duration(to: .now))
+            Counter(label: "finetuned_validation_bytes_total").increment(by: report.bytes)
             if let hasher, !report.problemCounts.contains(where: { $0.kind == .unreadable }) {
                 result.digest = hasher.finalize().hex
             }

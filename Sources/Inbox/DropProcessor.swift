@@ -8,6 +8,7 @@ import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
 import Logging
+import Metrics
 
 /// Claims one drop, then admits it: its bytes copied into the spool and validated, leaving it
 /// either validated (its workflow waiting for the engine) or in rejected/ with its report.
@@ -67,6 +68,7 @@ struct DropProcessor: Sendable {
         }
         _ = try await store.transition(id: id, from: .claiming, to: .claimed, event: "moved into the spool", failure: nil)
         Receipt(workflowID: id, stage: "claimed").write(in: folder, dropName: name)
+        Counter(label: "finetuned_drops_total", dimensions: [("profile", profileName), ("outcome", "claimed")]).increment()
         return .claimed(id)
     }
 
@@ -123,6 +125,7 @@ struct DropProcessor: Sendable {
         try? report.text().write(toFile: archive + "/validation-report.txt", atomically: true, encoding: .utf8)
         let summary = "\(report.records) records, about \(report.estimatedTrainingTokens) training tokens"
         _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid: \(summary)", failure: nil)
+        Counter(label: "finetuned_drops_total", dimensions: [("profile", record.profile), ("outcome", "validated")]).increment()
         if let folder { Receipt(workflowID: id, stage: "validated", detail: summary).write(in: folder, dropName: name) }
         logger.notice("drop accepted: \(record.profile)/\(name) (\(summary))", metadata: [
             LogMessageID.dropAccepted.metadata.key: "\(LogMessageID.dropAccepted.rawValue)",
@@ -186,6 +189,7 @@ struct DropProcessor: Sendable {
             LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
             "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "rejected",
         ])
+        Counter(label: "finetuned_drops_total", dimensions: [("profile", record.profile), ("outcome", "rejected")]).increment()
         return .rejected(id, reportPath: reportPath)
     }
 

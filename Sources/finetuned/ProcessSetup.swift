@@ -1,8 +1,9 @@
 #if canImport(CMalloc)
 import CMalloc
 #endif
-@_spi(ExperimentalCustomExecutors) import _Concurrency
 import Glibc
+import NIOCore
+import NIOPosix
 
 /// What the daemon's process sets before anything else runs, for a small and quiet idle
 /// footprint (`make bench` measures it fresh and after a whole workflow).
@@ -30,11 +31,18 @@ enum ProcessSetup {
         #endif
     }
 
-    /// Tasks and their timers run on SwiftNIO's event loops instead of libdispatch's worker
-    /// pool (see `EventLoopExecutorFactory`); blocking work has threads of its own
-    /// (`SerialWorker`). Must happen before any task is enqueued.
+    /// Tasks run on SwiftNIO's event loops (the threads its sockets use, asleep in
+    /// `epoll_wait`) instead of libdispatch's worker pool, through SwiftNIO's public way of
+    /// doing so; blocking work has threads of its own (`SerialWorker`). Must happen on the
+    /// main thread before any task is enqueued.
+    ///
+    /// A libdispatch pool, once started, arms a monitor that wakes the process every second
+    /// for as long as it lives: 86,400 wakeups a day for a daemon that mostly waits for
+    /// drops. The hook moves only jobs that run now; a job that waits (`Task.sleep`) would
+    /// still go to libdispatch and start that pool, which is why every wait the daemon can cut
+    /// short is a `Timers` timer instead, and `finetuned-bench idle` counts the wakeups.
     private static func runTasksOnEventLoops() {
-        _createExecutors(factory: EventLoopExecutorFactory.self)
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// Runs `body` as a task on the event loops, parks the main thread until it returns, and

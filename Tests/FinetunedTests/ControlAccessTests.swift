@@ -44,6 +44,7 @@ struct ControlAccessTests {
             case .status, .adapters: .everything
             case .list, .show, .history, .cancel, .retry: .ownWorkflows(uid: 7)
             case .reload: .refused("reload is for root and the control group only")
+            case .metrics: .refused("metrics are for root and the control group only")
             }
             #expect(ControlAccess.scope(of: .submitter(uid: 7), for: verb) == expected, "\(verb.rawValue)")
         }

@@ -49,8 +49,9 @@ actor BackendRegistry {
                 })
             backend = LocalBackend(name: configuration.name, root: stateDirectory + "/local/" + configuration.name, compute: compute, logger: logger)
         }
-        built[configuration.name] = (configuration, backend)
-        return backend
+        let metered = MeteredBackend(backend, name: configuration.name)
+        built[configuration.name] = (configuration, metered)
+        return metered
     }
 }
 

@@ -1,5 +1,6 @@
 import FinetunedTime
 import Foundation
+import Metrics
 
 /// Sends signed requests to one AWS service and retries what is worth retrying.
 ///
@@ -85,7 +86,9 @@ public struct AWSServiceClient: Sendable {
                 await credentials.invalidate()
                 continue
             }
+            if failure.isThrottling { Counter(label: "finetuned_aws_throttles_total", dimensions: [("service", service.configKey)]).increment() }
             guard failure.isRetryable, attempt < retry.maxAttempts else { throw failure }
+            Counter(label: "finetuned_aws_retries_total", dimensions: [("service", service.configKey)]).increment()
             try? await Timers.sleep(for: retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter))
         }
     }

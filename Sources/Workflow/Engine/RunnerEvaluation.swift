@@ -1,5 +1,6 @@
 import FinetunedTime
 import Foundation
+import Metrics
 
 /// Asking both models the held-out prompts, and scoring their answers.
 extension WorkflowRunner {
@@ -44,6 +45,7 @@ extension WorkflowRunner {
             }
             while let answer = try await group.next() {
                 try await store.saveAnswer(answer)
+                Self.countTokens(answer, baseModel: spec.baseModel)
                 try Task.checkCancellation()
                 if let (index, prompt) = pending.next() {
                     group.addTask { try await self.ask(model, index: index, prompt: prompt.prompt, modelID: modelID, codec: codec, backend: backend) }
@@ -148,6 +150,18 @@ extension WorkflowRunner {
         encoder.outputFormatting.insert(.prettyPrinted)
         if let data = try? encoder.encode(Scores(summary: result.summary, evaluationSet: plan.source, perPrompt: result.perPrompt)) {
             try? data.write(to: URL(fileURLWithPath: folder + "/scores.json"), options: .atomic)
+        }
+    }
+}
+
+extension WorkflowRunner {
+    /// Tokens the service reported, by base model (a custom model's ARN is new every
+    /// workflow, so it would make a series per workflow) and by which model answered.
+    static func countTokens(_ answer: InferenceAnswer, baseModel: String) {
+        for (direction, tokens) in [("input", answer.inputTokens), ("output", answer.outputTokens)] {
+            guard let tokens, tokens > 0 else { continue }
+            Counter(label: "finetuned_tokens_total", dimensions: [("model", baseModel), ("role", answer.model), ("direction", direction)])
+                .increment(by: tokens)
         }
     }
 }
