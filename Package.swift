@@ -72,6 +72,7 @@ let package = Package(
         .target(name: "TitanAdapter", dependencies: ["AdapterKit"], path: "plugins/titan", linkerSettings: pluginRuntime),
         .target(name: "LocalAdapter", dependencies: ["AdapterKit"], path: "plugins/local", linkerSettings: pluginRuntime),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
+        .systemLibrary(name: "CSystemdJournal", path: "Sources/CSystemdJournal", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "FinetunedSystemd",
             dependencies: [
@@ -194,7 +195,7 @@ let package = Package(
             name: "finetunectl",
             dependencies: [
                 "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation", "FinetunedInbox",
-                "FinetunedEvaluation", "FinetunedText",
+                "FinetunedEvaluation", "FinetunedText", "CSystemdJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: installedRuntime

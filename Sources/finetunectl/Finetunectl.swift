@@ -13,7 +13,7 @@ struct Finetunectl: AsyncParsableCommand {
             5 connection failed or timed out; 6 protocol mismatch between finetunectl and finetuned.
             """,
         version: FinetunedVersion.current,
-        subcommands: [Status.self, List.self, Show.self, History.self, Watch.self, Cancel.self, Retry.self, Adapters.self, Validate.self, Submit.self, Score.self, Reload.self, MetricsCommand.self])
+        subcommands: [Status.self, List.self, Show.self, History.self, Watch.self, Cancel.self, Retry.self, Adapters.self, Validate.self, Submit.self, Score.self, Reload.self, MetricsCommand.self, Logs.self])
 }
 
 extension Finetunectl {

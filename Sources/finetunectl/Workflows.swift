@@ -72,6 +72,11 @@ struct Show: ParsableCommand {
             let state = r.deletedAt.map { "deleted \($0.formatted(.iso8601))" } ?? (r.retained ? "kept" : "live")
             lines.append("  resource: \(pad(r.kind, 14))\(pad(state, 28))\(r.identifier)")
         }
+        // The last lines the daemon logged for it, as `systemctl status` ends with a unit's.
+        if let journal = try? WorkflowJournal(workflowID: w.id) {
+            let recent = journal.last(5)
+            if !recent.isEmpty { lines += ["", "journal (finetunectl logs \(w.id) for more):"] + recent.map { "  " + $0.line } }
+        }
         print(lines.joined(separator: "\n"))
     }
 }

@@ -217,4 +217,69 @@ struct JournaldTests {
         #expect(kept.count == 1 && (kept.first?["MESSAGE"] as? String)?.contains("kept — F1") == true)
         #expect(all.allSatisfy { ($0["MESSAGE"] as? String)?.contains("AKIA") != true })
     }
+
+    @Test("finetunectl logs reads a workflow's entries through sd_journal: stage and fields, -n, --json, -f follows new ones; show ends with the last five")
+    func finetunectlLogs() async throws {
+        let journald = try JournaldHarness()
+        defer { journald.stop() }
+        let daemon = try DaemonHarness()
+        defer { daemon.tearDown() }
+        try daemon.start(arguments: ["--log-to", "journal"])
+        #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+        try daemon.drop(InboxTests.records(21), as: "followed.jsonl")
+        let workflow = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "followed.jsonl").first)
+        _ = try await journald.waitForEntries(matching: ["WORKFLOW_ID=\(workflow.id)", "STAGE=training"])
+        // `logs` reads the journal, not the socket.
+        func logs(_ arguments: [String]) async throws -> CommandResult {
+            try await blocking { try Command.run(BuiltProducts.executable("finetunectl"), ["logs"] + arguments) }
+        }
+
+        let all = try await logs([workflow.id])
+        #expect(all.status == 0, "\(all.stderr)")
+        let lines = all.stdout.split(separator: "\n").map(String.init)
+        let expectedCount = try journald.entries(matching: ["WORKFLOW_ID=\(workflow.id)"]).count
+        #expect(lines.count == expectedCount, "\(all.stdout)")
+        #expect(lines.contains { $0.contains("  validated ") && $0.contains("drop accepted") && $0.contains("DROP_FILE=followed.jsonl") }, "\(all.stdout)")
+        #expect(lines.contains { $0.contains("  training ") }, "\(all.stdout)")
+
+        let two = try await logs([workflow.id, "-n", "2"])
+        #expect(two.stdout.split(separator: "\n").map(String.init) == Array(lines.suffix(2)))
+        let json = try await logs([workflow.id, "--json"])
+        let objects = json.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        #expect(objects.count == lines.count && objects.allSatisfy { $0["WORKFLOW_ID"] == workflow.id && $0["_PID"] == String(daemon.pid) })
+        let nothing = try await logs(["wf-20261206-00000000"])
+        #expect(nothing.status == 1 && nothing.stderr.contains("no journal entries for wf-20261206-00000000"), "\(nothing.stderr)")
+
+        // `show` ends with the last five, as systemctl status does for a unit.
+        let show = try await daemon.ctl(["show", workflow.id])
+        #expect(show.stdout.contains("journal (finetunectl logs \(workflow.id) for more):\n" + lines.suffix(5).map { "  " + $0 }.joined(separator: "\n")),
+                "\(show.stdout)")
+
+        // -f: what the daemon logs for the workflow from now on arrives as it is written.
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: BuiltProducts.executable("finetunectl"))
+        follower.arguments = ["logs", workflow.id, "-f", "-n", "0"]
+        let output = Pipe()
+        follower.standardOutput = output
+        try follower.run()
+        defer { if follower.isRunning { kill(follower.processIdentifier, SIGKILL); follower.waitUntilExit() } }
+        let followed = Accumulated()
+        output.fileHandleForReading.readabilityHandler = { followed.append($0.availableData) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await daemon.ctl(["cancel", workflow.id]).status == 0)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !followed.text.contains("  cancelled ") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(followed.text.contains("cancel of \(workflow.id) requested"), "followed:\n\(followed.text)")
+        #expect(followed.text.contains("  cancelled "), "followed:\n\(followed.text)")
+        #expect(!followed.text.contains("drop accepted"), "-n 0 printed old entries:\n\(followed.text)")
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// Bytes a pipe's handler collects on its own thread.
+final class Accumulated: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
