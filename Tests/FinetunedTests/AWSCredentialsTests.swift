@@ -75,7 +75,7 @@ struct AWSCredentialsTests {
         #expect(endpoints.url(for: .bedrock) == "http://127.0.0.1:1", "the profile's endpoint_url covers the rest")
     }
 
-    @Test("a profile that needs STS or a program is refused, not skipped")
+    @Test("a profile whose role has no usable source, or an unreadable file, is refused, not skipped")
     func unsupportedProfile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -134,16 +134,16 @@ struct AWSCredentialsTests {
         #expect(ContinuousClock.now - started < .seconds(20), "killed at the deadline, not waited for")
     }
 
-    @Test("a profile that needs STS names the key and what to use instead")
-    func stsProfileMessage() async throws {
+    @Test("an SSO profile names the key and what to use instead")
+    func ssoProfileMessage() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let config = try dir.write("config", "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
+        let config = try dir.write("config", "[profile people]\nsso_session = corp\nsso_account_id = 123456789012\n")
         do {
-            _ = try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "assumed"]).resolve()
+            _ = try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "people"]).resolve()
             Issue.record("refused")
         } catch {
-            #expect(error.description.contains("uses role_arn") && error.description.contains("credential_process"), "\(error)")
+            #expect(error.description.contains("uses sso_session") && error.description.contains("credential_process"), "\(error)")
         }
     }
 

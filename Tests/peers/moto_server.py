@@ -1,8 +1,9 @@
 """moto's server on 127.0.0.1 with signature checking on, for the AWS client tests.
 
-Usage: moto_server.py PORT KEYFILE. The first three calls (create an IAM user, give it an
-allow-all policy, create its access key) run unauthenticated; after them moto checks every
-request's SigV4 signature against that key. The key is written to KEYFILE as
+Usage: moto_server.py PORT KEYFILE. The first seven calls (create an IAM user, give it an
+allow-all policy, create its access key; create two roles anyone may assume, each with an
+allow-all policy, for the assumed-role tests) run unauthenticated; after them moto checks
+every request's SigV4 signature against that key or keys STS issued. The key is written to KEYFILE as
 "ACCESS_KEY_ID SECRET"; "ready" is printed when the server accepts signed requests.
 """
 import json
@@ -10,7 +11,7 @@ import os
 import sys
 import time
 
-os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "7"
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
 import boto3  # noqa: E402  (moto depends on it)
@@ -25,6 +26,12 @@ iam.create_user(UserName="finetuned")
 iam.put_user_policy(UserName="finetuned", PolicyName="all", PolicyDocument=json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
 key = iam.create_access_key(UserName="finetuned")["AccessKey"]
+trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*", "Federated": "*"},
+                                                            "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}]})
+for role in ("finetuned-first", "finetuned-second"):
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName=role, PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
 with open(sys.argv[2], "w") as f:
     f.write(f"{key['AccessKeyId']} {key['SecretAccessKey']}")
 print("ready", flush=True)

@@ -6,6 +6,8 @@ public enum AWSService: String, Sendable, CaseIterable {
     case bedrock
     case bedrockRuntime
     case sesv2
+    /// Security Token Service: assumed roles and web identity.
+    case sts
 
     /// The suffix of `AWS_ENDPOINT_URL_<SERVICE>`.
     public var environmentSuffix: String {
@@ -14,6 +16,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .bedrock: "BEDROCK"
         case .bedrockRuntime: "BEDROCK_RUNTIME"
         case .sesv2: "SESV2"
+        case .sts: "STS"
         }
     }
 
@@ -26,6 +29,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .s3: "s3"
         case .bedrock, .bedrockRuntime: "bedrock"
         case .sesv2: "ses"
+        case .sts: "sts"
         }
     }
 
@@ -35,6 +39,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .bedrock: "bedrock"
         case .bedrockRuntime: "bedrock-runtime"
         case .sesv2: "email"
+        case .sts: "sts"
         }
         let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
         return "\(prefix)\(fips ? "-fips" : "").\(region).\(suffix)"

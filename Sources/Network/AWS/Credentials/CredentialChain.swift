@@ -1,8 +1,9 @@
 import Foundation
 
 /// The providers in the order the SDKs use, with systemd's credential added after the
-/// environment: environment → `$CREDENTIALS_DIRECTORY/aws` → shared files → container →
-/// instance metadata. The first that answers wins; one that is configured but broken stops
+/// environment: environment keys → the environment's web identity (`AWS_ROLE_ARN` +
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`) → `$CREDENTIALS_DIRECTORY/aws` → the shared files' profile
+/// (assumed role, keys, credential_process) → container → instance metadata. The first that answers wins; one that is configured but broken stops
 /// the chain with its error.
 ///
 /// Temporary credentials are reused until five minutes before they expire, then fetched
@@ -31,6 +32,7 @@ public actor CredentialChain {
                                 onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }) -> CredentialChain {
         CredentialChain(providers: [
             EnvironmentCredentials(environment: environment),
+            WebIdentityCredentials(environment: environment),
             SystemdCredentials(environment: environment),
             SharedFileCredentials(environment: environment),
             ContainerCredentials(environment: environment),

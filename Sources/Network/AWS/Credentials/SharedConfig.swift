@@ -16,6 +16,12 @@ public struct SharedConfig: Sendable, Equatable {
     public var credentialsFile: String?
     /// `[services <name>]` of the profile's `services =`, as service key → endpoint URL.
     public var serviceEndpoints: [String: String]
+    /// Whether either file has a section for this profile.
+    public var exists: Bool
+    /// Both files as read, for the profiles a `source_profile` names.
+    let config: INIFile?
+    let credentials: INIFile?
+    let credentialsPath: String?
 
     /// Reads both files; a missing file is empty, an unreadable one an error.
     public static func load(environment: [String: String]) throws(CredentialsError) -> SharedConfig {
@@ -30,8 +36,13 @@ public struct SharedConfig: Sendable, Equatable {
 
     init(profile: String, config: INIFile?, credentials: INIFile?, credentialsPath: String?) {
         profileName = profile
-        var settings = config?.sections[profile == "default" ? "default" : "profile " + profile]?.values ?? [:]
-        if profile == "default", settings.isEmpty { settings = config?.sections["profile default"]?.values ?? [:] }
+        self.config = config
+        self.credentials = credentials
+        self.credentialsPath = credentialsPath
+        let configSection = config?.sections[profile == "default" ? "default" : "profile " + profile]
+            ?? (profile == "default" ? config?.sections["profile default"] : nil)
+        exists = configSection != nil || credentials?.sections[profile] != nil
+        var settings = configSection?.values ?? [:]
         let fromCredentials = credentials?.sections[profile]?.values ?? [:]
         settings.merge(fromCredentials) { _, new in new }
         self.settings = settings
@@ -43,11 +54,17 @@ public struct SharedConfig: Sendable, Equatable {
         serviceEndpoints = endpoints
     }
 
+    /// Another profile of the same files (a `source_profile`).
+    public func profile(_ name: String) -> SharedConfig {
+        SharedConfig(profile: name, config: config, credentials: credentials, credentialsPath: credentialsPath)
+    }
+
     public var region: String? { settings["region"] }
     public var endpointURL: String? { settings["endpoint_url"] }
 }
 
-/// The keys of the profile in use, when the shared files name any.
+/// The credentials of the profile in use: its static keys, its `credential_process`, or the
+/// role it assumes (see `ProfileCredentials`).
 public struct SharedFileCredentials: CredentialsProvider {
     let environment: [String: String]
 
@@ -57,13 +74,10 @@ public struct SharedFileCredentials: CredentialsProvider {
 
     public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
         let shared = try SharedConfig.load(environment: environment)
-        if let found = try Self.credentials(in: shared) { return found }
-        if let command = shared.settings["credential_process"] {
-            return try await CredentialProcess(commandLine: command, profile: shared.profileName, environment: environment).run()
-        }
-        return nil
+        return try await ProfileCredentials(environment: environment).resolve(shared)
     }
 
+    /// The profile's own keys, if it has a pair; half a pair is an error.
     static func credentials(in shared: SharedConfig) throws(CredentialsError) -> ProvidedCredentials? {
         let settings = shared.settings
         let profile = "profile \(shared.profileName)"
@@ -75,11 +89,6 @@ public struct SharedFileCredentials: CredentialsProvider {
         }
         if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
             throw CredentialsError("\(profile) has only one of aws_access_key_id and aws_secret_access_key")
-        }
-        // Sources that need another AWS call: refusing is better than falling through to
-        // another identity without the operator noticing.
-        for key in ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"] where settings[key] != nil {
-            throw CredentialsError("\(profile) uses \(key), which finetuned does not support yet; give it keys, a credential_process, a systemd credential, or run it where container or instance credentials apply")
         }
         return nil
     }
