@@ -74,7 +74,7 @@ extension ConfigurationLoader {
         }
         s.awsProfile = t.string("aws_profile")
         s.endpointURL = t.string("endpoint_url")
-        for service in ["s3", "bedrock", "bedrock_runtime"] {
+        for service in ["s3", "bedrock", "bedrock_runtime", "sts"] {
             if let url = t.string(service + "_endpoint_url") { s.serviceEndpoints[service] = url }
         }
         for (key, url) in [("endpoint_url", s.endpointURL)] + s.serviceEndpoints.map({ ($0.key + "_endpoint_url", Optional($0.value)) }) {

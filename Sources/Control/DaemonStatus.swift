@@ -22,6 +22,8 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var summary: String
     /// Cloud resources not deleted yet, kept ones included: what is costing money now.
     public var liveResources: [ResourceSummary] = []
+    /// `status --whoami`: each backend's identity (an ARN) or why it could not be learnt.
+    public var identities: [BackendIdentity]? = nil
 
     public init(
         daemonVersion: String, protocolVersion: Int = ControlProtocol.version, pid: Int32,
@@ -192,5 +194,18 @@ public struct MetricsText: Codable, Sendable, Equatable {
 
     public init(text: String) {
         self.text = text
+    }
+}
+
+/// Who a backend acts as (`finetunectl status --whoami`).
+public struct BackendIdentity: Codable, Sendable, Equatable {
+    public var backend: String
+    public var identity: String?
+    public var error: String?
+
+    public init(backend: String, identity: String?, error: String?) {
+        self.backend = backend
+        self.identity = identity
+        self.error = error
     }
 }

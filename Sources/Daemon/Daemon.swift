@@ -77,7 +77,7 @@ public struct Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ControlServer(
                 socketPath: socketPath, group: configuration.daemon.controlGroup,
-                handler: DaemonControlHandler(runtime: runtime, logger: logger), logger: logger,
+                handler: DaemonControlHandler(runtime: runtime, logger: logger, backend: { try await environment.backend(named: $0) }), logger: logger,
                 ready: { await gate.markReady("control") })),
             .init(service: ReloadService(runtime: runtime)),
             .init(service: InboxService(inbox: inbox, ready: { await gate.markReady("inbox") })),

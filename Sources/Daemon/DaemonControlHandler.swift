@@ -1,6 +1,7 @@
 import FinetunedControl
 import FinetunedMetrics
 import FinetunedText
+import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 import AdapterKit
@@ -10,6 +11,8 @@ import Logging
 struct DaemonControlHandler: ControlRequestHandler {
     let runtime: DaemonRuntime
     let logger: Logger
+    /// The backend of that name, built as workflows get it (for `status --whoami`).
+    let backend: @Sendable (String) async throws -> any CustomizationBackend
 
     static let verbs = ControlVerb.allCases.map(\.rawValue)
 
@@ -65,6 +68,23 @@ struct DaemonControlHandler: ControlRequestHandler {
         }
     }
 
+    /// Each configured backend's identity, in name order; a backend that cannot be built or
+    /// asked says why.
+    private func identities() async -> [BackendIdentity] {
+        var found: [BackendIdentity] = []
+        for name in await runtime.configuration.backends.keys.sorted() {
+            do {
+                let backend = try await self.backend(name)
+                // A status must answer: an STS that does not is reported, not waited for.
+                guard let identity = try await Timers.withTimeout(.seconds(10), { try await backend.identity() }) else { continue }
+                found.append(BackendIdentity(backend: name, identity: identity, error: nil))
+            } catch {
+                found.append(BackendIdentity(backend: name, identity: nil, error: "\(error)"))
+            }
+        }
+        return found
+    }
+
     /// Whether the scope lets this peer see `record`; a workflow it may not see is answered
     /// exactly like one that does not exist.
     static func visible(_ record: WorkflowRecord?, in scope: ControlScope) -> WorkflowRecord? {
@@ -87,6 +107,10 @@ struct DaemonControlHandler: ControlRequestHandler {
                 live = mine
             }
             status.liveResources = live.map { Self.resource($0) }
+            // Asking STS costs a call per backend: only when asked, and only for operators.
+            if request.arguments["whoami"] == "true", scope == .everything {
+                status.identities = await identities()
+            }
             return .result(status)
         case .cancel, .retry:
             guard let id = request.arguments["id"] else { return .failure(.badRequest("\(request.verb) needs an id")) }

@@ -51,6 +51,12 @@ public final class MotoServer: Sendable {
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
     }
 
+    /// The secret of a key moto's STS issued (an assumed role's), from moto's own state.
+    public func issuedSecret(accessKeyID: String) async -> String? {
+        guard let sts = try? await state()["sts"] as? [String: Any], let roles = sts["AssumedRole"] as? [[String: Any]] else { return nil }
+        return roles.first { $0["access_key_id"] as? String == accessKeyID }?["secret_access_key"] as? String
+    }
+
     public func stop() {
         peer.stop()
         directory.remove()

@@ -7,10 +7,11 @@ struct Status: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .long, help: "Print JSON for machines.") var json = false
+    @Flag(name: .long, help: "Also name the identity each backend acts as (AWS: the ARN from STS GetCallerIdentity).") var whoami = false
 
     func run() throws {
         let status = try perform { () throws(ControlClientError) in
-            try connection.client.call(ControlRequest(verb: "status"), as: DaemonStatus.self)
+            try connection.client.call(ControlRequest(verb: "status", arguments: whoami ? ["whoami": "true"] : [:]), as: DaemonStatus.self)
         }
         if json {
             try printJSON(status)
@@ -43,6 +44,12 @@ struct Status: ParsableCommand {
             lines.append("  resources:     \(status.liveResources.count) live")
             for r in status.liveResources {
                 lines.append("    \(pad(r.kind, 14))\(pad(formatDuration(r.ageSeconds), 12))\(pad(r.retained ? "kept" : "in use", 8))\(r.workflowID)  \(r.identifier)")
+            }
+        }
+        if let identities = status.identities {
+            if identities.isEmpty { lines.append("  identity:      no backend with an identity of its own") }
+            for entry in identities {
+                lines.append("  identity:      backend \(entry.backend): " + (entry.identity ?? "unknown (\(entry.error ?? "no answer"))"))
             }
         }
         return lines.joined(separator: "\n")

@@ -144,6 +144,53 @@ extension MotoPeerTests {
             }
         }
 
+        @Test("finetunectl status --whoami names the assumed role a Bedrock backend acts as; the journal names where its keys came from, never the keys")
+        func whoami() async throws {
+            let moto = try await blocking { try MotoServer() }
+            defer { moto.stop() }
+            let daemon = try DaemonHarness(configuration: { dir in
+                _ = try? dir.write("aws-config", """
+                    [profile base]
+                    aws_access_key_id = \(moto.credentials.accessKeyID)
+                    aws_secret_access_key = \(moto.credentials.secretAccessKey)
+
+                    [profile first]
+                    role_arn = \(Self.first)
+                    source_profile = base
+
+                    [profile daemon]
+                    role_arn = \(Self.second)
+                    source_profile = first
+                    role_session_name = ft-daemon
+                    """)
+                return DaemonHarness.configuration(in: dir) + """
+
+                    [backends.aws]
+                    kind = "bedrock"
+                    region = "us-east-1"
+                    role_arn = "arn:aws:iam::123456789012:role/bedrock-customization"
+                    bucket = "finetuned-data"
+                    aws_profile = "daemon"
+                    endpoint_url = "\(moto.baseURL)"
+                    """
+            })
+            defer { daemon.tearDown() }
+            try daemon.start(arguments: ["--log-to", "stderr"], environment: [
+                "AWS_CONFIG_FILE": daemon.directory.file("aws-config"), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true",
+            ])
+            #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
+            let status = try await daemon.ctl(["status", "--whoami"])
+            #expect(status.status == 0, "\(status.stderr)")
+            #expect(status.stdout.contains("identity:      backend aws: arn:aws:sts::123456789012:assumed-role/finetuned-second/ft-daemon"),
+                    "\(status.stdout)\nlog:\n\(daemon.log)")
+            #expect(!status.stdout.contains("backend local") && !status.stdout.contains("backend slow"), "backends without an identity are left out")
+            #expect(daemon.log.contains("AWS credentials from assumed role \(Self.second) via source profile first (key …"), "log:\n\(daemon.log)")
+            #expect(!daemon.log.contains(moto.credentials.secretAccessKey))
+            let plain = try await daemon.ctl(["status"])
+            #expect(!plain.stdout.contains("identity:"), "STS is asked only on request")
+        }
+
         @Test("assumed keys are refreshed before they expire, one refresh at a time, reading a rotated token file anew; an S3 call signs with the role's key")
         func refresh() async throws {
             let moto = try await blocking { try MotoServer() }

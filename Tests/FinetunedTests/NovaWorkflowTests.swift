@@ -152,6 +152,50 @@ extension MotoPeerTests {
             #expect(status.stdout.contains(deployment), "the kept deployment is listed among live resources: \(status.stdout.prefix(1500))")
         }
 
+        @Test("with an assumed role (a chain of two, from the profile's source keys): S3 and Bedrock see only the role's key, signed and accepted",
+              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+              .timeLimit(.minutes(5)))
+        func assumedRole() async throws {
+            let peers = try await Self.peers()
+            defer { peers.stop() }
+            let moto = peers.moto
+            await peers.emulator.set(issuedKeySecret: { await moto.issuedSecret(accessKeyID: $0) })
+            let config = try peers.daemon.directory.write("aws-config", """
+                [profile base]
+                aws_access_key_id = \(moto.credentials.accessKeyID)
+                aws_secret_access_key = \(moto.credentials.secretAccessKey)
+
+                [profile first]
+                role_arn = arn:aws:iam::123456789012:role/finetuned-first
+                source_profile = base
+
+                [profile default]
+                role_arn = arn:aws:iam::123456789012:role/finetuned-second
+                source_profile = first
+                """)
+            var environment = peers.environment
+            environment["AWS_ACCESS_KEY_ID"] = nil
+            environment["AWS_SECRET_ACCESS_KEY"] = nil
+            environment["AWS_CONFIG_FILE"] = config
+            environment["AWS_ENDPOINT_URL_STS"] = moto.baseURL
+            try peers.daemon.start(environment: environment)
+            #expect(await peers.daemon.waitForReady() != nil, "\(peers.daemon.log)")
+
+            await peers.emulator.set(answers: .better)
+            let done = try await Self.run(peers, "assumed.jsonl", profile: "nova")
+            #expect(done.stage == .done, "\(done.failure ?? "") \(peers.daemon.log.suffix(2000))")
+            let keys = Set(await peers.emulator.accessKeys)
+            #expect(!keys.isEmpty && !keys.contains(moto.credentials.accessKeyID), "Bedrock saw the source's key: \(keys)")
+            for key in keys { #expect(await moto.issuedSecret(accessKeyID: key) != nil, "\(key) is not a key moto's STS issued") }
+            #expect(await peers.emulator.signatureFailures == 0)
+            // S3 took the training data under the role's key: moto checks every signature, and
+            // the object is there.
+            #expect(peers.daemon.log.contains("AWS credentials from assumed role arn:aws:iam::123456789012:role/finetuned-second via source profile first"),
+                    "\(peers.daemon.log.suffix(2000))")
+            let uploaded = try #require(done.context.trainingDataURI.flatMap(S3Location.init(uri:)))
+            #expect(!(try await S3Client(client: try moto.client(.s3)).getObject(uploaded)).isEmpty, "no training data in S3")
+        }
+
         @Test("serving = \"provisioned\" uses a throughput; keep = \"model_only\" keeps the model and deletes its deployment",
               .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
               .timeLimit(.minutes(5)))

@@ -19,14 +19,19 @@ public struct BedrockBackend: CustomizationBackend {
     let runtime: BedrockRuntimeClient
     let limiter: InvokeLimiter
     let logger: Logger
+    let credentials: CredentialChain
+    let sts: STSClient
 
     public init(name: String, settings: BedrockSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
                 credentials: CredentialChain? = nil, logger: Logger) throws(CredentialsError) {
         var environment = environment
         if let profile = settings.awsProfile { environment["AWS_PROFILE"] = profile }
+        // The roles the credentials assume are asked of the STS endpoint the table names, as
+        // for the other services: finetuned's configuration before the environment's.
+        if let sts = settings.serviceEndpoints["sts"] ?? settings.endpointURL { environment["AWS_ENDPOINT_URL_STS"] = sts }
         let shared = try SharedConfig.load(environment: environment)
         var overrides: [AWSService: String] = [:]
-        for service in [AWSService.s3, .bedrock, .bedrockRuntime] {
+        for service in [AWSService.s3, .bedrock, .bedrockRuntime, .sts] {
             if let url = settings.serviceEndpoints[service.configKey] { overrides[service] = url }
         }
         let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
@@ -47,6 +52,17 @@ public struct BedrockBackend: CustomizationBackend {
         runtime = BedrockRuntimeClient(client: AWSServiceClient(service: .bedrockRuntime, endpoints: endpoints, credentials: chain,
                                                                 http: HTTPTransport(timeout: .seconds(120), caFile: endpoints.caBundle)))
         limiter = InvokeLimiter(maximum: settings.invokeConcurrency)
+        self.credentials = chain
+        sts = STSClient(endpoints: endpoints)
+    }
+
+    /// The ARN the backend's credentials act as, from STS's GetCallerIdentity.
+    public func identity() async throws(BackendError) -> String? {
+        do {
+            return try await sts.callerIdentity(try await credentials.current())
+        } catch {
+            throw .permanent(error.description)
+        }
     }
 
     public var invokeConcurrency: Int { settings.invokeConcurrency }

@@ -12,7 +12,7 @@ import NIOSSL
 /// `finetuned-bedrock-emulator` runs it alone.
 public actor BedrockEmulator {
     public let region: String
-    let secrets: [String: String]
+    var secrets: [String: String]
     let account = "123456789012"
     public internal(set) var jobs: [EmulatedJob] = []
     public internal(set) var throughputs: [EmulatedThroughput] = []
@@ -28,6 +28,11 @@ public actor BedrockEmulator {
     /// The last request body sent to each model id.
     public internal(set) var lastBodies: [String: String] = [:]
     public internal(set) var signatureFailures = 0
+    /// The access key of every signed request, in order: which identity called.
+    public internal(set) var accessKeys: [String] = []
+    /// Asked for the secret of a key the emulator was not given: keys an STS issued (moto's,
+    /// in the assumed-role tests), as the service would learn of them from IAM.
+    public var issuedKeySecret: (@Sendable (String) async -> String?)?
     /// The most InvokeModel calls that were in flight at once.
     public internal(set) var peakConcurrentInvocations = 0
     var concurrentInvocations = 0
@@ -51,6 +56,11 @@ public actor BedrockEmulator {
     public var artifactStore: S3Client?
     var counter = 0
     private var server: LocalHTTPServer?
+
+    /// Trusts keys issued elsewhere (see `issuedKeySecret`).
+    public func set(issuedKeySecret lookup: @escaping @Sendable (String) async -> String?) {
+        issuedKeySecret = lookup
+    }
 
     public init(region: String = "us-east-1", credentials: [AWSCredentials]) {
         self.region = region
@@ -90,6 +100,10 @@ public actor BedrockEmulator {
 
     func handle(_ request: ReceivedRequest) async -> ServerAction {
         if request.path.hasPrefix("/_emulator/") { return control(request) }
+        if let key = SignatureCheck.accessKey(of: request) {
+            accessKeys.append(key)
+            if secrets[key] == nil, let lookup = issuedKeySecret, let secret = await lookup(key) { secrets[key] = secret }
+        }
         if let failure = SignatureCheck.failure(request, secrets: secrets, region: region) {
             signatureFailures += 1
             return Self.error(403, failure.code, failure.message)

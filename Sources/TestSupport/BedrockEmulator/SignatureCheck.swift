@@ -47,6 +47,14 @@ enum SignatureCheck {
         return nil
     }
 
+    /// The access key id a SigV4 `Authorization` header names, if it names one.
+    static func accessKey(of request: ReceivedRequest) -> String? {
+        guard let authorization = request.header("Authorization"), let start = authorization.range(of: "Credential=") else { return nil }
+        let rest = authorization[start.upperBound...]
+        let key = rest.prefix { $0 != "/" && $0 != "," }
+        return key.isEmpty ? nil : String(key)
+    }
+
     static func parseDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -55,6 +55,10 @@ public protocol CustomizationBackend: Sendable {
     /// A warning to log before paying for a job on `baseModel` (a legacy or end-of-life
     /// model), when the service says so; nil otherwise. Never fails a workflow.
     func baseModelWarning(_ baseModel: String) async -> String?
+
+    /// Who the backend acts as, for `finetunectl status --whoami` (on AWS, the ARN STS's
+    /// GetCallerIdentity names); nil for a backend without an identity of its own.
+    func identity() async throws(BackendError) -> String?
 }
 
 extension CustomizationBackend {
@@ -73,6 +77,7 @@ extension CustomizationBackend {
     public func deleteDeployment(_ arn: String) async throws(BackendError) { throw .notFound("no deployment \(arn)") }
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] { [] }
     public func baseModelWarning(_ baseModel: String) async -> String? { nil }
+    public func identity() async throws(BackendError) -> String? { nil }
 }
 
 /// One epoch's losses as a training job reported them.

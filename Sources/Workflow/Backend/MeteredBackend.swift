@@ -92,6 +92,9 @@ public struct MeteredBackend: CustomizationBackend {
     public func baseModelWarning(_ baseModel: String) async -> String? {
         await base.baseModelWarning(baseModel)
     }
+    public func identity() async throws(BackendError) -> String? {
+        try await measured("GetCallerIdentity") { () async throws(BackendError) in try await base.identity() }
+    }
 }
 
 extension BackendError {
