@@ -107,8 +107,12 @@ struct DaemonControlHandler: ControlRequestHandler {
                 live = mine
             }
             status.liveResources = live.map { Self.resource($0) }
-            // Asking STS costs a call per backend: only when asked, and only for operators.
-            if request.arguments["whoami"] == "true", scope == .everything {
+            // Asking STS costs a call per backend: only when asked, and only for operators (the
+            // roles a daemon acts as are the operators' business, not a submitter's).
+            if request.arguments["whoami"] == "true" {
+                guard await access().role(of: peer) == .operator else {
+                    return .failure(ControlFailure(code: "permission_denied", message: "status --whoami is for root and the control group only"))
+                }
                 status.identities = await identities()
             }
             return .result(status)

@@ -108,6 +108,10 @@ struct ControlAccessTests {
         #expect(reload.status == 4 && reload.stderr.contains("reload is for root and the control group only"), "\(reload.stderr)")
         let status = try Self.ctl(daemon, uid: mallory, gid: users, ["status"])
         #expect(status.status == 0, "\(status.stderr)")
+        let whoami = try Self.ctl(daemon, uid: mallory, gid: users, ["status", "--whoami"])
+        #expect(whoami.status == 4 && whoami.stderr.contains("status --whoami is for root and the control group only"), "\(whoami.stderr)")
+        let metrics = try Self.ctl(daemon, uid: mallory, gid: users, ["metrics"])
+        #expect(metrics.status == 4 && metrics.stderr.contains("metrics are for root and the control group only"), "\(metrics.stderr)")
 
         let outsider = try Self.ctl(daemon, uid: stranger, gid: nogroup, ["status"])
         #expect(outsider.status == 4 && outsider.stderr.contains("uid 4444 is neither in the control group nor in the submit group"),
