@@ -91,6 +91,15 @@ extension MotoPeerTests {
                 [profile eks]
                 role_arn = \(Self.second)
                 web_identity_token_file = \(token)
+
+                [profile svc]
+                role_arn = \(Self.first)
+                source_profile = base
+                services = via-moto
+
+                [services via-moto]
+                sts =
+                  endpoint_url = \(moto.baseURL)
                 """)
             var environment = moto.environment
             environment["AWS_CONFIG_FILE"] = config
@@ -108,6 +117,10 @@ extension MotoPeerTests {
             #expect(chained.expiration.map { $0 > Date() } == true)
             let caller = try await sts.callerIdentity(chained)
             #expect(caller.contains("assumed-role/finetuned-second/"), "\(caller)")
+
+            // STS found through the profile's services section alone.
+            let throughServices = try await resolve("svc", without: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"])
+            #expect(try await sts.callerIdentity(throughServices).contains("assumed-role/finetuned-first/"))
 
             let first = try await resolve("first", without: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
             #expect(try await sts.callerIdentity(first).hasSuffix("assumed-role/finetuned-first/ft-first"))
@@ -141,6 +154,53 @@ extension MotoPeerTests {
             wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
             await #expect(throws: CredentialsError.self) {
                 try await SharedFileCredentials(environment: wrong.merging(["AWS_PROFILE": "fromenv"]) { $1 }).resolve()
+            }
+        }
+
+        @Test("credential_source = EcsContainer and Ec2InstanceMetadata: the source keys from the container endpoint or IMDSv2, then AssumeRole at moto")
+        func credentialSources() async throws {
+            let moto = try await blocking { try MotoServer() }
+            defer { moto.stop() }
+            let document = """
+                {"AccessKeyId": "\(moto.credentials.accessKeyID)", "SecretAccessKey": "\(moto.credentials.secretAccessKey)",
+                 "Code": "Success", "Expiration": "\(Date().addingTimeInterval(3600).formatted(.iso8601))"}
+                """
+            let container = try await LocalHTTPServer { _ in .json(200, document) }
+            let imds = try await LocalHTTPServer { request in
+                switch (request.method, request.path) {
+                case ("PUT", "/latest/api/token"): return .text(200, "token-1")
+                case ("GET", "/latest/meta-data/iam/security-credentials/"): return .text(200, "instance-role\n")
+                case ("GET", "/latest/meta-data/iam/security-credentials/instance-role"):
+                    return request.header("X-aws-ec2-metadata-token") == "token-1" ? .json(200, document) : .text(401, "")
+                default: return .text(404, "")
+                }
+            }
+            defer { Task { await container.stop(); await imds.stop() } }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let config = try dir.write("config", """
+                [profile ecs]
+                role_arn = \(Self.first)
+                credential_source = EcsContainer
+
+                [profile ec2]
+                role_arn = \(Self.second)
+                credential_source = Ec2InstanceMetadata
+                """)
+            var environment = moto.environment
+            environment["AWS_ACCESS_KEY_ID"] = nil
+            environment["AWS_SECRET_ACCESS_KEY"] = nil
+            environment["AWS_EC2_METADATA_DISABLED"] = nil
+            environment["AWS_CONFIG_FILE"] = config
+            environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.baseURL + "/creds"
+            environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds.baseURL
+            let sts = try STSClient(endpoints: AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
+                                                            configuredServiceEndpoints: [:], environment: [:], shared: nil))
+            for (profile, role, via) in [("ecs", "finetuned-first", "EcsContainer"), ("ec2", "finetuned-second", "Ec2InstanceMetadata")] {
+                let found = try #require(try await SharedFileCredentials(environment: environment.merging(["AWS_PROFILE": profile]) { $1 }).resolve())
+                #expect(found.source.hasSuffix("via credential_source \(via)"), "\(found.source)")
+                #expect(found.credentials.accessKeyID != moto.credentials.accessKeyID)
+                #expect(try await sts.callerIdentity(found).contains("assumed-role/\(role)/"))
             }
         }
 
