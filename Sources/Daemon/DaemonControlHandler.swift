@@ -166,7 +166,7 @@ struct DaemonControlHandler: ControlRequestHandler {
             var previous: Date?
             let entries = events.map { event -> HistoryEntry in
                 defer { previous = event.at }
-                return HistoryEntry(at: event.at, stage: event.stage.rawValue, kind: event.kind, message: event.message,
+                return HistoryEntry(at: event.at, stage: event.stage.rawValue, kind: event.kind.rawValue, message: event.message,
                                     sincePrevious: previous.map { event.at.timeIntervalSince($0) })
             }
             return .result(entries)

@@ -50,7 +50,7 @@ struct WorkflowEngineTests {
         #expect(lines.count == 8 && lines.allSatisfy { $0.contains("\"custom_f1\"") && $0.contains("\"base_f1\"") })
         #expect(FileManager.default.fileExists(atPath: archive + "/scores.json"))
         #expect(FileManager.default.fileExists(atPath: archive + "/training.jsonl"), "the drop is archived with its workflow")
-        let polls = try await f.store.events(workflowID: id).filter { $0.kind == "poll" }
+        let polls = try await f.store.events(workflowID: id).filter { $0.kind == .poll }
         #expect(polls.count <= 6, "one event per status change, not per poll: \(polls.map(\.message))")
         await f.tearDown()
     }
@@ -128,7 +128,7 @@ struct WorkflowEngineTests {
         state = try again.state()
         #expect(state.jobs.count == 1, "no second training job")
         #expect(state.throughputs.count == 2 && state.throughputs[1].name == "finetuned-\(id)-a2")
-        #expect(try await again.store.events(workflowID: id).contains { $0.kind == "retry" })
+        #expect(try await again.store.events(workflowID: id).contains { $0.kind == .retry })
         await #expect(throws: WorkflowEngine.RequestError.self) { try await again.engine.retry(id) }
         await again.tearDown()
     }
@@ -146,7 +146,7 @@ struct WorkflowEngineTests {
         #expect(state.jobs.count == 1 && state.throughputs.count == 1)
         #expect(state.log.contains { $0.hasPrefix("throttled:") } && state.log.contains { $0.hasPrefix("5xx:") })
         #expect(record.context.scores?.prompts == 8, "no answer was dropped")
-        #expect(try await f.store.events(workflowID: id).contains { $0.kind == "error" && $0.message.contains("ThrottlingException") })
+        #expect(try await f.store.events(workflowID: id).contains { $0.kind == .error && $0.message.contains("ThrottlingException") })
         await f.tearDown()
     }
 
@@ -293,7 +293,7 @@ struct WorkflowEngineTests {
         #expect(try await again.store.answers(workflowID: id).count == 24)
         let invocations = try again.state().invocations
         #expect(invocations >= 24 && invocations <= 25, "\(invocations) calls for 24 answers (one may have been in flight at the stop)")
-        #expect(try await again.store.events(workflowID: id).contains { $0.kind == "resumed" })
+        #expect(try await again.store.events(workflowID: id).contains { $0.kind == .resumed })
         await again.tearDown()
     }
 
@@ -306,7 +306,7 @@ struct WorkflowEngineTests {
         let model = try #require(try await f.store.workflow(id: done)?.context.customModelARN)
         let stray = try await f.backend.createThroughput(ThroughputRequest(name: "stray", modelARN: model, clientRequestToken: "stray", tags: [:]))
         var record = try #require(try await f.store.workflow(id: done))
-        _ = try await f.store.advance(WorkflowStep(id: done, from: .done, to: .done, context: record.context, kind: "test", message: "stray",
+        _ = try await f.store.advance(WorkflowStep(id: done, from: .done, to: .done, context: record.context, kind: .note, message: "stray",
                                                    resources: [.created(ResourceRecord(workflowID: done, kind: .throughput, identifier: stray))]))
         let report = await Janitor(store: f.store, environment: f.environment, logger: Self.quiet).run()
         #expect(report.deleted.count == 1 && report.deleted[0].contains(stray) && report.failed.isEmpty)

@@ -228,4 +228,43 @@ struct WorkflowStoreTests {
         #expect(try await store.liveResources().first?.retained == false)
         #expect(try await store.integrityCheck() == "ok")
     }
+
+    @Test("v5: an event kind the code no longer writes reads as note; resources a sweep recovered are marked from their old event text, once")
+    func migratesToV5() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("finetuned.sqlite")
+        // A v4 database, as the migrations up to v4 leave it, with rows a v4 daemon wrote.
+        let queue = try DatabaseQueue(path: path)
+        try StoreMigrations.migrator.migrate(queue, upTo: "v4: tokens per answer")
+        let id = "wf-20261201-00000001"
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO workflows (id, profile, drop_name, sha256, spool_path, stage, created_at, updated_at)
+                  VALUES (?, 'summaries', 'q.jsonl', 'abc', '/spool/q.jsonl', 'cleaning_up', '2026-12-01 10:00:00.000', '2026-12-01 10:05:00.000');
+                INSERT INTO events (workflow_id, at, stage, kind, message) VALUES
+                  (?, '2026-12-01 10:00:00.000', 'claimed', 'created', 'claiming'),
+                  (?, '2026-12-01 10:04:00.000', 'cleaning_up', 'debug_trace', 'a word no version writes now'),
+                  (?, '2026-12-01 10:05:00.000', 'cleaning_up', 'transition',
+                   'deleted provisioned throughput arn:tp/lost, created before an interruption; deleted custom model arn:model/ours');
+                INSERT INTO resources (workflow_id, kind, identifier, created_at, deleted_at, retained) VALUES
+                  (?, 'throughput', 'arn:tp/lost', '2026-12-01 10:05:00.000', '2026-12-01 10:05:00.000', 0),
+                  (?, 'custom_model', 'arn:model/ours', '2026-12-01 10:01:00.000', '2026-12-01 10:05:00.000', 0);
+                """, arguments: [id, id, id, id, id, id])
+        }
+        try queue.close()
+
+        let store = try SQLiteWorkflowStore(path: path)
+        #expect(try await store.events(workflowID: id).map(\.kind) == [.created, .note, .transition])
+        let resources = try await store.resources(workflowID: id)
+        #expect(resources.first { $0.identifier == "arn:tp/lost" }?.recovered == true)
+        #expect(resources.first { $0.identifier == "arn:model/ours" }?.recovered == false, "deleted in the same step, but recorded when made")
+        #expect(try await store.integrityCheck() == "ok")
+    }
+
+    @Test("event kinds are stored by raw values that never change")
+    func eventKindsAreStable() {
+        #expect(WorkflowEvent.Kind.allCases.map(\.rawValue)
+                == ["created", "started", "transition", "resumed", "poll", "error", "janitor", "cancel", "retry", "note"])
+    }
 }

@@ -60,7 +60,7 @@ public struct Janitor: Sendable {
                 case .alreadyGone: done = "leftover \(resource.kind.words) \(id) was already gone at the service"
                 }
                 try await store.markResourceDeleted(kind: resource.kind, identifier: id, at: Date())
-                try await store.appendEvent(WorkflowEvent(workflowID: workflow.id, stage: workflow.stage, kind: "janitor", message: done))
+                try await store.appendEvent(WorkflowEvent(workflowID: workflow.id, stage: workflow.stage, kind: .janitor, message: done))
                 report.deleted.append(what)
                 logger.warning("janitor: \(done) (workflow \(workflow.id), \(workflow.stage.rawValue))",
                                metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])

@@ -17,7 +17,7 @@ extension WorkflowRunner {
         context.spec = spec
         context.keepRejectedModels = spec.keepRejectedModels
         let next = try await store.advance(WorkflowStep(
-            id: id, from: record.stage, to: record.stage, context: context, kind: "started",
+            id: id, from: record.stage, to: record.stage, context: context, kind: .started,
             message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)"))
         log(next, "workflow started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)", level: .notice)
         return next
@@ -207,10 +207,12 @@ extension WorkflowRunner {
         case .notify(let outcome):
             let (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
             if outcome == .cancelled { try await archiveDrop(record) }
-            let earlier = try await store.events(workflowID: id).filter { $0.kind == "transition" && $0.message.contains("before an interruption") }
+            // What earlier cleanup steps recovered and removed, from the resource records.
+            let earlier = try await store.resources(workflowID: id).filter { $0.recovered && $0.deletedAt != nil }
+                .map { "cleaned up \($0.kind.words) \($0.identifier), created before an interruption" }
             let archive = environment.archiveFolder(for: id)
             let losses = await record.context.jobARN.asyncMap { await backend.trainingMetrics(jobARN: $0, archiveFolder: archive) } ?? []
-            return await notification(outcome, record: record, resources: resources, swept: swept + earlier.map(\.message), trainingLoss: losses)
+            return await notification(outcome, record: record, resources: resources, swept: swept + earlier, trainingLoss: losses)
 
         case .finish:
             let folder = try await archiveDrop(record)
@@ -303,12 +305,12 @@ extension WorkflowRunner {
                     let removal = try await remove(.job, job.arn, record: record, backend: backend)
                     notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
                 }
-                changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName)),
+                changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName, recovered: true)),
                             .deleted(kind: .job, identifier: job.arn)]
                 if let model = job.customModelARN, context.customModelARN == nil {
                     let removal = try await remove(.customModel, model, record: record, backend: backend)
                     notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
-                    changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model)),
+                    changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model, recovered: true)),
                                 .deleted(kind: .customModel, identifier: model)]
                 }
             }
@@ -321,7 +323,7 @@ extension WorkflowRunner {
             } else {
                 let removal = try await remove(kind, found.arn, record: record, backend: backend)
                 notes.append(removal.message("deleted", kind, found.arn, ", created before an interruption"))
-                changes += [.created(ResourceRecord(workflowID: id, kind: kind, identifier: found.arn, name: servingName)),
+                changes += [.created(ResourceRecord(workflowID: id, kind: kind, identifier: found.arn, name: servingName, recovered: true)),
                             .deleted(kind: kind, identifier: found.arn)]
             }
         }

@@ -111,7 +111,7 @@ public actor WorkflowEngine: ServingSlots {
     /// deleted (unless the profile keeps rejected models), and the workflow ends cancelled.
     /// A failed workflow that kept its custom model for retry gives it up.
     public func cancel(_ id: String) async throws(RequestError) -> WorkflowRecord {
-        try await intervene(id, kind: "cancel") { machine throws(RequestError) in
+        try await intervene(id, kind: .cancel) { machine throws(RequestError) in
             guard WorkflowMachine.interruptible.contains(machine.stage) || machine.stage == .failed else {
                 throw .refused("workflow \(id) is \(machine.stage.rawValue): " + (machine.stage.isTerminal
                     ? "it has finished" : "the decision is taken and its remaining steps run to the end"))
@@ -125,7 +125,7 @@ public actor WorkflowEngine: ServingSlots {
 
     /// Runs a failed workflow again from the step that failed (see `WorkflowMachine.retry`).
     public func retry(_ id: String) async throws(RequestError) -> WorkflowRecord {
-        try await intervene(id, kind: "retry") { machine throws(RequestError) in
+        try await intervene(id, kind: .retry) { machine throws(RequestError) in
             let failedAt = machine.context.failedStage?.rawValue ?? "unknown"
             do { try machine.retry() } catch {
                 throw .refused("workflow \(id) is \(machine.stage.rawValue); only failed workflows can be retried")
@@ -136,7 +136,7 @@ public actor WorkflowEngine: ServingSlots {
 
     /// Stops the workflow's runner, applies `change` to what the store holds, commits it,
     /// and lets the scheduler pick the workflow up again.
-    private func intervene(_ id: String, kind: String,
+    private func intervene(_ id: String, kind: WorkflowEvent.Kind,
                            _ change: (inout WorkflowMachine) throws(RequestError) -> String) async throws(RequestError) -> WorkflowRecord {
         paused.insert(id)
         defer { paused.remove(id) }

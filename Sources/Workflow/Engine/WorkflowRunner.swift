@@ -53,7 +53,7 @@ struct WorkflowRunner: Sendable {
         guard var record = try await store.workflow(id: id) else { return }
         var memory = Memory()
         if !record.stage.isTerminal && record.stage != .validated {
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "resumed",
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .resumed,
                                                       message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"))
             log(record, "workflow resumed in \(record.stage.rawValue)", level: .notice)
         }
@@ -124,7 +124,7 @@ struct WorkflowRunner: Sendable {
             let text = "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
                 + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace)))"
             log(record, text, level: .warning)
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
             try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
             return record
         }
@@ -144,7 +144,7 @@ struct WorkflowRunner: Sendable {
             }
             var retryAfter: Duration?
             if case .throttled(_, let after) = backendError { retryAfter = after }
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: "error", message: text))
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
             try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
             return record
         }
@@ -185,7 +185,7 @@ struct WorkflowRunner: Sendable {
     }
 
     /// Feeds `event` to the machine and commits the step; the one place a workflow moves.
-    func commit(_ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: String = "transition",
+    func commit(_ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: WorkflowEvent.Kind = .transition,
                 resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil) async throws -> WorkflowRecord {
         var machine = WorkflowMachine(stage: record.stage, context: record.context)
         do {
@@ -222,7 +222,7 @@ struct WorkflowRunner: Sendable {
         var context = record.context
         context.lastServiceStatus = status
         let next = try await store.advance(WorkflowStep(id: id, from: record.stage, to: record.stage, context: context,
-                                                        kind: "poll", message: "service status: \(status)"))
+                                                        kind: .poll, message: "service status: \(status)"))
         log(next, "service status: \(status)", level: .info, extra: ["service_status": "\(status)"])
         return next
     }

@@ -23,9 +23,12 @@ public struct ResourceRecord: Sendable, Equatable, Codable {
     public var deletedAt: Date?
     /// Left alive on purpose: a kept throughput and its model, or a model kept for retry.
     public var retained: Bool
+    /// Found by name during a cleanup, never recorded when it was made (a crash or a cancel
+    /// came between the create call and its commit): the report says so.
+    public var recovered: Bool
 
     public init(workflowID: String, kind: Kind, identifier: String, name: String? = nil, clientToken: String? = nil,
-                createdAt: Date = Date(), deletedAt: Date? = nil, retained: Bool = false) {
+                createdAt: Date = Date(), deletedAt: Date? = nil, retained: Bool = false, recovered: Bool = false) {
         self.workflowID = workflowID
         self.kind = kind
         self.identifier = identifier
@@ -34,6 +37,7 @@ public struct ResourceRecord: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.deletedAt = deletedAt
         self.retained = retained
+        self.recovered = recovered
     }
 }
 

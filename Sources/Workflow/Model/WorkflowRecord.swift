@@ -54,11 +54,31 @@ public struct WorkflowEvent: Sendable, Equatable, Codable {
     public var workflowID: String
     public var at: Date
     public var stage: WorkflowStage
-    /// `transition`, `resumed`, `poll`, `error`, …
-    public var kind: String
+    public var kind: Kind
     public var message: String
 
-    public init(workflowID: String, at: Date = Date(), stage: WorkflowStage, kind: String, message: String) {
+    /// What an event records, stored by its raw value. Code decides by the kind, never by the
+    /// message, which is for people and may be reworded.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// The workflow's first event (its drop was claimed).
+        case created
+        /// The engine took it up (a step that changes no stage).
+        case started
+        case transition
+        /// Taken up again after a restart.
+        case resumed
+        /// The service reported a new status.
+        case poll
+        case error
+        /// The janitor removed something the workflow left.
+        case janitor
+        case cancel
+        case retry
+        /// An event a version before v5 recorded with a word of its own (see the migration).
+        case note
+    }
+
+    public init(workflowID: String, at: Date = Date(), stage: WorkflowStage, kind: Kind, message: String) {
         self.workflowID = workflowID
         self.at = at
         self.stage = stage

@@ -105,12 +105,14 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Store
         workflowID = event.workflowID
         at = event.at
         stage = event.stage.rawValue
-        kind = event.kind
+        kind = event.kind.rawValue
         message = event.message
     }
 
     var event: WorkflowEvent? {
-        WorkflowStage(rawValue: stage).map { WorkflowEvent(workflowID: workflowID, at: at, stage: $0, kind: kind, message: message) }
+        WorkflowStage(rawValue: stage).map {
+            WorkflowEvent(workflowID: workflowID, at: at, stage: $0, kind: WorkflowEvent.Kind(rawValue: kind) ?? .note, message: message)
+        }
     }
 }
 
@@ -125,6 +127,7 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
     var createdAt: Date
     var deletedAt: Date?
     var retained: Bool
+    var recovered: Bool
 
     // The columns by name, not by GRDB's snake-case conversion: that runs Foundation's
     // CharacterSet on every key of every row, and kept its code resident in the daemon.
@@ -138,6 +141,7 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
         case createdAt = "created_at"
         case deletedAt = "deleted_at"
         case retained
+        case recovered
     }
 
     init(_ r: ResourceRecord) {
@@ -150,12 +154,13 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
         createdAt = r.createdAt
         deletedAt = r.deletedAt
         retained = r.retained
+        recovered = r.recovered
     }
 
     var record: ResourceRecord? {
         ResourceRecord.Kind(rawValue: kind).map {
             ResourceRecord(workflowID: workflowId, kind: $0, identifier: identifier, name: name, clientToken: clientToken,
-                           createdAt: createdAt, deletedAt: deletedAt, retained: retained)
+                           createdAt: createdAt, deletedAt: deletedAt, retained: retained, recovered: recovered)
         }
     }
 }

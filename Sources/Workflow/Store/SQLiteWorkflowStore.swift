@@ -51,7 +51,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         try await write { db in
             if try WorkflowRow.fetchOne(db, key: workflow.id) != nil { throw StoreError.duplicateID(workflow.id) }
             try WorkflowRow(workflow).insert(db)
-            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: "created", message: event)).insert(db)
+            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event)).insert(db)
         }
     }
 
@@ -72,7 +72,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
             row.updatedAt = now
             if let failure { row.failure = failure }
             try row.update(db)
-            try EventRow(WorkflowEvent(workflowID: id, at: now, stage: next, kind: "transition",
+            try EventRow(WorkflowEvent(workflowID: id, at: now, stage: next, kind: .transition,
                                        message: "\(expected.rawValue) → \(next.rawValue): \(event)")).insert(db)
             return try row.record
         }

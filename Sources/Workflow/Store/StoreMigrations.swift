@@ -92,6 +92,21 @@ enum StoreMigrations {
                 t.add(column: "output_tokens", .integer)
             }
         }
+        migrator.registerMigration("v5: event kinds as a closed set, recovered resources") { db in
+            // Kinds the code no longer writes become `note`: a row is read as one of
+            // `WorkflowEvent.Kind`, never as a free word.
+            let known = WorkflowEvent.Kind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            try db.execute(sql: "UPDATE events SET kind = 'note' WHERE kind NOT IN (\(known))")
+            // The cleanup report used to find resources a sweep recovered by searching event
+            // text; it reads this column now. Rows from before it are marked from that text,
+            // once, here.
+            try db.alter(table: "resources") { t in t.add(column: "recovered", .boolean).notNull().defaults(to: false) }
+            try db.execute(sql: """
+                UPDATE resources SET recovered = 1 WHERE EXISTS (
+                    SELECT 1 FROM events e WHERE e.workflow_id = resources.workflow_id
+                    AND instr(e.message, resources.identifier || ', created before an interruption') > 0)
+                """)
+        }
         return migrator
     }
 }

@@ -122,15 +122,14 @@ public struct WorkflowStep: Sendable {
     public var from: WorkflowStage
     public var to: WorkflowStage
     public var context: WorkflowContext
-    /// `transition`, `resumed`, `poll`, `retry`, `error`, …
-    public var kind: String
+    public var kind: WorkflowEvent.Kind
     public var message: String
     public var failure: String?
     public var resources: [ResourceChange]
     public var notifications: [OutboxEntry]
     public var at: Date
 
-    public init(id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: String = "transition",
+    public init(id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: WorkflowEvent.Kind = .transition,
                 message: String, failure: String? = nil, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [],
                 at: Date = Date()) {
         self.id = id
