@@ -60,7 +60,7 @@ enum EngineBenchmark {
         defer { fixture.directory.remove() }
         let timing = TimingStore(fixture.store)
         var policy = EngineFixture.fast
-        policy.jobPoll = Backoff(initial: 0.000_001, maximum: 0.000_001)
+        policy.jobPoll = Backoff(initial: .microseconds(1), maximum: .microseconds(1))
         policy.throughputPoll = policy.jobPoll
         policy.maxConcurrentWorkflows = workflows
         policy.maxLiveThroughputs = workflows

@@ -18,7 +18,7 @@ enum ServingCostBenchmark {
         let fixture = try EngineFixture(prompts: prompts)
         defer { fixture.directory.remove() }
         var policy = EngineFixture.fast
-        policy.jobPoll = Backoff(initial: 0.01, maximum: 0.01)
+        policy.jobPoll = Backoff(initial: .milliseconds(10), maximum: .milliseconds(10))
         policy.throughputPoll = policy.jobPoll
         var script = ScriptSettings()
         script.jobPolls = 1

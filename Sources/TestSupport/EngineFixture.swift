@@ -17,9 +17,10 @@ public final class EngineFixture: @unchecked Sendable {
     public var statePath: String { directory.file("backend.json") }
 
     public static let fast = EnginePolicy(
-        jobPoll: Backoff(initial: 0.002, maximum: 0.01), throughputPoll: Backoff(initial: 0.002, maximum: 0.01),
-        retry: Backoff(initial: 0.002, maximum: 0.01), stepAttempts: 5, trainingDeadline: 3600, throughputDeadline: 3600,
-        invokeTimeout: 5, invokeAttempts: 3, maxConcurrentWorkflows: 4, maxLiveThroughputs: 4, maxUnkeptThroughputAge: 3600)
+        jobPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)), throughputPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)),
+        retry: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)), stepAttempts: 5, trainingDeadline: .seconds(3600),
+        throughputDeadline: .seconds(3600), invokeTimeout: .seconds(5), invokeAttempts: 3, maxConcurrentWorkflows: 4, maxLiveThroughputs: 4,
+        maxUnkeptThroughputAge: .seconds(3600))
 
     public init(script: ScriptSettings = ScriptSettings(), policy: EnginePolicy = EngineFixture.fast, prompts: Int = 8,
                 keepRejectedModels: Bool = false, directory: TemporaryDirectory? = nil) throws {

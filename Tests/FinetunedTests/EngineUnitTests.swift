@@ -9,16 +9,17 @@ import Testing
 struct EngineUnitTests {
     @Test("backoff doubles up to its maximum, jitters within ±20%, and never waits less than Retry-After")
     func backoff() {
-        let b = Backoff(initial: 2, maximum: 60)
-        #expect(b.delay(attempt: 0, unit: 0.5) == 2)
-        #expect(b.delay(attempt: 3, unit: 0.5) == 16)
-        #expect(b.delay(attempt: 10, unit: 0.5) == 60)
-        #expect(b.delay(attempt: 0, unit: 0) == 1.6 && abs(b.delay(attempt: 0, unit: 0.999_999) - 2.4) < 1e-5)
-        #expect(b.delay(attempt: 0, retryAfter: .seconds(30), unit: 0.5) == 30, "Retry-After wins when longer")
-        #expect(b.delay(attempt: 5, retryAfter: .seconds(1), unit: 0.5) == 60, "and our own backoff when that is longer")
-        #expect(b.delay(attempt: 1000, unit: 0.5) == 60, "no overflow for large attempts")
-        #expect(Backoff(initial: 1, maximum: 100, multiplier: 1.5).delay(attempt: 4, unit: 0.5) == 5.0625, "1.5 to the 4th")
-        #expect(Backoff(initial: 1, maximum: 100, multiplier: 1.5).delay(attempt: 11, unit: 0.5) == 86.49755859375)
+        let b = Backoff(initial: .seconds(2), maximum: .seconds(60))
+        func close(_ delay: Duration, _ seconds: Double) -> Bool { abs(delay.seconds - seconds) < 1e-9 }
+        #expect(close(b.delay(attempt: 0, unit: 0.5), 2))
+        #expect(close(b.delay(attempt: 3, unit: 0.5), 16))
+        #expect(close(b.delay(attempt: 10, unit: 0.5), 60))
+        #expect(close(b.delay(attempt: 0, unit: 0), 1.6) && abs(b.delay(attempt: 0, unit: 0.999_999).seconds - 2.4) < 1e-5)
+        #expect(close(b.delay(attempt: 0, retryAfter: .seconds(30), unit: 0.5), 30), "Retry-After wins when longer")
+        #expect(close(b.delay(attempt: 5, retryAfter: .seconds(1), unit: 0.5), 60), "and our own backoff when that is longer")
+        #expect(close(b.delay(attempt: 1000, unit: 0.5), 60), "no overflow for large attempts")
+        #expect(close(Backoff(initial: .seconds(1), maximum: .seconds(100), multiplier: 1.5).delay(attempt: 4, unit: 0.5), 5.0625), "1.5 to the 4th")
+        #expect(close(Backoff(initial: .seconds(1), maximum: .seconds(100), multiplier: 1.5).delay(attempt: 11, unit: 0.5), 86.49755859375))
     }
 
     @Test("client tokens and names are deterministic per workflow, attempt and step, and fit Bedrock's rules")

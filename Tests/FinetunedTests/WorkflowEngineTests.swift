@@ -235,7 +235,7 @@ struct WorkflowEngineTests {
     @Test("deadlines: training that never ends is stopped, a throughput that is never kept is deleted")
     func deadlines() async throws {
         var policy = EngineFixture.fast
-        policy.trainingDeadline = 0.2
+        policy.trainingDeadline = .milliseconds(200)
         let training = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 1_000_000; return s }(), policy: policy)
         let t = try await training.addValidated()
         try await training.runToEnd()
@@ -245,7 +245,7 @@ struct WorkflowEngineTests {
         await training.tearDown()
 
         policy = EngineFixture.fast
-        policy.maxUnkeptThroughputAge = 0.2
+        policy.maxUnkeptThroughputAge = .milliseconds(200)
         let serving = try EngineFixture(script: { var s = ScriptSettings(); s.throughputPolls = 1_000_000; return s }(), policy: policy)
         let s = try await serving.addValidated()
         try await serving.runToEnd()
@@ -258,7 +258,7 @@ struct WorkflowEngineTests {
     @Test("inference: a call that times out every time is recorded as failed and left out of scoring, never misaligned")
     func inferenceTimeouts() async throws {
         var policy = EngineFixture.fast
-        policy.invokeTimeout = 0.05
+        policy.invokeTimeout = .milliseconds(50)
         policy.invokeAttempts = 2
         let f = try EngineFixture(script: { var s = ScriptSettings(); s.invokeDelayMilliseconds = 400; return s }(), policy: policy, prompts: 4)
         let id = try await f.addValidated()

@@ -45,7 +45,7 @@ actor BackendRegistry {
                 server: models, logger: logger,
                 afterEpoch: { epoch in
                     if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
-                    if epochDelay > .zero { Thread.sleep(forTimeInterval: Double(epochDelay.components.seconds) + Double(epochDelay.components.attoseconds) / 1e18) }
+                    if epochDelay > .zero { Thread.sleep(forTimeInterval: epochDelay.seconds) }
                 })
             backend = LocalBackend(name: configuration.name, root: stateDirectory + "/local/" + configuration.name, compute: compute, logger: logger)
         }

@@ -29,13 +29,13 @@ extension EnginePolicy {
     init(_ configuration: DaemonConfiguration) {
         let e = configuration.engine, l = configuration.limits
         self.init(
-            jobPoll: Backoff(initial: e.jobPollSeconds, maximum: e.maxPollSeconds),
-            throughputPoll: Backoff(initial: e.throughputPollSeconds, maximum: e.maxPollSeconds),
-            retry: Backoff(initial: e.retryBaseSeconds, maximum: e.retryMaxSeconds),
-            stepAttempts: e.stepAttempts, trainingDeadline: e.trainingDeadlineHours * 3600,
-            throughputDeadline: e.throughputDeadlineMinutes * 60, invokeTimeout: e.invokeTimeoutSeconds,
+            jobPoll: Backoff(initial: .fractionalSeconds(e.jobPollSeconds), maximum: .fractionalSeconds(e.maxPollSeconds)),
+            throughputPoll: Backoff(initial: .fractionalSeconds(e.throughputPollSeconds), maximum: .fractionalSeconds(e.maxPollSeconds)),
+            retry: Backoff(initial: .fractionalSeconds(e.retryBaseSeconds), maximum: .fractionalSeconds(e.retryMaxSeconds)),
+            stepAttempts: e.stepAttempts, trainingDeadline: .fractionalSeconds(e.trainingDeadlineHours * 3600),
+            throughputDeadline: .fractionalSeconds(e.throughputDeadlineMinutes * 60), invokeTimeout: .fractionalSeconds(e.invokeTimeoutSeconds),
             invokeAttempts: e.invokeAttempts, maxConcurrentWorkflows: l.maxConcurrentWorkflows,
-            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputHours * 3600,
-            notFoundGrace: e.notFoundGraceSeconds, maxLiveDeployments: l.maxLiveDeployments)
+            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: .fractionalSeconds(l.maxUnkeptThroughputHours * 3600),
+            notFoundGrace: .fractionalSeconds(e.notFoundGraceSeconds), maxLiveDeployments: l.maxLiveDeployments)
     }
 }

@@ -24,7 +24,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
 
     let store: any WorkflowStore
     let logger: Logger
-    let retry = Backoff(initial: 30, maximum: 3600)
+    let retry = Backoff(initial: .seconds(30), maximum: .seconds(3600))
     /// How long a notification is retried before it is logged as undeliverable.
     let deadline: TimeInterval = 24 * 3600
     private var channels: [String: any Channel]
@@ -88,7 +88,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
         let pending: [OutboxEntry]
         do { pending = try await store.pendingNotifications() } catch {
             logger.error("cannot read the notification outbox: \(error)")
-            return Date().addingTimeInterval(retry.initial)
+            return Date().addingTimeInterval(retry.initial.seconds)
         }
         var next: Date?
         for var entry in pending {
@@ -113,7 +113,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
                     logger.error("notification undeliverable over \(entry.channel) after \(entry.attempts) attempts: \(error); it said: \(facts?.headline ?? entry.kind)",
                                  metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
                 } else {
-                    let due = Date().addingTimeInterval(retry.delay(attempt: entry.attempts - 1))
+                    let due = Date().addingTimeInterval(retry.delay(attempt: entry.attempts - 1).seconds)
                     entry.nextAttemptAt = due
                     next = min(next ?? due, due)
                     logger.warning("notification over \(entry.channel) failed (attempt \(entry.attempts)), retrying: \(error)",

@@ -7,25 +7,27 @@ public struct EnginePolicy: Sendable, Equatable {
     public var throughputPoll: Backoff
     public var retry: Backoff
     public var stepAttempts: Int
-    public var trainingDeadline: Double
-    public var throughputDeadline: Double
-    public var invokeTimeout: Double
+    public var trainingDeadline: Duration
+    public var throughputDeadline: Duration
+    public var invokeTimeout: Duration
     public var invokeAttempts: Int
     public var maxConcurrentWorkflows: Int
     public var maxLiveThroughputs: Int
     /// Custom model deployments alive at once (they bill per token, but have a quota).
     public var maxLiveDeployments: Int
-    /// Seconds an unkept throughput may live before it is deleted whatever the workflow does.
-    public var maxUnkeptThroughputAge: Double
-    /// Seconds after its creation during which a resource the service says it does not know
-    /// is looked for again (AWS is eventually consistent) instead of being declared gone.
-    public var notFoundGrace: Double
+    /// How long an unkept throughput may live before it is deleted whatever the workflow does.
+    public var maxUnkeptThroughputAge: Duration
+    /// How long after its creation a resource the service says it does not know is looked
+    /// for again (AWS is eventually consistent) instead of being declared gone.
+    public var notFoundGrace: Duration
 
-    public init(jobPoll: Backoff = Backoff(initial: 60, maximum: 600), throughputPoll: Backoff = Backoff(initial: 30, maximum: 600),
-                retry: Backoff = Backoff(initial: 2, maximum: 300), stepAttempts: Int = 8, trainingDeadline: Double = 48 * 3600,
-                throughputDeadline: Double = 90 * 60, invokeTimeout: Double = 120, invokeAttempts: Int = 4,
-                maxConcurrentWorkflows: Int = 4, maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Double = 6 * 3600,
-                notFoundGrace: Double = 120, maxLiveDeployments: Int = 4) {
+    public init(jobPoll: Backoff = Backoff(initial: .seconds(60), maximum: .seconds(600)),
+                throughputPoll: Backoff = Backoff(initial: .seconds(30), maximum: .seconds(600)),
+                retry: Backoff = Backoff(initial: .seconds(2), maximum: .seconds(300)), stepAttempts: Int = 8,
+                trainingDeadline: Duration = .seconds(48 * 3600), throughputDeadline: Duration = .seconds(90 * 60),
+                invokeTimeout: Duration = .seconds(120), invokeAttempts: Int = 4, maxConcurrentWorkflows: Int = 4,
+                maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Duration = .seconds(6 * 3600),
+                notFoundGrace: Duration = .seconds(120), maxLiveDeployments: Int = 4) {
         self.notFoundGrace = notFoundGrace
         self.maxLiveDeployments = maxLiveDeployments
         self.jobPoll = jobPoll

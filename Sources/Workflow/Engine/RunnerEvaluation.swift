@@ -69,7 +69,7 @@ extension WorkflowRunner {
             let started = ContinuousClock.now
             do {
                 let api = codec.api
-                let response = try await Timers.withTimeout(.fractionalSeconds(policy.invokeTimeout)) {
+                let response = try await Timers.withTimeout(policy.invokeTimeout) {
                     try await self.call {
                         switch api {
                         case .invokeModel: try await backend.invoke(modelID: modelID, body: body)
@@ -91,10 +91,10 @@ extension WorkflowRunner {
                 var retryAfter: Duration?
                 if case .throttled(_, let after) = error { retryAfter = after }
                 if attempt < policy.invokeAttempts {
-                    try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: attempt - 1, retryAfter: retryAfter)))
+                    try await Timers.sleep(for: policy.retry.delay(attempt: attempt - 1, retryAfter: retryAfter))
                 }
             } catch is TimedOut {
-                lastError = "no answer within \(policy.invokeTimeout) s (invoke_timeout_seconds)"
+                lastError = "no answer within \(policy.invokeTimeout.seconds) s (invoke_timeout_seconds)"
             }
         }
         return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil, failure: lastError, attempts: policy.invokeAttempts)

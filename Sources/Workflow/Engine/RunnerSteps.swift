@@ -91,8 +91,8 @@ extension WorkflowRunner {
                               message: "the job ended \(state.status.rawValue): \(state.message ?? "no message")",
                               resources: [.deleted(kind: .job, identifier: arn)])
             case .inProgress, .stopping:
-                if let created = context.jobCreatedAt, Date().timeIntervalSince(created) > policy.trainingDeadline {
-                    let hours = String(format: "%.2f", policy.trainingDeadline / 3600)
+                if let created = context.jobCreatedAt, Date().timeIntervalSince(created) > policy.trainingDeadline.seconds {
+                    let hours = String(format: "%.2f", policy.trainingDeadline.seconds / 3600)
                     return .event(.stepFailed(message: "training did not finish within \(hours) hours (training_deadline_hours)"), message: "deadline")
                 }
                 if record.stage == .jobCreated {
@@ -100,7 +100,7 @@ extension WorkflowRunner {
                 }
                 let status = state.status.rawValue + (state.message.map { ": " + $0 } ?? "")
                 if status != context.lastServiceStatus { return .status(status, thenWait: policy.jobPoll.delay(attempt: 0)) }
-                return .wait(seconds: policy.jobPoll.delay(attempt: memory.polls))
+                return .wait(policy.jobPoll.delay(attempt: memory.polls))
             }
 
         case .stopJob:
@@ -126,7 +126,7 @@ extension WorkflowRunner {
                     let limit = serving == .onDemand ? "max_live_deployments = \(policy.maxLiveDeployments)" : "max_live_throughputs = \(policy.maxLiveThroughputs)"
                     log(record, "waiting for a \(serving.words) slot (\(limit))", level: .notice)
                 }
-                return .wait(seconds: policy.throughputPoll.delay(attempt: 0))
+                return .wait(policy.throughputPoll.delay(attempt: 0))
             }
             memory.waitingForSlot = false
             let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: serving == .onDemand ? "create-deployment" : "create-throughput")
@@ -160,13 +160,13 @@ extension WorkflowRunner {
             case .failed:
                 return .event(.throughputFailed(message: state.message ?? "no message"), message: "\(what) failed: \(state.message ?? "no message")")
             case .pending:
-                if let created = context.throughputCreatedAt, Date().timeIntervalSince(created) > policy.throughputDeadline {
-                    let minutes = Int(policy.throughputDeadline / 60)
+                if let created = context.throughputCreatedAt, Date().timeIntervalSince(created) > policy.throughputDeadline.seconds {
+                    let minutes = Int(policy.throughputDeadline.seconds / 60)
                     return .event(.stepFailed(message: "the \(what) was not ready within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline")
                 }
                 let status = state.status + (state.message.map { ": " + $0 } ?? "")
                 if status != context.lastServiceStatus { return .status(status, thenWait: policy.throughputPoll.delay(attempt: 0)) }
-                return .wait(seconds: policy.throughputPoll.delay(attempt: memory.polls))
+                return .wait(policy.throughputPoll.delay(attempt: memory.polls))
             }
 
         case .runInference(let model):

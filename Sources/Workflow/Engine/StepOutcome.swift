@@ -2,11 +2,11 @@
 enum StepOutcome: Sendable {
     /// Feed this event to the machine and commit the step.
     case event(WorkflowMachine.Event, message: String, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [])
-    /// Nothing changed: ask again after this many seconds.
-    case wait(seconds: Double)
+    /// Nothing changed: ask again after this long.
+    case wait(Duration)
     /// The service reported a new status without a stage change: record it (one journal line
     /// per change, not per poll), then wait.
-    case status(String, thenWait: Double)
+    case status(String, thenWait: Duration)
 }
 
 /// Errors the engine raises itself, with the operator's wording.

@@ -45,7 +45,7 @@ struct WorkflowRunner: Sendable {
             // The scheduler starts the workflow again when this runner ends; pause first so a
             // store that keeps failing is retried at the backoff's pace, not in a tight loop.
             logger.error("workflow \(id) stopped: \(ErrorWords.of(error)); it resumes shortly", metadata: ["workflow_id": "\(id)"])
-            try? await Timers.sleep(for: .fractionalSeconds(policy.retry.maximum))
+            try? await Timers.sleep(for: policy.retry.maximum)
         }
     }
 
@@ -78,13 +78,13 @@ struct WorkflowRunner: Sendable {
                                               evaluationPrompts: memory.plan?.prompts.count)
                     memory.failures = 0
                     memory.polls = 0
-                case .wait(let seconds):
+                case .wait(let delay):
                     memory.polls += 1
-                    try await Timers.sleep(for: .fractionalSeconds(seconds))
-                case .status(let status, let seconds):
+                    try await Timers.sleep(for: delay)
+                case .status(let status, let delay):
                     record = try await note(record, status: status)
                     memory.polls = 1
-                    try await Timers.sleep(for: .fractionalSeconds(seconds))
+                    try await Timers.sleep(for: delay)
                 }
             } catch is CancellationError {
                 throw CancellationError()
@@ -93,7 +93,7 @@ struct WorkflowRunner: Sendable {
                 // read-only state directory is retried with backoff; nothing proceeds unrecorded.
                 logger.error("workflow \(id): \(error)", metadata: ["workflow_id": "\(id)"])
                 memory.failures += 1
-                try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
+                try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1))
                 guard let fresh = try? await store.workflow(id: id) else { continue }
                 record = fresh
             } catch {
@@ -115,17 +115,17 @@ struct WorkflowRunner: Sendable {
         let words = ErrorWords.of(error)
         if case .notFound = backendError, let missing = try await resourceBehind(action, record: record) {
             let age = Date().timeIntervalSince(missing.createdAt)
-            guard age < policy.notFoundGrace else {
+            guard age < policy.notFoundGrace.seconds else {
                 let reason = "the \(missing.kind.words) \(missing.identifier) vanished: the service no longer knows it, "
                     + "\(Int(age)) s after it was created (\(words))"
                 memory.failures = 0
                 return try await commit(record, .stepFailed(message: reason), message: reason)
             }
             let text = "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
-                + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace)))"
+                + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace.seconds)))"
             log(record, text, level: .warning)
             try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
-            try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1)))
+            try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1))
             return record
         }
         let retryable = backendError?.isRetryable ?? false
@@ -145,7 +145,7 @@ struct WorkflowRunner: Sendable {
             var retryAfter: Duration?
             if case .throttled(_, let after) = backendError { retryAfter = after }
             try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
-            try await Timers.sleep(for: .fractionalSeconds(policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter)))
+            try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter))
             return record
         }
         let reason = retryable ? "\(action.words(serving: record.context.serving)) kept failing (\(memory.failures) attempts): \(words)" : "\(action.words(serving: record.context.serving)) failed: \(words)"
@@ -177,9 +177,9 @@ struct WorkflowRunner: Sendable {
     private func costGuard(_ record: WorkflowRecord) -> StepOutcome? {
         let c = record.context
         guard WorkflowMachine.interruptible.contains(record.stage), c.serving == .provisioned, c.throughputARN != nil, !c.throughputDeleted, c.keep != true,
-              let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge
+              let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge.seconds
         else { return nil }
-        let hours = String(format: "%.1f", policy.maxUnkeptThroughputAge / 3600)
+        let hours = String(format: "%.1f", policy.maxUnkeptThroughputAge.seconds / 3600)
         return .event(.stepFailed(message: "the provisioned throughput was not kept within \(hours) hours (max_unkept_throughput_hours); deleting it"),
                       message: "cost guard")
     }
