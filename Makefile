@@ -23,7 +23,7 @@ SWIFT       ?= swift
 BUILD       ?= release
 RELEASE_DIR := .build/$(BUILD)
 
-.PHONY: all build release test e2e demo bench fuzz install uninstall clean build-release build-debug
+.PHONY: all build release test e2e demo bench fuzz format lint install uninstall clean build-release build-debug
 
 all: build
 
@@ -41,6 +41,14 @@ build:
 RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections
 release:
 	$(SWIFT) build -c release $(RELEASE_FLAGS)
+
+# swift-format from the toolchain, with the repository's .swift-format (4 spaces, 150 columns).
+# `make test` checks it too (FormattingTests).
+format:
+	swift format format -i -r --configuration .swift-format Sources Tests plugins Package.swift
+
+lint:
+	swift format lint -r --strict --configuration .swift-format Sources Tests plugins Package.swift
 
 test:
 	./scripts/install-test-deps

@@ -28,9 +28,10 @@ let pluginRuntime: [LinkerSetting] = [
 /// at every start is memory held for good. lld packs the relative relocations Swift code is
 /// full of into DT_RELR (glibc 2.36+, Debian 12): 8 bytes for up to 63 of them instead of 24
 /// bytes each.
-let daemonLinkage: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux])),
-] + installedRuntime
+let daemonLinkage: [LinkerSetting] =
+    [
+        .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux]))
+    ] + installedRuntime
 
 /// The folder tree follows the data flow: a drop arrives in the inbox, is validated, runs
 /// through the workflow on a backend, is evaluated and notified; the systemd integration,
@@ -87,10 +88,13 @@ let package = Package(
         .target(name: "CProcess", path: "Sources/CProcess"),
         .target(
             name: "FinetunedNetwork",
-            dependencies: ["CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "CProcess", .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Sources/Network"
         ),
         .target(
@@ -113,8 +117,11 @@ let package = Package(
         .target(name: "FinetunedText", path: "Sources/Text"),
         .target(
             name: "FinetunedWorkflow",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads", "FinetunedTime",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads",
+                "FinetunedTime",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Sources/Workflow"
         ),
         .target(
@@ -133,7 +140,9 @@ let package = Package(
         ),
         .target(
             name: "FinetunedLocalBackend",
-            dependencies: ["FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Backends/Local",
             swiftSettings: numericCode
         ),
@@ -202,10 +211,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "finetuned-bench",
-            dependencies: ["FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
-                           "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork",
-                           .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
+                "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork",
+                .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Bench"
         ),
         .executableTarget(
@@ -215,11 +226,13 @@ let package = Package(
         ),
         .target(
             name: "FinetunedTestSupport",
-            dependencies: ["FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
-                           "FinetunedNetwork",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
+                "FinetunedNetwork",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Sources/TestSupport"
         ),
         .testTarget(
@@ -227,7 +240,8 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedMetrics",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
+                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
+                .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
                 "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -11,7 +11,8 @@ public enum AdapterLoadError: Error, Sendable, Equatable, CustomStringConvertibl
     public var path: String {
         switch self {
         case .unsafeFile(let p, _), .cannotOpen(let p, _), .missingEntry(let p), .abiMismatch(let p, _, _),
-             .invalidTable(let p, _), .invalidDescription(let p, _), .duplicateName(let p, _, _): p
+            .invalidTable(let p, _), .invalidDescription(let p, _), .duplicateName(let p, _, _):
+            p
         }
     }
 

@@ -19,7 +19,8 @@ public struct AdapterSet: Sendable {
     public func explainMissing(_ name: String) -> String {
         let refusedHere = refusals.filter { $0.path.hasSuffix("libfinetuned-adapter-\(name).so") }
         if let refusal = refusedHere.first { return "adapter '\(name)' was refused: \(refusal)" }
-        let known = adapters.isEmpty ? "none loaded from \(directories.joined(separator: ", "))" : "known: " + adapters.keys.sorted().joined(separator: ", ")
+        let known =
+            adapters.isEmpty ? "none loaded from \(directories.joined(separator: ", "))" : "known: " + adapters.keys.sorted().joined(separator: ", ")
         return "unknown adapter '\(name)' (\(known))"
     }
 }

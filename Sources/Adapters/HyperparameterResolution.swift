@@ -28,9 +28,10 @@ public enum HyperparameterResolution {
         for name in values.keys.sorted() where model.hyperparameter(name) == nil {
             let known = model.hyperparameters.map(\.name)
             let hint = Spelling.suggestion(for: name, among: known).map { " (did you mean '\($0)'?)" } ?? ""
-            problems.append(HyperparameterProblem(
-                name: name,
-                message: "unknown hyperparameter '\(name)' for \(model.id)\(hint); known: \(known.joined(separator: ", "))"))
+            problems.append(
+                HyperparameterProblem(
+                    name: name,
+                    message: "unknown hyperparameter '\(name)' for \(model.id)\(hint); known: \(known.joined(separator: ", "))"))
         }
         for spec in model.hyperparameters {
             guard let node = values[spec.name] else {
@@ -39,10 +40,12 @@ public enum HyperparameterResolution {
             }
             let value = jsonValue(node, as: spec.type)
             if let problem = HyperparameterSpec.problem(
-                with: value, type: spec.type, minimum: spec.minimum, maximum: spec.maximum, allowed: spec.allowedValues) {
-                problems.append(HyperparameterProblem(
-                    name: spec.name,
-                    message: "hyperparameter '\(spec.name)' = \(node.scalarText ?? "?"): \(problem) (\(allowed(spec))) for \(model.id)"))
+                with: value, type: spec.type, minimum: spec.minimum, maximum: spec.maximum, allowed: spec.allowedValues)
+            {
+                problems.append(
+                    HyperparameterProblem(
+                        name: spec.name,
+                        message: "hyperparameter '\(spec.name)' = \(node.scalarText ?? "?"): \(problem) (\(allowed(spec))) for \(model.id)"))
             } else {
                 resolved[spec.name] = bedrockString(value, type: spec.type)
             }

@@ -38,10 +38,12 @@ public final class LoadedAdapter: @unchecked Sendable {
             throw .abiMismatch(path: path, found: Int(header.abi_major), expected: AdapterABI.major)
         }
         guard Int(header.size) >= MemoryLayout<finetuned_adapter_v1>.size else {
-            throw .invalidTable(path: path, reason: "table size \(header.size) is smaller than ABI \(AdapterABI.major).0's \(MemoryLayout<finetuned_adapter_v1>.size)")
+            throw .invalidTable(
+                path: path, reason: "table size \(header.size) is smaller than ABI \(AdapterABI.major).0's \(MemoryLayout<finetuned_adapter_v1>.size)"
+            )
         }
         guard let describe = header.describe, header.build_invoke_request != nil,
-              header.parse_invoke_response != nil, header.free_string != nil
+            header.parse_invoke_response != nil, header.free_string != nil
         else { throw .invalidTable(path: path, reason: "a required function pointer is NULL") }
         guard let raw = describe() else { throw .invalidDescription(path: path, reason: "describe returned NULL") }
         let text = String(cString: raw)

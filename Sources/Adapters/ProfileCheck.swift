@@ -13,8 +13,10 @@ public struct ResolvedProfile: Sendable {
     /// be in it.
     public var dataBucket: String?
 
-    public init(profile: Profile, adapter: LoadedAdapter, model: ModelDescription, hyperparameters: [String: String], backendKind: BackendKind,
-                dataBucket: String? = nil) {
+    public init(
+        profile: Profile, adapter: LoadedAdapter, model: ModelDescription, hyperparameters: [String: String], backendKind: BackendKind,
+        dataBucket: String? = nil
+    ) {
         self.dataBucket = dataBucket
         self.profile = profile
         self.adapter = adapter
@@ -40,7 +42,8 @@ public struct ResolvedProfile: Sendable {
         guard backendKind == .bedrock, !profile.allowEndOfLife else { return nil }
         guard model.lifecycle.status(on: today) == .endOfLife else { return nil }
         let when = model.lifecycle.endOfLifeDate.map { " on \($0)" } ?? ""
-        return "base model \(model.id) reached end of life\(when); set allow_end_of_life = true in profile '\(profile.name)' to start a paid job on it anyway"
+        return
+            "base model \(model.id) reached end of life\(when); set allow_end_of_life = true in profile '\(profile.name)' to start a paid job on it anyway"
     }
 }
 
@@ -59,16 +62,19 @@ public enum ProfileCheck {
             let profile = configuration.profiles[name]!
             let path = ["profiles", name]
             guard let adapter = adapters.adapters[profile.adapter] else {
-                outcome.errors.append(configuration.diagnostic(
-                    at: path + ["adapter"], "profile '\(name)': \(adapters.explainMissing(profile.adapter))"))
+                outcome.errors.append(
+                    configuration.diagnostic(
+                        at: path + ["adapter"], "profile '\(name)': \(adapters.explainMissing(profile.adapter))"))
                 continue
             }
             guard let model = adapter.description.model(profile.baseModel) else {
                 let known = adapter.description.models.map(\.id)
                 let hint = Spelling.suggestion(for: profile.baseModel, among: known).map { "did you mean '\($0)'? " } ?? ""
-                outcome.errors.append(configuration.diagnostic(
-                    at: path + ["base_model"],
-                    "profile '\(name)': adapter '\(adapter.name)' has no base model '\(profile.baseModel)' (\(hint)known: \(known.joined(separator: ", ")))"))
+                outcome.errors.append(
+                    configuration.diagnostic(
+                        at: path + ["base_model"],
+                        "profile '\(name)': adapter '\(adapter.name)' has no base model '\(profile.baseModel)' (\(hint)known: \(known.joined(separator: ", ")))"
+                    ))
                 continue
             }
             let hyperparameters: [String: String]
@@ -76,44 +82,55 @@ public enum ProfileCheck {
                 hyperparameters = try HyperparameterResolution.resolve(profile.hyperparameters, for: model)
             } catch {
                 for problem in error.problems {
-                    outcome.errors.append(configuration.diagnostic(
-                        at: path + ["hyperparameters", problem.name], "profile '\(name)': \(problem.message)"))
+                    outcome.errors.append(
+                        configuration.diagnostic(
+                            at: path + ["hyperparameters", problem.name], "profile '\(name)': \(problem.message)"))
                 }
                 continue
             }
             if !model.serving.validationData, profile.validationSet != nil || !profile.validationSets.isEmpty {
-                outcome.errors.append(configuration.diagnostic(
-                    at: path + [profile.validationSet != nil ? "validation_set" : "validation_sets"],
-                    "profile '\(name)': \(model.displayName) jobs take no validation set"))
+                outcome.errors.append(
+                    configuration.diagnostic(
+                        at: path + [profile.validationSet != nil ? "validation_set" : "validation_sets"],
+                        "profile '\(name)': \(model.displayName) jobs take no validation set"))
                 continue
             }
             let kind = configuration.backends[profile.backend]?.kind ?? .local
             if profile.serving == .onDemand, !model.serving.onDemand {
-                outcome.errors.append(configuration.diagnostic(
-                    at: path + ["serving"], "profile '\(name)': \(model.displayName) cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\""))
+                outcome.errors.append(
+                    configuration.diagnostic(
+                        at: path + ["serving"],
+                        "profile '\(name)': \(model.displayName) cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\""
+                    ))
                 continue
             }
             if profile.customization == "distillation" {
                 guard model.serving.customizations.contains(.distillation) else {
-                    outcome.errors.append(configuration.diagnostic(
-                        at: path + ["customization"], "profile '\(name)': \(model.displayName) cannot be a distillation student"))
+                    outcome.errors.append(
+                        configuration.diagnostic(
+                            at: path + ["customization"], "profile '\(name)': \(model.displayName) cannot be a distillation student"))
                     continue
                 }
                 if let teacher = profile.teacherModel, !model.serving.teachers.contains(teacher) {
-                    outcome.errors.append(configuration.diagnostic(
-                        at: path + ["teacher_model"],
-                        "profile '\(name)': \(model.displayName) cannot learn from '\(teacher)' (teachers: \(model.serving.teachers.joined(separator: ", ")))"))
+                    outcome.errors.append(
+                        configuration.diagnostic(
+                            at: path + ["teacher_model"],
+                            "profile '\(name)': \(model.displayName) cannot learn from '\(teacher)' (teachers: \(model.serving.teachers.joined(separator: ", ")))"
+                        ))
                     continue
                 }
             }
             // The adapter refuses what its model does not take: better at load than on every
             // evaluation prompt after a paid job.
             let inference = profile.inference
-            let parameters = InferenceParameters(maxTokens: inference.maxTokens, temperature: inference.temperature, topP: inference.topP,
-                                                 topK: inference.topK, stopSequences: inference.stopSequences)
+            let parameters = InferenceParameters(
+                maxTokens: inference.maxTokens, temperature: inference.temperature, topP: inference.topP,
+                topK: inference.topK, stopSequences: inference.stopSequences)
             do {
-                _ = try adapter.buildInvokeRequest(InvokeRequest(model: model.id, prompt: "Check the inference settings.", parameters: parameters,
-                                                                 api: model.serving.invokeAPI))
+                _ = try adapter.buildInvokeRequest(
+                    InvokeRequest(
+                        model: model.id, prompt: "Check the inference settings.", parameters: parameters,
+                        api: model.serving.invokeAPI))
             } catch {
                 outcome.errors.append(configuration.diagnostic(at: path + ["inference"], "profile '\(name)': [inference]: \(error.message)"))
                 continue
@@ -134,13 +151,14 @@ public enum ProfileCheck {
         switch model.lifecycle.status(on: today) {
         case .endOfLife:
             let when = model.lifecycle.endOfLifeDate.map { " on \($0)" } ?? " (reported)"
-            let consequence = if resolved.paidJobRefusal(today: today) != nil {
-                "paid jobs on it are refused unless the profile sets allow_end_of_life = true"
-            } else if resolved.backendKind == .bedrock {
-                "the profile allows paid jobs on it anyway"
-            } else {
-                "the local backend still runs it"
-            }
+            let consequence =
+                if resolved.paidJobRefusal(today: today) != nil {
+                    "paid jobs on it are refused unless the profile sets allow_end_of_life = true"
+                } else if resolved.backendKind == .bedrock {
+                    "the profile allows paid jobs on it anyway"
+                } else {
+                    "the local backend still runs it"
+                }
             return "base model \(model.id) reached end of life\(when); \(consequence)"
         case .legacy:
             let until = model.lifecycle.endOfLifeDate.map { " until its end of life on \($0)" } ?? ""

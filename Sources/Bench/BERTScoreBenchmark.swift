@@ -51,7 +51,8 @@ enum BERTScoreBenchmark {
         var base: [String] = [], custom: [String] = [], references: [String] = []
         for line in try String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8).split(separator: "\n").prefix(pairs) {
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                  let prompt = object["prompt"], let completion = object["completion"] else { continue }
+                let prompt = object["prompt"], let completion = object["completion"]
+            else { continue }
             let sentences = prompt.components(separatedBy: ". ")
             base.append(sentences.prefix(2).joined(separator: ". ") + ".")
             custom.append(sentences.dropFirst(2).prefix(2).joined(separator: ". ") + ".")
@@ -64,23 +65,31 @@ enum BERTScoreBenchmark {
         let ours = try ProcessMeasurement.run(CommandLine.arguments[0], ["bertscore-child", model] + files, stdout: &output)
         guard ours.status == 0 else { return print("  finetuned: failed (exit \(ours.status)): \(output)") }
         let mine = output.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        print(String(format: "  finetuned:   %6.2f s, peak RSS %6.1f MiB; once loaded %5.2f s (%4.0f pairs/s); mean F1 base %.4f, custom %.4f",
-                     ours.seconds, ours.peakRSSMegabytes, mine[2], Double(2 * pairs) / mine[2], mine[0], mine[1]))
+        print(
+            String(
+                format: "  finetuned:   %6.2f s, peak RSS %6.1f MiB; once loaded %5.2f s (%4.0f pairs/s); mean F1 base %.4f, custom %.4f",
+                ours.seconds, ours.peakRSSMegabytes, mine[2], Double(2 * pairs) / mine[2], mine[0], mine[1]))
 
         let python = "python3"
         guard let interpreter = python.hasPrefix("/") ? python : Command.which(python),
-              (try? Command.run(interpreter, ["-c", "import bert_score, torch"]).status) == 0 else {
+            (try? Command.run(interpreter, ["-c", "import bert_score, torch"]).status) == 0
+        else {
             return print("  bert-score:  not measured (bert_score and torch are not importable by \(python); scripts/bench installs them)")
         }
         var theirOutput = ""
         let theirs = try ProcessMeasurement.run(interpreter, ["-c", Self.python, model] + files, stdout: &theirOutput)
         let peer = theirOutput.split(separator: "\n").last.map { $0.split(separator: " ").compactMap { Double($0) } } ?? []
         guard theirs.status == 0, peer.count == 3 else { return print("  bert-score:  failed (exit \(theirs.status)): \(theirOutput.suffix(400))") }
-        print(String(format: "  bert-score:  %6.2f s, peak RSS %6.1f MiB; once loaded %5.2f s (%4.0f pairs/s); mean F1 base %.4f, custom %.4f",
-                     theirs.seconds, theirs.peakRSSMegabytes, peer[2], Double(2 * pairs) / peer[2], peer[0], peer[1]))
-        print(String(format: "  finetuned is %.1fx as fast end to end and %.1fx per pair once loaded, in %.0f%% of the memory; means agree within %.0e (goal: 2x, 1x, under 300 MiB)",
-                     theirs.seconds / ours.seconds, peer[2] / mine[2], 100 * ours.peakRSSMegabytes / theirs.peakRSSMegabytes,
-                     max(abs(peer[0] - mine[0]), abs(peer[1] - mine[1]))))
+        print(
+            String(
+                format: "  bert-score:  %6.2f s, peak RSS %6.1f MiB; once loaded %5.2f s (%4.0f pairs/s); mean F1 base %.4f, custom %.4f",
+                theirs.seconds, theirs.peakRSSMegabytes, peer[2], Double(2 * pairs) / peer[2], peer[0], peer[1]))
+        print(
+            String(
+                format:
+                    "  finetuned is %.1fx as fast end to end and %.1fx per pair once loaded, in %.0f%% of the memory; means agree within %.0e (goal: 2x, 1x, under 300 MiB)",
+                theirs.seconds / ours.seconds, peer[2] / mine[2], 100 * ours.peakRSSMegabytes / theirs.peakRSSMegabytes,
+                max(abs(peer[0] - mine[0]), abs(peer[1] - mine[1]))))
     }
 }
 

@@ -17,11 +17,19 @@ enum DigestBenchmark {
         }
         print("SHA-256 of \(megabytes) MiB in 1 MiB pieces, best of 3:")
         let ours = best { hashOurs(bytes) }
-        print(String(format: "  swift-crypto:       %.2f s, %.0f MB/s  %@", ours.seconds, Double(bytes.count) / ours.seconds / 1e6, ours.digest.prefix(16) + "…"))
+        print(
+            String(
+                format: "  swift-crypto:       %.2f s, %.0f MB/s  %@", ours.seconds, Double(bytes.count) / ours.seconds / 1e6,
+                ours.digest.prefix(16) + "…"))
         let peer = best { hashOpenSSL(bytes) }
-        print(String(format: "  OpenSSL 3 EVP:      %.2f s, %.0f MB/s  %@", peer.seconds, Double(bytes.count) / peer.seconds / 1e6, peer.digest.prefix(16) + "…"))
-        print(String(format: "  swift-crypto is %.2fx as fast as the peer%@", peer.seconds / ours.seconds,
-                     peer.digest == ours.digest ? "; the digests agree" : "; THE DIGESTS DIFFER"))
+        print(
+            String(
+                format: "  OpenSSL 3 EVP:      %.2f s, %.0f MB/s  %@", peer.seconds, Double(bytes.count) / peer.seconds / 1e6,
+                peer.digest.prefix(16) + "…"))
+        print(
+            String(
+                format: "  swift-crypto is %.2fx as fast as the peer%@", peer.seconds / ours.seconds,
+                peer.digest == ours.digest ? "; the digests agree" : "; THE DIGESTS DIFFER"))
     }
 
     private static func best(_ body: () -> String) -> (seconds: Double, digest: String) {

@@ -28,12 +28,16 @@ enum EngineBenchmark {
 
         func insert(_ w: WorkflowRecord, event: String) async throws(StoreError) { try await inner.insert(w, event: event) }
         func workflow(id: String) async throws(StoreError) -> WorkflowRecord? { try await inner.workflow(id: id) }
-        func transition(id: String, from: WorkflowStage, to: WorkflowStage, event: String, failure: String?) async throws(StoreError) -> WorkflowRecord {
+        func transition(id: String, from: WorkflowStage, to: WorkflowStage, event: String, failure: String?) async throws(StoreError)
+            -> WorkflowRecord
+        {
             try await inner.transition(id: id, from: from, to: to, event: event, failure: failure)
         }
         func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord] { try await inner.resources(workflowID: workflowID) }
         func liveResources(kind: ResourceRecord.Kind?) async throws(StoreError) -> [ResourceRecord] { try await inner.liveResources(kind: kind) }
-        func workflowStages(in s: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] { try await inner.workflowStages(in: s) }
+        func workflowStages(in s: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] {
+            try await inner.workflowStages(in: s)
+        }
         func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError) {
             try await inner.markResourceDeleted(kind: kind, identifier: identifier, at: at)
         }
@@ -45,7 +49,9 @@ enum EngineBenchmark {
         func updateNotification(_ e: OutboxEntry) async throws(StoreError) { try await inner.updateNotification(e) }
         func abandonClaim(id: String) async throws(StoreError) { try await inner.abandonClaim(id: id) }
         func workflows(in s: Set<WorkflowStage>) async throws(StoreError) -> [WorkflowRecord] { try await inner.workflows(in: s) }
-        func liveWorkflow(sha256: String, profile: String) async throws(StoreError) -> WorkflowRecord? { try await inner.liveWorkflow(sha256: sha256, profile: profile) }
+        func liveWorkflow(sha256: String, profile: String) async throws(StoreError) -> WorkflowRecord? {
+            try await inner.liveWorkflow(sha256: sha256, profile: profile)
+        }
         func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent] { try await inner.events(workflowID: workflowID) }
         func appendEvent(_ e: WorkflowEvent) async throws(StoreError) { try await inner.appendEvent(e) }
         func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] { try await inner.stageCounts() }
@@ -102,8 +108,10 @@ enum EngineBenchmark {
         }
         let (done, commits, seconds, p50, p99) = (Int(fields[0]), Int(fields[1]), fields[2], fields[3], fields[4])
         print("workflow engine, \(workflows) workflows at once, scripted backend without delays (5 prompts each, word-overlap scorer):")
-        print(String(format: "  %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB",
-                     done, commits, seconds, Double(commits) / seconds, p50, p99, measured.peakRSSMegabytes))
+        print(
+            String(
+                format: "  %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB",
+                done, commits, seconds, Double(commits) / seconds, p50, p99, measured.peakRSSMegabytes))
         let script = """
             import sqlite3, sys, time, tempfile, os
             n = int(sys.argv[1])
@@ -124,9 +132,12 @@ enum EngineBenchmark {
         guard let python = Command.which("python3") else { return print("  python sqlite3 floor: not measured (no python3)") }
         let result = try Command.run(python, ["-c", script, String(commits)])
         if let rate = Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            print(String(format: "  peer, python sqlite3 doing only the commits (same count, WAL, synchronous=FULL, one writer): %.0f commits/s", rate))
-            print(String(format: "  the engine reaches %.0f%% of that floor while also running the backend calls, the machine and the scheduling",
-                         Double(commits) / seconds / rate * 100))
+            print(
+                String(format: "  peer, python sqlite3 doing only the commits (same count, WAL, synchronous=FULL, one writer): %.0f commits/s", rate))
+            print(
+                String(
+                    format: "  the engine reaches %.0f%% of that floor while also running the backend calls, the machine and the scheduling",
+                    Double(commits) / seconds / rate * 100))
         } else {
             print("  python sqlite3 floor: not measured (\(result.stderr.suffix(200)))")
         }
@@ -142,19 +153,26 @@ enum EngineBenchmark {
         try fresh.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
         guard await fresh.waitForReady() != nil else { return print("idle daemon: not ready:\n\(fresh.log)") }
         try await Task.sleep(for: .seconds(2))
-        try await measureIdle(fresh, label: "idle daemon, fresh from its start (no workflow in flight, not under systemd so no watchdog; its submit group in /etc/group, as installed), 10 s:")
+        try await measureIdle(
+            fresh,
+            label:
+                "idle daemon, fresh from its start (no workflow in flight, not under systemd so no watchdog; its submit group in /etc/group, as installed), 10 s:"
+        )
         fresh.tearDown()
 
         guard SharedTestData.hasModel else { return print("idle daemon after a workflow: not measured (run scripts/fetch-model)") }
         // Model calls time out after 8 s: the timer of a call that answered, were it left armed,
         // would fire inside the ten seconds measured.
-        let worked = try DaemonHarness(configuration: {
-            asInstalled(DaemonHarness.localRehearsal(in: $0)).replacingOccurrences(of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 8\n")
-        }, adapters: ["local"])
+        let worked = try DaemonHarness(
+            configuration: {
+                asInstalled(DaemonHarness.localRehearsal(in: $0)).replacingOccurrences(
+                    of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 8\n")
+            }, adapters: ["local"])
         defer { worked.tearDown() }
         try worked.start(arguments: ["--log-to", "stderr", "--log-level", "warning"])
         guard await worked.waitForReady() != nil else { return print("idle daemon: not ready:\n\(worked.log)") }
-        let training = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path, encoding: .utf8)
+        let training = try String(
+            contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path, encoding: .utf8)
         try worked.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "bench.jsonl", profile: "summaries")
         let started = ContinuousClock.now
         let ended = try await worked.waitForWorkflows(in: [.done, .failed], dropName: "bench.jsonl", timeout: .seconds(600))
@@ -162,7 +180,11 @@ enum EngineBenchmark {
             return print("idle daemon after a workflow: the workflow did not finish: \(ended.first?.failure ?? "timed out")")
         }
         try await Task.sleep(for: .seconds(3))
-        try await measureIdle(worked, label: "idle daemon after one whole local workflow (\(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .hide))): trained, asked, scored, mailed), 10 s:")
+        try await measureIdle(
+            worked,
+            label:
+                "idle daemon after one whole local workflow (\(started.duration(to: .now).formatted(.units(allowed: [.seconds], fractionalPart: .hide))): trained, asked, scored, mailed), 10 s:"
+        )
     }
 
     /// The inbox's submit group is one that exists, as `finetuned-submit` does once
@@ -180,15 +202,24 @@ enum EngineBenchmark {
         let wakeups = woke.values.reduce(0, +)
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> String {
-            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? "?"
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }.map {
+                String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces)
+            } ?? "?"
         }
         print(label)
-        print(String(format: "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 40 MB after a workflow (40,000,000 bytes: 39,063 kB)",
-                     field("VmRSS"), field("RssAnon"), field("RssFile")))
+        print(
+            String(
+                format:
+                    "  RSS %@, of which anonymous %@ and mapped files (the binary, the Swift runtime, Foundation: shared, evictable) %@; goal: under 40 MB after a workflow (40,000,000 bytes: 39,063 kB)",
+                field("VmRSS"), field("RssAnon"), field("RssFile")))
         let workers = daemon.children()
-        print("  child processes (model workers) left: \(workers.count)" + (workers.isEmpty ? "" : " " + workers.map { "\($0.pid) \($0.name) \($0.state)" }.joined(separator: ", ")))
-        print(String(format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)%@", Double(wakeups) / 10, field("Threads"),
-                     woke.isEmpty ? "" : "; woke: " + woke.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
+        print(
+            "  child processes (model workers) left: \(workers.count)"
+                + (workers.isEmpty ? "" : " " + workers.map { "\($0.pid) \($0.name) \($0.state)" }.joined(separator: ", ")))
+        print(
+            String(
+                format: "  %.1f wakeups/s over all %@ threads (goal: no timer firing)%@", Double(wakeups) / 10, field("Threads"),
+                woke.isEmpty ? "" : "; woke: " + woke.map { "\($0.key) ×\($0.value)" }.sorted().joined(separator: ", ")))
         let threads = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap {
             (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }

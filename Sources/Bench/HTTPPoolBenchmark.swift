@@ -1,5 +1,5 @@
-import FinetunedConfig
 import FinetunedBedrockBackend
+import FinetunedConfig
 import FinetunedNetwork
 import FinetunedTestSupport
 import Foundation
@@ -28,8 +28,10 @@ enum HTTPPoolBenchmark {
             settings.caFile = certificates.ca
             let backend = try BedrockBackend(
                 name: "bench", settings: settings,
-                environment: ["AWS_ACCESS_KEY_ID": key.accessKeyID, "AWS_SECRET_ACCESS_KEY": key.secretAccessKey,
-                              "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"],
+                environment: [
+                    "AWS_ACCESS_KEY_ID": key.accessKeyID, "AWS_SECRET_ACCESS_KEY": key.secretAccessKey,
+                    "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                ],
                 logger: Logger(label: "bench"))
             let body = #"{"inputText": "Summarise: the cache was cold.", "textGenerationConfig": {"maxTokenCount": 20}}"#
             let start = ContinuousClock.now

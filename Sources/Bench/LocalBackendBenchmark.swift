@@ -40,9 +40,13 @@ enum LocalBackendBenchmark {
             let model = ExtractiveModel(head: checkpoint.best, defaultBudgetWords: TrainingData.learnedBudget(made), trainedOn: nil)
             let customF1 = try meanF1(model: model, documents: documents, references: references, scorer: scorer)
             let losses = checkpoint.epochs.map { String(format: "%.3f/%.3f", $0.trainLoss, $0.validationLoss) }.joined(separator: " ")
-            print("  \(set): \(records.count) records featurised in \(BenchMain.format(featuriseTraining)), \(checkpoint.epochsDone) epochs in \(BenchMain.format(training))")
+            print(
+                "  \(set): \(records.count) records featurised in \(BenchMain.format(featuriseTraining)), \(checkpoint.epochsDone) epochs in \(BenchMain.format(training))"
+            )
             print("    loss per epoch (train/validation): \(losses)")
-            print("    custom model mean F1 \(String(format: "%.4f", customF1)) vs base \(String(format: "%.4f", baseF1)), budget \(model.defaultBudgetWords) words")
+            print(
+                "    custom model mean F1 \(String(format: "%.4f", customF1)) vs base \(String(format: "%.4f", baseF1)), budget \(model.defaultBudgetWords) words"
+            )
         }
     }
 

@@ -23,7 +23,12 @@ struct ProcessMeasurement {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         let outputPath = NSTemporaryDirectory() + "finetuned-bench-\(getpid()).out"
-        defer { if capture { stdout = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""; unlink(outputPath) } }
+        defer {
+            if capture {
+                stdout = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+                unlink(outputPath)
+            }
+        }
         posix_spawn_file_actions_addopen(&actions, 1, capture ? outputPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -49,7 +54,7 @@ struct ProcessMeasurement {
     /// `VmHWM` of a running process in kB, or 0 once it has exited.
     static func highWaterMark(pid: pid_t) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
         else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
     }

@@ -29,13 +29,15 @@ enum ServingCostBenchmark {
         let backend = ScriptedBackend(name: "bench", script: script)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let engine = WorkflowEngine(store: fixture.store, environment: BenchEnvironment(inner: fixture.environment, backend: backend),
-                                    policy: policy, logger: logger)
+        let engine = WorkflowEngine(
+            store: fixture.store, environment: BenchEnvironment(inner: fixture.environment, backend: backend),
+            policy: policy, logger: logger)
         let id = try await fixture.addValidated()
         await engine.schedule()
         await engine.idle()
         guard let throughput = try await fixture.store.resources(workflowID: id).first(where: { $0.kind == .throughput }),
-              let deleted = throughput.deletedAt else {
+            let deleted = throughput.deletedAt
+        else {
             print("serving cost: the workflow left no deleted throughput (\(try await fixture.store.workflow(id: id)?.failure ?? "?"))")
             return
         }
@@ -44,7 +46,8 @@ enum ServingCostBenchmark {
         let scoring = zip(events, events.dropFirst()).first { $0.1.stage == .scored }.map { $0.1.at.timeIntervalSince($0.0.at) } ?? 0
 
         // The seed's shape: both models' answers one at a time, on the same backend.
-        let codec = try await fixture.environment.codec(for: try await fixture.environment.spec(for: try require(try await fixture.store.workflow(id: id))))
+        let codec = try await fixture.environment.codec(
+            for: try await fixture.environment.spec(for: try require(try await fixture.store.workflow(id: id))))
         let body = try codec.requestBody(prompt: "The export fails on Fridays. Support traced it to the batch window.")
         let clock = ContinuousClock()
         let sequential = try await clock.measure {
@@ -52,9 +55,14 @@ enum ServingCostBenchmark {
         }.seconds
         let seed = 1000 + sequential + scoring
         print("serving cost of one workflow, \(prompts) prompts per model, \(latencyMilliseconds) ms per answer (scripted backend):")
-        print(String(format: "  finetuned, provisioned throughput: %.1f throughput-seconds (%d answers in flight, polled until in service)", ours, concurrency))
-        print(String(format: "  seed's shape:                      %.1f throughput-seconds (1,000 s wait + %.1f s asking one at a time + %.1f s scoring)",
-                     seed, sequential, scoring))
+        print(
+            String(
+                format: "  finetuned, provisioned throughput: %.1f throughput-seconds (%d answers in flight, polled until in service)", ours,
+                concurrency))
+        print(
+            String(
+                format: "  seed's shape:                      %.1f throughput-seconds (1,000 s wait + %.1f s asking one at a time + %.1f s scoring)",
+                seed, sequential, scoring))
         print("  finetuned, served on demand:       0 throughput-seconds (a custom model deployment, billed per token)")
     }
 }

@@ -52,9 +52,11 @@ enum ValidationBenchmark {
         let size = Double(bytes) / 1_048_576
         print("validation of a \(String(format: "%.0f", size)) MiB prompt/completion file (1–3 KB records), whole process:")
 
-        let ours = try ProcessMeasurement.run(BuiltProducts.executable("finetunectl"), [
-            "validate", path, "--adapter", "titan", "--base-model", "amazon.titan-text-express-v1:0:8k", "--adapter-dir", adapters,
-        ])
+        let ours = try ProcessMeasurement.run(
+            BuiltProducts.executable("finetunectl"),
+            [
+                "validate", path, "--adapter", "titan", "--base-model", "amazon.titan-text-express-v1:0:8k", "--adapter-dir", adapters,
+            ])
         guard ours.status == 0 else {
             print("  finetunectl validate failed (exit \(ours.status))")
             return
@@ -73,7 +75,10 @@ enum ValidationBenchmark {
         }
         if let jq = Command.which("jq") {
             let theirs = try ProcessMeasurement.run(jq, ["-c", "select((.prompt|type) != \"string\" or (.completion|type) != \"string\")", path])
-            print(String(format: "  jq (types only): %7.3f s  %8.1f MiB/s  peak RSS %6.1f MiB", theirs.seconds, size / theirs.seconds, theirs.peakRSSMegabytes))
+            print(
+                String(
+                    format: "  jq (types only): %7.3f s  %8.1f MiB/s  peak RSS %6.1f MiB", theirs.seconds, size / theirs.seconds,
+                    theirs.peakRSSMegabytes))
         }
     }
 
@@ -82,14 +87,18 @@ enum ValidationBenchmark {
     /// (`\n`) ending every sentence of about 15 words; prompts of 0.8–2.4 KB and completions
     /// of 0.2–0.6 KB.
     static func generate(path: String, megabytes: Int) throws -> Int {
-        let words = ["the", "quarterly", "revenue", "report", "shows", "growth", "in", "sales", "forecast", "team",
-                     "agreed", "to", "ship", "release", "on", "Friday", "customers", "asked", "for", "support",
-                     "incident", "latency", "dashboard", "migration", "cost", "per", "unit", "rose", "by", "4%",
-                     "and", "of", "a", "with", "owner", "review", "next", "week", "priority", "action"]
+        let words = [
+            "the", "quarterly", "revenue", "report", "shows", "growth", "in", "sales", "forecast", "team",
+            "agreed", "to", "ship", "release", "on", "Friday", "customers", "asked", "for", "support",
+            "incident", "latency", "dashboard", "migration", "cost", "per", "unit", "rose", "by", "4%",
+            "and", "of", "a", "with", "owner", "review", "next", "week", "priority", "action",
+        ]
         let rare = ["café", "naïve", "—", "résumé", "会议", "\\\"export\\\""]
         var state: UInt64 = 0x2545F4914F6CDD1D
         func next() -> Int {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Int(state % 1_000_000)
         }
         func text(_ length: Int) -> String {

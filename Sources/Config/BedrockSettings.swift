@@ -69,8 +69,9 @@ extension ConfigurationLoader {
         s.vpcSubnetIDs = t.stringArray("vpc_subnet_ids") ?? []
         s.vpcSecurityGroupIDs = t.stringArray("vpc_security_group_ids") ?? []
         if s.vpcSubnetIDs.isEmpty != s.vpcSecurityGroupIDs.isEmpty {
-            t.error(s.vpcSubnetIDs.isEmpty ? "vpc_security_group_ids" : "vpc_subnet_ids",
-                    "a VPC configuration needs both vpc_subnet_ids and vpc_security_group_ids")
+            t.error(
+                s.vpcSubnetIDs.isEmpty ? "vpc_security_group_ids" : "vpc_subnet_ids",
+                "a VPC configuration needs both vpc_subnet_ids and vpc_security_group_ids")
         }
         s.awsProfile = t.string("aws_profile")
         s.endpointURL = t.string("endpoint_url")

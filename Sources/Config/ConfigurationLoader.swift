@@ -155,7 +155,9 @@ public enum ConfigurationLoader {
                 switch MetricsSettings.parse(listen: listen) {
                 case .failure(let error): t.error("listen", "'listen': \(error.description)")
                 case .success(let address) where !allowRemote && !MetricsSettings.isLoopback(address.host):
-                    t.error("listen", "'listen' = \"\(listen)\" is reachable from other machines, and the metrics are served without "
+                    t.error(
+                        "listen",
+                        "'listen' = \"\(listen)\" is reachable from other machines, and the metrics are served without "
                             + "TLS or authentication: use 127.0.0.1 (and a proxy), or set allow_remote = true to mean it")
                 case .success(let address): metrics = MetricsSettings(host: address.host, port: address.port, allowRemote: allowRemote)
                 }
@@ -219,7 +221,10 @@ public enum ConfigurationLoader {
             let evaluationSet = t.absolutePath("evaluation_set")
             let validationSet = t.absolutePath("validation_set")
             if validationSet != nil, let backend, let kind = kinds[backend], kind != .bedrock {
-                t.error("validation_set", "validation_set is sent to Bedrock as the job's validation data; the \(kind.rawValue) backend '\(backend)' holds out evalPercentage of the training data itself")
+                t.error(
+                    "validation_set",
+                    "validation_set is sent to Bedrock as the job's validation data; the \(kind.rawValue) backend '\(backend)' holds out evalPercentage of the training data itself"
+                )
             }
             let evaluationSets = readNamedSets(&t, "evaluation_sets")
             let validationSets = readNamedSets(&t, "validation_sets")
@@ -307,25 +312,31 @@ public enum ConfigurationLoader {
         guard var notify = top.table("notify") else { return settings }
         if var t = notify.table("email") {
             if t.entries["password"] != nil {
-                t.error("password", "a password does not belong in the configuration: put it in a file readable by the daemon only and set 'password_file' (or use LoadCredential= and name the credential)")
+                t.error(
+                    "password",
+                    "a password does not belong in the configuration: put it in a file readable by the daemon only and set 'password_file' (or use LoadCredential= and name the credential)"
+                )
             }
             _ = t.string("password")
             let host = t.requiredString("host")
-            let security = t.string("security").flatMap { text -> SMTPSecurity? in
-                guard let value = SMTPSecurity(rawValue: text) else {
-                    t.error("security", "unknown security '\(text)' (known: starttls, tls, none)")
-                    return nil
-                }
-                return value
-            } ?? .starttls
+            let security =
+                t.string("security").flatMap { text -> SMTPSecurity? in
+                    guard let value = SMTPSecurity(rawValue: text) else {
+                        t.error("security", "unknown security '\(text)' (known: starttls, tls, none)")
+                        return nil
+                    }
+                    return value
+                } ?? .starttls
             let port = t.integer("port", in: 1...65535) ?? (security == .tls ? 465 : 587)
             let username = t.string("username")
             let passwordFile = t.string("password_file")
             let caFile = t.absolutePath("ca_file")
             if security == SMTPSecurity.none, username != nil || passwordFile != nil {
                 // AUTH over a connection without TLS sends the password in clear.
-                t.error(username != nil ? "username" : "password_file",
-                        "security = \"none\" with credentials would send the password in clear: use starttls or tls, or remove username and password_file")
+                t.error(
+                    username != nil ? "username" : "password_file",
+                    "security = \"none\" with credentials would send the password in clear: use starttls or tls, or remove username and password_file"
+                )
             }
             let (from, to) = readAddresses(&t)
             t.finish()

@@ -121,8 +121,10 @@ public struct ScriptSettings: Sendable, Equatable {
     /// knows the resource).
     public var failOperation: String?
     public var failKind = "access_denied"
-    public static let operations = ["put_training_data", "find_job", "create_job", "get_job", "stop_job", "find_throughput",
-                                    "create_throughput", "get_throughput", "invoke", "delete_throughput", "delete_custom_model"]
+    public static let operations = [
+        "put_training_data", "find_job", "create_job", "get_job", "stop_job", "find_throughput",
+        "create_throughput", "get_throughput", "invoke", "delete_throughput", "delete_custom_model",
+    ]
     public static let failKinds = ["access_denied", "validation", "quota", "not_found"]
     /// How the custom model answers compared with the base model: better, worse or same.
     public var customAnswers = "better"
@@ -279,8 +281,10 @@ public struct EmailSettings: Sendable, Equatable {
     public var from: String
     public var to: [String]
 
-    public init(host: String, port: Int, security: SMTPSecurity, username: String?, passwordFile: String?, caFile: String?,
-                from: String, to: [String]) {
+    public init(
+        host: String, port: Int, security: SMTPSecurity, username: String?, passwordFile: String?, caFile: String?,
+        from: String, to: [String]
+    ) {
         self.host = host
         self.port = port
         self.security = security

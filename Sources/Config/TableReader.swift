@@ -67,13 +67,17 @@ struct TableReader {
 
     /// Integers are accepted where a number is expected: `confidence = 1` means 1.0.
     mutating func number(_ key: String, in range: ClosedRange<Double>) -> Double? {
-        guard let d = typed(key, "a number", {
-            switch $0 {
-            case .float(let d): d
-            case .integer(let i): Double(i)
-            default: nil
-            }
-        }) else { return nil }
+        guard
+            let d = typed(
+                key, "a number",
+                {
+                    switch $0 {
+                    case .float(let d): d
+                    case .integer(let i): Double(i)
+                    default: nil
+                    }
+                })
+        else { return nil }
         guard range.contains(d) else {
             error(key, "'\(key)' = \(d) is out of range \(range.lowerBound)...\(range.upperBound)")
             return nil
@@ -168,4 +172,3 @@ final class ReaderContext {
         diagnostics.append(ConfigurationDiagnostic(file: file, line: line, message: message))
     }
 }
-

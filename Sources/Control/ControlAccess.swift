@@ -44,8 +44,10 @@ public struct ControlAccess: Sendable {
     /// The groups a peer is in: its primary group from the socket, and the user database's.
     public var groups: @Sendable (ControlPeer) -> Set<UInt32>
 
-    public init(operatorGroup: UInt32?, submitGroup: UInt32?, daemonUID: UInt32 = geteuid(),
-                groups: @escaping @Sendable (ControlPeer) -> Set<UInt32> = ControlAccess.userDatabaseGroups) {
+    public init(
+        operatorGroup: UInt32?, submitGroup: UInt32?, daemonUID: UInt32 = geteuid(),
+        groups: @escaping @Sendable (ControlPeer) -> Set<UInt32> = ControlAccess.userDatabaseGroups
+    ) {
         self.operatorGroup = operatorGroup
         self.submitGroup = submitGroup
         self.daemonUID = daemonUID
@@ -79,7 +81,7 @@ public struct ControlAccess: Sendable {
             // filtered to the submitter's own by the handler.
             return .everything
         case (.submitter(let uid), .list), (.submitter(let uid), .show), (.submitter(let uid), .history),
-             (.submitter(let uid), .cancel), (.submitter(let uid), .retry):
+            (.submitter(let uid), .cancel), (.submitter(let uid), .retry):
             return .ownWorkflows(uid: uid)
         case (.submitter, .reload):
             return .refused("reload is for root and the control group only")

@@ -31,8 +31,8 @@ public struct ControlClient: Sendable {
         try stream(request) { line throws(ControlClientError) in
             try Self.checkEnvelope(line)
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let value = object["result"],
-                  let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])
+                let value = object["result"],
+                let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])
             else { throw .protocolError("the daemon's answer has no result") }
             result = String(decoding: data, as: UTF8.self)
             return false

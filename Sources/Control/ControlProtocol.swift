@@ -42,7 +42,11 @@ public struct ControlFailure: Codable, Sendable, Equatable, Error {
     }
 
     public static func unsupportedVersion(_ version: Int) -> ControlFailure {
-        ControlFailure(code: "unsupported_version", message: "protocol version \(version) is not supported (daemon speaks version \(ControlProtocol.version)); use the finetunectl that came with this daemon")
+        ControlFailure(
+            code: "unsupported_version",
+            message:
+                "protocol version \(version) is not supported (daemon speaks version \(ControlProtocol.version)); use the finetunectl that came with this daemon"
+        )
     }
 
     public static func badRequest(_ message: String) -> ControlFailure {

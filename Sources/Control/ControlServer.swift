@@ -119,8 +119,9 @@ public struct ControlServer: Service, CustomStringConvertible {
         // `struct ucred` (pid, uid, gid) is hidden behind _GNU_SOURCE in the Glibc module;
         // a tuple of the same three 32-bit fields has the same layout.
         guard let provider = channel as? SocketOptionProvider,
-              let credentials: (Int32, UInt32, UInt32) = try? await provider.unsafeGetSocketOption(
-                  level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
+            let credentials: (Int32, UInt32, UInt32) = try? await provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)
+            ).get()
         else { return ControlPeer(pid: 0, uid: UInt32.max, gid: UInt32.max) }
         return ControlPeer(pid: credentials.0, uid: credentials.1, gid: credentials.2)
     }

@@ -107,8 +107,10 @@ public struct ScoreDetail: Codable, Sendable, Equatable {
     public var confidenceHigh: Double
     public var winShare: Double
 
-    public init(verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int, meanBaseF1: Double,
-                meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double) {
+    public init(
+        verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int, meanBaseF1: Double,
+        meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double
+    ) {
         self.verdict = verdict
         self.reason = reason
         self.prompts = prompts

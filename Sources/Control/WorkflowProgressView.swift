@@ -23,8 +23,9 @@ public struct WorkflowProgressView: Sendable, Equatable {
 
     public var scores: String? {
         detail.scores.map {
-            String(format: "F1 custom %.4f vs base %.4f (%+.4f) over %d prompts: %@", $0.meanCustomF1, $0.meanBaseF1,
-                   $0.meanCustomF1 - $0.meanBaseF1, $0.prompts, $0.verdict)
+            String(
+                format: "F1 custom %.4f vs base %.4f (%+.4f) over %d prompts: %@", $0.meanCustomF1, $0.meanBaseF1,
+                $0.meanCustomF1 - $0.meanBaseF1, $0.prompts, $0.verdict)
         }
     }
 
@@ -41,7 +42,8 @@ public struct WorkflowProgressView: Sendable, Equatable {
         if let total = detail.evaluationPrompts {
             for model in ["base", "custom"] {
                 let done = detail.answered?[model] ?? 0
-                lines.append("  \(model.padding(toLength: 8, withPad: " ", startingAt: 0))  \(Self.bar(done, of: total, width: 30)) \(done)/\(total) answered")
+                lines.append(
+                    "  \(model.padding(toLength: 8, withPad: " ", startingAt: 0))  \(Self.bar(done, of: total, width: 30)) \(done)/\(total) answered")
             }
         }
         if let scores { lines.append("  scores    \(scores)") }

@@ -10,11 +10,12 @@ enum AdapterListing {
             var document = adapter.description.json().objectValue ?? [:]
             document["path"] = .string(adapter.path)
             document["record_check"] = .bool(adapter.hasRecordCheck)
-            document["models"] = .array(adapter.description.models.map { model in
-                var object = model.json().objectValue ?? [:]
-                object["lifecycle_status"] = .string(model.lifecycle.status(on: today).rawValue)
-                return .object(object)
-            })
+            document["models"] = .array(
+                adapter.description.models.map { model in
+                    var object = model.json().objectValue ?? [:]
+                    object["lifecycle_status"] = .string(model.lifecycle.status(on: today).rawValue)
+                    return .object(object)
+                })
             return .object(document)
         }
         let refused: [JSONValue] = adapters.refusals.map { ["path": .string($0.path), "reason": .string($0.description)] }

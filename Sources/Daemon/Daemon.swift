@@ -1,9 +1,9 @@
 import FinetunedConfig
 import FinetunedControl
-import FinetunedMetrics
 import FinetunedInbox
-import FinetunedWorkflow
+import FinetunedMetrics
 import FinetunedSystemd
+import FinetunedWorkflow
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -21,8 +21,10 @@ public struct Daemon {
     var configuration: DaemonConfiguration { setup.configuration }
 
     /// - Parameter modelWorker: how to start the processes that hold the model.
-    public init(setup: DaemonSetup, loader: SetupLoader, logger: Logger, modelWorker: ModelWorkerLauncher,
-                notifier: ServiceNotifier = ServiceNotifier()) {
+    public init(
+        setup: DaemonSetup, loader: SetupLoader, logger: Logger, modelWorker: ModelWorkerLauncher,
+        notifier: ServiceNotifier = ServiceNotifier()
+    ) {
         self.setup = setup
         self.loader = loader
         self.notifier = notifier
@@ -38,19 +40,22 @@ public struct Daemon {
         let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
         let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
-        let layout = InboxLayout(inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
-                                 archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
+        let layout = InboxLayout(
+            inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
+            archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
         let faults = TestFaults()
-        let outbox = OutboxDispatcher(store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger),
-                                      abortBeforeDelivery: faults.abortBeforeNotification)
+        let outbox = OutboxDispatcher(
+            store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger),
+            abortBeforeDelivery: faults.abortBeforeNotification)
         let models = ModelServer(launcher: modelWorker, modelDirectory: paths.models + "/all-MiniLM-L6-v2", logger: logger)
         let environment = DaemonEnvironment(
             runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, models: models, logger: logger, faults: faults),
             layout: layout, evaluator: BERTEvaluator(server: models, settings: configuration.evaluation), outbox: outbox, models: models)
         let engine = WorkflowEngine(
             store: store, environment: environment, policy: EnginePolicy(configuration),
-            faults: EngineFaults(abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest,
-                                 abortAfterCall: faults.abortAfterCall),
+            faults: EngineFaults(
+                abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest,
+                abortAfterCall: faults.abortAfterCall),
             logger: logger)
         await runtime.attach(engine: engine)
         let probe = faults.probeWrite, probeLogger = logger
@@ -71,40 +76,53 @@ public struct Daemon {
             notificationChannels: { await environment.notificationChannels() })
         await runtime.onApplied { try? await inbox.resync() }
         await runtime.onApplied { await engine.update(policy: EnginePolicy(await runtime.configuration)) }
-        await runtime.onApplied { await outbox.update(channels: OutboxDispatcher.channels(for: await runtime.configuration.notifications, logger: runtime.logger)) }
+        await runtime.onApplied {
+            await outbox.update(channels: OutboxDispatcher.channels(for: await runtime.configuration.notifications, logger: runtime.logger))
+        }
 
         let socketPath = configuration.daemon.runtimeDirectory + "/" + ControlProtocol.socketName
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ControlServer(
-                socketPath: socketPath, group: configuration.daemon.controlGroup,
-                handler: DaemonControlHandler(runtime: runtime, logger: logger, backend: { try await environment.backend(named: $0) }), logger: logger,
-                ready: { await gate.markReady("control") })),
+            .init(
+                service: ControlServer(
+                    socketPath: socketPath, group: configuration.daemon.controlGroup,
+                    handler: DaemonControlHandler(runtime: runtime, logger: logger, backend: { try await environment.backend(named: $0) }),
+                    logger: logger,
+                    ready: { await gate.markReady("control") })),
             .init(service: ReloadService(runtime: runtime)),
             .init(service: InboxService(inbox: inbox, ready: { await gate.markReady("inbox") })),
-            .init(service: EngineService(engine: engine, janitor: Janitor(store: store, environment: environment, logger: logger),
-                                         ready: { await gate.markReady("engine") })),
+            .init(
+                service: EngineService(
+                    engine: engine, janitor: Janitor(store: store, environment: environment, logger: logger),
+                    ready: { await gate.markReady("engine") })),
             .init(service: outbox),
         ]
         if let metrics = configuration.metrics {
             // A change to [metrics] takes effect at the next start: the address is bound once.
             let registry = MetricsRegistry.shared
-            services.append(.init(service: MetricsEndpoint(host: metrics.host, port: metrics.port, logger: logger) {
-                await registry.exposition(store: store)
-            }))
+            services.append(
+                .init(
+                    service: MetricsEndpoint(host: metrics.host, port: metrics.port, logger: logger) {
+                        await registry.exposition(store: store)
+                    }))
         }
         if let interval = notifier.watchdogInterval() {
-            services.append(.init(service: WatchdogService(notifier: notifier, interval: interval, logger: logger,
-                                                           stopAfter: faults.stopWatchdogAfter)))
+            services.append(
+                .init(
+                    service: WatchdogService(
+                        notifier: notifier, interval: interval, logger: logger,
+                        stopAfter: faults.stopWatchdogAfter)))
         }
         services.append(.init(service: ShutdownAnnouncer(notifier: notifier, logger: logger)))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.daemon.shutdownTimeoutSeconds)
-        logger.info("starting", metadata: [
-            "version": "\(FinetunedVersion.current)", "config_file": "\(configuration.file)",
-            "socket": "\(socketPath)", "adapters": "\(setup.adapters.names.sorted().joined(separator: ","))",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(FinetunedVersion.current)", "config_file": "\(configuration.file)",
+                "socket": "\(socketPath)", "adapters": "\(setup.adapters.names.sorted().joined(separator: ","))",
+            ])
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
     }
@@ -119,8 +137,9 @@ public struct Daemon {
             logger.error("test fault: probe write to \(path) succeeded: the sandbox did not stop it", metadata: ["probe": "written"])
         } else {
             let code = errno
-            logger.notice("test fault: probe write to \(path) refused: \(String(cString: strerror(code)))",
-                          metadata: ["probe": "refused", "errno": "\(code)"])
+            logger.notice(
+                "test fault: probe write to \(path) refused: \(String(cString: strerror(code)))",
+                metadata: ["probe": "refused", "errno": "\(code)"])
         }
     }
 

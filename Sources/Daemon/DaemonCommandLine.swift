@@ -86,8 +86,9 @@ public enum DaemonCommandLine {
             let text = command.fullMessage(for: error)
             return text == FinetunedVersion.current ? .version : .help(text + "\n")
         }
-        throw CommandLineError(message: command.message(for: error), description: command.fullMessage(for: error) + "\n",
-                               exitCode: code.rawValue)
+        throw CommandLineError(
+            message: command.message(for: error), description: command.fullMessage(for: error) + "\n",
+            exitCode: code.rawValue)
     }
 }
 

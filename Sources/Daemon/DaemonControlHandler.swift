@@ -1,10 +1,10 @@
+import AdapterKit
 import FinetunedControl
 import FinetunedMetrics
 import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
 import Foundation
-import AdapterKit
 import Logging
 
 /// Answers `finetunectl` requests from the daemon's state.
@@ -17,8 +17,9 @@ struct DaemonControlHandler: ControlRequestHandler {
     static let verbs = ControlVerb.allCases.map(\.rawValue)
 
     static func resource(_ r: ResourceRecord, now: Date = Date()) -> ResourceSummary {
-        ResourceSummary(workflowID: r.workflowID, kind: r.kind.rawValue, identifier: r.identifier, createdAt: r.createdAt,
-                        ageSeconds: now.timeIntervalSince(r.createdAt), retained: r.retained, deletedAt: r.deletedAt)
+        ResourceSummary(
+            workflowID: r.workflowID, kind: r.kind.rawValue, identifier: r.identifier, createdAt: r.createdAt,
+            ageSeconds: now.timeIntervalSince(r.createdAt), retained: r.retained, deletedAt: r.deletedAt)
     }
 
     static func detail(_ record: WorkflowRecord, archive: String, resources: [ResourceRecord], answers: [InferenceAnswer] = []) -> WorkflowDetail {
@@ -32,9 +33,10 @@ struct DaemonControlHandler: ControlRequestHandler {
         detail.throughputARN = c.throughputARN
         detail.serviceStatus = c.lastServiceStatus
         detail.scores = c.scores.map {
-            ScoreDetail(verdict: $0.verdict, reason: $0.reason, prompts: $0.prompts, excludedUnanswered: $0.excludedUnanswered,
-                        excludedLeaked: $0.excludedLeaked, meanBaseF1: $0.meanBaseF1, meanCustomF1: $0.meanCustomF1,
-                        confidenceLow: $0.confidenceLow, confidenceHigh: $0.confidenceHigh, winShare: $0.winShare)
+            ScoreDetail(
+                verdict: $0.verdict, reason: $0.reason, prompts: $0.prompts, excludedUnanswered: $0.excludedUnanswered,
+                excludedLeaked: $0.excludedLeaked, meanBaseF1: $0.meanBaseF1, meanCustomF1: $0.meanCustomF1,
+                confidenceLow: $0.confidenceLow, confidenceHigh: $0.confidenceHigh, winShare: $0.winShare)
         }
         detail.resources = resources.map { resource($0) }
         detail.evaluationPrompts = c.evaluationPrompts
@@ -43,8 +45,9 @@ struct DaemonControlHandler: ControlRequestHandler {
     }
 
     static func summary(_ record: WorkflowRecord) -> WorkflowSummary {
-        WorkflowSummary(id: record.id, profile: record.profile, dropName: record.dropName, stage: record.stage.rawValue,
-                        createdAt: record.createdAt, updatedAt: record.updatedAt, failure: record.failure)
+        WorkflowSummary(
+            id: record.id, profile: record.profile, dropName: record.dropName, stage: record.stage.rawValue,
+            createdAt: record.createdAt, updatedAt: record.updatedAt, failure: record.failure)
     }
 
     /// Who may do what, from the configuration in force (a reload may change the groups).
@@ -93,7 +96,9 @@ struct DaemonControlHandler: ControlRequestHandler {
         return record
     }
 
-    private func handle(_ verb: ControlVerb, _ request: ControlRequest, peer: ControlPeer, scope: ControlScope) async throws(StoreError) -> ControlAnswer {
+    private func handle(_ verb: ControlVerb, _ request: ControlRequest, peer: ControlPeer, scope: ControlScope) async throws(StoreError)
+        -> ControlAnswer
+    {
         switch verb {
         case .status:
             var status = await runtime.status()
@@ -121,7 +126,9 @@ struct DaemonControlHandler: ControlRequestHandler {
             guard Self.visible(try await runtime.store.workflow(id: id), in: scope) != nil else {
                 return .failure(ControlFailure(code: "not_found", message: "no workflow \(OneLine.of(id, limit: 80))"))
             }
-            guard let engine = await runtime.engine else { return .failure(ControlFailure(code: "starting", message: "the engine is not running yet")) }
+            guard let engine = await runtime.engine else {
+                return .failure(ControlFailure(code: "starting", message: "the engine is not running yet"))
+            }
             logger.notice("\(request.verb) of \(id) requested over the control socket", metadata: ["peer": "\(peer)", "workflow_id": "\(id)"])
             do {
                 let record = request.verb == "cancel" ? try await engine.cancel(id) : try await engine.retry(id)
@@ -147,7 +154,8 @@ struct DaemonControlHandler: ControlRequestHandler {
                 return .failure(.badRequest("limit must be a whole number from 0 to 10000, not '\(OneLine.of(limitText, limit: 40))'"))
             }
             let all = request.arguments["all"] == "true"
-            var records = all
+            var records =
+                all
                 ? try await runtime.store.recentWorkflows(limit: scope == .everything ? limit : 10_000)
                 : try await runtime.store.workflows(in: Set(WorkflowStage.allCases.filter { !$0.isTerminal }))
             records = records.filter { Self.visible($0, in: scope) != nil }
@@ -159,15 +167,18 @@ struct DaemonControlHandler: ControlRequestHandler {
             }
             if verb == .show {
                 let archive = await runtime.configuration.paths.archive + "/" + id
-                return .result(Self.detail(record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
-                                           answers: try await runtime.store.answers(workflowID: id)))
+                return .result(
+                    Self.detail(
+                        record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
+                        answers: try await runtime.store.answers(workflowID: id)))
             }
             let events = try await runtime.store.events(workflowID: id)
             var previous: Date?
             let entries = events.map { event -> HistoryEntry in
                 defer { previous = event.at }
-                return HistoryEntry(at: event.at, stage: event.stage.rawValue, kind: event.kind.rawValue, message: event.message,
-                                    sincePrevious: previous.map { event.at.timeIntervalSince($0) })
+                return HistoryEntry(
+                    at: event.at, stage: event.stage.rawValue, kind: event.kind.rawValue, message: event.message,
+                    sincePrevious: previous.map { event.at.timeIntervalSince($0) })
             }
             return .result(entries)
         case .reload:

@@ -75,19 +75,23 @@ public actor DaemonRuntime {
             loadedAt = Date()
             reloads += 1
             lastReloadError = nil
-            logger.notice("configuration reloaded", metadata: [
-                LogMessageID.configurationReloaded.metadata.key: "\(LogMessageID.configurationReloaded.metadata.value)",
-                "trigger": "\(trigger)", "config_file": "\(file)", "profiles": "\(next.profiles.count)",
-                "adapters": "\(next.adapters.names.sorted().joined(separator: ","))",
-            ])
+            logger.notice(
+                "configuration reloaded",
+                metadata: [
+                    LogMessageID.configurationReloaded.metadata.key: "\(LogMessageID.configurationReloaded.metadata.value)",
+                    "trigger": "\(trigger)", "config_file": "\(file)", "profiles": "\(next.profiles.count)",
+                    "adapters": "\(next.adapters.names.sorted().joined(separator: ","))",
+                ])
             return .applied(profiles: next.profiles.keys.sorted())
         } catch {
             failedReloads += 1
             lastReloadError = error.description
-            logger.error("configuration refused, the previous one stays in force: \(error.description)", metadata: [
-                LogMessageID.configurationRejected.metadata.key: "\(LogMessageID.configurationRejected.metadata.value)",
-                "trigger": "\(trigger)", "config_file": "\(file)",
-            ])
+            logger.error(
+                "configuration refused, the previous one stays in force: \(error.description)",
+                metadata: [
+                    LogMessageID.configurationRejected.metadata.key: "\(LogMessageID.configurationRejected.metadata.value)",
+                    "trigger": "\(trigger)", "config_file": "\(file)",
+                ])
             return .refused(diagnostics: error.diagnostics.map(\.description))
         }
     }

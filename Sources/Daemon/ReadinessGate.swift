@@ -24,8 +24,10 @@ actor ReadinessGate {
         isReady = true
         let summary = await status()
         notifier.ready(status: summary)
-        logger.notice("finetuned ready", metadata: [
-            LogMessageID.daemonReady.metadata.key: "\(LogMessageID.daemonReady.metadata.value)",
-        ])
+        logger.notice(
+            "finetuned ready",
+            metadata: [
+                LogMessageID.daemonReady.metadata.key: "\(LogMessageID.daemonReady.metadata.value)"
+            ])
     }
 }

@@ -77,8 +77,9 @@ public struct BERTScorer: Sendable {
         guard cTotal > 0, rTotal > 0 else { return BERTScore(precision: 0, recall: 0, f1: 0) }
         // Cosine similarities of every candidate token with every reference token, `[c × r]`.
         var similarity = [Float](repeating: 0, count: c * r)
-        encoder.blas.sgemm(transposeB: true, m: Int32(c), n: Int32(r), k: Int32(h), alpha: 1, a: candidate.vectors, lda: Int32(h),
-                   b: reference.vectors, ldb: Int32(h), beta: 0, c: &similarity, ldc: Int32(r))
+        encoder.blas.sgemm(
+            transposeB: true, m: Int32(c), n: Int32(r), k: Int32(h), alpha: 1, a: candidate.vectors, lda: Int32(h),
+            b: reference.vectors, ldb: Int32(h), beta: 0, c: &similarity, ldc: Int32(r))
         var bestForCandidate = [Float](repeating: -.infinity, count: c)
         var bestForReference = [Float](repeating: -.infinity, count: r)
         for i in 0..<c {

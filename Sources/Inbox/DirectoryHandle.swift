@@ -85,7 +85,10 @@ public final class DirectoryHandle: Sendable {
                 let bytes = raw.prefix { $0 != 0 }
                 return String(validating: bytes, as: UTF8.self)
             }
-            guard let name else { undecodable += 1; continue }
+            guard let name else {
+                undecodable += 1
+                continue
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         return (names, undecodable)

@@ -54,7 +54,8 @@ struct DropAdmission {
         let dropLimit = profile.model.limits.maxTrainingFileBytes ?? Self.fallbackFileLimit
         var owner = ownerUID
         if spool.status(InboxLayout.claimedName(workflowID)) == nil, let st = spool.status(copyName),
-           st.st_uid != geteuid() || st.st_nlink != 1 {
+            st.st_uid != geteuid() || st.st_nlink != 1
+        {
             // Claimed by a version that validated the submitter's own inode: copy it now.
             try? spool.move(copyName, to: spool, as: InboxLayout.claimedName(workflowID))
         }
@@ -79,8 +80,9 @@ struct DropAdmission {
         for companion in Companion.allCases where spool.status(InboxLayout.claimedName(workflowID, companion)) != nil {
             result.fromDrop.insert(companion)
             do {
-                _ = try SubmittedFile.copy(InboxLayout.claimedName(workflowID, companion), in: spool,
-                                           to: workflowID + companion.suffix, in: spool, limit: limit(for: companion))
+                _ = try SubmittedFile.copy(
+                    InboxLayout.claimedName(workflowID, companion), in: spool,
+                    to: workflowID + companion.suffix, in: spool, limit: limit(for: companion))
             } catch {
                 result.problems.append("\(companion.words(companion.name(for: shown))) was not taken: \(error)")
             }
@@ -133,8 +135,10 @@ struct DropAdmission {
     /// profile's named sets, the profile's own. What is not a companion is copied into the
     /// spool; the result names the source for reports, or is nil when there is none (or the
     /// problem is recorded).
-    private func resolveSet(_ companion: Companion, chosen: String?, named: [String: String], configured: String?,
-                            key: String, table: String, into result: inout Result) -> String? {
+    private func resolveSet(
+        _ companion: Companion, chosen: String?, named: [String: String], configured: String?,
+        key: String, table: String, into result: inout Result
+    ) -> String? {
         let target = workflowID + companion.suffix
         if result.fromDrop.contains(companion) {
             if chosen != nil {
@@ -161,11 +165,15 @@ struct DropAdmission {
     private func checkEvaluationSet(into result: inout Result) {
         let target = workflowID + Companion.evaluation.suffix
         let chosen = result.sidecar.evaluationSet
-        guard let source = resolveSet(.evaluation, chosen: chosen, named: profile.profile.evaluationSets, configured: profile.profile.evaluationSet,
-                                      key: "evaluation_set", table: "evaluation_sets", into: &result) else {
+        guard
+            let source = resolveSet(
+                .evaluation, chosen: chosen, named: profile.profile.evaluationSets, configured: profile.profile.evaluationSet,
+                key: "evaluation_set", table: "evaluation_sets", into: &result)
+        else {
             if chosen == nil && !result.fromDrop.contains(.evaluation) && profile.profile.evaluationSet == nil {
-                result.problems.append("no evaluation set: the profile '\(profile.profile.name)' names none and the drop brings no "
-                                       + "\(Companion.evaluation.name(for: name)), so the custom model could not be compared with the base model")
+                result.problems.append(
+                    "no evaluation set: the profile '\(profile.profile.name)' names none and the drop brings no "
+                        + "\(Companion.evaluation.name(for: name)), so the custom model could not be compared with the base model")
             }
             return
         }
@@ -181,15 +189,19 @@ struct DropAdmission {
     /// The job's validation data, checked like a drop against the model's validation limits.
     private func checkValidationSet(into result: inout Result) {
         let target = workflowID + Companion.validation.suffix
-        guard let source = resolveSet(.validation, chosen: result.sidecar.validationSet, named: profile.profile.validationSets,
-                                      configured: profile.profile.validationSet, key: "validation_set", table: "validation_sets", into: &result) else { return }
+        guard
+            let source = resolveSet(
+                .validation, chosen: result.sidecar.validationSet, named: profile.profile.validationSets,
+                configured: profile.profile.validationSet, key: "validation_set", table: "validation_sets", into: &result)
+        else { return }
         guard profile.model.serving.validationData else {
             result.problems.append("\(source) is validation data, which \(profile.model.displayName) jobs do not take")
             return
         }
         guard profile.backendKind == .bedrock else {
-            result.problems.append("\(source) is validation data, which only a Bedrock job takes; the profile's \(profile.backendKind.rawValue) "
-                                   + "backend holds out part of the training data itself")
+            result.problems.append(
+                "\(source) is validation data, which only a Bedrock job takes; the profile's \(profile.backendKind.rawValue) "
+                    + "backend holds out part of the training data itself")
             return
         }
         guard spool.status(target) != nil else { return }

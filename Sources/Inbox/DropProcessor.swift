@@ -44,16 +44,18 @@ struct DropProcessor: Sendable {
         let id = WorkflowRecord.newID()
         let now = Date()
         try await store.insert(
-            WorkflowRecord(id: id, profile: profileName, dropName: name, sha256: nil, spoolPath: layout.claimedPath(id),
-                           stage: .claiming, createdAt: now, updatedAt: now, ownerUID: UInt32(entry.st_uid)),
+            WorkflowRecord(
+                id: id, profile: profileName, dropName: name, sha256: nil, spoolPath: layout.claimedPath(id),
+                stage: .claiming, createdAt: now, updatedAt: now, ownerUID: UInt32(entry.st_uid)),
             event: "claiming \(profileName)/\(OneLine.of(name, limit: 200))")
         do {
             try folder.move(name, to: spool, as: InboxLayout.claimedName(id))
         } catch {
             try await store.abandonClaim(id: id)
             if error.code == .ENOENT { return .vanished }
-            logger.error("cannot claim \(profileName)/\(OneLine.of(name, limit: 200)): \(error.localizedDescription)",
-                         metadata: ["drop_file": "\(name)", "profile": "\(profileName)"])
+            logger.error(
+                "cannot claim \(profileName)/\(OneLine.of(name, limit: 200)): \(error.localizedDescription)",
+                metadata: ["drop_file": "\(name)", "profile": "\(profileName)"])
             return .ignored(error.localizedDescription)
         }
         // A companion is the drop owner's only if that user put it there: the folder is
@@ -74,17 +76,21 @@ struct DropProcessor: Sendable {
 
     /// Copies and validates a claimed drop on a thread of its own; `folder` is where its
     /// receipt goes (nil when the profile folder cannot be used now).
-    func admit(id: String, profile: ResolvedProfile?, folder: DirectoryHandle?, spool: DirectoryHandle, today: String) async throws(StoreError) -> Outcome {
+    func admit(id: String, profile: ResolvedProfile?, folder: DirectoryHandle?, spool: DirectoryHandle, today: String) async throws(StoreError)
+        -> Outcome
+    {
         guard let record = try await store.workflow(id: id), record.stage == .claimed else { return .ignored("\(id) is not claimed") }
         let name = record.dropName
         var early: [String] = []
         if let problem = DropName.problem(with: name) { early.append("the drop was not taken: \(problem)") }
         guard let profile, early.isEmpty else {
             if profile == nil { early.append("profile '\(record.profile)' is not usable (see the daemon's log for the configuration error)") }
-            return try await reject(record, folder: folder, spool: spool, fromDrop: [], report: early.joined(separator: "\n") + "\n", summary: early[0])
+            return try await reject(
+                record, folder: folder, spool: spool, fromDrop: [], report: early.joined(separator: "\n") + "\n", summary: early[0])
         }
-        let admission = DropAdmission(layout: layout, spool: spool, workflowID: id, name: name, profile: profile,
-                                      ownerUID: record.ownerUID, requireGroup: requireGroup, today: today)
+        let admission = DropAdmission(
+            layout: layout, spool: spool, workflowID: id, name: name, profile: profile,
+            ownerUID: record.ownerUID, requireGroup: requireGroup, today: today)
         let worker = SerialWorker(name: "finetuned-admit")
         var result: DropAdmission.Result
         let delay = admissionDelay
@@ -106,14 +112,19 @@ struct DropProcessor: Sendable {
         }
         if let digest = result.digest { try await store.recordDigest(id: id, sha256: digest) }
         if result.isValid, let digest = result.digest, !result.sidecar.force,
-           let twin = try await store.liveWorkflow(sha256: digest, profile: record.profile), twin.id != id {
-            result.report?.add(ValidationProblem(.error, .duplicateRecord, line: 0,
-                "the same bytes are already being processed by workflow \(twin.id) (\(twin.stage.rawValue)); set force = true in \(DropName.sidecar(for: name)) to run them again"))
+            let twin = try await store.liveWorkflow(sha256: digest, profile: record.profile), twin.id != id
+        {
+            result.report?.add(
+                ValidationProblem(
+                    .error, .duplicateRecord, line: 0,
+                    "the same bytes are already being processed by workflow \(twin.id) (\(twin.stage.rawValue)); set force = true in \(DropName.sidecar(for: name)) to run them again"
+                ))
         }
         guard let report = result.report, result.isValid else {
             // The first error at a line says more than a count that follows from it.
             let errors = result.report?.problems.filter { $0.severity == .error } ?? []
-            let first = result.problems.first.map { String($0.prefix { $0 != "\n" }) }
+            let first =
+                result.problems.first.map { String($0.prefix { $0 != "\n" }) }
                 ?? (errors.first { $0.line > 0 } ?? errors.first).map { $0.formatted(file: name) } ?? "invalid"
             var text = result.problems.map { $0 + "\n" }.joined()
             if let report = result.report { text += (text.isEmpty ? "" : "\n") + report.text() }
@@ -127,18 +138,22 @@ struct DropProcessor: Sendable {
         _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid: \(summary)", failure: nil)
         Counter(label: "finetuned_drops_total", dimensions: [("profile", record.profile), ("outcome", "validated")]).increment()
         if let folder { Receipt(workflowID: id, stage: "validated", detail: summary).write(in: folder, dropName: name) }
-        logger.notice("drop accepted: \(record.profile)/\(name) (\(summary))", metadata: [
-            LogMessageID.dropAccepted.metadata.key: "\(LogMessageID.dropAccepted.rawValue)",
-            "workflow_id": "\(id)", "profile": "\(record.profile)", "drop_file": "\(name)", "stage": "validated",
-        ])
+        logger.notice(
+            "drop accepted: \(record.profile)/\(name) (\(summary))",
+            metadata: [
+                LogMessageID.dropAccepted.metadata.key: "\(LogMessageID.dropAccepted.rawValue)",
+                "workflow_id": "\(id)", "profile": "\(record.profile)", "drop_file": "\(name)", "stage": "validated",
+            ])
         return .validated(id)
     }
 
     /// Moves a claimed drop and the companions it brought from the spool to rejected/ (the
     /// daemon's copy where there is one, else the file as claimed), with its report. Copies
     /// of sets the operator configured are the daemon's own and are dropped.
-    private func reject(_ record: WorkflowRecord, folder: DirectoryHandle?, spool: DirectoryHandle, fromDrop: Set<Companion>,
-                        report: String, summary: String) async throws(StoreError) -> Outcome {
+    private func reject(
+        _ record: WorkflowRecord, folder: DirectoryHandle?, spool: DirectoryHandle, fromDrop: Set<Companion>,
+        report: String, summary: String
+    ) async throws(StoreError) -> Outcome {
         let id = record.id
         // A name that cannot be shown is not used for the file either.
         let safeName = DropName.problem(with: record.dropName) == nil ? record.dropName : id + ".jsonl"
@@ -169,7 +184,9 @@ struct DropProcessor: Sendable {
         return try await settleRejection(record, folder: folder, at: target, report: report, summary: summary)
     }
 
-    private func settleRejection(_ record: WorkflowRecord, folder: DirectoryHandle?, at target: String, report: String, summary: String) async throws(StoreError) -> Outcome {
+    private func settleRejection(_ record: WorkflowRecord, folder: DirectoryHandle?, at target: String, report: String, summary: String)
+        async throws(StoreError) -> Outcome
+    {
         let id = record.id, profileName = record.profile, name = OneLine.of(record.dropName, limit: 200)
         let reportPath = target + ".report.txt"
         do {
@@ -178,17 +195,22 @@ struct DropProcessor: Sendable {
             logger.error("cannot write the rejection report \(reportPath): \(error)", metadata: ["workflow_id": "\(id)"])
         }
         // The rejection and its notification are committed together.
-        let notifications = NotificationFacts.rejection(workflowID: id, profile: profileName, dropName: name, problem: summary,
-                                                        report: reportPath, channels: await notificationChannels())
-        _ = try await store.advance(WorkflowStep(id: id, from: .claimed, to: .rejected, context: WorkflowContext(),
-                                                 message: "rejected: \(summary)", failure: summary, notifications: notifications))
+        let notifications = NotificationFacts.rejection(
+            workflowID: id, profile: profileName, dropName: name, problem: summary,
+            report: reportPath, channels: await notificationChannels())
+        _ = try await store.advance(
+            WorkflowStep(
+                id: id, from: .claimed, to: .rejected, context: WorkflowContext(),
+                message: "rejected: \(summary)", failure: summary, notifications: notifications))
         if let folder {
             Receipt(workflowID: id, stage: "rejected", detail: summary, report: reportPath).write(in: folder, dropName: record.dropName)
         }
-        logger.error("drop rejected: \(profileName)/\(name): \(summary); report: \(reportPath)", metadata: [
-            LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
-            "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "rejected",
-        ])
+        logger.error(
+            "drop rejected: \(profileName)/\(name): \(summary); report: \(reportPath)",
+            metadata: [
+                LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
+                "workflow_id": "\(id)", "profile": "\(profileName)", "drop_file": "\(name)", "stage": "rejected",
+            ])
         Counter(label: "finetuned_drops_total", dimensions: [("profile", record.profile), ("outcome", "rejected")]).increment()
         return .rejected(id, reportPath: reportPath)
     }
@@ -204,11 +226,14 @@ struct DropProcessor: Sendable {
                     continue
                 }
                 // Claimed straight into rejected/ by an older version.
-                _ = try await store.transition(id: workflow.id, from: .claimed, to: .rejected,
-                                               event: "rejected at claim time, before a restart", failure: "rejected at claim time (see the journal)")
+                _ = try await store.transition(
+                    id: workflow.id, from: .claimed, to: .rejected,
+                    event: "rejected at claim time, before a restart", failure: "rejected at claim time (see the journal)")
             } else {
                 try await store.abandonClaim(id: workflow.id)
-                logger.info("an interrupted claim of \(workflow.profile)/\(OneLine.of(workflow.dropName, limit: 200)) was rolled back; the drop stays in the inbox")
+                logger.info(
+                    "an interrupted claim of \(workflow.profile)/\(OneLine.of(workflow.dropName, limit: 200)) was rolled back; the drop stays in the inbox"
+                )
             }
         }
     }

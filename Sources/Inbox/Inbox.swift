@@ -60,8 +60,9 @@ public actor Inbox {
         self.onStoreTrouble = onStoreTrouble
         self.watcherReadDelay = watcherReadDelay
         self.layout = layout
-        self.processor = DropProcessor(layout: layout, store: store, logger: logger, requireGroup: requireGroup,
-                                       notificationChannels: notificationChannels, admissionDelay: admissionDelay)
+        self.processor = DropProcessor(
+            layout: layout, store: store, logger: logger, requireGroup: requireGroup,
+            notificationChannels: notificationChannels, admissionDelay: admissionDelay)
         self.logger = logger
         self.profiles = profiles
         self.today = today
@@ -127,8 +128,9 @@ public actor Inbox {
         defer { queued.remove(admission.workflowID) }
         guard storeTrouble == nil, let spool = opened?.spool else { return }
         do {
-            let outcome = try await processor.admit(id: admission.workflowID, profile: await profiles()[admission.profile],
-                                                    folder: opened?.folders[admission.profile], spool: spool, today: today())
+            let outcome = try await processor.admit(
+                id: admission.workflowID, profile: await profiles()[admission.profile],
+                folder: opened?.folders[admission.profile], spool: spool, today: today())
             if case .ignored = outcome { return }
             await onProcessed()
         } catch {
@@ -257,7 +259,8 @@ public actor Inbox {
             return
         }
         guard let profile = folders[event.watch], DropName.isDrop(event.name),
-              let opened, let folder = opened.folders[profile] else { return }
+            let opened, let folder = opened.folders[profile]
+        else { return }
         // A regular file announces itself when it is closed or moved in; creation alone means
         // it is still being written. Links, FIFOs and folders never close: take them at creation.
         if event.mask & UInt32(IN_CREATE) != 0 && !event.isDirectory {

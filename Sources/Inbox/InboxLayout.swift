@@ -85,7 +85,8 @@ public struct InboxLayout: Sendable {
             // A folder a submitter made before the daemon did is theirs to empty at will:
             // the sticky bit does not bind a directory's owner.
             guard info.st_uid == geteuid() else {
-                problems[profile] = "\(profileFolder(profile)) is owned by uid \(info.st_uid), not by the daemon; it is left alone (remove it, and the daemon makes its own)"
+                problems[profile] =
+                    "\(profileFolder(profile)) is owned by uid \(info.st_uid), not by the daemon; it is left alone (remove it, and the daemon makes its own)"
                 continue
             }
             if let gid, info.st_gid != gid { fchown(folder.fd, geteuid(), gid) }

@@ -44,7 +44,8 @@ public struct Receipt: Codable, Sendable, Equatable {
         let now = Date().timeIntervalSince1970
         for name in folder.names().names where name.hasPrefix(".") && (name.hasSuffix(".receipt") || name.hasSuffix(".tmp")) {
             guard let st = folder.status(name), st.st_uid == geteuid(), EntryType(st.st_mode).isRegular,
-                  now - Double(st.st_mtim.tv_sec) > age else { continue }
+                now - Double(st.st_mtim.tv_sec) > age
+            else { continue }
             folder.remove(name)
         }
     }

@@ -49,9 +49,17 @@ enum SidecarReader {
             case ("job_name", .string(let s)): sidecar.jobName = s
             case ("custom_model_name", .string(let s)): sidecar.customModelName = s
             case ("evaluation_set", .string(let s)):
-                if let why = setNameProblem(s, table: "evaluation_sets", companion: .evaluation) { problem(key, why) } else { sidecar.evaluationSet = s }
+                if let why = setNameProblem(s, table: "evaluation_sets", companion: .evaluation) {
+                    problem(key, why)
+                } else {
+                    sidecar.evaluationSet = s
+                }
             case ("validation_set", .string(let s)):
-                if let why = setNameProblem(s, table: "validation_sets", companion: .validation) { problem(key, why) } else { sidecar.validationSet = s }
+                if let why = setNameProblem(s, table: "validation_sets", companion: .validation) {
+                    problem(key, why)
+                } else {
+                    sidecar.validationSet = s
+                }
             case ("force", .boolean(let b)): sidecar.force = b
             case (let k, _) where keys.contains(k):
                 problem(k, "'\(k)' has the wrong type (\(value))")
@@ -63,11 +71,15 @@ enum SidecarReader {
         // Checked as the names they become: the prefix, '-', a workflow id.
         let sample = "-wf-20000101-00000000"
         if let name = sidecar.jobName, name.utf8.count > maxPrefix || !isValidJobName(name + sample) {
-            problem("job_name", "'\(name)' is not a valid job name prefix (1 to \(maxPrefix) letters, digits, '+', '-', '.'; starting with a letter "
+            problem(
+                "job_name",
+                "'\(name)' is not a valid job name prefix (1 to \(maxPrefix) letters, digits, '+', '-', '.'; starting with a letter "
                     + "or digit; the daemon appends -<workflow id>)")
         }
         if let name = sidecar.customModelName, name.utf8.count > maxPrefix || !isValidModelName(name + sample) {
-            problem("custom_model_name", "'\(name)' is not a valid custom model name prefix (1 to \(maxPrefix) letters, digits, '-' and '_', "
+            problem(
+                "custom_model_name",
+                "'\(name)' is not a valid custom model name prefix (1 to \(maxPrefix) letters, digits, '-' and '_', "
                     + "no two in a row, not at the end; the daemon appends -<workflow id>)")
         }
         if !problems.isEmpty { throw ConfigurationError(problems) }
@@ -97,7 +109,10 @@ enum SidecarReader {
         guard (1...63).contains(b.count), b[0].isAlnum else { return false }
         var previousSeparator = false
         for byte in b {
-            if byte.isAlnum { previousSeparator = false; continue }
+            if byte.isAlnum {
+                previousSeparator = false
+                continue
+            }
             guard byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_"), !previousSeparator else { return false }
             previousSeparator = true
         }

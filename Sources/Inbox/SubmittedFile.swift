@@ -76,7 +76,9 @@ public enum SubmittedFile {
         let partial = target + ".part"
         unlinkat(destination.fd, partial, 0)
         let out = openat(destination.fd, partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw .unreadable("cannot create the daemon's copy \(destination.path(of: partial)): \(String(cString: strerror(errno)))") }
+        guard out >= 0 else {
+            throw .unreadable("cannot create the daemon's copy \(destination.path(of: partial)): \(String(cString: strerror(errno)))")
+        }
         var finished = false
         defer {
             close(out)
@@ -87,7 +89,8 @@ public enum SubmittedFile {
         var after = stat()
         guard fstat(fd, &after) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
         guard copied == size, after.st_size == before.st_size, after.st_mtim.tv_sec == before.st_mtim.tv_sec,
-              after.st_mtim.tv_nsec == before.st_mtim.tv_nsec else {
+            after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+        else {
             throw .changed(before: size, after: max(copied, Int(after.st_size)))
         }
         guard fsync(out) == 0 else { throw .unreadable("cannot sync the daemon's copy: \(String(cString: strerror(errno)))") }

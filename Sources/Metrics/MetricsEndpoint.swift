@@ -65,7 +65,8 @@ public struct MetricsEndpoint: Service, CustomStringConvertible {
                         guard let request = head else { continue }
                         let (status, body) = await answer(request, hasBody: hasBody)
                         var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
+                        headers.add(
+                            name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
                         headers.add(name: "Content-Length", value: String(body.count))
                         if status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
                         if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }

@@ -68,7 +68,8 @@ enum JournalFields {
         case .stringConvertible(let c): c.description
         case .array(let items): "[" + items.map(render).joined(separator: ", ") + "]"
         case .dictionary(let dict):
-            "{" + dict.sorted { $0.key < $1.key }.map { "\($0.key): \(render($0.value))" }
+            "{"
+                + dict.sorted { $0.key < $1.key }.map { "\($0.key): \(render($0.value))" }
                 .joined(separator: ", ") + "}"
         }
     }
@@ -93,7 +94,7 @@ enum JournalFields {
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             guard !isSecret(key) else { continue }
             guard let name = wellKnown[key] ?? fieldName(forMetadataKey: key),
-                  !reserved.contains(name)
+                !reserved.contains(name)
             else { continue }
             out.append((name, render(value)))
         }

@@ -17,7 +17,7 @@ public enum LogDestination: String, Sendable, CaseIterable {
         let parts = stream.split(separator: ":")
         var st = stat()
         guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]),
-              fstat(STDERR_FILENO, &st) == 0
+            fstat(STDERR_FILENO, &st) == 0
         else { return .stderr }
         return UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino ? .journal : .stderr
     }
@@ -26,10 +26,11 @@ public enum LogDestination: String, Sendable, CaseIterable {
     public func bootstrap(level: Logger.Level, identifier: String = "finetuned") {
         let destination = resolved()
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = switch destination {
-            case .journal: JournalLogHandler(label: label, identifier: identifier)
-            case .stderr, .automatic: StderrLogHandler(label: label)
-            }
+            var handler: any LogHandler =
+                switch destination {
+                case .journal: JournalLogHandler(label: label, identifier: identifier)
+                case .stderr, .automatic: StderrLogHandler(label: label)
+                }
             handler.logLevel = level
             return handler
         }

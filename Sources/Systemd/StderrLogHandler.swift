@@ -33,7 +33,10 @@ public struct StderrLogHandler: LogHandler {
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !JournalFields.isSecret(key) && key != "message_id" {
             let rendered = JournalFields.render(value)
             let needsQuotes = rendered.isEmpty || rendered.contains { $0 == " " || $0 == "\"" || $0 == "\n" }
-            line += " \(key)=" + (needsQuotes ? "\"\(rendered.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\"" : rendered)
+            line +=
+                " \(key)="
+                + (needsQuotes
+                    ? "\"\(rendered.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\"" : rendered)
         }
         return line
     }

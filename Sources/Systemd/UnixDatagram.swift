@@ -47,10 +47,11 @@ struct UnixSocketAddress: Sendable {
         }
         let sent = withUnsafeMutablePointer(to: &address) { name in
             withUnsafeMutablePointer(to: &vector) { vectors in
-                var message = msghdr(msg_name: UnsafeMutableRawPointer(name), msg_namelen: length,
-                                     msg_iov: vectors, msg_iovlen: 1,
-                                     msg_control: descriptor == nil ? nil : control,
-                                     msg_controllen: descriptor == nil ? 0 : controlSize, msg_flags: 0)
+                var message = msghdr(
+                    msg_name: UnsafeMutableRawPointer(name), msg_namelen: length,
+                    msg_iov: vectors, msg_iovlen: 1,
+                    msg_control: descriptor == nil ? nil : control,
+                    msg_controllen: descriptor == nil ? 0 : controlSize, msg_flags: 0)
                 var sent: Int
                 repeat { sent = sendmsg(socket, &message, Int32(MSG_NOSIGNAL)) } while sent < 0 && errno == EINTR
                 return sent

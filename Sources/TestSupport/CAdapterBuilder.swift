@@ -12,15 +12,19 @@ public enum CAdapterBuilder {
 
     /// Builds `directory/libfinetuned-adapter-example.so` (or `fileName`) with extra `-D` defines.
     @discardableResult
-    public static func build(into directory: String, defines: [String] = [], fileName: String = "libfinetuned-adapter-example.so",
-                             includeDirectory: String = CAdapterBuilder.includeDirectory) throws -> String {
+    public static func build(
+        into directory: String, defines: [String] = [], fileName: String = "libfinetuned-adapter-example.so",
+        includeDirectory: String = CAdapterBuilder.includeDirectory
+    ) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let output = directory + "/" + fileName
         guard let compiler = Command.which("cc") ?? Command.which("gcc") ?? Command.which("clang") else {
             throw CAdapterBuildError(message: "no C compiler found (apt-get install gcc)")
         }
-        let result = try Command.run(compiler, ["-std=c11", "-Wall", "-Werror", "-shared", "-fPIC", "-I", includeDirectory]
-            + defines.map { "-D\($0)" } + ["-o", output, source])
+        let result = try Command.run(
+            compiler,
+            ["-std=c11", "-Wall", "-Werror", "-shared", "-fPIC", "-I", includeDirectory]
+                + defines.map { "-D\($0)" } + ["-o", output, source])
         guard result.status == 0 else { throw CAdapterBuildError(message: result.stderr) }
         chmod(output, 0o644)
         return output

@@ -62,19 +62,20 @@ public final class DaemonHarness: @unchecked Sendable {
     /// maildir; polls quickly. The end-to-end local tests and the benchmark run it.
     public static func localRehearsal(in dir: TemporaryDirectory) -> String {
         writeExamples("summaries-eval.jsonl", as: "summaries-eval.jsonl", in: dir) { $0.prefix(30) }
-        let text = scoredAndMailed(in: dir) + """
+        let text =
+            scoredAndMailed(in: dir) + """
 
-            [profiles.summaries]
-            adapter = "local"
-            base_model = "local.minilm-extractive-v1"
-            backend = "local"
-            evaluation_set = "\(dir.file("summaries-eval.jsonl"))"
+                [profiles.summaries]
+                adapter = "local"
+                base_model = "local.minilm-extractive-v1"
+                backend = "local"
+                evaluation_set = "\(dir.file("summaries-eval.jsonl"))"
 
-            [profiles.summaries.hyperparameters]
-            epochCount = 5
-            batchSize = 16
-            earlyStoppingPatience = 5
-            """
+                [profiles.summaries.hyperparameters]
+                epochCount = 5
+                batchSize = 16
+                earlyStoppingPatience = 5
+                """
         return Self.usingSharedModel(Self.polling(text, every: 0.2, maximum: 1), in: dir)
     }
 
@@ -94,8 +95,10 @@ public final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Writes the records `pick` chooses from the repository's `examples/<source>` into `dir` as `name`.
-    public static func writeExamples(_ source: String, as name: String, in dir: TemporaryDirectory,
-                                     pick: ([Substring]) -> ArraySlice<Substring>) {
+    public static func writeExamples(
+        _ source: String, as name: String, in dir: TemporaryDirectory,
+        pick: ([Substring]) -> ArraySlice<Substring>
+    ) {
         let path = BuiltProducts.packageRoot.appendingPathComponent("examples/" + source).path
         let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
         _ = try? dir.write(name, pick(lines).joined(separator: "\n") + "\n")
@@ -104,8 +107,9 @@ public final class DaemonHarness: @unchecked Sendable {
     /// `configuration(in:)` text pointed at the machine's BERT model (scripts/fetch-model)
     /// instead of the harness's empty model folder.
     public static func usingSharedModel(_ text: String, in dir: TemporaryDirectory) -> String {
-        text.replacingOccurrences(of: "models = \"\(dir.file("models"))\"",
-                                  with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
+        text.replacingOccurrences(
+            of: "models = \"\(dir.file("models"))\"",
+            with: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"")
     }
 
     /// `configuration(in:)` text with jobs and throughputs polled every `every` seconds, at most `maximum` apart.
@@ -183,10 +187,11 @@ public final class DaemonHarness: @unchecked Sendable {
     public func mappedFiles() -> Set<String> {
         // procfs reports size 0: read to the end, not by the reported size.
         guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/maps"), let data = try? handle.readToEnd() else { return [] }
-        return Set(String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-            line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true).dropFirst(5).first
-                .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.hasPrefix("/") ? $0 : nil }
-        })
+        return Set(
+            String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+                line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true).dropFirst(5).first
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.hasPrefix("/") ? $0 : nil }
+            })
     }
     /// The daemon's child processes (its model workers), zombies included: process id,
     /// state letter and name, from /proc/*/stat.
@@ -194,7 +199,8 @@ public final class DaemonHarness: @unchecked Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> (Int32, String, String)? in
             guard let child = Int32(entry),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/stat") else { return nil }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/stat")
+            else { return nil }
             // "pid (comm) state ppid ...": the name may hold spaces and parentheses.
             let text = String(decoding: data, as: UTF8.self)
             guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }

@@ -17,13 +17,16 @@ public final class EngineFixture: @unchecked Sendable {
     public var statePath: String { directory.file("backend.json") }
 
     public static let fast = EnginePolicy(
-        jobPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)), throughputPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)),
+        jobPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)),
+        throughputPoll: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)),
         retry: Backoff(initial: .milliseconds(2), maximum: .milliseconds(10)), stepAttempts: 5, trainingDeadline: .seconds(3600),
         throughputDeadline: .seconds(3600), invokeTimeout: .seconds(5), invokeAttempts: 3, maxConcurrentWorkflows: 4, maxLiveThroughputs: 4,
         maxUnkeptThroughputAge: .seconds(3600))
 
-    public init(script: ScriptSettings = ScriptSettings(), policy: EnginePolicy = EngineFixture.fast, prompts: Int = 8,
-                keepRejectedModels: Bool = false, directory: TemporaryDirectory? = nil) throws {
+    public init(
+        script: ScriptSettings = ScriptSettings(), policy: EnginePolicy = EngineFixture.fast, prompts: Int = 8,
+        keepRejectedModels: Bool = false, directory: TemporaryDirectory? = nil
+    ) throws {
         let dir = try directory ?? TemporaryDirectory(prefix: "fte")
         self.directory = dir
         var script = script
@@ -40,8 +43,10 @@ public final class EngineFixture: @unchecked Sendable {
     /// Prompts whose first sentence carries the gist (what the scripted custom model answers)
     /// and whose reference restates it; the base model answers with the last sentence.
     public static func evaluationSet(_ n: Int) -> String {
-        let topics = ["invoice", "router", "printer", "badge", "laptop", "backup", "license", "mailbox", "vpn", "calendar",
-                      "monitor", "keyboard", "database", "payroll", "shipment", "warehouse"]
+        let topics = [
+            "invoice", "router", "printer", "badge", "laptop", "backup", "license", "mailbox", "vpn", "calendar",
+            "monitor", "keyboard", "database", "payroll", "shipment", "warehouse",
+        ]
         return (0..<n).map { i in
             let topic = topics[i % topics.count] + (i >= topics.count ? " \(i)" : "")
             let prompt = "The \(topic) request was approved by finance on Monday. Staff discussed lunch options. The weather stayed mild all week."
@@ -52,10 +57,13 @@ public final class EngineFixture: @unchecked Sendable {
     /// A validated workflow, as the inbox leaves it.
     @discardableResult
     public func addValidated(_ id: String = WorkflowRecord.newID(), name: String = "drop.jsonl") async throws -> String {
-        let spool = try directory.write("spool-\(id).jsonl", (1...20).map { #"{"prompt":"Summarize ticket \#($0).","completion":"Ticket \#($0)."}"# + "\n" }.joined())
+        let spool = try directory.write(
+            "spool-\(id).jsonl", (1...20).map { #"{"prompt":"Summarize ticket \#($0).","completion":"Ticket \#($0)."}"# + "\n" }.joined())
         let now = Date()
-        try await store.insert(WorkflowRecord(id: id, profile: "drill", dropName: name, sha256: nil, spoolPath: spool, stage: .claimed,
-                                              createdAt: now, updatedAt: now), event: "test drop")
+        try await store.insert(
+            WorkflowRecord(
+                id: id, profile: "drill", dropName: name, sha256: nil, spoolPath: spool, stage: .claimed,
+                createdAt: now, updatedAt: now), event: "test drop")
         _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid", failure: nil)
         return id
     }
@@ -102,9 +110,10 @@ public struct TestEnvironment: WorkflowEnvironment {
     public let idleReports = Tally()
 
     public func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
-        WorkflowSpec(adapter: "local", baseModel: "base.model-v1", backend: "drill", hyperparameters: ["epochCount": "2"],
-                     evaluationSet: evaluationSet, jobName: "finetuned-\(workflow.id)", customModelName: "drill-\(workflow.id)",
-                     throughputName: "finetuned-\(workflow.id)", keepRejectedModels: keepRejectedModels)
+        WorkflowSpec(
+            adapter: "local", baseModel: "base.model-v1", backend: "drill", hyperparameters: ["epochCount": "2"],
+            evaluationSet: evaluationSet, jobName: "finetuned-\(workflow.id)", customModelName: "drill-\(workflow.id)",
+            throughputName: "finetuned-\(workflow.id)", keepRejectedModels: keepRejectedModels)
     }
 
     public func backend(named name: String) async throws -> any CustomizationBackend { backend }
@@ -133,7 +142,8 @@ struct DocumentCodec: InvocationCodec {
     }
 
     func response(body: String) throws -> InvocationResponse {
-        guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let summary = object["summary"] as? String else {
+        guard let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], let summary = object["summary"] as? String
+        else {
             throw CocoaError(.coderReadCorrupt)
         }
         return InvocationResponse(text: summary)
@@ -144,8 +154,9 @@ struct DocumentCodec: InvocationCodec {
 struct OverlapEvaluator: WorkflowEvaluator {
     func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
         let items = try EvaluationSet.load(path: evaluationSet)
-        return EvaluationPlan(prompts: items.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
-                              leaked: 0, source: evaluationSet)
+        return EvaluationPlan(
+            prompts: items.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
+            leaked: 0, source: evaluationSet)
     }
 
     static func f1(_ candidate: String, _ reference: String) -> Double {
@@ -159,13 +170,17 @@ struct OverlapEvaluator: WorkflowEvaluator {
 
     func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
         let usable = plan.prompts.indices.filter { base[$0] != nil && custom[$0] != nil }
-        let scores = usable.map { EvaluationResult.PromptScore(index: $0, baseF1: Self.f1(base[$0]!, plan.prompts[$0].reference),
-                                                               customF1: Self.f1(custom[$0]!, plan.prompts[$0].reference)) }
+        let scores = usable.map {
+            EvaluationResult.PromptScore(
+                index: $0, baseF1: Self.f1(base[$0]!, plan.prompts[$0].reference),
+                customF1: Self.f1(custom[$0]!, plan.prompts[$0].reference))
+        }
         let d = DecisionRule(minImprovement: 0, confidence: 0.95, resamples: 2000, minPrompts: 4)
             .decide(base: scores.map(\.baseF1), custom: scores.map(\.customF1))
-        return EvaluationResult(summary: ScoreSummary(
-            verdict: d.verdict.rawValue, reason: d.reason, prompts: d.prompts, excludedUnanswered: plan.prompts.count - usable.count,
-            excludedLeaked: plan.leaked, meanBaseF1: d.meanBase, meanCustomF1: d.meanCustom, confidenceLow: d.confidenceLow,
-            confidenceHigh: d.confidenceHigh, winShare: d.winShare), perPrompt: scores)
+        return EvaluationResult(
+            summary: ScoreSummary(
+                verdict: d.verdict.rawValue, reason: d.reason, prompts: d.prompts, excludedUnanswered: plan.prompts.count - usable.count,
+                excludedLeaked: plan.leaked, meanBaseF1: d.meanBase, meanCustomF1: d.meanCustom, confidenceLow: d.confidenceLow,
+                confidenceHigh: d.confidenceHigh, winShare: d.winShare), perPrompt: scores)
     }
 }

@@ -79,6 +79,8 @@ public final class JournaldHarness: @unchecked Sendable {
 public enum JournaldHarnessError: Error, CustomStringConvertible {
     case unavailable(String)
     public var description: String {
-        switch self { case .unavailable(let why): "cannot run a journald for the test: \(why)" }
+        switch self {
+        case .unavailable(let why): "cannot run a journald for the test: \(why)"
+        }
     }
 }

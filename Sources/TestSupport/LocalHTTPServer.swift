@@ -104,8 +104,9 @@ private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             body.append(contentsOf: buffer.readableBytesView)
         case .end:
             guard let head else { return }
-            let request = ReceivedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
-                                          body: body)
+            let request = ReceivedRequest(
+                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
+                body: body)
             let keepAlive = head.isKeepAlive && serverKeepsAlive
             let channel = context.channel
             let handler = self.handler

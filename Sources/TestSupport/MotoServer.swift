@@ -25,19 +25,23 @@ public final class MotoServer: Sendable {
 
     /// The environment an AWS client needs to reach this server with its key.
     public var environment: [String: String] {
-        ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
-         "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": baseURL, "AWS_EC2_METADATA_DISABLED": "true",
-         "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+        [
+            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": baseURL, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        ]
     }
 
     /// A client for `service` signing with this server's key.
     public func client(_ service: AWSService, retry: AWSServiceClient.RetryPolicy = .init(maxAttempts: 1)) throws -> AWSServiceClient {
         let environment = self.environment
-        let endpoints = try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                         environment: environment, shared: nil)
-        return AWSServiceClient(service: service, endpoints: endpoints,
-                                credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
-                                http: HTTPTransport(timeout: .seconds(20)), retry: retry)
+        let endpoints = try AWSEndpoints(
+            configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+            environment: environment, shared: nil)
+        return AWSServiceClient(
+            service: service, endpoints: endpoints,
+            credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
+            http: HTTPTransport(timeout: .seconds(20)), retry: retry)
     }
 
     /// Turns signature checking off (`false`) or on again, through moto's own API.

@@ -1,5 +1,5 @@
-import NIOSSL
 import Foundation
+import NIOSSL
 
 /// A peer server the tests start (a Python SMTP server, later moto): a child process on
 /// 127.0.0.1 that prints "ready" when it listens, and is killed when the test ends.
@@ -84,19 +84,24 @@ public struct TestCertificates: Sendable {
         key = dir.file("server.key")
         otherCert = dir.file("other.pem")
         otherKey = dir.file("other.key")
-        try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("ca.key"), "-out", ca, "-days", "2",
-                 "-subj", "/CN=finetuned test CA"])
+        try run([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("ca.key"), "-out", ca, "-days", "2",
+            "-subj", "/CN=finetuned test CA",
+        ])
         for (name, crt, k, san) in [("server", cert, key, "DNS:localhost,IP:127.0.0.1"), ("other", otherCert, otherKey, "DNS:mail.example.org")] {
             let ext = try dir.write(name + ".ext", "subjectAltName=\(san)\n")
             try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", k, "-out", dir.file(name + ".csr"), "-subj", "/CN=\(name)"])
-            try run(["x509", "-req", "-in", dir.file(name + ".csr"), "-CA", ca, "-CAkey", dir.file("ca.key"), "-CAcreateserial",
-                     "-out", crt, "-days", "2", "-extfile", ext])
+            try run([
+                "x509", "-req", "-in", dir.file(name + ".csr"), "-CA", ca, "-CAkey", dir.file("ca.key"), "-CAcreateserial",
+                "-out", crt, "-days", "2", "-extfile", ext,
+            ])
         }
     }
 
     /// A server-side TLS context with the certificate for localhost and 127.0.0.1.
     public func serverContext() throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
+        return try NIOSSLContext(
+            configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
     }
 }

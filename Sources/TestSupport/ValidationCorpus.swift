@@ -102,36 +102,74 @@ public enum ValidationCorpus {
         let two = records(2, from: 10)
         let atInputLimit = String(repeating: "a", count: 4096 * 6)
         return [
-            bad("invalid-utf8-mid-line.jsonl", bytes(two) + bytes(#"{"prompt":"caf"#) + [0xC3, 0x28] + bytes(#"","completion":"x"}"#) + [0x0A], .invalidUTF8, "3:15"),
+            bad(
+                "invalid-utf8-mid-line.jsonl", bytes(two) + bytes(#"{"prompt":"caf"#) + [0xC3, 0x28] + bytes(#"","completion":"x"}"#) + [0x0A],
+                .invalidUTF8, "3:15"),
             bad("truncated-last-line.jsonl", two + #"{"prompt":"Summarize","compl"#, .invalidJSON, "3:23"),
             bad("array-instead-of-object.jsonl", two + #"[{"prompt":"a","completion":"b"}]"# + "\n", .notAnObject, "3:1"),
-            bad("depth-bomb.jsonl", two + #"{"prompt":"a","completion":"b","x":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}\n", .tooDeep, "3:99"),
-            Case(name: "hundred-megabyte-line.jsonl", content: .repeated(prefix: bytes(two + #"{"prompt":""#), byte: 0x61, count: 100 << 20, suffix: bytes(#"","completion":"x"}"# + "\n")),
-                 conversation: false, expectedKind: ProblemKindName.lineTooLong.rawValue, expectedLocation: "3:1"),
+            bad(
+                "depth-bomb.jsonl",
+                two + #"{"prompt":"a","completion":"b","x":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}\n",
+                .tooDeep, "3:99"),
+            Case(
+                name: "hundred-megabyte-line.jsonl",
+                content: .repeated(prefix: bytes(two + #"{"prompt":""#), byte: 0x61, count: 100 << 20, suffix: bytes(#"","completion":"x"}"# + "\n")),
+                conversation: false, expectedKind: ProblemKindName.lineTooLong.rawValue, expectedLocation: "3:1"),
             bad("utf8-bom.jsonl", [0xEF, 0xBB, 0xBF] + bytes(two), .byteOrderMark, "1:1"),
             bad("nul-byte.jsonl", bytes(two) + bytes(#"{"prompt":"a"#) + [0x00] + bytes(#"b","completion":"c"}"#) + [0x0A], .invalidJSON, "3:13"),
             bad("duplicate-keys.jsonl", two + #"{"prompt":"a","prompt":"b","completion":"c"}"# + "\n", .duplicateKey, "3:15"),
             bad("number-for-string.jsonl", two + #"{"prompt":42,"completion":"x"}"# + "\n", .wrongType, "3:11"),
             bad("null-for-string.jsonl", two + #"{"prompt":"a","completion":null}"# + "\n", .wrongType, "3:28"),
             bad("array-for-string.jsonl", two + #"{"prompt":["a"],"completion":"b"}"# + "\n", .wrongType, "3:11"),
-            bad("wrong-role-order.jsonl", conversations(2) + conversation(3, roles: ["user", "user", "assistant"]) + "\n", .roleOrder, "3", conversation: true),
-            bad("conversation-ends-with-user.jsonl", conversations(2) + conversation(3, roles: ["user", "assistant", "user"]) + "\n", .roleOrder, "3", conversation: true),
-            bad("conversation-starts-with-assistant.jsonl", conversations(2) + conversation(3, roles: ["assistant", "user", "assistant"]) + "\n", .roleOrder, "3", conversation: true),
-            bad("conversation-unknown-role.jsonl", conversations(2) + conversation(3, roles: ["user", "system", "assistant"]) + "\n", .roleOrder, "3", conversation: true),
-            bad("conversation-empty-messages.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[]}"# + "\n", .roleOrder, "3", conversation: true),
-            bad("conversation-wrong-schema-version.jsonl", conversations(2) + conversation(3, version: "bedrock-conversation-2023") + "\n", .schemaVersion, "3:18", conversation: true),
-            bad("conversation-missing-schema-version.jsonl", conversations(2) + #"{"messages":[{"role":"user","content":[{"text":"a"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .missingField, "3", conversation: true),
-            bad("conversation-messages-not-array.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":"hi"}"# + "\n", .wrongType, "3:57", conversation: true),
-            bad("conversation-content-without-text.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"caption":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .missingField, "3", conversation: true),
-            bad("conversation-image-for-text-model.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"image":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .media, "3:85", conversation: true),
-            bad("conversation-empty-text.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"text":""}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n", .emptyText, "3", conversation: true),
+            bad(
+                "wrong-role-order.jsonl", conversations(2) + conversation(3, roles: ["user", "user", "assistant"]) + "\n", .roleOrder, "3",
+                conversation: true),
+            bad(
+                "conversation-ends-with-user.jsonl", conversations(2) + conversation(3, roles: ["user", "assistant", "user"]) + "\n", .roleOrder, "3",
+                conversation: true),
+            bad(
+                "conversation-starts-with-assistant.jsonl", conversations(2) + conversation(3, roles: ["assistant", "user", "assistant"]) + "\n",
+                .roleOrder, "3", conversation: true),
+            bad(
+                "conversation-unknown-role.jsonl", conversations(2) + conversation(3, roles: ["user", "system", "assistant"]) + "\n", .roleOrder, "3",
+                conversation: true),
+            bad(
+                "conversation-empty-messages.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":[]}"# + "\n",
+                .roleOrder, "3", conversation: true),
+            bad(
+                "conversation-wrong-schema-version.jsonl", conversations(2) + conversation(3, version: "bedrock-conversation-2023") + "\n",
+                .schemaVersion, "3:18", conversation: true),
+            bad(
+                "conversation-missing-schema-version.jsonl",
+                conversations(2) + #"{"messages":[{"role":"user","content":[{"text":"a"}]},{"role":"assistant","content":[{"text":"b"}]}]}"# + "\n",
+                .missingField, "3", conversation: true),
+            bad(
+                "conversation-messages-not-array.jsonl", conversations(2) + #"{"schemaVersion":"bedrock-conversation-2024","messages":"hi"}"# + "\n",
+                .wrongType, "3:57", conversation: true),
+            bad(
+                "conversation-content-without-text.jsonl",
+                conversations(2)
+                    + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"caption":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"#
+                    + "\n", .missingField, "3", conversation: true),
+            bad(
+                "conversation-image-for-text-model.jsonl",
+                conversations(2)
+                    + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"image":"x"}]},{"role":"assistant","content":[{"text":"b"}]}]}"#
+                    + "\n", .media, "3:85", conversation: true),
+            bad(
+                "conversation-empty-text.jsonl",
+                conversations(2)
+                    + #"{"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"text":""}]},{"role":"assistant","content":[{"text":"b"}]}]}"#
+                    + "\n", .emptyText, "3", conversation: true),
             bad("empty-file.jsonl", "", .tooFewRecords, nil),
             bad("only-blank-lines.jsonl", "\n\n  \n\r\n", .blankLine, "1:1"),
             bad("blank-line-between-records.jsonl", records(1) + "\n" + records(1, from: 5), .blankLine, "2:1"),
             bad("too-few-records.jsonl", records(1), .tooFewRecords, nil),
             bad("too-many-records.jsonl", records(51), .tooManyRecords, nil),
             bad("input-over-limit-by-one.jsonl", two + #"{"prompt":"\#(atInputLimit)a","completion":"x"}"# + "\n", .inputTooLong, "3"),
-            bad("output-over-limit-by-one.jsonl", two + #"{"prompt":"x","completion":"\#(String(repeating: "b", count: 2048 * 6 + 1))"}"# + "\n", .outputTooLong, "3"),
+            bad(
+                "output-over-limit-by-one.jsonl", two + #"{"prompt":"x","completion":"\#(String(repeating: "b", count: 2048 * 6 + 1))"}"# + "\n",
+                .outputTooLong, "3"),
             bad("missing-completion.jsonl", two + #"{"prompt":"only a prompt"}"# + "\n", .missingField, "3"),
             bad("empty-prompt.jsonl", two + #"{"prompt":"","completion":"x"}"# + "\n", .emptyText, "3:11"),
             bad("whitespace-only-completion.jsonl", two + #"{"prompt":"p","completion":" \n\t "}"# + "\n", .emptyText, "3:28"),
@@ -140,8 +178,12 @@ public enum ValidationCorpus {
             bad("unterminated-string.jsonl", two + #"{"prompt":"a,"completion":"b"}"# + "\n", .invalidJSON, "3:15"),
             bad("invalid-escape.jsonl", two + #"{"prompt":"\x41","completion":"b"}"# + "\n", .invalidJSON, "3:12"),
             bad("lone-surrogate.jsonl", two + #"{"prompt":"\ud800","completion":"b"}"# + "\n", .invalidJSON, "3:12"),
-            bad("overlong-utf8.jsonl", bytes(two) + bytes(#"{"prompt":""#) + [0xC0, 0xAF] + bytes(#"","completion":"b"}"#) + [0x0A], .invalidUTF8, "3:12"),
-            bad("utf8-encoded-surrogate.jsonl", bytes(two) + bytes(#"{"prompt":""#) + [0xED, 0xA0, 0x80] + bytes(#"","completion":"b"}"#) + [0x0A], .invalidUTF8, "3:12"),
+            bad(
+                "overlong-utf8.jsonl", bytes(two) + bytes(#"{"prompt":""#) + [0xC0, 0xAF] + bytes(#"","completion":"b"}"#) + [0x0A], .invalidUTF8,
+                "3:12"),
+            bad(
+                "utf8-encoded-surrogate.jsonl", bytes(two) + bytes(#"{"prompt":""#) + [0xED, 0xA0, 0x80] + bytes(#"","completion":"b"}"#) + [0x0A],
+                .invalidUTF8, "3:12"),
             bad("latin1-text.jsonl", bytes(two) + bytes(#"{"prompt":"caf"#) + [0xE9] + bytes(#"","completion":"b"}"#) + [0x0A], .invalidUTF8, "3:15"),
             bad("trailing-garbage.jsonl", two + #"{"prompt":"a","completion":"b"} x"# + "\n", .invalidJSON, "3:33"),
             bad("two-objects-on-a-line.jsonl", two + record(7) + record(8) + "\n", .invalidJSON, "3:70"),
@@ -150,9 +192,13 @@ public enum ValidationCorpus {
             bad("leading-zero.jsonl", two + #"{"prompt":"a","completion":"b","n":012}"# + "\n", .invalidJSON, "3:36"),
             bad("comment-line.jsonl", two + "// a comment\n", .invalidJSON, "3:1"),
             bad("classic-mac-line-endings.jsonl", record(1) + "\r" + record(2) + "\r", .invalidJSON, "1:71"),
-            Case(name: "symlink-to-etc-shadow.jsonl", content: .symlink(to: "/etc/shadow"), conversation: false, expectedKind: ProblemKindName.unreadable.rawValue, expectedLocation: nil),
+            Case(
+                name: "symlink-to-etc-shadow.jsonl", content: .symlink(to: "/etc/shadow"), conversation: false,
+                expectedKind: ProblemKindName.unreadable.rawValue, expectedLocation: nil),
             Case(name: "fifo.jsonl", content: .fifo, conversation: false, expectedKind: ProblemKindName.unreadable.rawValue, expectedLocation: nil),
-            Case(name: "directory.jsonl", content: .directory, conversation: false, expectedKind: ProblemKindName.unreadable.rawValue, expectedLocation: nil),
+            Case(
+                name: "directory.jsonl", content: .directory, conversation: false, expectedKind: ProblemKindName.unreadable.rawValue,
+                expectedLocation: nil),
         ]
     }()
 
@@ -161,13 +207,18 @@ public enum ValidationCorpus {
         good("surrogate-pairs.jsonl", records(2) + #"{"prompt":"smile \ud83d\ude00","completion":"ok 😀"}"# + "\n"),
         good("crlf.jsonl", records(3).replacingOccurrences(of: "\n", with: "\r\n")),
         good("no-final-newline.jsonl", records(2) + record(9)),
-        good("long-but-legal.jsonl", records(2) + #"{"prompt":"\#(String(repeating: "a", count: 4096 * 6))","completion":"\#(String(repeating: "b", count: 2048 * 6))"}"# + "\n"),
+        good(
+            "long-but-legal.jsonl",
+            records(2) + #"{"prompt":"\#(String(repeating: "a", count: 4096 * 6))","completion":"\#(String(repeating: "b", count: 2048 * 6))"}"#
+                + "\n"),
         good("unicode-text.jsonl", records(2) + #"{"prompt":"会议纪要：总结。","completion":"Résumé — naïve café"}"# + "\n"),
         good("escaped-quotes-and-slashes.jsonl", records(2) + #"{"prompt":"say \"hi\" \\ \/ ","completion":"\"ok\""}"# + "\n"),
         good("whitespace-around-tokens.jsonl", records(2) + "  { \"prompt\" : \"a\" , \"completion\" : \"b\" }  \n"),
         good("unknown-field-is-a-warning.jsonl", records(2) + #"{"prompt":"a","completion":"b","meta":{"source":[1,2,{"x":null}]}}"# + "\n"),
         good("duplicate-record-is-a-warning.jsonl", records(2) + record(1) + "\n"),
         good("conversation.jsonl", conversations(3), conversation: true),
-        good("conversation-multi-turn.jsonl", conversations(2) + conversation(9, roles: ["user", "assistant", "user", "assistant"]) + "\n", conversation: true),
+        good(
+            "conversation-multi-turn.jsonl", conversations(2) + conversation(9, roles: ["user", "assistant", "user", "assistant"]) + "\n",
+            conversation: true),
     ]
 }

@@ -8,8 +8,10 @@ import Synchronization
 /// (see `SerialWorker`). The encoder calls it once per batch of passes, where a thread's
 /// start is microseconds against the passes' seconds.
 public enum ParallelLoop {
-    public static func run(_ count: Int, width: Int = ProcessInfo.processInfo.activeProcessorCount,
-                           _ body: @escaping @Sendable (Int) -> Void) {
+    public static func run(
+        _ count: Int, width: Int = ProcessInfo.processInfo.activeProcessorCount,
+        _ body: @escaping @Sendable (Int) -> Void
+    ) {
         let threads = min(width, count)
         guard threads > 1 else {
             for index in 0..<count { body(index) }

@@ -90,12 +90,14 @@ final class TimerThread: TimerScheduler, @unchecked Sendable {
     private func startThread() {
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { context in
-            let timers = Unmanaged<TimerThread>.fromOpaque(context!).takeRetainedValue()
-            ft_set_process_name(timers.name)  // this thread's name
-            timers.serve()
-            return nil
-        }, context)
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                let timers = Unmanaged<TimerThread>.fromOpaque(context!).takeRetainedValue()
+                ft_set_process_name(timers.name)  // this thread's name
+                timers.serve()
+                return nil
+            }, context)
         guard started == 0 else {
             // No thread: nothing would ever fire, so fail loudly rather than hang a wait.
             fatalError("cannot start the timer thread: \(String(cString: strerror(started)))")

@@ -98,11 +98,12 @@ public struct UTCTime: Sendable, Equatable {
             }
             return value
         }
-        let separators: [(Int, Character)] = [(4, "-"), (7, "-"), (10, dateTimeSeparator), (13, ":"), (16, ":")] + (bytes.count == 23 ? [(19, ".")] : [])
+        let separators: [(Int, Character)] =
+            [(4, "-"), (7, "-"), (10, dateTimeSeparator), (13, ":"), (16, ":")] + (bytes.count == 23 ? [(19, ".")] : [])
         guard separators.allSatisfy({ bytes[$0.0] == $0.1.asciiValue }),
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
         else { return nil }
         let millisecond = bytes.count == 23 ? number(20..<23) : 0
         guard let millisecond else { return nil }

@@ -132,8 +132,10 @@ struct ByteScanner {
                 characters &+= 1
             } else if b < 0x20 {
                 i = p
-                throw fail(b == 0 ? "NUL byte inside a string (write it as \\u0000 if it is meant)" :
-                    "unescaped control byte 0x\(String(b, radix: 16)) inside a string")
+                throw fail(
+                    b == 0
+                        ? "NUL byte inside a string (write it as \\u0000 if it is meant)"
+                        : "unescaped control byte 0x\(String(b, radix: 16)) inside a string")
             } else {
                 p &+= 1
                 characters &+= 1
@@ -206,12 +208,20 @@ struct ByteScanner {
         var lowerSecond: UInt8 = 0x80, upperSecond: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lowerSecond = 0xA0
+        case 0xE0:
+            length = 3
+            lowerSecond = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upperSecond = 0x9F
-        case 0xF0: length = 4; lowerSecond = 0x90
+        case 0xED:
+            length = 3
+            upperSecond = 0x9F
+        case 0xF0:
+            length = 4
+            lowerSecond = 0x90
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upperSecond = 0x8F
+        case 0xF4:
+            length = 4
+            upperSecond = 0x8F
         default: throw fail("invalid UTF-8 byte 0x\(String(lead, radix: 16))", kind: .invalidUTF8)
         }
         guard i + length <= end else { throw fail("truncated UTF-8 sequence", kind: .invalidUTF8) }
@@ -264,9 +274,11 @@ struct ByteScanner {
     mutating func scanLiteral(_ literal: StaticString) throws(Failure) {
         let count = literal.utf8CodeUnitCount
         let start = i
-        let matches = i + count <= end && literal.withUTF8Buffer { expected in
-            (0..<count).allSatisfy { base[start + $0] == expected[$0] }
-        }
+        let matches =
+            i + count <= end
+            && literal.withUTF8Buffer { expected in
+                (0..<count).allSatisfy { base[start + $0] == expected[$0] }
+            }
         guard matches else { throw unexpected(expected: "a JSON value") }
         i += count
     }
@@ -280,7 +292,10 @@ struct ByteScanner {
         case 0x7B:
             guard depth < Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth) levels", kind: .tooDeep) }
             i += 1
-            if peek() == 0x7D { i += 1; return }
+            if peek() == 0x7D {
+                i += 1
+                return
+            }
             while true {
                 skipWhitespace()
                 guard i < end, base[i] == 0x22 else { throw unexpected(expected: "a string key") }
@@ -297,7 +312,10 @@ struct ByteScanner {
         case 0x5B:
             guard depth < Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth) levels", kind: .tooDeep) }
             i += 1
-            if peek() == 0x5D { i += 1; return }
+            if peek() == 0x5D {
+                i += 1
+                return
+            }
             while true {
                 try skipValue(depth: depth + 1)
                 guard let next = peek() else { throw fail("unexpected end of line inside an array") }

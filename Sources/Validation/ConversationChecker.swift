@@ -55,7 +55,9 @@ struct ConversationChecker {
         return counts
     }
 
-    private func messages(_ s: inout ByteScanner, at offset: Int, counts: inout RecordChecker.Counts, report: RecordChecker.Report) throws(ByteScanner.Failure) {
+    private func messages(_ s: inout ByteScanner, at offset: Int, counts: inout RecordChecker.Counts, report: RecordChecker.Report) throws(ByteScanner
+        .Failure)
+    {
         guard s.kindOfNextValue() == "an array" else {
             report(.error, .wrongType, offset, "\"messages\" must be an array, found \(s.kindOfNextValue())")
             try s.skipValue(depth: 1)
@@ -105,10 +107,14 @@ struct ConversationChecker {
                 counts.videos += blocks.videos.count
                 if let media = schema.media {
                     if blocks.images.count > media.maxImagesPerRecord {
-                        report(.error, .media, blocks.images[media.maxImagesPerRecord], "messages[\(index)] has \(blocks.images.count) images; at most \(media.maxImagesPerRecord) per record")
+                        report(
+                            .error, .media, blocks.images[media.maxImagesPerRecord],
+                            "messages[\(index)] has \(blocks.images.count) images; at most \(media.maxImagesPerRecord) per record")
                     }
                     if blocks.videos.count > media.maxVideosPerRecord {
-                        report(.error, .media, blocks.videos[media.maxVideosPerRecord], "messages[\(index)] has \(blocks.videos.count) videos; at most \(media.maxVideosPerRecord) per record")
+                        report(
+                            .error, .media, blocks.videos[media.maxVideosPerRecord],
+                            "messages[\(index)] has \(blocks.videos.count) videos; at most \(media.maxVideosPerRecord) per record")
                     }
                 }
                 for offset in blocks.reasoning {
@@ -132,11 +138,14 @@ struct ConversationChecker {
             report(.error, .roleOrder, first.1, "the first message is from \"\(first.0)\"; conversations start with \"\(schema.firstRole)\"")
         }
         for k in 1..<max(roles.count, 1) where k < roles.count && roles[k].0 == roles[k - 1].0 {
-            report(.error, .roleOrder, roles[k].1, "messages[\(k - 1)] and messages[\(k)] are both from \"\(roles[k].0)\"; user and assistant must alternate")
+            report(
+                .error, .roleOrder, roles[k].1,
+                "messages[\(k - 1)] and messages[\(k)] are both from \"\(roles[k].0)\"; user and assistant must alternate")
         }
         let userTurns = roles.filter { $0.0 == schema.firstRole }
         if singleTurn, userTurns.count > 1 {
-            report(.error, .roleOrder, userTurns[1].1, "distillation for this model takes single-turn records: one user turn (and at most one answer)")
+            report(
+                .error, .roleOrder, userTurns[1].1, "distillation for this model takes single-turn records: one user turn (and at most one answer)")
         }
         if let last = roles.last, last.0 != schema.lastRole, !(answerOptional && last.0 == schema.firstRole) {
             report(.error, .roleOrder, last.1, "the last message is from \"\(last.0)\"; conversations end with \"\(schema.lastRole)\"")
@@ -190,7 +199,8 @@ struct ConversationChecker {
                 case "image", "video":
                     kinds += 1
                     guard schema.media != nil else {
-                        report(.error, .media, keyOffset, "\(what)[\(index)] is \(key == "image" ? "an image" : "a video"); this model takes text only")
+                        report(
+                            .error, .media, keyOffset, "\(what)[\(index)] is \(key == "image" ? "an image" : "a video"); this model takes text only")
                         try s.skipValue(depth: 4)
                         return
                     }
@@ -330,7 +340,10 @@ struct ConversationChecker {
         _ s: inout ByteScanner, _ body: (inout ByteScanner, String, Int) throws(ByteScanner.Failure) -> Void
     ) throws(ByteScanner.Failure) {
         try s.expect(0x7B, "'{'")
-        if s.peek() == 0x7D { s.i += 1; return }
+        if s.peek() == 0x7D {
+            s.i += 1
+            return
+        }
         while true {
             s.skipWhitespace()
             guard !s.atEnd, s.current == 0x22 else { throw s.unexpected(expected: "a string key") }
@@ -353,7 +366,10 @@ struct ConversationChecker {
         _ s: inout ByteScanner, _ body: (inout ByteScanner, Int) throws(ByteScanner.Failure) -> Void
     ) throws(ByteScanner.Failure) {
         try s.expect(0x5B, "'['")
-        if s.peek() == 0x5D { s.i += 1; return }
+        if s.peek() == 0x5D {
+            s.i += 1
+            return
+        }
         var index = 0
         while true {
             s.skipWhitespace()

@@ -48,10 +48,12 @@ public struct FileValidator: Sendable {
         }
         var after = stat()
         if fstat(fd, &after) == 0,
-           after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec
-            || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
-            run.problem(.error, .fileChanged, line: 0, column: 0,
-                        "the file changed while it was being read (\(before.st_size) → \(after.st_size) bytes); drop it again once it is complete")
+            after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec
+                || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
+        {
+            run.problem(
+                .error, .fileChanged, line: 0, column: 0,
+                "the file changed while it was being read (\(before.st_size) → \(after.st_size) bytes); drop it again once it is complete")
         }
         return run.finish()
     }
@@ -82,7 +84,8 @@ public struct FileValidator: Sendable {
                 }
             }
             while position < filled,
-                  let newline = memchr(buffer + position, 0x0A, filled - position)?.assumingMemoryBound(to: UInt8.self) {
+                let newline = memchr(buffer + position, 0x0A, filled - position)?.assumingMemoryBound(to: UInt8.self)
+            {
                 let end = buffer.distance(to: newline)
                 if let skipped = skipping {
                     run.longLine(line: skipped.line, length: skipped.length + end - position)

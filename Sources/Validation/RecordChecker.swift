@@ -23,7 +23,10 @@ struct RecordChecker {
         if answerOptional {
             schema.fields = schema.fields.map { field in
                 var f = field
-                if f.countsAs == .output { f.required = false; f.nonEmpty = false }
+                if f.countsAs == .output {
+                    f.required = false
+                    f.nonEmpty = false
+                }
                 return f
             }
         }
@@ -59,8 +62,11 @@ struct RecordChecker {
             let counts: Counts
             switch schema.format {
             case .fields: counts = try checkFields(&scanner, report: report)
-            case .conversation: counts = try ConversationChecker(schema: schema.conversation!, dataBucket: dataBucket, answerOptional: answerOptional,
-                                                        singleTurn: singleTurn).check(&scanner, report: report)
+            case .conversation:
+                counts = try ConversationChecker(
+                    schema: schema.conversation!, dataBucket: dataBucket, answerOptional: answerOptional,
+                    singleTurn: singleTurn
+                ).check(&scanner, report: report)
             }
             scanner.skipWhitespace()
             guard scanner.atEnd else { throw scanner.fail("unexpected data after the JSON object") }
@@ -117,13 +123,14 @@ struct RecordChecker {
         _ field: RecordField, _ s: inout ByteScanner, at offset: Int, counts: inout Counts, report: Report
     ) throws(ByteScanner.Failure) {
         let found = s.kindOfNextValue()
-        let matches: Bool = switch field.type {
-        case .string: found == "a string"
-        case .number: found == "a number"
-        case .boolean: found == "a boolean"
-        case .object: found == "an object"
-        case .array: found == "an array"
-        }
+        let matches: Bool =
+            switch field.type {
+            case .string: found == "a string"
+            case .number: found == "a number"
+            case .boolean: found == "a boolean"
+            case .object: found == "an object"
+            case .array: found == "an array"
+            }
         guard matches else {
             report(.error, .wrongType, offset, "field \"\(field.name)\" must be \(Self.article(field.type)), found \(found)")
             try s.skipValue(depth: 1)
@@ -152,7 +159,10 @@ struct RecordChecker {
         let length = key.end - key.start
         for (index, name) in fieldNames.enumerated() where name.count == length {
             var same = true
-            for k in 0..<length where s.base[key.start + k] != name[k] { same = false; break }
+            for k in 0..<length where s.base[key.start + k] != name[k] {
+                same = false
+                break
+            }
             if same { return index }
         }
         return nil

@@ -36,8 +36,9 @@ public struct ValidationPlan: Sendable {
 
     /// A plan from a profile's resolved hyperparameters (Bedrock's string map).
     public init(model: ModelDescription, hyperparameters: [String: String], role: Role = .training, dataBucket: String? = nil) {
-        self.init(model: model, role: role, batchSize: hyperparameters["batchSize"].flatMap { Int($0) },
-                  epochs: hyperparameters["epochCount"].flatMap { Int($0) })
+        self.init(
+            model: model, role: role, batchSize: hyperparameters["batchSize"].flatMap { Int($0) },
+            epochs: hyperparameters["epochCount"].flatMap { Int($0) })
         self.hyperparameters = hyperparameters
         self.dataBucket = dataBucket
     }

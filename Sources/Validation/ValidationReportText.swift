@@ -7,7 +7,8 @@ extension ValidationReport {
     public func text() -> String {
         var out: [String] = []
         let verdict = isValid ? "valid" : "REJECTED"
-        out.append("\(file): \(verdict): \(Self.plural(errorCount, "error")), \(Self.plural(warningCount, "warning")) (\(role.rawValue) file for \(model))")
+        out.append(
+            "\(file): \(verdict): \(Self.plural(errorCount, "error")), \(Self.plural(warningCount, "warning")) (\(role.rawValue) file for \(model))")
         out.append("  records:          \(Self.grouped(records)) in \(Self.grouped(lines)) lines, \(Self.size(bytes))")
         let perEpoch = "\(Self.grouped(estimatedInputTokens)) input + \(Self.grouped(estimatedOutputTokens)) output"
         if let epochs {
@@ -19,18 +20,25 @@ extension ValidationReport {
             func money(_ value: Double?) -> String {
                 value.map { String(format: "%.2f %@", $0, cost.currency) } ?? "unknown"
             }
-            out.append("  estimated cost:   training \(money(cost.training)); no-commitment throughput \(money(cost.throughputPerModelUnitHour)) per model unit per hour; custom model storage \(money(cost.storagePerMonth)) per month (prices as of \(cost.pricesAsOf))")
+            out.append(
+                "  estimated cost:   training \(money(cost.training)); no-commitment throughput \(money(cost.throughputPerModelUnitHour)) per model unit per hour; custom model storage \(money(cost.storagePerMonth)) per month (prices as of \(cost.pricesAsOf))"
+            )
         } else {
             out.append("  estimated cost:   unknown (the adapter carries no prices)")
         }
         if let largest = largestRecord {
-            out.append("  largest record:   line \(largest.line), \(Self.grouped(largest.totalTokens)) tokens (\(Self.grouped(largest.inputTokens)) input, \(Self.grouped(largest.outputTokens)) output)")
+            out.append(
+                "  largest record:   line \(largest.line), \(Self.grouped(largest.totalTokens)) tokens (\(Self.grouped(largest.inputTokens)) input, \(Self.grouped(largest.outputTokens)) output)"
+            )
         }
         if duplicateRecords > 0 { out.append("  duplicates:       \(Self.plural(duplicateRecords, "record")) repeat an earlier one exactly") }
         if !problemCounts.isEmpty {
             out.append("most frequent problems:")
             for count in problemCounts.prefix(5) {
-                out.append(String(format: "  %7d  %@  %@", count.count, count.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0), count.kind.title))
+                out.append(
+                    String(
+                        format: "  %7d  %@  %@", count.count, count.severity.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0),
+                        count.kind.title))
             }
         }
         if !problems.isEmpty {

@@ -28,8 +28,9 @@ struct ValidationRun {
         self.plan = plan
         self.displayName = displayName
         self.recordHook = recordHook
-        checker = RecordChecker(schema: plan.model.record, dataBucket: plan.dataBucket, answerOptional: plan.distillation,
-                                singleTurn: plan.distillation && plan.model.serving.distillationSingleTurn)
+        checker = RecordChecker(
+            schema: plan.model.record, dataBucket: plan.dataBucket, answerOptional: plan.distillation,
+            singleTurn: plan.distillation && plan.model.serving.distillationSingleTurn)
     }
 
     func nextLineNumber() -> Int { lineNumber + 1 }
@@ -48,8 +49,9 @@ struct ValidationRun {
     mutating func longLine(line: Int, length: Int) {
         lineNumber = line
         records += 1
-        problem(.error, .lineTooLong, line: line, column: 1,
-                "the line is \(length) bytes long, over the \(plan.maximumLineBytes)-byte limit; it was not read")
+        problem(
+            .error, .lineTooLong, line: line, column: 1,
+            "the line is \(length) bytes long, over the \(plan.maximumLineBytes)-byte limit; it was not read")
     }
 
     mutating func line(_ raw: UnsafeBufferPointer<UInt8>) {
@@ -90,8 +92,9 @@ struct ValidationRun {
         if counts.videos > 0 && firstVideoLine == nil { firstVideoLine = line }
         guard !reportedMixedMedia, let images = firstImageLine, let videos = firstVideoLine else { return }
         reportedMixedMedia = true
-        problem(.error, .media, line: line, column: 0,
-                "the file has images (from line \(images)) and videos (from line \(videos)); a training set holds one kind of media")
+        problem(
+            .error, .media, line: line, column: 0,
+            "the file has images (from line \(images)) and videos (from line \(videos)); a training set holds one kind of media")
     }
 
     private mutating func checkTokens(_ counts: RecordChecker.Counts, line: Int) {
@@ -106,24 +109,30 @@ struct ValidationRun {
         let model = plan.model.id
         let rule = "\(Self.number(plan.limits.charactersPerToken)) characters per token"
         if let limit = plan.limits.maxInputTokens, input > limit {
-            problem(.error, .inputTooLong, line: line, column: 0,
-                    "estimated input tokens \(input) exceed the limit of \(limit) for \(model) (\(counts.inputCharacters) characters at \(rule))")
+            problem(
+                .error, .inputTooLong, line: line, column: 0,
+                "estimated input tokens \(input) exceed the limit of \(limit) for \(model) (\(counts.inputCharacters) characters at \(rule))")
         }
         if let limit = plan.limits.maxOutputTokens, output > limit {
-            problem(.error, .outputTooLong, line: line, column: 0,
-                    "estimated output tokens \(output) exceed the limit of \(limit) for \(model) (\(counts.outputCharacters) characters at \(rule))")
+            problem(
+                .error, .outputTooLong, line: line, column: 0,
+                "estimated output tokens \(output) exceed the limit of \(limit) for \(model) (\(counts.outputCharacters) characters at \(rule))")
         }
         if let limit = plan.totalTokenLimit, total > limit {
             let batch = plan.limits.totalTokensByBatchSize.isEmpty ? "" : " at batch size \(plan.batchSize ?? 1)"
-            problem(.error, .totalTooLong, line: line, column: 0,
-                    "estimated input + output tokens \(total) exceed the limit of \(limit) for \(model)\(batch) (\(counts.inputCharacters + counts.outputCharacters) characters at \(rule))")
+            problem(
+                .error, .totalTooLong, line: line, column: 0,
+                "estimated input + output tokens \(total) exceed the limit of \(limit) for \(model)\(batch) (\(counts.inputCharacters + counts.outputCharacters) characters at \(rule))"
+            )
         }
     }
 
     /// A fast 64-bit hash of a line, thirty-two bytes at a time in four independent lanes so
     /// the multiplications overlap; a collision only costs a wrong "duplicate" warning.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count), 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x27D4_EB2F_1656_67C5)
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (
+            0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count), 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x27D4_EB2F_1656_67C5
+        )
         guard let base = bytes.baseAddress else { return lanes.0 }
         let raw = UnsafeRawPointer(base)
         @inline(__always) func mix(_ h: UInt64, _ w: UInt64, _ k: UInt64) -> UInt64 {
@@ -144,7 +153,10 @@ struct ValidationRun {
             i += 8
         }
         var tail: UInt64 = 0
-        while i < bytes.count { tail = tail << 8 | UInt64(base[i]); i += 1 }
+        while i < bytes.count {
+            tail = tail << 8 | UInt64(base[i])
+            i += 1
+        }
         h = mix(h, tail, 0xC4CE_B9FE_1A85_EC53)
         return h ^ (h >> 32)
     }
@@ -160,8 +172,10 @@ struct ValidationRun {
             if let maximum = spec.maximum { suggested = min(suggested, maximum) }
             let floor = max(suggested, 1)
             if value > 3 * floor || value < suggested / 3 {
-                problem(.warning, .hyperparameter, line: 0, column: 0,
-                        "\(spec.name) is \(Self.number(value)); for \(ValidationReport.plural(records, "record")) the documentation advises about \(Self.number(suggested)) (records ÷ \(unit))")
+                problem(
+                    .warning, .hyperparameter, line: 0, column: 0,
+                    "\(spec.name) is \(Self.number(value)); for \(ValidationReport.plural(records, "record")) the documentation advises about \(Self.number(suggested)) (records ÷ \(unit))"
+                )
             }
         }
     }
@@ -173,23 +187,34 @@ struct ValidationRun {
         switch plan.role {
         case .training:
             if let min = limits.minTrainingRecords, records < min {
-                problem(.error, .tooFewRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) training records")
+                problem(
+                    .error, .tooFewRecords, line: 0, column: 0,
+                    "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) training records")
             }
             if let max = limits.maxTrainingRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) training records")
+                problem(
+                    .error, .tooManyRecords, line: 0, column: 0,
+                    "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) training records")
             }
             if let min = limits.minTotalRecords, records < min {
-                problem(.error, .tooFewRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) records (training and validation together)")
+                problem(
+                    .error, .tooFewRecords, line: 0, column: 0,
+                    "\(ValidationReport.plural(records, "record")); \(plan.model.id) needs at least \(min) records (training and validation together)"
+                )
             }
             if let max = limits.maxTotalRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) records (training and validation together)")
+                problem(
+                    .error, .tooManyRecords, line: 0, column: 0,
+                    "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) records (training and validation together)")
             }
             if let max = limits.maxTrainingFileBytes, bytes > max {
                 problem(.error, .fileTooLarge, line: 0, column: 0, "the file is \(bytes) bytes; training files may be at most \(max) bytes")
             }
         case .validation:
             if let max = limits.maxValidationRecords, records > max {
-                problem(.error, .tooManyRecords, line: 0, column: 0, "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) validation records")
+                problem(
+                    .error, .tooManyRecords, line: 0, column: 0,
+                    "\(ValidationReport.plural(records, "record")); \(plan.model.id) takes at most \(max) validation records")
             }
             if let max = limits.maxValidationFileBytes, bytes > max {
                 problem(.error, .fileTooLarge, line: 0, column: 0, "the file is \(bytes) bytes; validation files may be at most \(max) bytes")

@@ -36,17 +36,19 @@ struct Adapters: ParsableCommand {
                 if let end = model.lifecycle.endOfLifeDate { lifecycle += status == .endOfLife ? " since \(end)" : " (end of life \(end))" }
                 lines.append("  \(model.id)  [\(lifecycle)]  \(model.displayName); invoke as \(model.inferenceID)")
                 let serving = model.serving
-                var facts = [serving.customizations.map { $0.apiName.lowercased().replacingOccurrences(of: "_", with: " ") }.joined(separator: ", "),
-                             serving.onDemand ? "served on demand or provisioned" : "served by provisioned throughput",
-                             serving.invokeAPI == .converse ? "Converse" : "InvokeModel"]
+                var facts = [
+                    serving.customizations.map { $0.apiName.lowercased().replacingOccurrences(of: "_", with: " ") }.joined(separator: ", "),
+                    serving.onDemand ? "served on demand or provisioned" : "served by provisioned throughput",
+                    serving.invokeAPI == .converse ? "Converse" : "InvokeModel",
+                ]
                 if !serving.teachers.isEmpty { facts.append("teachers: " + serving.teachers.joined(separator: ", ")) }
                 if !serving.validationData { facts.append("no validation set") }
                 let limits = model.limits
                 if let min = limits.minTrainingRecords, let max = limits.maxTrainingRecords { facts.append("\(min)–\(max) records") }
                 lines.append("      " + facts.joined(separator: "; "))
                 for spec in model.hyperparameters {
-                    let range = [spec.minimum, spec.maximum].contains(nil) ? "" :
-                        " \(JSONValue.format(spec.minimum!))...\(JSONValue.format(spec.maximum!))"
+                    let range =
+                        [spec.minimum, spec.maximum].contains(nil) ? "" : " \(JSONValue.format(spec.minimum!))...\(JSONValue.format(spec.maximum!))"
                     let fallback = spec.defaultValue.map { ", default \($0.serialized())" } ?? ""
                     lines.append("      \(spec.name): \(spec.type.rawValue)\(range)\(fallback)")
                 }

@@ -13,7 +13,10 @@ struct Finetunectl: AsyncParsableCommand {
             5 connection failed or timed out; 6 protocol mismatch between finetunectl and finetuned.
             """,
         version: FinetunedVersion.current,
-        subcommands: [Status.self, List.self, Show.self, History.self, Watch.self, Cancel.self, Retry.self, Adapters.self, Validate.self, Submit.self, Score.self, Reload.self, MetricsCommand.self, Logs.self])
+        subcommands: [
+            Status.self, List.self, Show.self, History.self, Watch.self, Cancel.self, Retry.self, Adapters.self, Validate.self, Submit.self,
+            Score.self, Reload.self, MetricsCommand.self, Logs.self,
+        ])
 }
 
 extension Finetunectl {
@@ -43,7 +46,8 @@ extension Finetunectl {
 /// Options every verb shares.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The daemon's control socket.", valueName: "path"))
-    var socket: String = ProcessInfo.processInfo.environment["FINETUNED_SOCKET"]
+    var socket: String =
+        ProcessInfo.processInfo.environment["FINETUNED_SOCKET"]
         ?? "/run/finetuned/\(ControlProtocol.socketName)"
 
     @Option(name: .long, help: "Seconds to wait for the daemon's answer.")

@@ -5,7 +5,9 @@ import Foundation
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cancel a workflow: stop its job, delete its throughput and custom model, end it as cancelled.",
-        discussion: "A failed workflow keeps its custom model for retry; cancelling it deletes that model. Exit 1 when the workflow cannot be cancelled (finished, or past the decision).")
+        discussion:
+            "A failed workflow keeps its custom model for retry; cancelling it deletes that model. Exit 1 when the workflow cannot be cancelled (finished, or past the decision)."
+    )
 
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The workflow id.") var id: String

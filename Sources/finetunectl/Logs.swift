@@ -8,7 +8,9 @@ import Foundation
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a workflow's journal entries (its stage and fields); -f follows new ones.",
-        discussion: "Reads the journal through libsystemd, as journalctl WORKFLOW_ID=<id> would; journald decides who may read it (root, systemd-journal, adm).")
+        discussion:
+            "Reads the journal through libsystemd, as journalctl WORKFLOW_ID=<id> would; journald decides who may read it (root, systemd-journal, adm)."
+    )
 
     @Argument(help: "The workflow id.") var id: String
     @Option(name: [.customShort("n"), .customLong("lines")], help: "How many of the last entries to print.") var count = 50
@@ -47,8 +49,10 @@ struct Logs: ParsableCommand {
     /// Written straight to standard output, unbuffered, so `-f` into a pipe shows each entry
     /// as it comes.
     private func emit(_ entry: WorkflowJournal.Entry) throws {
-        let line = json
-            ? String(decoding: try JSONSerialization.data(withJSONObject: entry.fields, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        let line =
+            json
+            ? String(
+                decoding: try JSONSerialization.data(withJSONObject: entry.fields, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
             : entry.line
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }

@@ -21,8 +21,10 @@ struct Reload: ParsableCommand {
             if !json { print("configuration reloaded (\(profiles.count) profiles: \(profiles.joined(separator: ", ")))") }
         case .refused(let diagnostics):
             if !json {
-                FileHandle.standardError.write(Data(("finetunectl: the new configuration was refused; the previous one stays in force:\n"
-                    + diagnostics.map { "  \($0)" }.joined(separator: "\n") + "\n").utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        ("finetunectl: the new configuration was refused; the previous one stays in force:\n"
+                            + diagnostics.map { "  \($0)" }.joined(separator: "\n") + "\n").utf8))
             }
             throw ExitCode(1)
         }

@@ -18,7 +18,13 @@ struct Score: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for machines.") var json = false
 
     struct Output: Codable {
-        struct Pair: Codable { var index: Int; var precision: Float; var recall: Float; var f1: Float; var warning: String? }
+        struct Pair: Codable {
+            var index: Int
+            var precision: Float
+            var recall: Float
+            var f1: Float
+            var warning: String?
+        }
         var pairs: [Pair]
         var meanPrecision: Float
         var meanRecall: Float
@@ -51,21 +57,26 @@ struct Score: ParsableCommand {
         for (index, (candidate, reference)) in zip(candidateTexts, referenceTexts).enumerated() {
             let score = scorer.score(candidateEmbeddings[index], referenceEmbeddings[index], idf: weights)
             let empty = candidate.trimmingCharacters(in: .whitespaces).isEmpty || reference.trimmingCharacters(in: .whitespaces).isEmpty
-            pairs.append(.init(index: index + 1, precision: score.precision, recall: score.recall, f1: score.f1,
-                               warning: empty ? "empty \(candidate.trimmingCharacters(in: .whitespaces).isEmpty ? "candidate" : "reference"): scored 0" : nil))
+            pairs.append(
+                .init(
+                    index: index + 1, precision: score.precision, recall: score.recall, f1: score.f1,
+                    warning: empty ? "empty \(candidate.trimmingCharacters(in: .whitespaces).isEmpty ? "candidate" : "reference"): scored 0" : nil))
         }
         let count = Float(max(pairs.count, 1))
-        let output = Output(pairs: pairs, meanPrecision: pairs.map(\.precision).reduce(0, +) / count,
-                            meanRecall: pairs.map(\.recall).reduce(0, +) / count, meanF1: pairs.map(\.f1).reduce(0, +) / count,
-                            layer: layer, idf: idf)
+        let output = Output(
+            pairs: pairs, meanPrecision: pairs.map(\.precision).reduce(0, +) / count,
+            meanRecall: pairs.map(\.recall).reduce(0, +) / count, meanF1: pairs.map(\.f1).reduce(0, +) / count,
+            layer: layer, idf: idf)
         if json { return try printJSON(output) }
         print(pad("PAIR", 6) + pad("P", 9) + pad("R", 9) + "F1")
         for p in pairs {
-            print(pad(String(p.index), 6) + pad(String(format: "%.4f", p.precision), 9) + pad(String(format: "%.4f", p.recall), 9)
-                  + String(format: "%.4f", p.f1) + (p.warning.map { "  (\($0))" } ?? ""))
+            print(
+                pad(String(p.index), 6) + pad(String(format: "%.4f", p.precision), 9) + pad(String(format: "%.4f", p.recall), 9)
+                    + String(format: "%.4f", p.f1) + (p.warning.map { "  (\($0))" } ?? ""))
         }
-        print(pad("mean", 6) + pad(String(format: "%.4f", output.meanPrecision), 9) + pad(String(format: "%.4f", output.meanRecall), 9)
-              + String(format: "%.4f", output.meanF1))
+        print(
+            pad("mean", 6) + pad(String(format: "%.4f", output.meanPrecision), 9) + pad(String(format: "%.4f", output.meanRecall), 9)
+                + String(format: "%.4f", output.meanF1))
     }
 
     /// One text per line, or a JSONL line's "text" field.
@@ -76,7 +87,8 @@ struct Score: ParsableCommand {
         if lines.last == "" { lines.removeLast() }
         return lines.map { line in
             if line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-               let text = object["text"] as? String {
+                let text = object["text"] as? String
+            {
                 return text
             }
             return line.hasSuffix("\r") ? String(line.dropLast()) : line

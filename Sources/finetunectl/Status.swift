@@ -43,7 +43,9 @@ struct Status: ParsableCommand {
         } else {
             lines.append("  resources:     \(status.liveResources.count) live")
             for r in status.liveResources {
-                lines.append("    \(pad(r.kind, 14))\(pad(formatDuration(r.ageSeconds), 12))\(pad(r.retained ? "kept" : "in use", 8))\(r.workflowID)  \(r.identifier)")
+                lines.append(
+                    "    \(pad(r.kind, 14))\(pad(formatDuration(r.ageSeconds), 12))\(pad(r.retained ? "kept" : "in use", 8))\(r.workflowID)  \(r.identifier)"
+                )
             }
         }
         if let identities = status.identities {

@@ -29,7 +29,9 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let inboxPath: String
-        if let inbox { inboxPath = inbox } else {
+        if let inbox {
+            inboxPath = inbox
+        } else {
             do { inboxPath = try ConfigurationLoader.load(path: config).paths.inbox } catch {
                 throw Validate.Failure("cannot read \(config) to find the inbox (\(error.description)); give --inbox")
             }
@@ -82,7 +84,8 @@ struct Submit: ParsableCommand {
             }
             usleep(50_000)
         }
-        FileHandle.standardError.write(Data("finetunectl: no verdict from finetuned within \(timeout) s; follow it with journalctl -u finetuned DROP_FILE=\(target)\n".utf8))
+        FileHandle.standardError.write(
+            Data("finetunectl: no verdict from finetuned within \(timeout) s; follow it with journalctl -u finetuned DROP_FILE=\(target)\n".utf8))
         throw ExitCode(5)
     }
 

@@ -57,7 +57,8 @@ struct Validate: AsyncParsableCommand {
         for item in overrides {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             let value = parts.count > 1 ? parts[1] : ""
-            out[parts[0]] = Int(value).map(ConfigNode.integer) ?? Double(value).map(ConfigNode.float)
+            out[parts[0]] =
+                Int(value).map(ConfigNode.integer) ?? Double(value).map(ConfigNode.float)
                 ?? (value == "true" ? .boolean(true) : value == "false" ? .boolean(false) : .string(value))
         }
         return out
@@ -75,7 +76,8 @@ struct Validate: AsyncParsableCommand {
         } else {
             configuration = nil
         }
-        let directories = adapterDirectories.isEmpty
+        let directories =
+            adapterDirectories.isEmpty
             ? configuration?.adapterDirectories ?? ["/usr/lib/finetuned/adapters", "/etc/finetuned/adapters"] : adapterDirectories
         let adapters = await AdapterLoader().scan(directories: directories)
         if let profile, let configuration {
@@ -92,13 +94,16 @@ struct Validate: AsyncParsableCommand {
             throw Failure(adapters.explainMissing(adapter ?? ""))
         }
         guard let model = loaded.description.model(baseModel ?? "") else {
-            throw Failure("adapter '\(loaded.name)' has no base model '\(baseModel ?? "")' (known: \(loaded.description.models.map(\.id).joined(separator: ", ")))")
+            throw Failure(
+                "adapter '\(loaded.name)' has no base model '\(baseModel ?? "")' (known: \(loaded.description.models.map(\.id).joined(separator: ", ")))"
+            )
         }
         let defaults = (try? HyperparameterResolution.resolve([:], for: model)) ?? [:]
         // No profile: nothing decides about paid jobs here, so end of life is not held against it.
         let standalone = Profile(name: "\(loaded.name)/\(model.id)", adapter: loaded.name, baseModel: model.id, backend: "none", allowEndOfLife: true)
-        return ResolvedProfile(profile: standalone, adapter: loaded, model: model, hyperparameters: defaults, backendKind: .local,
-                               dataBucket: dataBucket)
+        return ResolvedProfile(
+            profile: standalone, adapter: loaded, model: model, hyperparameters: defaults, backendKind: .local,
+            dataBucket: dataBucket)
     }
 
     /// A failure to set up the check itself: a usage problem, exit 2.

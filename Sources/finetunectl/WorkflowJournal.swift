@@ -18,8 +18,10 @@ final class WorkflowJournal {
         /// The daemon's own fields: upper-case metadata it added (`PROFILE`, `DROP_FILE`, …),
         /// without journald's (`_PID`, …), the ones every entry has, and the two shown apart.
         var extraFields: [(String, String)] {
-            let common: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "WORKFLOW_ID",
-                                       "STAGE", "MESSAGE_ID", "LOGGER", "SYSLOG_FACILITY", "SYSLOG_PID", "SYSLOG_TIMESTAMP", "INVOCATION_ID"]
+            let common: Set<String> = [
+                "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC", "WORKFLOW_ID",
+                "STAGE", "MESSAGE_ID", "LOGGER", "SYSLOG_FACILITY", "SYSLOG_PID", "SYSLOG_TIMESTAMP", "INVOCATION_ID",
+            ]
             return fields.filter { !$0.key.hasPrefix("_") && !common.contains($0.key) }.sorted { $0.key < $1.key }
         }
 
@@ -37,7 +39,9 @@ final class WorkflowJournal {
     init(workflowID: String, directory: String? = nil) throws(JournalError) {
         var opened: OpaquePointer?
         let status = directory.map { sd_journal_open_directory(&opened, $0, 0) } ?? sd_journal_open(&opened, Int32(SD_JOURNAL_LOCAL_ONLY))
-        guard status >= 0, let opened else { throw JournalError("cannot open the journal\(directory.map { " in \($0)" } ?? ""): \(String(cString: strerror(-status)))") }
+        guard status >= 0, let opened else {
+            throw JournalError("cannot open the journal\(directory.map { " in \($0)" } ?? ""): \(String(cString: strerror(-status)))")
+        }
         journal = opened
         let match = Array("WORKFLOW_ID=\(workflowID)".utf8)
         let added = match.withUnsafeBytes { sd_journal_add_match(opened, $0.baseAddress, $0.count) }

@@ -17,7 +17,8 @@ struct List: ParsableCommand {
 
     func run() throws {
         let workflows = try perform { () throws(ControlClientError) in
-            try connection.client.call(ControlRequest(verb: "list", arguments: ["all": String(all), "limit": String(limit)]), as: [WorkflowSummary].self)
+            try connection.client.call(
+                ControlRequest(verb: "list", arguments: ["all": String(all), "limit": String(limit)]), as: [WorkflowSummary].self)
         }
         if json { return try printJSON(workflows) }
         if workflows.isEmpty {
@@ -59,8 +60,11 @@ struct Show: ParsableCommand {
         if let model = detail.customModelARN { lines.append("  custom:   \(model)") }
         if let throughput = detail.throughputARN { lines.append("  serving:  \(throughput)") }
         if let s = detail.scores {
-            lines.append(String(format: "  scores:   F1 custom %.4f vs base %.4f over %d prompts (95%% CI of the gain %+.4f…%+.4f, custom wins %.1f%% of resamples)",
-                                s.meanCustomF1, s.meanBaseF1, s.prompts, s.confidenceLow, s.confidenceHigh, s.winShare * 100))
+            lines.append(
+                String(
+                    format:
+                        "  scores:   F1 custom %.4f vs base %.4f over %d prompts (95%% CI of the gain %+.4f…%+.4f, custom wins %.1f%% of resamples)",
+                    s.meanCustomF1, s.meanBaseF1, s.prompts, s.confidenceLow, s.confidenceHigh, s.winShare * 100))
             if s.excludedUnanswered + s.excludedLeaked > 0 {
                 lines.append("            left out: \(s.excludedUnanswered) unanswered, \(s.excludedLeaked) found in the training data")
             }

@@ -39,7 +39,9 @@ enum FinetunedMain {
         guard let setup = await loadSetup(path: path, with: SetupLoader()) else { return 1 }
         for warning in setup.warnings { standardError("warning: \(warning)\n") }
         let c = setup.configuration
-        print("\(path): OK (\(c.profiles.count) profiles, \(c.backends.count) backends, adapters: \(setup.adapters.names.sorted().joined(separator: ", ")))")
+        print(
+            "\(path): OK (\(c.profiles.count) profiles, \(c.backends.count) backends, adapters: \(setup.adapters.names.sorted().joined(separator: ", ")))"
+        )
         return 0
     }
 

@@ -1,9 +1,10 @@
-#if canImport(CMalloc)
-import CMalloc
-#endif
 import Glibc
 import NIOCore
 import NIOPosix
+
+#if canImport(CMalloc)
+    import CMalloc
+#endif
 
 /// What the daemon's process sets before anything else runs, for a small and quiet idle
 /// footprint (`make bench` measures it fresh and after a whole workflow).
@@ -25,9 +26,9 @@ enum ProcessSetup {
     /// took 17 s either way).
     private static func returnFreedMemory() {
         #if canImport(CMalloc)
-        _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
-        _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
-        _ = mallopt(M_ARENA_MAX, 1)
+            _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+            _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
+            _ = mallopt(M_ARENA_MAX, 1)
         #endif
     }
 

@@ -1,8 +1,9 @@
-@testable import FinetunedNetwork
-import FinetunedTime
 import FinetunedTestSupport
+import FinetunedTime
 import Foundation
 import Testing
+
+@testable import FinetunedNetwork
 
 /// The credential chain, source by source, with real files, a real `$CREDENTIALS_DIRECTORY`
 /// and real HTTP endpoints on 127.0.0.1 standing in for the container agent and IMDS.
@@ -12,9 +13,10 @@ struct AWSCredentialsTests {
 
     @Test("environment variables, and a half-set pair is an error rather than a fall-through")
     func environment() async throws {
-        let found = try #require(try await EnvironmentCredentials(environment: [
-            "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": "tok",
-        ]).resolve())
+        let found = try #require(
+            try await EnvironmentCredentials(environment: [
+                "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": "tok",
+            ]).resolve())
         #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: Self.secret, sessionToken: "tok"))
         #expect(try await EnvironmentCredentials(environment: [:]).resolve() == nil)
         await #expect(throws: CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")) {
@@ -26,7 +28,9 @@ struct AWSCredentialsTests {
     func sharedFiles() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let config = try dir.write("config", """
+        let config = try dir.write(
+            "config",
+            """
             # comment
             [default]
             region = eu-west-1
@@ -44,7 +48,9 @@ struct AWSCredentialsTests {
             bedrock_runtime =
               endpoint_url = http://127.0.0.1:4567
             """)
-        let credentials = try dir.write("credentials", """
+        let credentials = try dir.write(
+            "credentials",
+            """
             [default]
             aws_access_key_id = AKIDDEFAULT
             aws_secret_access_key = default-secret
@@ -67,8 +73,9 @@ struct AWSCredentialsTests {
         #expect(shared.region == "us-west-2")
         #expect(shared.serviceEndpoints == ["s3": "http://127.0.0.1:4566", "bedrock_runtime": "http://127.0.0.1:4567"])
 
-        let endpoints = try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                         environment: ops, shared: shared)
+        let endpoints = try AWSEndpoints(
+            configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+            environment: ops, shared: shared)
         #expect(endpoints.region == "us-west-2")
         #expect(endpoints.url(for: .s3) == "http://127.0.0.1:4566")
         #expect(endpoints.url(for: .bedrockRuntime) == "http://127.0.0.1:4567")
@@ -99,24 +106,32 @@ struct AWSCredentialsTests {
         }
         let expiresAt = Date().addingTimeInterval(3600)
         let expires = UTCTime(expiresAt).iso8601
-        let good = try helper("good helper", """
+        let good = try helper(
+            "good helper",
+            """
             [ "$1" = "--profile" ] && [ "$2" = "two words" ] || { echo "unexpected arguments: $*" >&2; exit 3; }
             printf '{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process/secret", "SessionToken": "tok", "Expiration": "\(expires)"}'
             """)
         func resolve(_ command: String) async throws -> ProvidedCredentials? {
             let config = try dir.write("config", "[profile helper]\ncredential_process = \(command)\n")
-            return try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"),
-                                                                 "AWS_PROFILE": "helper", "PATH": "/usr/bin:/bin"]).resolve()
+            return try await SharedFileCredentials(environment: [
+                "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"),
+                "AWS_PROFILE": "helper", "PATH": "/usr/bin:/bin",
+            ]).resolve()
         }
         // Quotes group words and no shell expands anything: a space in the path, a quoted argument.
         let found = try #require(try await resolve("\"\(good)\" --profile 'two words'"))
         #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDPROCESS", secretAccessKey: "process/secret", sessionToken: "tok"))
         #expect(found.source == "credential_process of profile helper")
-        #expect(found.expiration?.timeIntervalSince1970 == expiresAt.timeIntervalSince1970.rounded(.down),
-                "temporary, until the Expiration it printed: refreshed before then")
+        #expect(
+            found.expiration?.timeIntervalSince1970 == expiresAt.timeIntervalSince1970.rounded(.down),
+            "temporary, until the Expiration it printed: refreshed before then")
 
         func refusal(_ command: String) async -> String {
-            do { _ = try await resolve(command); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try await resolve(command)
+                return "no error"
+            } catch { return "\(error)" }
         }
         #expect(await refusal(try helper("bad-json", "echo 'not json'")).contains("printed something that is not a credentials document"))
         #expect(await refusal(try helper("fails", "echo 'no session' >&2; exit 1")).contains("exited with status 1"))
@@ -140,7 +155,9 @@ struct AWSCredentialsTests {
         defer { dir.remove() }
         let config = try dir.write("config", "[profile people]\nsso_session = corp\nsso_account_id = 123456789012\n")
         do {
-            _ = try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "people"]).resolve()
+            _ = try await SharedFileCredentials(environment: [
+                "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "people",
+            ]).resolve()
             Issue.record("refused")
         } catch {
             #expect(error.description.contains("uses sso_session") && error.description.contains("credential_process"), "\(error)")
@@ -163,7 +180,8 @@ struct AWSCredentialsTests {
 
     static func document(key: String, expires: Date) -> String {
         let formatter = ISO8601DateFormatter()
-        return #"{"Code":"Success","AccessKeyId":"\#(key)","SecretAccessKey":"\#(secret)","Token":"session-\#(key)","Expiration":"\#(formatter.string(from: expires))"}"#
+        return
+            #"{"Code":"Success","AccessKeyId":"\#(key)","SecretAccessKey":"\#(secret)","Token":"session-\#(key)","Expiration":"\#(formatter.string(from: expires))"}"#
     }
 
     @Test("container credentials: full URI on loopback, the authorization token from its file")
@@ -178,15 +196,19 @@ struct AWSCredentialsTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let tokenFile = try dir.write("token", "Bearer pod-token\n")
-        let found = try #require(try await ContainerCredentials(environment: [
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
-        ]).resolve())
-        #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDCONTAINER", secretAccessKey: Self.secret, sessionToken: "session-AKIDCONTAINER"))
+        let found = try #require(
+            try await ContainerCredentials(environment: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+            ]).resolve())
+        #expect(
+            found.credentials == AWSCredentials(accessKeyID: "AKIDCONTAINER", secretAccessKey: Self.secret, sessionToken: "session-AKIDCONTAINER"))
         #expect(abs(found.expiration!.timeIntervalSince(expires)) < 1)
 
         await #expect(throws: CredentialsError("the container credentials endpoint answered HTTP 401")) {
-            try await ContainerCredentials(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
-                                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong"]).resolve()
+            try await ContainerCredentials(environment: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
+            ]).resolve()
         }
         await #expect(throws: CredentialsError.self, "plain http to a non-loopback host could leak the token") {
             try await ContainerCredentials(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://example.com/creds"]).resolve()
@@ -232,16 +254,23 @@ struct AWSCredentialsTests {
         defer { Task { await server.stop() } }
         // A generous timeout: the suite runs in parallel on two cores (the default is 1 s).
         let patient = HTTPTransport(timeout: .seconds(15))
-        let found = try #require(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"],
-                                                                       client: patient).resolve())
+        let found = try #require(
+            try await InstanceMetadataCredentials(
+                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"],
+                client: patient
+            ).resolve())
         #expect(found.credentials.accessKeyID == "AKIDIMDS1")
         #expect(found.source == "instance profile role finetuned-role")
         #expect(await imds.unauthenticatedGets == 0)
-        #expect(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
-                                                                     "AWS_EC2_METADATA_DISABLED": "true"]).resolve() == nil)
+        #expect(
+            try await InstanceMetadataCredentials(environment: [
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            ]).resolve() == nil)
         // Nobody listening (off EC2): not configured, no error.
         let nobody = try PeerProcess.freePort()
-        #expect(try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(nobody)"]).resolve() == nil)
+        #expect(
+            try await InstanceMetadataCredentials(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(nobody)"]).resolve() == nil)
     }
 
     @Test("the chain: first source wins, temporary keys refreshed before expiry, concurrent callers share one fetch")
@@ -249,8 +278,10 @@ struct AWSCredentialsTests {
         let imds = InstanceMetadata()
         let server = try await LocalHTTPServer { await imds.handle($0) }
         defer { Task { await server.stop() } }
-        let environment = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL, "AWS_CONFIG_FILE": "/nonexistent/config",
-                           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials"]
+        let environment = [
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL, "AWS_CONFIG_FILE": "/nonexistent/config",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        ]
         let chain = CredentialChain.standard(environment: environment, instanceMetadataTimeout: .seconds(15))
         let first = try await withThrowingTaskGroup(of: ProvidedCredentials.self) { group in
             for _ in 0..<8 { group.addTask { try await chain.current() } }
@@ -270,16 +301,18 @@ struct AWSCredentialsTests {
         #expect(try await chain.current().credentials.accessKeyID == "AKIDIMDS3")
         #expect(await imds.served == 3)
 
-        let withEnvironment = CredentialChain.standard(environment: environment.merging(
-            ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret]) { $1 }, instanceMetadataTimeout: .seconds(15))
+        let withEnvironment = CredentialChain.standard(
+            environment: environment.merging(
+                ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": Self.secret]) { $1 }, instanceMetadataTimeout: .seconds(15))
         #expect(try await withEnvironment.current().source == "environment")
         #expect(await imds.served == 3, "the environment wins; IMDS is not asked")
     }
 
     @Test("secrets never show in descriptions")
     func redaction() {
-        let provided = ProvidedCredentials(credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: Self.secret, sessionToken: "the-token"),
-                                           source: "environment")
+        let provided = ProvidedCredentials(
+            credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: Self.secret, sessionToken: "the-token"),
+            source: "environment")
         for text in ["\(provided)", String(describing: provided.credentials), String(reflecting: provided)] {
             #expect(!text.contains(Self.secret) && !text.contains("the-token"), "\(text)")
         }
@@ -290,52 +323,70 @@ struct AWSCredentialsTests {
 struct AWSEndpointTests {
     @Test("precedence: finetuned's setting, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the regional endpoint")
     func precedence() throws {
-        let environment = ["AWS_REGION": "eu-central-1", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9001/",
-                           "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"]
-        let endpoints = try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil,
-                                         configuredServiceEndpoints: [.s3: "http://127.0.0.1:9002"], environment: environment, shared: nil)
+        let environment = [
+            "AWS_REGION": "eu-central-1", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9001/",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+        ]
+        let endpoints = try AWSEndpoints(
+            configuredRegion: nil, fips: nil, configuredEndpoint: nil,
+            configuredServiceEndpoints: [.s3: "http://127.0.0.1:9002"], environment: environment, shared: nil)
         #expect(endpoints.region == "eu-central-1")
         #expect(endpoints.url(for: .s3) == "http://127.0.0.1:9002")
         #expect(endpoints.url(for: .bedrockRuntime) == "http://127.0.0.1:9001")
         #expect(endpoints.url(for: .bedrock) == "http://127.0.0.1:9000")
 
-        let ignoring = try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                        environment: environment.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 }, shared: nil)
+        let ignoring = try AWSEndpoints(
+            configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+            environment: environment.merging(["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"]) { $1 }, shared: nil)
         #expect(ignoring.url(for: .bedrock) == "https://bedrock.us-east-1.amazonaws.com")
         #expect(ignoring.url(for: .bedrockRuntime) == "https://bedrock-runtime.us-east-1.amazonaws.com")
         #expect(ignoring.url(for: .sesv2) == "https://email.us-east-1.amazonaws.com")
 
-        let fips = try AWSEndpoints(configuredRegion: "us-gov-west-1", fips: true, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                    environment: [:], shared: nil)
+        let fips = try AWSEndpoints(
+            configuredRegion: "us-gov-west-1", fips: true, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+            environment: [:], shared: nil)
         #expect(fips.url(for: .bedrock) == "https://bedrock-fips.us-gov-west-1.amazonaws.com")
         #expect(fips.url(for: .s3) == "https://s3-fips.us-gov-west-1.amazonaws.com")
         #expect(throws: CredentialsError.self) {
-            try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
+            try AWSEndpoints(
+                configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
         }
         #expect(throws: CredentialsError.self) {
-            try AWSEndpoints(configuredRegion: "US East", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
+            try AWSEndpoints(
+                configuredRegion: "US East", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
         }
     }
 
     @Test("errors are read from x-amzn-errortype, __type, code and XML, and sorted into retryable or not")
     func errorParsing() {
-        let header = AWSError.parse(HTTPResponse(status: 400, headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/")],
-                                                 body: Array(#"{"message":"1 validation error detected"}"#.utf8)))
+        let header = AWSError.parse(
+            HTTPResponse(
+                status: 400, headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/")],
+                body: Array(#"{"message":"1 validation error detected"}"#.utf8)))
         #expect(header.code == "ValidationException" && header.message == "1 validation error detected" && !header.isRetryable)
-        let typed = AWSError.parse(HTTPResponse(status: 429, headers: [("Retry-After", "2")],
-                                                body: Array(#"{"__type":"com.amazon.bedrock#ThrottlingException","Message":"slow down"}"#.utf8)))
+        let typed = AWSError.parse(
+            HTTPResponse(
+                status: 429, headers: [("Retry-After", "2")],
+                body: Array(#"{"__type":"com.amazon.bedrock#ThrottlingException","Message":"slow down"}"#.utf8)))
         #expect(typed.code == "ThrottlingException" && typed.isRetryable && typed.retryAfter == .seconds(2))
         // A number from outside: never trusted to fit, never a reason to wait a year.
-        for (header, expected) in [("inf", nil), ("nan", nil), ("1e300", nil), ("-5", nil), ("2.5", nil), ("Wed, 21 Oct 2026 07:28:00 GMT", nil),
-                                   ("99999999999999999999999", Duration.seconds(3600)), ("86400", .seconds(3600)), (" 7 ", .seconds(7))] as [(String, Duration?)] {
+        for (header, expected) in [
+            ("inf", nil), ("nan", nil), ("1e300", nil), ("-5", nil), ("2.5", nil), ("Wed, 21 Oct 2026 07:28:00 GMT", nil),
+            ("99999999999999999999999", Duration.seconds(3600)), ("86400", .seconds(3600)), (" 7 ", .seconds(7)),
+        ] as [(String, Duration?)] {
             #expect(AWSError.parse(HTTPResponse(status: 429, headers: [("Retry-After", header)], body: [])).retryAfter == expected, "\(header)")
         }
         #expect(Duration.fractionalSeconds(.infinity) == .seconds(1_000_000_000) && Duration.fractionalSeconds(.nan) == .zero)
-        let xml = AWSError.parse(HTTPResponse(status: 403, headers: [], body: Array("""
-            <?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match &amp; so on</Message><RequestId>abc</RequestId></Error>
-            """.utf8)))
+        let xml = AWSError.parse(
+            HTTPResponse(
+                status: 403, headers: [],
+                body: Array(
+                    """
+                    <?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match &amp; so on</Message><RequestId>abc</RequestId></Error>
+                    """.utf8)))
         #expect(xml.code == "SignatureDoesNotMatch" && xml.message.hasSuffix("match & so on") && xml.requestID == "abc" && !xml.isRetryable)
-        let quota = AWSError.parse(HTTPResponse(status: 400, headers: [], body: Array(#"{"code":"ServiceQuotaExceededException","message":"limit"}"#.utf8)))
+        let quota = AWSError.parse(
+            HTTPResponse(status: 400, headers: [], body: Array(#"{"code":"ServiceQuotaExceededException","message":"limit"}"#.utf8)))
         #expect(quota.code == "ServiceQuotaExceededException" && !quota.isRetryable)
         let gateway = AWSError.parse(HTTPResponse(status: 502, headers: [], body: []))
         #expect(gateway.code == "BadGateway" && gateway.isRetryable)

@@ -25,18 +25,19 @@ struct AdapterHostTests {
         #expect(model.limits.charactersPerToken == 4)
 
         // A profile through it: configuration, adapter, model and hyperparameters together.
-        let config = try ConfigurationLoader.parse(text: """
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "finetuned-data"
-            [profiles.c]
-            adapter = "example"
-            base_model = "example.text-v1:0"
-            backend = "cloud"
-            [profiles.c.hyperparameters]
-            epochCount = 3
-            """, file: "finetuned.toml")
+        let config = try ConfigurationLoader.parse(
+            text: """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "finetuned-data"
+                [profiles.c]
+                adapter = "example"
+                base_model = "example.text-v1:0"
+                backend = "cloud"
+                [profiles.c.hyperparameters]
+                epochCount = 3
+                """, file: "finetuned.toml")
         let check = ProfileCheck.check(config, adapters: set, today: "2026-11-28")
         #expect(check.errors.isEmpty, "\(check.errors)")
         let profile = try #require(check.profiles["c"])
@@ -48,7 +49,8 @@ struct AdapterHostTests {
         let result = try example.parseInvokeResponse(model: model.id, body: #"{"output":"hi \"there\"","finish":"limit"}"#)
         #expect(result == InvokeResult(text: "hi \"there\"", stopReason: .length))
         #expect(throws: AdapterCallError.self) { try example.parseInvokeResponse(model: model.id, body: #"{"nothing":1}"#) }
-        #expect(try example.checkRecord(model: model.id, record: ["prompt": "lorem ipsum", "completion": "x"])
+        #expect(
+            try example.checkRecord(model: model.id, record: ["prompt": "lorem ipsum", "completion": "x"])
                 == [RecordProblem(.warning, "the record contains placeholder text (lorem ipsum)")])
         #expect(try example.checkRecord(model: model.id, record: ["prompt": "fine", "completion": "x"]).isEmpty)
     }
@@ -75,24 +77,33 @@ struct AdapterHostTests {
         let reasons = Dictionary(set.refusals.map { (($0.path as NSString).lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(reasons["libfinetuned-adapter-future.so"] == .abiMismatch(path: bad + "/libfinetuned-adapter-future.so", found: 99, expected: 1))
         #expect(reasons["libfinetuned-adapter-noentry.so"] == .missingEntry(path: bad + "/libfinetuned-adapter-noentry.so"))
-        #expect(reasons["libfinetuned-adapter-broken.so"] == .invalidDescription(
-            path: bad + "/libfinetuned-adapter-broken.so", reason: "models[0].inference_id: is required"))
-        #expect(reasons["libfinetuned-adapter-worldwritable.so"] == .unsafeFile(
-            path: bad + "/libfinetuned-adapter-worldwritable.so", reason: "the file is writable by anyone (mode 666)"))
+        #expect(
+            reasons["libfinetuned-adapter-broken.so"]
+                == .invalidDescription(
+                    path: bad + "/libfinetuned-adapter-broken.so", reason: "models[0].inference_id: is required"))
+        #expect(
+            reasons["libfinetuned-adapter-worldwritable.so"]
+                == .unsafeFile(
+                    path: bad + "/libfinetuned-adapter-worldwritable.so", reason: "the file is writable by anyone (mode 666)"))
         if case .cannotOpen(_, let reason) = reasons["libfinetuned-adapter-garbage.so"] {
             #expect(reason.contains("invalid ELF header") || reason.contains("file too short"), "\(reason)")
         } else {
             Issue.record("garbage file: \(String(describing: reasons["libfinetuned-adapter-garbage.so"]))")
         }
-        #expect(reasons["libfinetuned-adapter-cohere.so"] == .duplicateName(
-            path: bad + "/again/libfinetuned-adapter-cohere.so", name: "cohere", loadedFrom: good + "/libfinetuned-adapter-cohere.so"))
-        #expect(reasons["libfinetuned-adapter-example.so"] == .unsafeFile(
-            path: writable + "/libfinetuned-adapter-example.so", reason: "directory \(writable) is writable by anyone (mode 777)"))
+        #expect(
+            reasons["libfinetuned-adapter-cohere.so"]
+                == .duplicateName(
+                    path: bad + "/again/libfinetuned-adapter-cohere.so", name: "cohere", loadedFrom: good + "/libfinetuned-adapter-cohere.so"))
+        #expect(
+            reasons["libfinetuned-adapter-example.so"]
+                == .unsafeFile(
+                    path: writable + "/libfinetuned-adapter-example.so", reason: "directory \(writable) is writable by anyone (mode 777)"))
         // Every refusal says what to do, in words a person can act on.
         #expect(set.refusals.map(\.description).allSatisfy { $0.hasPrefix("refusing adapter ") || $0.hasPrefix("cannot load adapter ") })
         #expect(set.refusals.count == 7)
         // The good adapters answer as usual.
-        #expect(try set.adapters["cohere"]!.buildInvokeRequest(InvokeRequest(model: "cohere.command-text-v14:7:4k", prompt: "x")) == #"{"prompt":"x"}"#)
+        #expect(
+            try set.adapters["cohere"]!.buildInvokeRequest(InvokeRequest(model: "cohere.command-text-v14:7:4k", prompt: "x")) == #"{"prompt":"x"}"#)
     }
 
     @Test("the shipped plugins export their entry point and nothing else (AdapterKit stays inside each)")
@@ -126,119 +137,127 @@ struct AdapterHostTests {
         defer { dir.remove() }
         try BuiltProducts.installAdapters(["cohere", "llama"], into: dir.file("adapters"))
         let set = await AdapterLoader().scan(directories: [dir.file("adapters")])
-        let config = try ConfigurationLoader.parse(text: """
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "finetuned-data"
-            [backends.here]
-            kind = "local"
+        let config = try ConfigurationLoader.parse(
+            text: """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "finetuned-data"
+                [backends.here]
+                kind = "local"
 
-            [profiles.a]
-            adapter = "cohre"
-            base_model = "x"
-            backend = "cloud"
+                [profiles.a]
+                adapter = "cohre"
+                base_model = "x"
+                backend = "cloud"
 
-            [profiles.b]
-            adapter = "cohere"
-            base_model = "cohere.command-lite-text-v14:7:4k"
-            backend = "cloud"
+                [profiles.b]
+                adapter = "cohere"
+                base_model = "cohere.command-lite-text-v14:7:4k"
+                backend = "cloud"
 
-            [profiles.c]
-            adapter = "llama"
-            base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
-            backend = "cloud"
-            [profiles.c.hyperparameters]
-            batchSize = 2
+                [profiles.c]
+                adapter = "llama"
+                base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
+                backend = "cloud"
+                [profiles.c.hyperparameters]
+                batchSize = 2
 
-            [profiles.d]
-            adapter = "cohere"
-            base_model = "cohere.command-light-text-v14:7:4k"
-            backend = "cloud"
+                [profiles.d]
+                adapter = "cohere"
+                base_model = "cohere.command-light-text-v14:7:4k"
+                backend = "cloud"
 
-            [profiles.e]
-            adapter = "cohere"
-            base_model = "cohere.command-light-text-v14:7:4k"
-            backend = "cloud"
-            allow_end_of_life = true
+                [profiles.e]
+                adapter = "cohere"
+                base_model = "cohere.command-light-text-v14:7:4k"
+                backend = "cloud"
+                allow_end_of_life = true
 
-            [profiles.f]
-            adapter = "llama"
-            base_model = "meta.llama3-2-1b-instruct-v1:0:128k"
-            backend = "here"
-            """, file: "/etc/finetuned/finetuned.toml")
+                [profiles.f]
+                adapter = "llama"
+                base_model = "meta.llama3-2-1b-instruct-v1:0:128k"
+                backend = "here"
+                """, file: "/etc/finetuned/finetuned.toml")
         let check = ProfileCheck.check(config, adapters: set, today: "2026-11-28")
-        #expect(check.errors.map(\.description) == [
-            "finetuned.toml:9: profile 'a': unknown adapter 'cohre' (known: cohere, llama)",
-            "finetuned.toml:15: profile 'b': adapter 'cohere' has no base model 'cohere.command-lite-text-v14:7:4k' (did you mean 'cohere.command-light-text-v14:7:4k'? known: cohere.command-text-v14:7:4k, cohere.command-light-text-v14:7:4k)",
-            "finetuned.toml:23: profile 'c': hyperparameter 'batchSize' = 2: 2 is above the maximum 1 (allowed 1...1, default 1) for meta.llama3-1-8b-instruct-v1:0:128k",
-        ])
-        #expect(check.warnings.map(\.description) == [
-            "finetuned.toml:27: profile 'd': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; paid jobs on it are refused unless the profile sets allow_end_of_life = true",
-            "finetuned.toml:32: profile 'e': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; the profile allows paid jobs on it anyway",
-            "finetuned.toml:38: profile 'f': base model meta.llama3-2-1b-instruct-v1:0:128k reached end of life on 2026-07-07; the local backend still runs it",
-        ])
-        #expect(check.profiles["d"]?.paidJobRefusal(today: "2026-11-28") == "base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; set allow_end_of_life = true in profile 'd' to start a paid job on it anyway")
+        #expect(
+            check.errors.map(\.description) == [
+                "finetuned.toml:9: profile 'a': unknown adapter 'cohre' (known: cohere, llama)",
+                "finetuned.toml:15: profile 'b': adapter 'cohere' has no base model 'cohere.command-lite-text-v14:7:4k' (did you mean 'cohere.command-light-text-v14:7:4k'? known: cohere.command-text-v14:7:4k, cohere.command-light-text-v14:7:4k)",
+                "finetuned.toml:23: profile 'c': hyperparameter 'batchSize' = 2: 2 is above the maximum 1 (allowed 1...1, default 1) for meta.llama3-1-8b-instruct-v1:0:128k",
+            ])
+        #expect(
+            check.warnings.map(\.description) == [
+                "finetuned.toml:27: profile 'd': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; paid jobs on it are refused unless the profile sets allow_end_of_life = true",
+                "finetuned.toml:32: profile 'e': base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; the profile allows paid jobs on it anyway",
+                "finetuned.toml:38: profile 'f': base model meta.llama3-2-1b-instruct-v1:0:128k reached end of life on 2026-07-07; the local backend still runs it",
+            ])
+        #expect(
+            check.profiles["d"]?.paidJobRefusal(today: "2026-11-28")
+                == "base model cohere.command-light-text-v14:7:4k reached end of life on 2025-08-12; set allow_end_of_life = true in profile 'd' to start a paid job on it anyway"
+        )
         #expect(check.profiles["d"]?.paidJobRefusal(today: "2025-08-11") == nil)
 
         // What only the adapter knows: inference settings its model refuses, and on-demand
         // serving of a model without deployments; Nova's serving facts resolve per backend.
         try BuiltProducts.installAdapters(["nova"], into: dir.file("adapters"))
         let withNova = await AdapterLoader().scan(directories: [dir.file("adapters")])
-        let serving = try ConfigurationLoader.parse(text: """
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "finetuned-data"
+        let serving = try ConfigurationLoader.parse(
+            text: """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "finetuned-data"
 
-            [profiles.hot]
-            adapter = "nova"
-            base_model = "amazon.nova-lite-v1:0:300k"
-            backend = "cloud"
-            [profiles.hot.inference]
-            temperature = 1.5
+                [profiles.hot]
+                adapter = "nova"
+                base_model = "amazon.nova-lite-v1:0:300k"
+                backend = "cloud"
+                [profiles.hot.inference]
+                temperature = 1.5
 
-            [profiles.pt]
-            adapter = "cohere"
-            base_model = "cohere.command-text-v14:7:4k"
-            backend = "cloud"
-            serving = "on_demand"
+                [profiles.pt]
+                adapter = "cohere"
+                base_model = "cohere.command-text-v14:7:4k"
+                backend = "cloud"
+                serving = "on_demand"
 
-            [profiles.nova]
-            adapter = "nova"
-            base_model = "amazon.nova-micro-v1:0:128k"
-            backend = "cloud"
-            [profiles.nova.inference]
-            max_tokens = 300
-            top_k = 20
+                [profiles.nova]
+                adapter = "nova"
+                base_model = "amazon.nova-micro-v1:0:128k"
+                backend = "cloud"
+                [profiles.nova.inference]
+                max_tokens = 300
+                top_k = 20
 
-            [profiles.llama]
-            adapter = "llama"
-            base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
-            backend = "cloud"
-            serving = "auto"
+                [profiles.llama]
+                adapter = "llama"
+                base_model = "meta.llama3-1-8b-instruct-v1:0:128k"
+                backend = "cloud"
+                serving = "auto"
 
-            [profiles.student]
-            adapter = "nova"
-            base_model = "amazon.nova-micro-v1:0:128k"
-            backend = "cloud"
-            customization = "distillation"
-            teacher_model = "meta.llama3-1-405b-instruct-v1:0"
+                [profiles.student]
+                adapter = "nova"
+                base_model = "amazon.nova-micro-v1:0:128k"
+                backend = "cloud"
+                customization = "distillation"
+                teacher_model = "meta.llama3-1-405b-instruct-v1:0"
 
-            [profiles.nostudent]
-            adapter = "nova"
-            base_model = "amazon.nova-2-lite-v1:0:256k"
-            backend = "cloud"
-            customization = "distillation"
-            teacher_model = "amazon.nova-pro-v1:0"
-            """, file: "/etc/finetuned/finetuned.toml")
+                [profiles.nostudent]
+                adapter = "nova"
+                base_model = "amazon.nova-2-lite-v1:0:256k"
+                backend = "cloud"
+                customization = "distillation"
+                teacher_model = "amazon.nova-pro-v1:0"
+                """, file: "/etc/finetuned/finetuned.toml")
         let servingCheck = ProfileCheck.check(serving, adapters: withNova, today: "2026-11-28")
-        #expect(servingCheck.errors.map(\.description) == [
-            "finetuned.toml:10: profile 'hot': [inference]: temperature = 1.5 is out of range 1e-05...1.0 for amazon.nova-lite-v1:0:300k",
-            "finetuned.toml:44: profile 'nostudent': Nova 2 Lite cannot be a distillation student",
-            "finetuned.toml:17: profile 'pt': Cohere Command cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\"",
-            "finetuned.toml:38: profile 'student': Nova Micro cannot learn from 'meta.llama3-1-405b-instruct-v1:0' (teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0)",
-        ])
+        #expect(
+            servingCheck.errors.map(\.description) == [
+                "finetuned.toml:10: profile 'hot': [inference]: temperature = 1.5 is out of range 1e-05...1.0 for amazon.nova-lite-v1:0:300k",
+                "finetuned.toml:44: profile 'nostudent': Nova 2 Lite cannot be a distillation student",
+                "finetuned.toml:17: profile 'pt': Cohere Command cannot be served on demand (no custom model deployment); use serving = \"provisioned\" or \"auto\"",
+                "finetuned.toml:38: profile 'student': Nova Micro cannot learn from 'meta.llama3-1-405b-instruct-v1:0' (teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0)",
+            ])
         #expect(servingCheck.profiles["nova"]?.servesOnDemand == true)
         #expect(servingCheck.profiles["llama"]?.servesOnDemand == false, "auto: Llama 3.1 has no custom model deployment")
         #expect(check.profiles["e"]?.paidJobRefusal(today: "2026-11-28") == nil)
@@ -251,13 +270,15 @@ struct AdapterHostTests {
 struct DaemonAdapterTests {
     /// Rewrites the daemon's configuration with a profile `c` on the C example adapter.
     static func addExampleProfile(to daemon: DaemonHarness) throws {
-        try daemon.directory.write("finetuned.toml", DaemonHarness.configuration(in: daemon.directory) + """
+        try daemon.directory.write(
+            "finetuned.toml",
+            DaemonHarness.configuration(in: daemon.directory) + """
 
-            [profiles.c]
-            adapter = "example"
-            base_model = "example.text-v1:0"
-            backend = "slow"
-            """)
+                [profiles.c]
+                adapter = "example"
+                base_model = "example.text-v1:0"
+                backend = "slow"
+                """)
     }
 
     @Test("finetunectl adapters --json lists adapters, models with lifecycle, and hyperparameter schemas")
@@ -275,7 +296,10 @@ struct DaemonAdapterTests {
         for id in ["amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k"] {
             #expect(listed.stdout.contains("  \(id)  [active]"), "\(id) in:\n\(listed.stdout)")
         }
-        #expect(listed.stdout.contains("fine tuning, distillation; served on demand or provisioned; Converse; teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0; 8–20000 records"))
+        #expect(
+            listed.stdout.contains(
+                "fine tuning, distillation; served on demand or provisioned; Converse; teachers: amazon.nova-pro-v1:0, amazon.nova-premier-v1:0; 8–20000 records"
+            ))
         #expect(listed.stdout.contains("learningRateWarmupSteps: integer 0...20, default 10"))
         let light = try #require(adapters[0]["models"]?.arrayValue?.first { $0["id"]?.stringValue == "cohere.command-light-text-v14:7:4k" })
         let expectedStatus = LifecycleCalendar.today() >= "2025-08-12" ? "end_of_life" : "legacy"
@@ -286,7 +310,10 @@ struct DaemonAdapterTests {
         #expect(listing["refused"]?.arrayValue == [])
 
         let human = try await daemon.ctl(["adapters"])
-        #expect(human.stdout.contains("  cohere.command-light-text-v14:7:4k  [end of life since 2025-08-12]  Cohere Command Light; invoke as cohere.command-light-text-v14"))
+        #expect(
+            human.stdout.contains(
+                "  cohere.command-light-text-v14:7:4k  [end of life since 2025-08-12]  Cohere Command Light; invoke as cohere.command-light-text-v14")
+        )
         #expect(human.stdout.contains("      batchSize: integer 8...32, default 8"))
     }
 
@@ -306,7 +333,8 @@ struct DaemonAdapterTests {
         #expect(reload.stdout.contains("configuration reloaded (2 profiles: c, rehearsal)"))
         let after = try JSONValue(parsing: try await daemon.ctl(["adapters", "--json"]).stdout)
         #expect(after["adapters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["example", "local"])
-        #expect(daemon.pid == (try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))).pid)
+        #expect(
+            daemon.pid == (try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))).pid)
     }
 
     @Test("a configuration naming a refused adapter is refused with the plugin's reason; the old one stays")
@@ -319,7 +347,10 @@ struct DaemonAdapterTests {
         try Self.addExampleProfile(to: daemon)
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 1)
-        #expect(reload.stderr.contains("finetuned.toml:32: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"), "\(reload.stderr)")
+        #expect(
+            reload.stderr.contains(
+                "finetuned.toml:32: profile 'c': adapter 'example' was refused: refusing adapter \(daemon.directory.file("adapters"))/libfinetuned-adapter-example.so: it was built for adapter ABI 2, this daemon speaks ABI 1"
+            ), "\(reload.stderr)")
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
         #expect(status.profiles == ["rehearsal"])
     }

@@ -84,19 +84,23 @@ struct ShippedAdapterTests {
     func hyperparameters() throws {
         let light = try #require(try Self.load("cohere").description.model("cohere.command-light-text-v14:7:4k"))
         let resolved = try HyperparameterResolution.resolve(["epochCount": .string("2"), "learningRate": .float(0.00002)], for: light)
-        #expect(resolved == ["epochCount": "2", "batchSize": "8", "learningRate": "0.00002", "earlyStoppingThreshold": "0.01",
-                             "earlyStoppingPatience": "6", "evalPercentage": "20"])
+        #expect(
+            resolved == [
+                "epochCount": "2", "batchSize": "8", "learningRate": "0.00002", "earlyStoppingThreshold": "0.01",
+                "earlyStoppingPatience": "6", "evalPercentage": "20",
+            ])
         do {
             _ = try HyperparameterResolution.resolve(
                 ["epochCount": .integer(200), "batchSize": .float(8.5), "learningRate": .string("fast"), "epochs": .integer(1)], for: light)
             Issue.record("expected errors")
         } catch {
-            #expect(error.problems.map(\.message) == [
-                "unknown hyperparameter 'epochs' for cohere.command-light-text-v14:7:4k (did you mean 'epochCount'?); known: epochCount, batchSize, learningRate, earlyStoppingThreshold, earlyStoppingPatience, evalPercentage",
-                "hyperparameter 'epochCount' = 200: 200 is above the maximum 100 (allowed 1...100, default 1) for cohere.command-light-text-v14:7:4k",
-                "hyperparameter 'batchSize' = 8.5: 8.5 is not a whole number (allowed 8...32, default 8) for cohere.command-light-text-v14:7:4k",
-                "hyperparameter 'learningRate' = fast: must be a number, not a string (allowed 5e-06...0.1, default 1e-05) for cohere.command-light-text-v14:7:4k",
-            ])
+            #expect(
+                error.problems.map(\.message) == [
+                    "unknown hyperparameter 'epochs' for cohere.command-light-text-v14:7:4k (did you mean 'epochCount'?); known: epochCount, batchSize, learningRate, earlyStoppingThreshold, earlyStoppingPatience, evalPercentage",
+                    "hyperparameter 'epochCount' = 200: 200 is above the maximum 100 (allowed 1...100, default 1) for cohere.command-light-text-v14:7:4k",
+                    "hyperparameter 'batchSize' = 8.5: 8.5 is not a whole number (allowed 8...32, default 8) for cohere.command-light-text-v14:7:4k",
+                    "hyperparameter 'learningRate' = fast: must be a number, not a string (allowed 5e-06...0.1, default 1e-05) for cohere.command-light-text-v14:7:4k",
+                ])
         }
     }
 }
@@ -106,37 +110,50 @@ struct InvokeBodyTests {
     @Test("cohere: request fields and generations[0].text with finish reasons")
     func cohere() throws {
         let cohere = try ShippedAdapterTests.load("cohere")
-        let body = try cohere.buildInvokeRequest(InvokeRequest(
-            model: "cohere.command-text-v14:7:4k", prompt: "Summarize: \"q3\"",
-            parameters: InferenceParameters(maxTokens: 300, temperature: 0.2, topP: 0.9, topK: 40, stopSequences: ["END"])))
+        let body = try cohere.buildInvokeRequest(
+            InvokeRequest(
+                model: "cohere.command-text-v14:7:4k", prompt: "Summarize: \"q3\"",
+                parameters: InferenceParameters(maxTokens: 300, temperature: 0.2, topP: 0.9, topK: 40, stopSequences: ["END"])))
         #expect(body == #"{"k":40,"max_tokens":300,"p":0.9,"prompt":"Summarize: \"q3\"","stop_sequences":["END"],"temperature":0.2}"#)
-        let result = try cohere.parseInvokeResponse(model: "cohere.command-text-v14:7:4k", body: #"""
-            {"generations":[{"finish_reason":"MAX_TOKENS","id":"a1","text":" Revenue rose 4%."}],"id":"r1","prompt":"Summarize"}
-            """#)
+        let result = try cohere.parseInvokeResponse(
+            model: "cohere.command-text-v14:7:4k",
+            body: #"""
+                {"generations":[{"finish_reason":"MAX_TOKENS","id":"a1","text":" Revenue rose 4%."}],"id":"r1","prompt":"Summarize"}
+                """#)
         #expect(result == InvokeResult(text: " Revenue rose 4%.", stopReason: .length, rawStopReason: "MAX_TOKENS"))
         let toxic = try cohere.parseInvokeResponse(model: "x", body: #"{"generations":[{"finish_reason":"ERROR_TOXIC","text":""}]}"#)
         #expect(toxic.stopReason == .contentFiltered)
         #expect(throws: AdapterCallError.self) { try cohere.parseInvokeResponse(model: "x", body: #"{"generations":[]}"#) }
         #expect(throws: AdapterCallError.self) { try cohere.parseInvokeResponse(model: "x", body: "not json") }
         do {
-            _ = try cohere.buildInvokeRequest(InvokeRequest(model: "cohere.command-text-v14:7:4k", prompt: "x", parameters: InferenceParameters(temperature: 9)))
+            _ = try cohere.buildInvokeRequest(
+                InvokeRequest(model: "cohere.command-text-v14:7:4k", prompt: "x", parameters: InferenceParameters(temperature: 9)))
         } catch {
-            #expect(error.description == "adapter 'cohere' build_invoke_request: temperature = 9.0 is out of range 0.0...5.0 for cohere.command-text-v14:7:4k")
+            #expect(
+                error.description
+                    == "adapter 'cohere' build_invoke_request: temperature = 9.0 is out of range 0.0...5.0 for cohere.command-text-v14:7:4k")
         }
     }
 
     @Test("llama: the chat template for 3.x instruct models, the raw prompt for Llama 2, token counts parsed")
     func llama() throws {
         let llama = try ShippedAdapterTests.load("llama")
-        let instruct = try llama.buildInvokeRequest(InvokeRequest(
-            model: "meta.llama3-1-8b-instruct-v1:0:128k", prompt: "Hi", parameters: InferenceParameters(maxTokens: 128, temperature: 0.5, topP: 0.9)))
-        #expect(instruct == #"{"max_gen_len":128,"prompt":"<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n","temperature":0.5,"top_p":0.9}"#)
+        let instruct = try llama.buildInvokeRequest(
+            InvokeRequest(
+                model: "meta.llama3-1-8b-instruct-v1:0:128k", prompt: "Hi",
+                parameters: InferenceParameters(maxTokens: 128, temperature: 0.5, topP: 0.9)))
+        #expect(
+            instruct
+                == #"{"max_gen_len":128,"prompt":"<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n","temperature":0.5,"top_p":0.9}"#
+        )
         let base = try llama.buildInvokeRequest(InvokeRequest(model: "meta.llama2-13b-v1:0:4k", prompt: "Hi"))
         #expect(base == #"{"prompt":"Hi"}"#)
         #expect(throws: AdapterCallError.self) {
-            try llama.buildInvokeRequest(InvokeRequest(model: "meta.llama2-13b-v1:0:4k", prompt: "Hi", parameters: InferenceParameters(stopSequences: ["x"])))
+            try llama.buildInvokeRequest(
+                InvokeRequest(model: "meta.llama2-13b-v1:0:4k", prompt: "Hi", parameters: InferenceParameters(stopSequences: ["x"])))
         }
-        let result = try llama.parseInvokeResponse(model: "m", body: #"{"generation":"Hello.","prompt_token_count":12,"generation_token_count":3,"stop_reason":"stop"}"#)
+        let result = try llama.parseInvokeResponse(
+            model: "m", body: #"{"generation":"Hello.","prompt_token_count":12,"generation_token_count":3,"stop_reason":"stop"}"#)
         #expect(result == InvokeResult(text: "Hello.", stopReason: .complete, rawStopReason: "stop", inputTokens: 12, outputTokens: 3))
         let cut = try llama.parseInvokeResponse(model: "m", body: #"{"generation":"Hel","stop_reason":"length"}"#)
         #expect(cut.stopReason == .length && cut.inputTokens == nil)
@@ -146,19 +163,23 @@ struct InvokeBodyTests {
     @Test("titan: textGenerationConfig and results[0].outputText with completion reasons")
     func titan() throws {
         let titan = try ShippedAdapterTests.load("titan")
-        let body = try titan.buildInvokeRequest(InvokeRequest(
-            model: "amazon.titan-text-express-v1:0:8k", prompt: "Q",
-            parameters: InferenceParameters(maxTokens: 512, temperature: 0, topP: 1, stopSequences: ["User:"])))
+        let body = try titan.buildInvokeRequest(
+            InvokeRequest(
+                model: "amazon.titan-text-express-v1:0:8k", prompt: "Q",
+                parameters: InferenceParameters(maxTokens: 512, temperature: 0, topP: 1, stopSequences: ["User:"])))
         #expect(body == #"{"inputText":"Q","textGenerationConfig":{"maxTokenCount":512,"stopSequences":["User:"],"temperature":0,"topP":1}}"#)
-        let result = try titan.parseInvokeResponse(model: "m", body: #"""
-            {"inputTextTokenCount":5,"results":[{"tokenCount":7,"outputText":"\nAnswer","completionReason":"FINISH"}]}
-            """#)
+        let result = try titan.parseInvokeResponse(
+            model: "m",
+            body: #"""
+                {"inputTextTokenCount":5,"results":[{"tokenCount":7,"outputText":"\nAnswer","completionReason":"FINISH"}]}
+                """#)
         #expect(result == InvokeResult(text: "\nAnswer", stopReason: .complete, rawStopReason: "FINISH", inputTokens: 5, outputTokens: 7))
         let filtered = try titan.parseInvokeResponse(model: "m", body: #"{"results":[{"outputText":"","completionReason":"CONTENT_FILTERED"}]}"#)
         #expect(filtered.stopReason == .contentFiltered)
         #expect(throws: AdapterCallError.self) { try titan.parseInvokeResponse(model: "m", body: #"{"results":[{"tokenCount":1}]}"#) }
         #expect(throws: AdapterCallError.self) {
-            try titan.buildInvokeRequest(InvokeRequest(model: "amazon.titan-text-express-v1:0:8k", prompt: "Q", parameters: InferenceParameters(topK: 5)))
+            try titan.buildInvokeRequest(
+                InvokeRequest(model: "amazon.titan-text-express-v1:0:8k", prompt: "Q", parameters: InferenceParameters(topK: 5)))
         }
     }
 
@@ -169,7 +190,9 @@ struct InvokeBodyTests {
             _ = try titan.buildInvokeRequest(InvokeRequest(model: "amazon.titan-text-ultra", prompt: "Q"))
             Issue.record("expected a refusal")
         } catch {
-            #expect(error.description.hasPrefix("adapter 'titan' build_invoke_request: unknown model 'amazon.titan-text-ultra' (known: amazon.titan-text-lite-v1:0:4k"))
+            #expect(
+                error.description.hasPrefix(
+                    "adapter 'titan' build_invoke_request: unknown model 'amazon.titan-text-ultra' (known: amazon.titan-text-lite-v1:0:4k"))
         }
     }
 }

@@ -1,7 +1,8 @@
-@testable import FinetunedNetwork
 import FinetunedTestSupport
 import Foundation
 import Testing
+
+@testable import FinetunedNetwork
 
 /// Profiles that assume a role, and web identity: what cannot work is refused before any
 /// call, by name; what can is run against moto's STS with signature checking on.
@@ -11,8 +12,10 @@ struct AssumedRoleConfigurationTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = try dir.write("config", config)
-        let environment = ["AWS_CONFIG_FILE": path, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": profile,
-                           "AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION": "us-east-1"].merging(extra) { $1 }
+        let environment = [
+            "AWS_CONFIG_FILE": path, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": profile,
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION": "us-east-1",
+        ].merging(extra) { $1 }
         do {
             let found = try await SharedFileCredentials(environment: environment).resolve()
             return "resolved: \(String(describing: found))"
@@ -25,17 +28,31 @@ struct AssumedRoleConfigurationTests {
     func refusals() async throws {
         let role = "role_arn = arn:aws:iam::123456789012:role/finetuned-first\n"
         let cases: [(String, String, [String])] = [
-            ("[profile p]\n" + role + "source_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/ops\n[profile base]\naws_access_key_id = AKIDX\naws_secret_access_key = s\n",
-             "p", ["mfa_serial", "cannot be asked for an MFA code", "credential_process"]),
-            ("[profile p]\nsso_start_url = https://example.awsapps.com/start\nsso_account_id = 1\n", "p",
-             ["sso_start_url", "log in through a browser", "role_arn with source_profile", "credential_process"]),
+            (
+                "[profile p]\n" + role
+                    + "source_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/ops\n[profile base]\naws_access_key_id = AKIDX\naws_secret_access_key = s\n",
+                "p", ["mfa_serial", "cannot be asked for an MFA code", "credential_process"]
+            ),
+            (
+                "[profile p]\nsso_start_url = https://example.awsapps.com/start\nsso_account_id = 1\n", "p",
+                ["sso_start_url", "log in through a browser", "role_arn with source_profile", "credential_process"]
+            ),
             ("[profile a]\n" + role + "source_profile = b\n[profile b]\n" + role + "source_profile = a\n", "a", ["source_profile loop: a → b → a"]),
             ("[profile p]\n" + role + "source_profile = nope\n", "p", ["source_profile nope does not exist"]),
-            ("[profile p]\n" + role + "source_profile = empty\n[profile empty]\nregion = us-east-1\n", "p", ["source_profile empty has no credentials"]),
+            (
+                "[profile p]\n" + role + "source_profile = empty\n[profile empty]\nregion = us-east-1\n", "p",
+                ["source_profile empty has no credentials"]
+            ),
             ("[profile p]\n" + role, "p", ["nothing to assume it with", "source_profile, credential_source or web_identity_token_file"]),
-            ("[profile p]\n" + role + "credential_source = Bogus\n", "p", ["credential_source = Bogus is not one of Environment, Ec2InstanceMetadata, EcsContainer"]),
+            (
+                "[profile p]\n" + role + "credential_source = Bogus\n", "p",
+                ["credential_source = Bogus is not one of Environment, Ec2InstanceMetadata, EcsContainer"]
+            ),
             ("[profile p]\n" + role + "credential_source = Environment\n", "p", ["credential_source = Environment found no credentials"]),
-            ("[profile p]\n" + role + "credential_source = Environment\nduration_seconds = 60\n", "p", ["duration_seconds must be a whole number from 900 to 43200"]),
+            (
+                "[profile p]\n" + role + "credential_source = Environment\nduration_seconds = 60\n", "p",
+                ["duration_seconds must be a whole number from 900 to 43200"]
+            ),
             ("[profile p]\n" + role + "credential_source = Environment\nrole_session_name = has space\n", "p", ["role session name 'has space'"]),
             ("[profile p]\nweb_identity_token_file = /tmp/token\n", "p", ["web_identity_token_file without role_arn"]),
         ]
@@ -61,14 +78,18 @@ extension MotoPeerTests {
         static let first = "arn:aws:iam::123456789012:role/finetuned-first"
         static let second = "arn:aws:iam::123456789012:role/finetuned-second"
 
-        @Test("a chain of two assumed roles, credential_source, web identity from a profile and from the environment: each answered by moto's STS, signed, and the caller is the role")
+        @Test(
+            "a chain of two assumed roles, credential_source, web identity from a profile and from the environment: each answered by moto's STS, signed, and the caller is the role"
+        )
         func assumeAgainstMoto() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             let token = try dir.write("token", "eyJ.first-token.sig\n")
-            let config = try dir.write("config", """
+            let config = try dir.write(
+                "config",
+                """
                 [profile base]
                 aws_access_key_id = \(moto.credentials.accessKeyID)
                 aws_secret_access_key = \(moto.credentials.secretAccessKey)
@@ -103,8 +124,10 @@ extension MotoPeerTests {
                 """)
             var environment = moto.environment
             environment["AWS_CONFIG_FILE"] = config
-            let sts = try STSClient(endpoints: AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
-                                                            configuredServiceEndpoints: [:], environment: [:], shared: nil))
+            let sts = try STSClient(
+                endpoints: AWSEndpoints(
+                    configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
+                    configuredServiceEndpoints: [:], environment: [:], shared: nil))
             func resolve(_ profile: String, without: [String] = []) async throws -> ProvidedCredentials {
                 var env = environment.merging(["AWS_PROFILE": profile]) { $1 }
                 for key in without { env[key] = nil }
@@ -157,7 +180,9 @@ extension MotoPeerTests {
             }
         }
 
-        @Test("credential_source = EcsContainer and Ec2InstanceMetadata: the source keys from the container endpoint or IMDSv2, then AssumeRole at moto")
+        @Test(
+            "credential_source = EcsContainer and Ec2InstanceMetadata: the source keys from the container endpoint or IMDSv2, then AssumeRole at moto"
+        )
         func credentialSources() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
@@ -175,10 +200,17 @@ extension MotoPeerTests {
                 default: return .text(404, "")
                 }
             }
-            defer { Task { await container.stop(); await imds.stop() } }
+            defer {
+                Task {
+                    await container.stop()
+                    await imds.stop()
+                }
+            }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
-            let config = try dir.write("config", """
+            let config = try dir.write(
+                "config",
+                """
                 [profile ecs]
                 role_arn = \(Self.first)
                 credential_source = EcsContainer
@@ -194,8 +226,10 @@ extension MotoPeerTests {
             environment["AWS_CONFIG_FILE"] = config
             environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.baseURL + "/creds"
             environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds.baseURL
-            let sts = try STSClient(endpoints: AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
-                                                            configuredServiceEndpoints: [:], environment: [:], shared: nil))
+            let sts = try STSClient(
+                endpoints: AWSEndpoints(
+                    configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
+                    configuredServiceEndpoints: [:], environment: [:], shared: nil))
             for (profile, role, via) in [("ecs", "finetuned-first", "EcsContainer"), ("ec2", "finetuned-second", "Ec2InstanceMetadata")] {
                 let found = try #require(try await SharedFileCredentials(environment: environment.merging(["AWS_PROFILE": profile]) { $1 }).resolve())
                 #expect(found.source.hasSuffix("via credential_source \(via)"), "\(found.source)")
@@ -204,12 +238,16 @@ extension MotoPeerTests {
             }
         }
 
-        @Test("finetunectl status --whoami names the assumed role a Bedrock backend acts as; the journal names where its keys came from, never the keys")
+        @Test(
+            "finetunectl status --whoami names the assumed role a Bedrock backend acts as; the journal names where its keys came from, never the keys"
+        )
         func whoami() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let daemon = try DaemonHarness(configuration: { dir in
-                _ = try? dir.write("aws-config", """
+                _ = try? dir.write(
+                    "aws-config",
+                    """
                     [profile base]
                     aws_access_key_id = \(moto.credentials.accessKeyID)
                     aws_secret_access_key = \(moto.credentials.secretAccessKey)
@@ -235,15 +273,18 @@ extension MotoPeerTests {
                     """
             })
             defer { daemon.tearDown() }
-            try daemon.start(arguments: ["--log-to", "stderr"], environment: [
-                "AWS_CONFIG_FILE": daemon.directory.file("aws-config"), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-                "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true",
-            ])
+            try daemon.start(
+                arguments: ["--log-to", "stderr"],
+                environment: [
+                    "AWS_CONFIG_FILE": daemon.directory.file("aws-config"), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                    "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true",
+                ])
             #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
             let status = try await daemon.ctl(["status", "--whoami"])
             #expect(status.status == 0, "\(status.stderr)")
-            #expect(status.stdout.contains("identity:      backend aws: arn:aws:sts::123456789012:assumed-role/finetuned-second/ft-daemon"),
-                    "\(status.stdout)\nlog:\n\(daemon.log)")
+            #expect(
+                status.stdout.contains("identity:      backend aws: arn:aws:sts::123456789012:assumed-role/finetuned-second/ft-daemon"),
+                "\(status.stdout)\nlog:\n\(daemon.log)")
             #expect(!status.stdout.contains("backend local") && !status.stdout.contains("backend slow"), "backends without an identity are left out")
             #expect(daemon.log.contains("AWS credentials from assumed role \(Self.second) via source profile first (key …"), "log:\n\(daemon.log)")
             #expect(!daemon.log.contains(moto.credentials.secretAccessKey))
@@ -251,7 +292,9 @@ extension MotoPeerTests {
             #expect(!plain.stdout.contains("identity:"), "STS is asked only on request")
         }
 
-        @Test("assumed keys are refreshed before they expire, one refresh at a time, reading a rotated token file anew; an S3 call signs with the role's key")
+        @Test(
+            "assumed keys are refreshed before they expire, one refresh at a time, reading a rotated token file anew; an S3 call signs with the role's key"
+        )
         func refresh() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
@@ -291,9 +334,12 @@ extension MotoPeerTests {
 
             // The role's keys are what S3 sees: moto accepts them (signature checked) for a bucket.
             try await moto.checkSignatures(true)
-            let s3 = AWSServiceClient(service: .s3, endpoints: try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
-                                                                              configuredServiceEndpoints: [:], environment: [:], shared: nil),
-                                      credentials: CredentialChain(providers: [FixedCredentials(one)]), retry: .init(maxAttempts: 1))
+            let s3 = AWSServiceClient(
+                service: .s3,
+                endpoints: try AWSEndpoints(
+                    configuredRegion: "us-east-1", fips: nil, configuredEndpoint: moto.baseURL,
+                    configuredServiceEndpoints: [:], environment: [:], shared: nil),
+                credentials: CredentialChain(providers: [FixedCredentials(one)]), retry: .init(maxAttempts: 1))
             let created = try await s3.send("PUT", path: "/assumed-role-bucket")
             #expect(created.status == 200)
         }

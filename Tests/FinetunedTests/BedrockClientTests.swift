@@ -1,11 +1,12 @@
 import FinetunedConfig
-@testable import FinetunedBedrockBackend
 import FinetunedNetwork
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
 import Logging
 import Testing
+
+@testable import FinetunedBedrockBackend
 
 /// The Bedrock client against moto, a Bedrock nobody here wrote. moto checks signatures;
 /// where its verifier refuses a correctly signed request (GET and stop on a job, whatever
@@ -31,7 +32,9 @@ extension MotoPeerTests {
                 except Exception as e:
                     print(e.response["Error"]["Code"], e.response["Error"].get("Message", ""))
                 """
-            let result = try await blocking { try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
+            let result = try await blocking {
+                try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+            }
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + result.stderr
         }
 
@@ -40,20 +43,24 @@ extension MotoPeerTests {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
             let backend = try BedrockBackend(name: "bedrock", settings: Self.settings(), environment: moto.environment, logger: Logger(label: "test"))
-            let request = JobRequest(jobName: "finetuned-wf-1-a1", customModelName: "finetuned-wf-1-a1-model", baseModel: "amazon.titan-text-lite-v1",
-                                     trainingDataURI: "s3://finetuned-data/finetuned/p/wf-1/train.jsonl", hyperparameters: ["epochCount": "2"],
-                                     clientRequestToken: "wf-1-a1-create-job", tags: ["finetuned:workflow-id": "wf-1", "finetuned:profile": "p"])
+            let request = JobRequest(
+                jobName: "finetuned-wf-1-a1", customModelName: "finetuned-wf-1-a1-model", baseModel: "amazon.titan-text-lite-v1",
+                trainingDataURI: "s3://finetuned-data/finetuned/p/wf-1/train.jsonl", hyperparameters: ["epochCount": "2"],
+                clientRequestToken: "wf-1-a1-create-job", tags: ["finetuned:workflow-id": "wf-1", "finetuned:profile": "p"])
             let arn = try await backend.createJob(request)
             #expect(arn.hasSuffix(":model-customization-job/finetuned-wf-1-a1"))
 
             // moto's verifier refuses every signed GET of a job, botocore's included.
             await #expect(throws: BackendError.self) { try await backend.job(arn) }
-            #expect(try await Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains("SignatureDoesNotMatch"))
+            #expect(
+                try await Self.botocore(moto, "bedrock.get_model_customization_job(jobIdentifier='finetuned-wf-1-a1')").contains(
+                    "SignatureDoesNotMatch"))
             try await moto.checkSignatures(false)
 
             let state = try await backend.job(arn)
-            #expect(state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil, clientToken: "wf-1-a1-create-job"),
-                    "moto's placeholder failure message is ignored while in progress; the token is the proof of ownership")
+            #expect(
+                state == JobState(arn: arn, status: .inProgress, customModelARN: nil, message: nil, clientToken: "wf-1-a1-create-job"),
+                "moto's placeholder failure message is ignored while in progress; the token is the proof of ownership")
             #expect(try await backend.findJob(name: "finetuned-wf-1-a1")?.arn == arn)
             #expect(try await backend.findJob(name: "no-such-job") == nil, "moto's 400 ResourceNotFoundException is 'not there'")
 
@@ -65,7 +72,10 @@ extension MotoPeerTests {
                 _ = try await backend.createJob(other)
                 Issue.record("a job with another token was adopted")
             } catch {
-                guard case .permanent(let message) = error else { Issue.record("\(error)"); return }
+                guard case .permanent(let message) = error else {
+                    Issue.record("\(error)")
+                    return
+                }
                 #expect(message.contains("was not created by this workflow"), "\(message)")
             }
 
@@ -112,10 +122,14 @@ struct BedrockUnitTests {
     func metricsCSV() {
         let steps = "step_number,epoch_number,training_loss,perplexity\n1,0,2.0,7.3\n2,0,1.0,2.7\n3,1,0.5,1.6\n"
         let validation = "step_number,epoch_number,validation_loss,perplexity\n2,0,1.5,4.4\n3,1,0.75,2.1\n"
-        #expect(TrainingMetricsCSV.epochs(stepWise: steps, validation: validation)
+        #expect(
+            TrainingMetricsCSV.epochs(stepWise: steps, validation: validation)
                 == [EpochMetrics(epoch: 1, trainingLoss: 1.5, validationLoss: 1.5), EpochMetrics(epoch: 2, trainingLoss: 0.5, validationLoss: 0.75)])
         let reordered = "epoch_number,training_loss,step_number\n1,0.4,1\n1,0.2,2\nbad,line\n"
-        #expect(TrainingMetricsCSV.epochs(stepWise: reordered, validation: nil) == [EpochMetrics(epoch: 1, trainingLoss: 0.30000000000000004, validationLoss: nil)])
+        #expect(
+            TrainingMetricsCSV.epochs(stepWise: reordered, validation: nil) == [
+                EpochMetrics(epoch: 1, trainingLoss: 0.30000000000000004, validationLoss: nil)
+            ])
         #expect(TrainingMetricsCSV.epochs(stepWise: "", validation: nil).isEmpty)
     }
 
@@ -135,7 +149,8 @@ struct BedrockUnitTests {
             10,2,1e300
             11,2.0,0.25
             """
-        #expect(TrainingMetricsCSV.epochs(stepWise: steps, validation: "epoch_number,validation_loss\n1e300,1\n2,-inf\n")
+        #expect(
+            TrainingMetricsCSV.epochs(stepWise: steps, validation: "epoch_number,validation_loss\n1e300,1\n2,-inf\n")
                 == [EpochMetrics(epoch: 2, trainingLoss: 0.25, validationLoss: nil)])
     }
 
@@ -159,32 +174,49 @@ struct BedrockUnitTests {
     @Test("AWS errors become the engine's kinds, with the service's own message")
     func errorMapping() {
         let validation = AWSError(status: 400, code: "ValidationException", message: "The provided job name is currently in use.")
-        #expect(BedrockErrors.map(validation, "CreateModelCustomizationJob")
+        #expect(
+            BedrockErrors.map(validation, "CreateModelCustomizationJob")
                 == .permanent("CreateModelCustomizationJob: ValidationException: The provided job name is currently in use."))
         #expect(BedrockErrors.isNameCollision(validation))
-        guard case .throttled(_, let after) = BedrockErrors.map(AWSError(status: 429, code: "ThrottlingException", message: "slow", retryAfter: .seconds(3)), "x")
-        else { Issue.record("not throttled"); return }
+        guard
+            case .throttled(_, let after) = BedrockErrors.map(
+                AWSError(status: 429, code: "ThrottlingException", message: "slow", retryAfter: .seconds(3)), "x")
+        else {
+            Issue.record("not throttled")
+            return
+        }
         #expect(after == .seconds(3))
         guard case .quotaExceeded = BedrockErrors.map(AWSError(status: 400, code: "ServiceQuotaExceededException", message: "q"), "x") else {
-            Issue.record("not a quota error"); return
+            Issue.record("not a quota error")
+            return
         }
-        guard case .transient = BedrockErrors.map(AWSError(status: 503, code: "ServiceUnavailable", message: "x"), "x") else { Issue.record("not transient"); return }
-        guard case .notFound = BedrockErrors.map(AWSError(status: 400, code: "ResourceNotFoundException", message: "x"), "x") else { Issue.record("not notFound"); return }
-        guard case .permanent = BedrockErrors.map(AWSError(status: 403, code: "AccessDeniedException", message: "x"), "x") else { Issue.record("not permanent"); return }
+        guard case .transient = BedrockErrors.map(AWSError(status: 503, code: "ServiceUnavailable", message: "x"), "x") else {
+            Issue.record("not transient")
+            return
+        }
+        guard case .notFound = BedrockErrors.map(AWSError(status: 400, code: "ResourceNotFoundException", message: "x"), "x") else {
+            Issue.record("not notFound")
+            return
+        }
+        guard case .permanent = BedrockErrors.map(AWSError(status: 403, code: "AccessDeniedException", message: "x"), "x") else {
+            Issue.record("not permanent")
+            return
+        }
     }
 
     @Test("validation_set is for Bedrock backends only")
     func validationSetNeedsBedrock() throws {
         do {
-            _ = try ConfigurationLoader.parse(text: """
-                [backends.here]
-                kind = "local"
-                [profiles.p]
-                adapter = "local"
-                base_model = "local.minilm-extractive-v1"
-                backend = "here"
-                validation_set = "/srv/validation.jsonl"
-                """, file: "x.toml")
+            _ = try ConfigurationLoader.parse(
+                text: """
+                    [backends.here]
+                    kind = "local"
+                    [profiles.p]
+                    adapter = "local"
+                    base_model = "local.minilm-extractive-v1"
+                    backend = "here"
+                    validation_set = "/srv/validation.jsonl"
+                    """, file: "x.toml")
             Issue.record("a local profile took a validation set")
         } catch {
             #expect(error.diagnostics.map(\.description).joined().contains("holds out evalPercentage"))
@@ -193,28 +225,29 @@ struct BedrockUnitTests {
 
     @Test("[backends.NAME] kind = bedrock is checked when the configuration loads")
     func settings() throws {
-        let good = try ConfigurationLoader.parse(text: """
-            [backends.aws]
-            kind = "bedrock"
-            region = "eu-central-1"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "my-data"
-            prefix = "/ft/"
-            kms_key_id = "alias/ft"
-            vpc_subnet_ids = ["subnet-1"]
-            vpc_security_group_ids = ["sg-1"]
-            bedrock_runtime_endpoint_url = "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"
-            invoke_concurrency = 8
-            ca_file = "/etc/finetuned/proxy-ca.pem"
+        let good = try ConfigurationLoader.parse(
+            text: """
+                [backends.aws]
+                kind = "bedrock"
+                region = "eu-central-1"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "my-data"
+                prefix = "/ft/"
+                kms_key_id = "alias/ft"
+                vpc_subnet_ids = ["subnet-1"]
+                vpc_security_group_ids = ["sg-1"]
+                bedrock_runtime_endpoint_url = "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"
+                invoke_concurrency = 8
+                ca_file = "/etc/finetuned/proxy-ca.pem"
 
-            [backends.aws.tags]
-            team = "ml"
-            "cost-center" = "42"
+                [backends.aws.tags]
+                team = "ml"
+                "cost-center" = "42"
 
-            [notify.webhook]
-            url = "https://hooks.internal/ft"
-            ca_file = "/etc/finetuned/hooks-ca.pem"
-            """, file: "x.toml")
+                [notify.webhook]
+                url = "https://hooks.internal/ft"
+                ca_file = "/etc/finetuned/hooks-ca.pem"
+                """, file: "x.toml")
         #expect(good.backends["aws"]?.bedrock?.caFile == "/etc/finetuned/proxy-ca.pem")
         #expect(good.notifications.webhook?.caFile == "/etc/finetuned/hooks-ca.pem")
         let s = try #require(good.backends["aws"]?.bedrock)
@@ -223,24 +256,27 @@ struct BedrockUnitTests {
         #expect(s.tags == ["team": "ml", "cost-center": "42"])
         #expect(s.serviceEndpoints == ["bedrock_runtime": "https://vpce-1.bedrock-runtime.eu-central-1.vpce.amazonaws.com"])
         do {
-            _ = try ConfigurationLoader.parse(text: """
-                [backends.aws]
-                kind = "bedrock"
-                region = "Frankfurt"
-                role_arn = "finetuned"
-                bucket = "My_Bucket"
-                vpc_subnet_ids = ["subnet-1"]
-                invoke_concurency = 8
+            _ = try ConfigurationLoader.parse(
+                text: """
+                    [backends.aws]
+                    kind = "bedrock"
+                    region = "Frankfurt"
+                    role_arn = "finetuned"
+                    bucket = "My_Bucket"
+                    vpc_subnet_ids = ["subnet-1"]
+                    invoke_concurency = 8
 
-                [backends.aws.tags]
-                "finetuned:profile" = "mine"
-                "aws:createdBy" = "me"
-                """, file: "x.toml")
+                    [backends.aws.tags]
+                    "finetuned:profile" = "mine"
+                    "aws:createdBy" = "me"
+                    """, file: "x.toml")
             Issue.record("a broken Bedrock table loaded")
         } catch {
             let text = error.diagnostics.map(\.description).joined(separator: "\n")
-            for expected in ["not an AWS region", "not an IAM role ARN", "not an S3 bucket name", "needs both vpc_subnet_ids", "invoke_concurency",
-                             "tag key 'finetuned:profile'", "tag key 'aws:createdBy'"] {
+            for expected in [
+                "not an AWS region", "not an IAM role ARN", "not an S3 bucket name", "needs both vpc_subnet_ids", "invoke_concurency",
+                "tag key 'finetuned:profile'", "tag key 'aws:createdBy'",
+            ] {
                 #expect(text.contains(expected), "\(expected) in \(text)")
             }
         }

@@ -1,11 +1,12 @@
 import FinetunedConfig
-@testable import FinetunedBedrockBackend
 import FinetunedNetwork
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
 import Logging
 import Testing
+
+@testable import FinetunedBedrockBackend
 
 /// The Bedrock backend against our emulator, for what moto lacks (jobs that finish,
 /// throughput, InvokeModel, faults); and the emulator against botocore, to show that its
@@ -14,22 +15,27 @@ import Testing
 struct BedrockEmulatorTests {
     static let key = AWSCredentials(accessKeyID: "AKIDEMULATOR", secretAccessKey: "emulator/secret+key")
 
-    static func backend(_ url: String, concurrency: Int = 4, retry: Int = 4, caFile: String? = nil,
-                        extraEnvironment: [String: String] = [:]) throws -> BedrockBackend {
+    static func backend(
+        _ url: String, concurrency: Int = 4, retry: Int = 4, caFile: String? = nil,
+        extraEnvironment: [String: String] = [:]
+    ) throws -> BedrockBackend {
         var settings = BedrockSettings(roleARN: "arn:aws:iam::123456789012:role/finetuned", bucket: "finetuned-data")
         settings.region = "us-east-1"
         settings.caFile = caFile
         settings.endpointURL = url
         settings.invokeConcurrency = concurrency
-        let environment = ["AWS_ACCESS_KEY_ID": key.accessKeyID, "AWS_SECRET_ACCESS_KEY": key.secretAccessKey,
-                           "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"].merging(extraEnvironment) { $1 }
+        let environment = [
+            "AWS_ACCESS_KEY_ID": key.accessKeyID, "AWS_SECRET_ACCESS_KEY": key.secretAccessKey,
+            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        ].merging(extraEnvironment) { $1 }
         return try BedrockBackend(name: "bedrock", settings: settings, environment: environment, logger: Logger(label: "test"))
     }
 
     static func request(_ name: String, base: String = "amazon.titan-text-lite-v1:0:4k") -> JobRequest {
-        JobRequest(jobName: name, customModelName: name + "-model", baseModel: base, trainingDataURI: "s3://finetuned-data/p/wf/train.jsonl",
-                   hyperparameters: ["epochCount": "2"], clientRequestToken: name + "-token",
-                   tags: ["finetuned:workflow-id": "wf", "finetuned:profile": "p"])
+        JobRequest(
+            jobName: name, customModelName: name + "-model", baseModel: base, trainingDataURI: "s3://finetuned-data/p/wf/train.jsonl",
+            hyperparameters: ["epochCount": "2"], clientRequestToken: name + "-token",
+            tags: ["finetuned:workflow-id": "wf", "finetuned:profile": "p"])
     }
 
     @Test("botocore's signed requests pass the emulator's check, every operation; a wrong secret does not")
@@ -66,13 +72,22 @@ struct BedrockEmulatorTests {
         #expect(await emulator.deletedThroughputs.count == 1)
         #expect(await emulator.deletedModels.count == 1)
 
-        let bad = try await blocking { try Command.run(python, ["-c", "import sys, boto3\nb = boto3.client('bedrock', region_name='us-east-1', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key='wrong')\ntry:\n    b.get_foundation_model(modelIdentifier='amazon.titan-text-lite-v1:0:4k')\nexcept Exception as e:\n    print(e.response['Error']['Code'])",
-                                           url, Self.key.accessKeyID]) }
+        let bad = try await blocking {
+            try Command.run(
+                python,
+                [
+                    "-c",
+                    "import sys, boto3\nb = boto3.client('bedrock', region_name='us-east-1', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key='wrong')\ntry:\n    b.get_foundation_model(modelIdentifier='amazon.titan-text-lite-v1:0:4k')\nexcept Exception as e:\n    print(e.response['Error']['Code'])",
+                    url, Self.key.accessKeyID,
+                ])
+        }
         #expect(bad.stdout.contains("InvalidSignatureException"), "\(bad.stdout) \(bad.stderr)")
         #expect(await emulator.signatureFailures == 1)
     }
 
-    @Test("over TLS, model calls share pooled connections: 40 InvokeModel calls open at most invoke_concurrency; the CA comes from ca_file or AWS_CA_BUNDLE")
+    @Test(
+        "over TLS, model calls share pooled connections: 40 InvokeModel calls open at most invoke_concurrency; the CA comes from ca_file or AWS_CA_BUNDLE"
+    )
     func pooledTLS() async throws {
         let dir = try TemporaryDirectory(prefix: "ftahc")
         defer { dir.remove() }
@@ -140,8 +155,10 @@ struct BedrockEmulatorTests {
         await #expect(throws: BackendError.self, "the model still has a throughput") { try await backend.deleteCustomModel(model) }
         try await backend.deleteThroughput(tp)
         // Already gone: said so, for the engine to record it removed (`Removal`).
-        #expect(try await backend.remove(.throughput, tp) == .alreadyGone(
-            "DeleteProvisionedModelThroughput: ResourceNotFoundException: The specified provisioned model \(tp) could not be found."))
+        #expect(
+            try await backend.remove(.throughput, tp)
+                == .alreadyGone(
+                    "DeleteProvisionedModelThroughput: ResourceNotFoundException: The specified provisioned model \(tp) could not be found."))
         try await backend.deleteCustomModel(model)
         #expect(try await backend.remove(.customModel, model) != .removed)
         #expect(await emulator.throughputs.isEmpty)
@@ -161,8 +178,11 @@ struct BedrockEmulatorTests {
         faults.failJobsWith = "Training data has 3 records; the minimum is 8."
         await emulator.set(faults: faults)
         let failed = try await backend.createJob(Self.request("wf-2-a1"))
-        #expect(try await backend.job(failed) == JobState(arn: failed, status: .failed, message: "Training data has 3 records; the minimum is 8.",
-                                                          clientToken: "wf-2-a1-token"))
+        #expect(
+            try await backend.job(failed)
+                == JobState(
+                    arn: failed, status: .failed, message: "Training data has 3 records; the minimum is 8.",
+                    clientToken: "wf-2-a1-token"))
 
         await emulator.set(faults: EmulatorFaults())
         let stopped = try await backend.createJob(Self.request("wf-3-a1"))
@@ -179,7 +199,10 @@ struct BedrockEmulatorTests {
             _ = try await backend.createThroughput(ThroughputRequest(name: "wf-4-tp", modelARN: model, clientRequestToken: "t4", tags: [:]))
             Issue.record("the quota was not enforced")
         } catch {
-            guard case .quotaExceeded(let message) = error else { Issue.record("\(error)"); return }
+            guard case .quotaExceeded(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("quota increase"))
         }
 
@@ -189,7 +212,10 @@ struct BedrockEmulatorTests {
             _ = try await backend.createJob(invalid)
             Issue.record("an invalid job name was accepted")
         } catch {
-            guard case .permanent(let message) = error else { Issue.record("\(error)"); return }
+            guard case .permanent(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.hasPrefix("CreateModelCustomizationJob: ValidationException: 1 validation error detected"))
         }
 
@@ -208,11 +234,15 @@ struct BedrockEmulatorTests {
         await emulator.set(invokeLatency: .milliseconds(50))
         let backend = try Self.backend(url, concurrency: 3)
         try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<24 { group.addTask { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0", body: #"{"prompt":"question \#(i)"}"#) } }
+            for i in 0..<24 {
+                group.addTask { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0", body: #"{"prompt":"question \#(i)"}"#) }
+            }
             for try await answer in group { #expect(answer.contains("\"generation\"")) }
         }
         // The customization id is not an on-demand model id: refused, as by the service.
-        await #expect(throws: BackendError.self) { try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0:128k", body: #"{"prompt":"q"}"#) }
+        await #expect(throws: BackendError.self) {
+            try await backend.invoke(modelID: "meta.llama3-1-8b-instruct-v1:0:128k", body: #"{"prompt":"q"}"#)
+        }
         let peak = await emulator.peakConcurrentInvocations
         #expect(peak <= 3 && peak >= 2, "peak \(peak)")
         #expect(await backend.baseModelWarning("cohere.command-light-text-v14:7:4k")?.contains("LEGACY") == true)
@@ -229,11 +259,13 @@ struct BedrockEmulatorTests {
         faults.delayMilliseconds = 30_000
         await emulator.set(faults: faults)
         let environment = ["AWS_ACCESS_KEY_ID": Self.key.accessKeyID, "AWS_SECRET_ACCESS_KEY": Self.key.secretAccessKey]
-        let endpoints = try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: url, configuredServiceEndpoints: [:],
-                                         environment: [:], shared: nil)
-        let client = AWSServiceClient(service: .bedrock, endpoints: endpoints,
-                                      credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
-                                      http: HTTPTransport(timeout: .seconds(1)), retry: .init(maxAttempts: 1))
+        let endpoints = try AWSEndpoints(
+            configuredRegion: "us-east-1", fips: nil, configuredEndpoint: url, configuredServiceEndpoints: [:],
+            environment: [:], shared: nil)
+        let client = AWSServiceClient(
+            service: .bedrock, endpoints: endpoints,
+            credentials: CredentialChain(providers: [EnvironmentCredentials(environment: environment)]),
+            http: HTTPTransport(timeout: .seconds(1)), retry: .init(maxAttempts: 1))
         do {
             _ = try await BedrockClient(client: client).getFoundationModel("amazon.titan-text-lite-v1:0:4k")
             Issue.record("the slow answer arrived within the deadline")
@@ -250,7 +282,9 @@ struct BedrockEmulatorTests {
         defer { Task { await emulator.stop() } }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let credentials = try dir.write("credentials", """
+        let credentials = try dir.write(
+            "credentials",
+            """
             [default]
             aws_access_key_id = AKIDWRONG
             aws_secret_access_key = wrong
@@ -297,9 +331,12 @@ struct BedrockDeploymentTests {
         await emulator.set(jobPolls: 1, throughputPolls: 1)
         let backend = try BedrockEmulatorTests.backend(url)
         let model = try await Self.customModel(backend, "dep")
-        let arn = try await backend.createDeployment(DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: ["finetuned:workflow-id": "wf"]))
-        #expect(try await backend.createDeployment(DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: [:])) == arn,
-                "the same client token answers with the same deployment")
+        let arn = try await backend.createDeployment(
+            DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: ["finetuned:workflow-id": "wf"]))
+        #expect(
+            try await backend.createDeployment(DeploymentRequest(name: "dep-serving", modelARN: model, clientRequestToken: "dep-token", tags: [:]))
+                == arn,
+            "the same client token answers with the same deployment")
         let converse = #"{"messages":[{"role":"user","content":[{"text":"Summarize: the export fails."}]}]}"#
         await #expect(throws: BackendError.self, "not active yet") { try await backend.converse(modelID: arn, body: converse) }
         #expect(try await backend.deployment(arn).status == .creating)
@@ -316,7 +353,8 @@ struct BedrockDeploymentTests {
         var faults = EmulatorFaults()
         faults.failDeploymentsWith = "Insufficient capacity for on-demand inference."
         await emulator.set(faults: faults)
-        let failing = try await backend.createDeployment(DeploymentRequest(name: "dep-failing", modelARN: model, clientRequestToken: "fail-token", tags: [:]))
+        let failing = try await backend.createDeployment(
+            DeploymentRequest(name: "dep-failing", modelARN: model, clientRequestToken: "fail-token", tags: [:]))
         _ = try await backend.deployment(failing)
         let failed = try await backend.deployment(failing)
         #expect(failed.status == .failed && failed.message == "Insufficient capacity for on-demand inference.")

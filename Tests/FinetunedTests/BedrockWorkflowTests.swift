@@ -1,7 +1,7 @@
 import Crypto
-import FinetunedText
 import FinetunedNetwork
 import FinetunedTestSupport
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Testing
@@ -25,10 +25,15 @@ extension MotoPeerTests {
         }
 
         static let cases = [
-            Case(profile: "cohere", adapter: "cohere", baseModel: "cohere.command-text-v14:7:4k", inferenceID: "cohere.command-text-v14", answers: .better),
-            Case(profile: "llama", adapter: "llama", baseModel: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0",
-                 answers: .worse),
-            Case(profile: "titan", adapter: "titan", baseModel: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", answers: .better),
+            Case(
+                profile: "cohere", adapter: "cohere", baseModel: "cohere.command-text-v14:7:4k", inferenceID: "cohere.command-text-v14",
+                answers: .better),
+            Case(
+                profile: "llama", adapter: "llama", baseModel: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0",
+                answers: .worse),
+            Case(
+                profile: "titan", adapter: "titan", baseModel: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1",
+                answers: .better),
         ]
 
         static let promptCount = 24
@@ -37,23 +42,24 @@ extension MotoPeerTests {
             DaemonHarness.writeExamples("summaries-eval.jsonl", as: "bedrock-eval.jsonl", in: dir) { $0.prefix(promptCount) }
             // Titan's profile sends validation data too: records the training drops do not hold.
             DaemonHarness.writeExamples("summaries-train.jsonl", as: "titan-validation.jsonl", in: dir) { $0.suffix(30) }
-            var text = DaemonHarness.scoredAndMailed(in: dir) + """
+            var text =
+                DaemonHarness.scoredAndMailed(in: dir) + """
 
-                [backends.aws]
-                kind = "bedrock"
-                region = "us-east-1"
-                role_arn = "arn:aws:iam::123456789012:role/finetuned-bedrock"
-                bucket = "finetuned-data"
-                prefix = "finetuned"
-                s3_endpoint_url = "\(moto)"
-                bedrock_endpoint_url = "\(emulator)"
-                bedrock_runtime_endpoint_url = "\(emulator)"
-                invoke_concurrency = 4
+                    [backends.aws]
+                    kind = "bedrock"
+                    region = "us-east-1"
+                    role_arn = "arn:aws:iam::123456789012:role/finetuned-bedrock"
+                    bucket = "finetuned-data"
+                    prefix = "finetuned"
+                    s3_endpoint_url = "\(moto)"
+                    bedrock_endpoint_url = "\(emulator)"
+                    bedrock_runtime_endpoint_url = "\(emulator)"
+                    invoke_concurrency = 4
 
-                [backends.aws.tags]
-                team = "ml-platform"
+                    [backends.aws.tags]
+                    team = "ml-platform"
 
-                """
+                    """
             for c in cases {
                 text += """
 
@@ -74,9 +80,10 @@ extension MotoPeerTests {
             return DaemonHarness.usingSharedModel(DaemonHarness.polling(text, every: 0.1, maximum: 0.5), in: dir)
         }
 
-        @Test("a drop per adapter runs upload → job → throughput → both inferences → BERTScore → keep or delete → notification",
-              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-              .timeLimit(.minutes(6)))
+        @Test(
+            "a drop per adapter runs upload → job → throughput → both inferences → BERTScore → keep or delete → notification",
+            .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+            .timeLimit(.minutes(6)))
         func endToEnd() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
@@ -92,13 +99,15 @@ extension MotoPeerTests {
             let evaluation = try String(contentsOfFile: examples + "/summaries-eval.jsonl", encoding: .utf8)
             let references = evaluation.split(separator: "\n").compactMap { line -> (prompt: String, reference: String)? in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                      let prompt = object["prompt"], let reference = object["reference"] else { return nil }
+                    let prompt = object["prompt"], let reference = object["reference"]
+                else { return nil }
                 return (prompt, reference)
             }
             await emulator.set(references: references)
 
-            let daemon = try DaemonHarness(configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL) },
-                                           adapters: ["cohere", "llama", "titan"])
+            let daemon = try DaemonHarness(
+                configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL) },
+                adapters: ["cohere", "llama", "titan"])
             defer { daemon.tearDown() }
             var environment = moto.environment
             environment["AWS_ENDPOINT_URL"] = nil  // the backend's own endpoints, as configured
@@ -112,18 +121,22 @@ extension MotoPeerTests {
                 await emulator.set(answers: c.answers)
                 let dropName = "\(c.profile)-q4.jsonl"
                 try daemon.drop(records, as: dropName, profile: c.profile)
-                let done = try #require(try await daemon.waitForWorkflows(in: [.done, .failed, .rejected], dropName: dropName, timeout: .seconds(120)).first,
-                                        "\(c.profile): \(daemon.log.suffix(3000))")
-                let reports = (try? FileManager.default.contentsOfDirectory(atPath: daemon.rejected))?.compactMap {
-                    try? String(contentsOfFile: daemon.rejected + "/" + $0, encoding: .utf8)
-                }.joined(separator: "\n").prefix(2000) ?? ""
+                let done = try #require(
+                    try await daemon.waitForWorkflows(in: [.done, .failed, .rejected], dropName: dropName, timeout: .seconds(120)).first,
+                    "\(c.profile): \(daemon.log.suffix(3000))")
+                let reports =
+                    (try? FileManager.default.contentsOfDirectory(atPath: daemon.rejected))?.compactMap {
+                        try? String(contentsOfFile: daemon.rejected + "/" + $0, encoding: .utf8)
+                    }.joined(separator: "\n").prefix(2000) ?? ""
                 #expect(done.stage == .done, "\(c.profile): \(done.failure ?? "") \(reports) \(daemon.log.suffix(2000))")
                 let scores = try #require(done.context.scores, "\(c.profile)")
                 #expect(scores.prompts == Self.promptCount)
 
                 // The training data in S3, byte for byte, where the profile and workflow say.
                 let uploaded = try? await s3.getObject(S3Location(bucket: "finetuned-data", key: "finetuned/\(c.profile)/\(done.id)/\(dropName)"))
-                #expect(uploaded.map { SHA256.hash(data: $0).hex } == SHA256.hash(data: Array(records.utf8)).hex, "\(c.profile): \(done.context.trainingDataURI ?? "no URI")")
+                #expect(
+                    uploaded.map { SHA256.hash(data: $0).hex } == SHA256.hash(data: Array(records.utf8)).hex,
+                    "\(c.profile): \(done.context.trainingDataURI ?? "no URI")")
 
                 let job = try #require(await emulator.jobs.first { $0.tags["finetuned:workflow-id"] == done.id }, "\(c.profile)")
                 #expect(job.baseModel == c.baseModel && job.tags["finetuned:profile"] == c.profile && job.hyperParameters["epochCount"] == "2")
@@ -146,8 +159,11 @@ extension MotoPeerTests {
                 switch c.answers {
                 case .better:
                     #expect(done.context.keep == true && scores.meanCustomF1 > scores.meanBaseF1, "\(c.profile): \(scores)")
-                    #expect(await emulator.throughputs.contains { $0.arn == throughputARN && $0.status == "InService" && $0.tags["team"] == "ml-platform"
-                            && $0.tags["finetuned:workflow-id"] == done.id }, "kept in service, tagged")
+                    #expect(
+                        await emulator.throughputs.contains {
+                            $0.arn == throughputARN && $0.status == "InService" && $0.tags["team"] == "ml-platform"
+                                && $0.tags["finetuned:workflow-id"] == done.id
+                        }, "kept in service, tagged")
                 case .worse, .same:
                     #expect(done.context.keep == false && scores.meanCustomF1 < scores.meanBaseF1, "\(c.profile): \(scores)")
                     #expect(await emulator.deletedThroughputs.contains(throughputARN), "the throughput of a worse model is deleted")
@@ -171,16 +187,18 @@ extension MotoPeerTests {
             #expect(await emulator.signatureFailures == 0)
             #expect(daemon.log.contains("LEGACY"), "Cohere Command is legacy: the daemon warns before paying")
             #expect(!daemon.log.contains(moto.credentials.secretAccessKey), "the secret never reaches the log")
-        #expect(daemon.log.contains("AWS credentials from environment (key …\(moto.credentials.accessKeyID.suffix(4)))"),
+            #expect(
+                daemon.log.contains("AWS credentials from environment (key …\(moto.credentials.accessKeyID.suffix(4)))"),
                 "the source of the keys is logged once")
         }
 
         /// The paid step and a crash: the daemon dies right after CreateModelCustomizationJob
         /// returned, before it recorded the job. After the restart it finds the job by its name
         /// and goes on with it; Bedrock ends up with one job, not two.
-        @Test("killed right after CreateModelCustomizationJob answered: after the restart, the same job, never a second one",
-              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            "killed right after CreateModelCustomizationJob answered: after the restart, the same job, never a second one",
+            .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+            .timeLimit(.minutes(4)))
         func crashAfterCreate() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
@@ -191,8 +209,9 @@ extension MotoPeerTests {
             defer { Task { await emulator.stop() } }
             await emulator.set(answers: .same)
 
-            let daemon = try DaemonHarness(configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL) },
-                                           adapters: ["cohere", "llama", "titan"])
+            let daemon = try DaemonHarness(
+                configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL) },
+                adapters: ["cohere", "llama", "titan"])
             defer { daemon.tearDown() }
             var environment = moto.environment
             environment["AWS_ENDPOINT_URL"] = nil
@@ -207,8 +226,9 @@ extension MotoPeerTests {
             try daemon.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "q4.jsonl", profile: "cohere")
             #expect(await daemon.waitForExit(timeout: .seconds(60)) != nil, "the fault aborts the daemon after the create call")
             #expect(await emulator.jobs.count == 1)
-            let before = try #require(try await daemon.waitForWorkflows(in: [.uploaded], dropName: "q4.jsonl", timeout: .seconds(5)).first,
-                                      "the store still says uploaded: the job was never recorded")
+            let before = try #require(
+                try await daemon.waitForWorkflows(in: [.uploaded], dropName: "q4.jsonl", timeout: .seconds(5)).first,
+                "the store still says uploaded: the job was never recorded")
             #expect(before.context.jobARN == nil)
 
             try daemon.start(environment: environment)
@@ -225,21 +245,26 @@ extension MotoPeerTests {
             let emulator = BedrockEmulator(credentials: [])
             let emulatorURL = try await emulator.start()
             defer { Task { await emulator.stop() } }
-            let daemon = try DaemonHarness(configuration: { dir in
-                let text = Self.configuration(dir, moto: "http://127.0.0.1:1", emulator: emulatorURL)
-                _ = try? dir.write("titan-validation.jsonl", #"{"prompt": "a document", "completion": "its summary"}"# + "\n" + #"{"prompt": "no completion"}"# + "\n")
-                return text
-            }, adapters: ["cohere", "llama", "titan"])
+            let daemon = try DaemonHarness(
+                configuration: { dir in
+                    let text = Self.configuration(dir, moto: "http://127.0.0.1:1", emulator: emulatorURL)
+                    _ = try? dir.write(
+                        "titan-validation.jsonl",
+                        #"{"prompt": "a document", "completion": "its summary"}"# + "\n" + #"{"prompt": "no completion"}"# + "\n")
+                    return text
+                }, adapters: ["cohere", "llama", "titan"])
             defer { daemon.tearDown() }
             try daemon.start(environment: ["AWS_ACCESS_KEY_ID": "AKIDX", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"])
             #expect(await daemon.waitForReady() != nil)
             let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
             let training = try String(contentsOfFile: examples + "/summaries-train.jsonl", encoding: .utf8)
             try daemon.drop(training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n", as: "q4.jsonl", profile: "titan")
-            let failed = try #require(try await daemon.waitForWorkflows(in: [.rejected, .failed, .done], dropName: "q4.jsonl", timeout: .seconds(30)).first)
+            let failed = try #require(
+                try await daemon.waitForWorkflows(in: [.rejected, .failed, .done], dropName: "q4.jsonl", timeout: .seconds(30)).first)
             #expect(failed.stage == .rejected)
-            #expect(failed.failure?.contains("the validation set is not valid") == true && failed.failure?.contains("titan-validation.jsonl:2") == true,
-                    "\(failed.failure ?? "")")
+            #expect(
+                failed.failure?.contains("the validation set is not valid") == true && failed.failure?.contains("titan-validation.jsonl:2") == true,
+                "\(failed.failure ?? "")")
             #expect(failed.context.trainingDataURI == nil)
             #expect(await emulator.jobs.isEmpty)
         }

@@ -80,9 +80,10 @@ struct ConfigurationTests {
     @Test("an unknown adapter names the file, the line and the adapters that exist")
     func unknownAdapter() {
         let text = Self.minimal.replacingOccurrences(of: "\"cohere\"", with: "\"cohre\"")
-        #expect(errors(text, knownAdapters: ["cohere", "llama", "titan"]) == [
-            "finetuned.toml:5: profile 'summaries': unknown adapter 'cohre' (known: cohere, llama, titan)",
-        ])
+        #expect(
+            errors(text, knownAdapters: ["cohere", "llama", "titan"]) == [
+                "finetuned.toml:5: profile 'summaries': unknown adapter 'cohre' (known: cohere, llama, titan)"
+            ])
     }
 
     @Test("a TOML syntax error reports its line and column")
@@ -96,10 +97,11 @@ struct ConfigurationTests {
     @Test("a misspelt key is an error with a suggestion, not silently ignored")
     func misspeltKey() {
         let text = Self.minimal.replacingOccurrences(of: "base_model", with: "base_modle")
-        #expect(errors(text) == [
-            "finetuned.toml:4: profile 'summaries': missing required key 'base_model'",
-            "finetuned.toml:6: profile 'summaries': unknown key 'base_modle' (did you mean 'base_model'?)",
-        ])
+        #expect(
+            errors(text) == [
+                "finetuned.toml:4: profile 'summaries': missing required key 'base_model'",
+                "finetuned.toml:6: profile 'summaries': unknown key 'base_modle' (did you mean 'base_model'?)",
+            ])
     }
 
     @Test("every problem in the file is reported at once, in line order")
@@ -118,30 +120,32 @@ struct ConfigurationTests {
             [evaluation]
             confidence = 1.5
             """ + "\n" + Self.minimal.replacingOccurrences(of: "backend = \"local\"", with: "backend = \"bedrock\"")
-        #expect(errors(text) == [
-            "finetuned.toml:2: [daemon]: unknown log_level 'loud' (known: trace, debug, info, notice, warning, error, critical)",
-            "finetuned.toml:3: [daemon]: 'shutdown_timeout_seconds' must be an integer, not a string",
-            "finetuned.toml:6: [limits]: 'max_concurrent_workflows' = 0 is out of range 1...10000",
-            "finetuned.toml:9: [paths]: 'inbox' must be an absolute path, not 'drops'",
-            "finetuned.toml:12: [evaluation]: 'confidence' = 1.5 is out of range 0.5...0.9999",
-            "finetuned.toml:19: profile 'summaries': unknown backend 'bedrock' (known: local)",
-        ])
+        #expect(
+            errors(text) == [
+                "finetuned.toml:2: [daemon]: unknown log_level 'loud' (known: trace, debug, info, notice, warning, error, critical)",
+                "finetuned.toml:3: [daemon]: 'shutdown_timeout_seconds' must be an integer, not a string",
+                "finetuned.toml:6: [limits]: 'max_concurrent_workflows' = 0 is out of range 1...10000",
+                "finetuned.toml:9: [paths]: 'inbox' must be an absolute path, not 'drops'",
+                "finetuned.toml:12: [evaluation]: 'confidence' = 1.5 is out of range 0.5...0.9999",
+                "finetuned.toml:19: profile 'summaries': unknown backend 'bedrock' (known: local)",
+            ])
     }
 
     @Test("a password or webhook secret in clear text is refused with what to do instead")
     func secretsInClearText() {
-        let text = Self.minimal + """
+        let text =
+            Self.minimal + """
 
-            [notify.email]
-            host = "smtp.example.com"
-            password = "hunter2"
-            from = "ft@example.com"
-            to = ["ops@example.com"]
+                [notify.email]
+                host = "smtp.example.com"
+                password = "hunter2"
+                from = "ft@example.com"
+                to = ["ops@example.com"]
 
-            [notify.webhook]
-            url = "https://hooks.example.com/x"
-            secret = "s3cr3t"
-            """
+                [notify.webhook]
+                url = "https://hooks.example.com/x"
+                secret = "s3cr3t"
+                """
         let found = errors(text)
         #expect(found.count == 2)
         #expect(found[0].hasPrefix("finetuned.toml:10: [notify.email]: a password does not belong in the configuration"))
@@ -154,13 +158,20 @@ struct ConfigurationTests {
     @Test("security = \"none\" with a username or password file is refused: AUTH would go in clear")
     func credentialsWithoutTLS() throws {
         for credential in ["username = \"ft\"", "password_file = \"/etc/finetuned/smtp-password\""] {
-            let text = Self.minimal + "\n\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\n\(credential)\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
+            let text =
+                Self.minimal
+                + "\n\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\n\(credential)\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
             let found = errors(text)
-            #expect(found.count == 1 && found.first?.contains("security = \"none\" with credentials would send the password in clear") == true, "\(found)")
+            #expect(
+                found.count == 1 && found.first?.contains("security = \"none\" with credentials would send the password in clear") == true, "\(found)"
+            )
         }
-        let plain = Self.minimal + "\n\n[notify.email]\nhost = \"relay.internal\"\nport = 25\nsecurity = \"none\"\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
-        #expect(try ConfigurationLoader.parse(text: plain, file: "x.toml").notifications.email?.security == SMTPSecurity.none,
-                "an unauthenticated relay on port 25 stays possible")
+        let plain =
+            Self.minimal
+            + "\n\n[notify.email]\nhost = \"relay.internal\"\nport = 25\nsecurity = \"none\"\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
+        #expect(
+            try ConfigurationLoader.parse(text: plain, file: "x.toml").notifications.email?.security == SMTPSecurity.none,
+            "an unauthenticated relay on port 25 stays possible")
     }
 
     @Test("backend kinds, profile names and email addresses are checked")
@@ -180,124 +191,134 @@ struct ConfigurationTests {
             from = "nobody"
             to = []
             """
-        #expect(errors(text) == [
-            "finetuned.toml:2: backend 'cloud': unknown kind 'azure' (known: bedrock, local, scripted)",
-            "finetuned.toml:4: profile 'bad name': invalid profile name (it becomes an inbox folder: letters, digits, '-' and '_', at most 63)",
-            "finetuned.toml:11: [notify.email]: unknown security 'ssl' (known: starttls, tls, none)",
-            "finetuned.toml:12: [notify.email]: 'nobody' is not an email address",
-            "finetuned.toml:13: [notify.email]: 'to' needs at least one address",
-        ])
+        #expect(
+            errors(text) == [
+                "finetuned.toml:2: backend 'cloud': unknown kind 'azure' (known: bedrock, local, scripted)",
+                "finetuned.toml:4: profile 'bad name': invalid profile name (it becomes an inbox folder: letters, digits, '-' and '_', at most 63)",
+                "finetuned.toml:11: [notify.email]: unknown security 'ssl' (known: starttls, tls, none)",
+                "finetuned.toml:12: [notify.email]: 'nobody' is not an email address",
+                "finetuned.toml:13: [notify.email]: 'to' needs at least one address",
+            ])
     }
 
     @Test("named evaluation and validation sets: absolute paths under usable names; validation sets for Bedrock only")
     func namedSets() throws {
-        let good = try ConfigurationLoader.parse(text: """
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "my-data"
+        let good = try ConfigurationLoader.parse(
+            text: """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "my-data"
 
-            [profiles.p]
-            adapter = "cohere"
-            base_model = "m"
-            backend = "cloud"
+                [profiles.p]
+                adapter = "cohere"
+                base_model = "m"
+                backend = "cloud"
 
-            [profiles.p.evaluation_sets]
-            q3 = "/srv/eval/q3.jsonl"
-            q4 = "/srv/eval/q4.jsonl"
+                [profiles.p.evaluation_sets]
+                q3 = "/srv/eval/q3.jsonl"
+                q4 = "/srv/eval/q4.jsonl"
 
-            [profiles.p.validation_sets]
-            q3 = "/srv/validation/q3.jsonl"
-            """, file: "/etc/finetuned/finetuned.toml")
+                [profiles.p.validation_sets]
+                q3 = "/srv/validation/q3.jsonl"
+                """, file: "/etc/finetuned/finetuned.toml")
         #expect(good.profiles["p"]?.evaluationSets == ["q3": "/srv/eval/q3.jsonl", "q4": "/srv/eval/q4.jsonl"])
         #expect(good.profiles["p"]?.validationSets == ["q3": "/srv/validation/q3.jsonl"])
-        #expect(errors("""
-            [backends.here]
-            kind = "local"
+        #expect(
+            errors(
+                """
+                [backends.here]
+                kind = "local"
 
-            [profiles.p]
-            adapter = "local"
-            base_model = "m"
-            backend = "here"
+                [profiles.p]
+                adapter = "local"
+                base_model = "m"
+                backend = "here"
 
-            [profiles.p.evaluation_sets]
-            "../up" = "/srv/eval/a.jsonl"
-            relative = "eval/b.jsonl"
+                [profiles.p.evaluation_sets]
+                "../up" = "/srv/eval/a.jsonl"
+                relative = "eval/b.jsonl"
 
-            [profiles.p.validation_sets]
-            v = "/srv/v.jsonl"
-            """) == [
-            "finetuned.toml:10: [profiles.p.evaluation_sets]: '../up' is not a usable set name (letters, digits, '-' and '_', at most 63)",
-            "finetuned.toml:11: [profiles.p.evaluation_sets]: 'relative' must be an absolute path, not 'eval/b.jsonl'",
-            "finetuned.toml:13: profile 'p': validation sets are sent to Bedrock as the job's validation data; the backend 'here' takes none",
-        ])
+                [profiles.p.validation_sets]
+                v = "/srv/v.jsonl"
+                """) == [
+                    "finetuned.toml:10: [profiles.p.evaluation_sets]: '../up' is not a usable set name (letters, digits, '-' and '_', at most 63)",
+                    "finetuned.toml:11: [profiles.p.evaluation_sets]: 'relative' must be an absolute path, not 'eval/b.jsonl'",
+                    "finetuned.toml:13: profile 'p': validation sets are sent to Bedrock as the job's validation data; the backend 'here' takes none",
+                ])
     }
 
     @Test("serving and keep: their values, and on-demand serving only where a deployment exists")
     func servingChoices() throws {
-        let good = try ConfigurationLoader.parse(text: """
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "my-data"
+        let good = try ConfigurationLoader.parse(
+            text: """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "my-data"
 
-            [profiles.a]
-            adapter = "nova"
-            base_model = "amazon.nova-lite-v1:0:300k"
-            backend = "cloud"
-            serving = "on_demand"
-            keep = "model_only"
+                [profiles.a]
+                adapter = "nova"
+                base_model = "amazon.nova-lite-v1:0:300k"
+                backend = "cloud"
+                serving = "on_demand"
+                keep = "model_only"
 
-            [profiles.b]
-            adapter = "nova"
-            base_model = "amazon.nova-lite-v1:0:300k"
-            backend = "cloud"
-            """, file: "/etc/finetuned/finetuned.toml")
+                [profiles.b]
+                adapter = "nova"
+                base_model = "amazon.nova-lite-v1:0:300k"
+                backend = "cloud"
+                """, file: "/etc/finetuned/finetuned.toml")
         #expect(good.profiles["a"]?.serving == .onDemand && good.profiles["a"]?.keep == .modelOnly)
         #expect(good.profiles["b"]?.serving == .auto && good.profiles["b"]?.keep == .modelAndServing, "the defaults")
-        #expect(errors("""
-            [backends.here]
-            kind = "local"
+        #expect(
+            errors(
+                """
+                [backends.here]
+                kind = "local"
 
-            [profiles.p]
-            adapter = "local"
-            base_model = "m"
-            backend = "here"
-            serving = "on_demand"
-            keep = "everything"
-            """) == [
-            "finetuned.toml:8: profile 'p': on-demand serving is a Bedrock custom model deployment; the local backend 'here' has none",
-            "finetuned.toml:9: profile 'p': 'keep' = 'everything' is not one of model_and_serving, model_only",
-        ])
-        #expect(errors("""
-            [backends.cloud]
-            kind = "bedrock"
-            role_arn = "arn:aws:iam::123456789012:role/finetuned"
-            bucket = "my-data"
+                [profiles.p]
+                adapter = "local"
+                base_model = "m"
+                backend = "here"
+                serving = "on_demand"
+                keep = "everything"
+                """) == [
+                    "finetuned.toml:8: profile 'p': on-demand serving is a Bedrock custom model deployment; the local backend 'here' has none",
+                    "finetuned.toml:9: profile 'p': 'keep' = 'everything' is not one of model_and_serving, model_only",
+                ])
+        #expect(
+            errors(
+                """
+                [backends.cloud]
+                kind = "bedrock"
+                role_arn = "arn:aws:iam::123456789012:role/finetuned"
+                bucket = "my-data"
 
-            [profiles.a]
-            adapter = "nova"
-            base_model = "amazon.nova-lite-v1:0:300k"
-            backend = "cloud"
-            customization = "distillation"
+                [profiles.a]
+                adapter = "nova"
+                base_model = "amazon.nova-lite-v1:0:300k"
+                backend = "cloud"
+                customization = "distillation"
 
-            [profiles.b]
-            adapter = "nova"
-            base_model = "amazon.nova-lite-v1:0:300k"
-            backend = "cloud"
-            teacher_model = "amazon.nova-pro-v1:0"
-            """) == [
-            "finetuned.toml:6: profile 'a': customization = \"distillation\" needs teacher_model, the model whose answers the student learns",
-            "finetuned.toml:16: profile 'b': teacher_model is for customization = \"distillation\"",
-        ])
+                [profiles.b]
+                adapter = "nova"
+                base_model = "amazon.nova-lite-v1:0:300k"
+                backend = "cloud"
+                teacher_model = "amazon.nova-pro-v1:0"
+                """) == [
+                    "finetuned.toml:6: profile 'a': customization = \"distillation\" needs teacher_model, the model whose answers the student learns",
+                    "finetuned.toml:16: profile 'b': teacher_model is for customization = \"distillation\"",
+                ])
     }
 
     @Test("hyperparameters take scalars only")
     func hyperparameterTypes() {
         let text = Self.minimal + "\n\n[profiles.summaries.hyperparameters]\nepochCount = [1, 2]\nbatchSize = 8\n"
-        #expect(errors(text) == [
-            "finetuned.toml:9: profile 'summaries': hyperparameter 'epochCount' must be a string, number or boolean, not an array",
-        ])
+        #expect(
+            errors(text) == [
+                "finetuned.toml:9: profile 'summaries': hyperparameter 'epochCount' must be a string, number or boolean, not an array"
+            ])
     }
 
     @Test("a missing file is reported by name")

@@ -37,15 +37,17 @@ struct ControlAccessTests {
     func table() {
         for verb in ControlVerb.allCases {
             #expect(ControlAccess.scope(of: .operator, for: verb) == .everything)
-            if case .refused = ControlAccess.scope(of: .stranger(uid: 7), for: verb) {} else {
+            if case .refused = ControlAccess.scope(of: .stranger(uid: 7), for: verb) {
+            } else {
                 Issue.record("a stranger may \(verb.rawValue)")
             }
-            let expected: ControlScope = switch verb {
-            case .status, .adapters: .everything
-            case .list, .show, .history, .cancel, .retry: .ownWorkflows(uid: 7)
-            case .reload: .refused("reload is for root and the control group only")
-            case .metrics: .refused("metrics are for root and the control group only")
-            }
+            let expected: ControlScope =
+                switch verb {
+                case .status, .adapters: .everything
+                case .list, .show, .history, .cancel, .retry: .ownWorkflows(uid: 7)
+                case .reload: .refused("reload is for root and the control group only")
+                case .metrics: .refused("metrics are for root and the control group only")
+                }
             #expect(ControlAccess.scope(of: .submitter(uid: 7), for: verb) == expected, "\(verb.rawValue)")
         }
     }
@@ -54,8 +56,12 @@ struct ControlAccessTests {
     /// kernel then reports to the daemon through SO_PEERCRED.
     static func ctl(_ daemon: DaemonHarness, uid: UInt32, gid: UInt32, _ arguments: [String]) throws -> CommandResult {
         let full = [arguments[0], "--socket", daemon.socketPath] + arguments.dropFirst()
-        return try BuiltProducts.runRetryingBusy("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--",
-                                                                      daemon.directory.file("finetunectl")] + full)
+        return try BuiltProducts.runRetryingBusy(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--",
+                daemon.directory.file("finetunectl"),
+            ] + full)
     }
 
     @Test("through the real socket: a submitter sees and cancels only its own workflows, cannot reload; others are refused")
@@ -114,8 +120,9 @@ struct ControlAccessTests {
         #expect(metrics.status == 4 && metrics.stderr.contains("metrics are for root and the control group only"), "\(metrics.stderr)")
 
         let outsider = try Self.ctl(daemon, uid: stranger, gid: nogroup, ["status"])
-        #expect(outsider.status == 4 && outsider.stderr.contains("uid 4444 is neither in the control group nor in the submit group"),
-                "\(outsider.stderr)")
+        #expect(
+            outsider.status == 4 && outsider.stderr.contains("uid 4444 is neither in the control group nor in the submit group"),
+            "\(outsider.stderr)")
         #expect(daemon.log.contains("control request refused: status from pid"))
 
         let root = try await daemon.ctl(["list", "--all", "--json"])

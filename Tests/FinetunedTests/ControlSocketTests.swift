@@ -10,14 +10,20 @@ import Testing
 struct ControlProtocolTests {
     /// Echoes the verb, reports the peer, and streams three lines for `count`.
     struct EchoHandler: ControlRequestHandler {
-        struct Echo: Codable, Sendable { var verb: String; var arguments: [String: String]; var uid: UInt32; var pid: Int32 }
+        struct Echo: Codable, Sendable {
+            var verb: String
+            var arguments: [String: String]
+            var uid: UInt32
+            var pid: Int32
+        }
         func handle(_ request: ControlRequest, peer: ControlPeer) async -> ControlAnswer {
             switch request.verb {
             case "count":
-                return .stream(AsyncStream { continuation in
-                    for i in 1...3 { continuation.yield(ControlAnswer.encode(ControlResponse(result: ["n": i]))) }
-                    continuation.finish()
-                })
+                return .stream(
+                    AsyncStream { continuation in
+                        for i in 1...3 { continuation.yield(ControlAnswer.encode(ControlResponse(result: ["n": i]))) }
+                        continuation.finish()
+                    })
             case "fail":
                 return .failure(ControlFailure(code: "not_found", message: "no such workflow"))
             default:
@@ -32,8 +38,9 @@ struct ControlProtocolTests {
         defer { dir.remove() }
         let path = dir.file("control.sock")
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let server = ControlServer(socketPath: path, group: nil, handler: EchoHandler(), logger: Logger(label: "test"),
-                                   ready: { readyContinuation.yield() })
+        let server = ControlServer(
+            socketPath: path, group: nil, handler: EchoHandler(), logger: Logger(label: "test"),
+            ready: { readyContinuation.yield() })
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -125,7 +132,10 @@ struct ControlProtocolTests {
     func notRunning() throws {
         let result = try Command.run(BuiltProducts.executable("finetunectl"), ["status", "--socket", "/nonexistent/control.sock"])
         #expect(result.status == 3)
-        #expect(result.stderr == "finetunectl: finetuned is not running (no daemon listens on /nonexistent/control.sock); start it with 'systemctl start finetuned'\n")
+        #expect(
+            result.stderr
+                == "finetunectl: finetuned is not running (no daemon listens on /nonexistent/control.sock); start it with 'systemctl start finetuned'\n"
+        )
     }
 }
 
@@ -143,7 +153,10 @@ struct FinetunectlTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "finetuned \(FinetunedVersion.current) (pid \(daemon.pid), protocol 1)")
         #expect(lines.contains { $0.hasPrefix("  uptime:        ") && $0.hasSuffix("s") })
-        #expect(lines.contains("  configuration: \(daemon.configPath) (loaded \(lines.first { $0.contains("loaded") }!.split(separator: "(loaded ")[1].prefix(20)); 0 reloads, 0 refused)"))
+        #expect(
+            lines.contains(
+                "  configuration: \(daemon.configPath) (loaded \(lines.first { $0.contains("loaded") }!.split(separator: "(loaded ")[1].prefix(20)); 0 reloads, 0 refused)"
+            ))
         #expect(lines.contains("  inbox:         \(daemon.directory.file("state/inbox"))"))
         #expect(lines.contains("  adapters:      \(daemon.directory.file("adapters"))"))
         #expect(lines.contains("  workflows:     0 running, 0 waiting, 0 succeeded, 0 failed, 0 rejected, 0 cancelled"))
@@ -160,7 +173,10 @@ struct FinetunectlTests {
         chmod(daemon.directory.file("run"), 0o755)
         let ctl = daemon.directory.file("finetunectl")
         try BuiltProducts.copyExecutable("finetunectl", to: ctl)
-        let result = try await blocking { try BuiltProducts.runRetryingBusy("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "status", "--socket", daemon.socketPath]) }
+        let result = try await blocking {
+            try BuiltProducts.runRetryingBusy(
+                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "status", "--socket", daemon.socketPath])
+        }
         #expect(result.status == 4, "\(result.stderr)")
         #expect(result.stderr == "finetunectl: permission denied: uid 65534 is neither in the control group nor in the submit group\n")
     }

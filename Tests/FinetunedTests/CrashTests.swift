@@ -7,36 +7,39 @@ import Testing
 /// The real daemon, crashed on purpose at every step of a full run and killed at random
 /// moments; the scripted backend's record (a file the daemon does not own) tells what the
 /// crashed runs really created.
-@Suite("Crash safety of the daemon", .serialized,
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+@Suite(
+    "Crash safety of the daemon", .serialized,
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct CrashTests {
     /// A daemon directory whose profile `drill` runs on a fast scripted backend and scores
     /// with the real BERTScore evaluator.
     static func configuration(_ dir: TemporaryDirectory) -> String {
         _ = try? dir.write("drill-eval.jsonl", EngineFixture.evaluationSet(5))
-        let text = (DaemonHarness.configuration(in: dir, profiles: []) + """
+        let text =
+            (DaemonHarness.configuration(in: dir, profiles: []) + """
 
-            [backends.drill]
-            kind = "scripted"
-            state_file = "\(dir.file("drill.json"))"
-            job_polls = 2
-            throughput_polls = 1
+                [backends.drill]
+                kind = "scripted"
+                state_file = "\(dir.file("drill.json"))"
+                job_polls = 2
+                throughput_polls = 1
 
-            [limits]
-            max_concurrent_workflows = 4
-            max_live_throughputs = 1000
+                [limits]
+                max_concurrent_workflows = 4
+                max_live_throughputs = 1000
 
-            [evaluation]
-            min_prompts = 5
-            resamples = 1000
+                [evaluation]
+                min_prompts = 5
+                resamples = 1000
 
-            [profiles.drill]
-            adapter = "local"
-            base_model = "local.minilm-extractive-v1"
-            backend = "drill"
-            evaluation_set = "\(dir.file("drill-eval.jsonl"))"
-            """)
-            .replacingOccurrences(of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.01\nthroughput_poll_seconds = 0.01\nretry_base_seconds = 0.01")
+                [profiles.drill]
+                adapter = "local"
+                base_model = "local.minilm-extractive-v1"
+                backend = "drill"
+                evaluation_set = "\(dir.file("drill-eval.jsonl"))"
+                """)
+            .replacingOccurrences(
+                of: "job_poll_seconds = 3600", with: "job_poll_seconds = 0.01\nthroughput_poll_seconds = 0.01\nretry_base_seconds = 0.01")
         return DaemonHarness.usingSharedModel(text, in: dir)
     }
 
@@ -75,7 +78,8 @@ struct CrashTests {
         /// Starts the daemon; without faults, returns once it is ready.
         func start(faults: String? = nil) async throws {
             // The Swift runtime's backtracer would spend seconds symbolicating each abort().
-            try daemon.start(environment: (faults.map { ["FINETUNED_TEST_FAULTS": $0] } ?? [:]).merging(["SWIFT_BACKTRACE": "enable=no"]) { a, _ in a })
+            try daemon.start(
+                environment: (faults.map { ["FINETUNED_TEST_FAULTS": $0] } ?? [:]).merging(["SWIFT_BACKTRACE": "enable=no"]) { a, _ in a })
             // A run with a fault may abort before it is ready: settle() watches that one.
             if faults == nil { _ = await daemon.notify.next(where: { $0.assignments["READY"] == "1" }, timeout: .seconds(20)) }
         }
@@ -114,7 +118,9 @@ struct CrashTests {
         _ = try await rig.settle(name)
         // The fault fires right after a commit: give a run that reached its end a moment to abort.
         _ = await rig.daemon.waitForExit(timeout: .milliseconds(300))
-        let crashed = !rig.daemon.isRunning && rig.daemon.log.contains("test fault: aborting \(point == "abort-after-request" ? "after request" : "after transition") \(k)")
+        let crashed =
+            !rig.daemon.isRunning
+            && rig.daemon.log.contains("test fault: aborting \(point == "abort-after-request" ? "after request" : "after transition") \(k)")
         if !crashed { await rig.stop() }
         try await rig.start()
         let record = try #require(try await rig.settle(name), "\(point)=\(k): no workflow for \(name)\n\(rig.daemon.log.suffix(3000))")
@@ -123,9 +129,12 @@ struct CrashTests {
         #expect(try await rig.stages(record.id) == baseline, "\(point)=\(k): a different path")
         let backend = try rig.backend(for: record.id)
         #expect(backend.jobs == 1, "\(point)=\(k): \(backend.jobs) customization jobs")
-        #expect(backend.throughputs == 1 && backend.live == 1, "\(point)=\(k): \(backend.throughputs) throughputs, \(backend.live) live\n\(rig.daemon.log.suffix(4000))")
-        #expect(try await rig.store().notifications(workflowID: record.id).filter { $0.kind == "kept" }.count == 1,
-                "\(point)=\(k): one notification for one outcome")
+        #expect(
+            backend.throughputs == 1 && backend.live == 1,
+            "\(point)=\(k): \(backend.throughputs) throughputs, \(backend.live) live\n\(rig.daemon.log.suffix(4000))")
+        #expect(
+            try await rig.store().notifications(workflowID: record.id).filter { $0.kind == "kept" }.count == 1,
+            "\(point)=\(k): one notification for one outcome")
         return crashed
     }
 
@@ -186,13 +195,15 @@ struct CrashTests {
 
     @Test("weights that are not the expected all-MiniLM-L6-v2 are refused before scoring: the workflow fails with the hash, nothing is kept")
     func wrongModel() async throws {
-        let daemon = try DaemonHarness(configuration: { dir in
-            // A model directory whose weights are not the expected file.
-            _ = try? dir.write("bad-models/all-MiniLM-L6-v2/model.safetensors", "not the weights")
-            _ = try? dir.write("bad-models/all-MiniLM-L6-v2/vocab.txt", "[PAD]\n")
-            return CrashTests.configuration(dir).replacingOccurrences(
-                of: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"", with: "models = \"\(dir.file("bad-models"))\"")
-        }, adapters: ["local"])
+        let daemon = try DaemonHarness(
+            configuration: { dir in
+                // A model directory whose weights are not the expected file.
+                _ = try? dir.write("bad-models/all-MiniLM-L6-v2/model.safetensors", "not the weights")
+                _ = try? dir.write("bad-models/all-MiniLM-L6-v2/vocab.txt", "[PAD]\n")
+                return CrashTests.configuration(dir).replacingOccurrences(
+                    of: "models = \"\(SharedTestData.modelDirectory.deletingLastPathComponent().path)\"",
+                    with: "models = \"\(dir.file("bad-models"))\"")
+            }, adapters: ["local"])
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)

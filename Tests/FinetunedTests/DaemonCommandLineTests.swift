@@ -70,7 +70,9 @@ struct DaemonCommandLineTests {
         #expect(refusal("--config") == "Missing value for '--config <file>'")
         #expect(refusal("--config", "--check-config") == "Missing value for '--config <file>'")
         #expect(refusal("--check-config=yes") == "The option '--check-config' does not take any value, but 'yes' was specified.")
-        #expect(refusal("--log-to", "syslog") == "The value 'syslog' is invalid for '--log-to <destination>'. Please provide one of 'auto', 'journal' or 'stderr'.")
+        #expect(
+            refusal("--log-to", "syslog")
+                == "The value 'syslog' is invalid for '--log-to <destination>'. Please provide one of 'auto', 'journal' or 'stderr'.")
         let level = refusal("--log-level=chatty") ?? ""
         #expect(level.hasPrefix("The value 'chatty' is invalid for '--log-level <level>'"), "\(level)")
         for name in Logger.Level.allCases.map(\.rawValue) { #expect(level.contains("- \(name)"), "\(level)") }
@@ -81,7 +83,8 @@ struct DaemonCommandLineTests {
         let worker = try parse("model-worker", "--log-to", "stderr", "--model-directory", "/m", "--log-level=info")
         #expect(worker == .modelWorker(ModelWorkerOptions(modelDirectory: "/m", logTo: .stderr, logLevel: .info)))
         #expect(refusal("model-worker", "--log-to", "stderr") == "Missing expected argument '--model-directory <folder>'")
-        #expect(refusal("model-worker", "--log-to", "stderr", "--model-directory", "/m", "--log-level=info", "--config", "a.toml")
+        #expect(
+            refusal("model-worker", "--log-to", "stderr", "--model-directory", "/m", "--log-level=info", "--config", "a.toml")
                 == "Unknown option '--config'")
         // Only as the first argument: elsewhere it is an ordinary stray argument.
         #expect(refusal("--log-to", "stderr", "model-worker") == "Unexpected argument 'model-worker'")

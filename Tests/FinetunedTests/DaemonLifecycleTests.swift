@@ -29,8 +29,9 @@ struct DaemonLifecycleTests {
         defer { daemon.tearDown() }
         try daemon.start(arguments: ["--log-to", "stderr", "--log-level", "debug"], environment: ["WATCHDOG_USEC": "10000000"])
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
-        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains("Starting service lifecycle") },
-                                "no service group line; log:\n\(daemon.log)")
+        let line = try #require(
+            daemon.log.split(separator: "\n").first { $0.contains("Starting service lifecycle") },
+            "no service group line; log:\n\(daemon.log)")
         let names = ["control-socket", "reload", "inbox", "engine", "outbox", "watchdog", "shutdown-announcer"]
         #expect(line.contains("sl-services=\"[" + names.map { "\\\"\($0)\\\"" }.joined(separator: ", ") + "]\""), "\(line)")
         // The default description of a struct lists every field: the socket path, handlers, loggers.
@@ -96,7 +97,11 @@ struct DaemonLifecycleTests {
         daemon.signal(SIGHUP)
         #expect(await daemon.notify.next(where: { $0.assignments["RELOADING"] == "1" }) != nil)
         #expect(await daemon.waitForReady() != nil, "a refused reload must still end with READY=1")
-        #expect(await eventually { daemon.log.contains("configuration refused, the previous one stays in force: finetuned.toml:14: backend 'local': unknown kind 'locale'") }, "log:\n\(daemon.log)")
+        #expect(
+            await eventually {
+                daemon.log.contains(
+                    "configuration refused, the previous one stays in force: finetuned.toml:14: backend 'local': unknown kind 'locale'")
+            }, "log:\n\(daemon.log)")
 
         let reload = try await daemon.ctl(["reload"])
         #expect(reload.status == 1)
@@ -152,11 +157,12 @@ struct DaemonLifecycleTests {
         let bad = try dir.write("bad.toml", "[limits]\nmax_live_throughputs = -1\n[paths]\nstate = \"rel\"\n")
         let refused = try Command.run(BuiltProducts.executable("finetuned"), ["--config", bad, "--check-config"])
         #expect(refused.status == 1)
-        #expect(refused.stderr == """
-            bad.toml:2: [limits]: 'max_live_throughputs' = -1 is out of range 0...1000
-            bad.toml:4: [paths]: 'state' must be an absolute path, not 'rel'
+        #expect(
+            refused.stderr == """
+                bad.toml:2: [limits]: 'max_live_throughputs' = -1 is out of range 0...1000
+                bad.toml:4: [paths]: 'state' must be an absolute path, not 'rel'
 
-            """)
+                """)
     }
 
     static func monotonicMicroseconds() -> UInt64 {

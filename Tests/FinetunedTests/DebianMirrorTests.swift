@@ -99,7 +99,8 @@ struct DebianMirrorTests {
     @Test("files apt ignores are ignored: a renamed .sources, a .list.disabled; sources.list comes before sources.list.d")
     func fileSelection() throws {
         let files = [
-            "sources.list.d/old.sources.disabled-by-farm": "Types: deb\nURIs: http://disabled-file.example.invalid/debian\nSuites: bookworm\nComponents: main\n",
+            "sources.list.d/old.sources.disabled-by-farm":
+                "Types: deb\nURIs: http://disabled-file.example.invalid/debian\nSuites: bookworm\nComponents: main\n",
             "sources.list.d/old.list.disabled": "deb http://disabled-list.example.invalid/debian bookworm main\n",
             "sources.list.d/z.list": "deb http://list-d.example.invalid/debian bookworm main\n",
             "sources.list": "deb http://main-list.example.invalid/debian bookworm main\n",
@@ -119,14 +120,16 @@ struct DebianMirrorTests {
         #expect(result.stdout.isEmpty)
         let trixie = try mirror(["sources.list.d/debian.sources": Self.deb822WithComments], suite: "trixie")
         #expect(trixie.status == 1)
-        #expect(try mirror(["sources.list.d/debian.sources": Self.deb822WithComments], suite: "bookworm-updates").stdout
-            == "http://deb.debian.org/debian\n")
+        #expect(
+            try mirror(["sources.list.d/debian.sources": Self.deb822WithComments], suite: "bookworm-updates").stdout
+                == "http://deb.debian.org/debian\n")
     }
 
     @Test("FINETUNED_E2E_MIRROR overrides whatever apt says")
     func override() throws {
-        let result = try mirror(["sources.list.d/debian.sources": Self.deb822WithComments],
-                                environment: ["FINETUNED_E2E_MIRROR": "http://127.0.0.1:9/debian"])
+        let result = try mirror(
+            ["sources.list.d/debian.sources": Self.deb822WithComments],
+            environment: ["FINETUNED_E2E_MIRROR": "http://127.0.0.1:9/debian"])
         #expect(result.stdout == "http://127.0.0.1:9/debian\n")
     }
 }

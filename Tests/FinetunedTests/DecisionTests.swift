@@ -57,7 +57,9 @@ struct ScoreCommandTests {
         let references = try dir.write("r.jsonl", "{\"text\":\"A cat was sitting on the rug.\"}\nAnything.\n")
         let ctl = BuiltProducts.executable("finetunectl")
         // The model loads in the child for seconds: off the cooperative pool, which has two threads here.
-        let result = try await blocking { try Command.run(ctl, ["score", candidates, references, "--model", SharedTestData.modelDirectory.path, "--json"]) }
+        let result = try await blocking {
+            try Command.run(ctl, ["score", candidates, references, "--model", SharedTestData.modelDirectory.path, "--json"])
+        }
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         let pairs = object["pairs"] as! [[String: Any]]
@@ -78,7 +80,9 @@ struct LeakageTests {
     func leaks() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let training = try dir.write("train.jsonl", """
+        let training = try dir.write(
+            "train.jsonl",
+            """
             {"prompt":"Summarize the Q3 report.","completion":"x"}
             {"schemaVersion":"bedrock-conversation-2024","messages":[{"role":"user","content":[{"text":"What broke on Friday?"}]},{"role":"assistant","content":[{"text":"Export."}]}]}
 
@@ -97,8 +101,10 @@ struct LeakageTests {
         let good = try dir.write("eval.jsonl", "{\"prompt\":\"p\",\"reference\":\"r\"}\n\n{\"prompt\":\"p2\",\"reference\":\"r2\"}\n")
         #expect(try EvaluationSet.load(path: good).map(\.line) == [1, 3])
         let bad = try dir.write("bad.jsonl", "{\"prompt\":\"p\"}\nnot json\n")
-        #expect(throws: EvaluationSet.LoadError(problems: [
-            "bad.jsonl:1: needs string fields \"prompt\" and \"reference\"", "bad.jsonl:2: not a JSON object",
-        ])) { try EvaluationSet.load(path: bad) }
+        #expect(
+            throws: EvaluationSet.LoadError(problems: [
+                "bad.jsonl:1: needs string fields \"prompt\" and \"reference\"", "bad.jsonl:2: not a JSON object",
+            ])
+        ) { try EvaluationSet.load(path: bad) }
     }
 }

@@ -34,7 +34,8 @@ struct EngineUnitTests {
         #expect(ResourceNaming.name(String(repeating: "x", count: 80), attempt: 2).count == 63)
         #expect(ResourceNaming.sanitize("Q3 summaries / v2") == "Q3-summaries-v2")
         #expect(ResourceNaming.sanitize("///") == "finetuned")
-        #expect(ResourceNaming.tags(workflowID: "wf-1", profile: "p", extra: ["finetuned:workflow-id": "spoof", "team": "ml"])
+        #expect(
+            ResourceNaming.tags(workflowID: "wf-1", profile: "p", extra: ["finetuned:workflow-id": "spoof", "team": "ml"])
                 == ["finetuned:workflow-id": "wf-1", "finetuned:profile": "p", "team": "ml"])
     }
 }

@@ -25,11 +25,11 @@ struct FileValidatorTests {
             limits: DataLimits(maxInputTokens: 100, minTrainingRecords: 1),
             hyperparameters: [], prices: Prices(asOf: "2026-11-01", trainingPerThousandTokens: 1, throughputPerModelUnitHour: 20))
         var text = (1...9).map { record($0) + "\n" }.joined()
-        text += record(10, prompt: 700) + "\n"        // 703 characters, 118 input tokens: over the limit
-        text += record(11, prompt: 580) + "\n"        // 583 characters, 98 input tokens
+        text += record(10, prompt: 700) + "\n"  // 703 characters, 118 input tokens: over the limit
+        text += record(11, prompt: 580) + "\n"  // 583 characters, 98 input tokens
         text += #"{"prompt":"x","completion":""}"# + "\n"
         text += #"{"prompt":"y","completion":""}"# + "\n"
-        text += record(1) + "\n"                        // duplicate of line 1
+        text += record(1) + "\n"  // duplicate of line 1
         let path = try write(text, in: dir)
         let report = FileValidator(plan: ValidationPlan(model: model, batchSize: 1, epochs: 3)).validate(path: path)
         #expect(report.records == 14 && report.lines == 14)
@@ -42,15 +42,24 @@ struct FileValidatorTests {
         #expect(report.estimatedInputTokens == 10 * 11 + 118 + 98)
         #expect(report.estimatedOutputTokens == 12 * 2)
         #expect(report.estimatedTrainingTokens == 350 * 3)
-        #expect(report.estimatedCost == CostEstimate(currency: "USD", pricesAsOf: "2026-11-01", training: 1.05,
-                                                     storagePerMonth: nil, throughputPerModelUnitHour: 20))
+        #expect(
+            report.estimatedCost
+                == CostEstimate(
+                    currency: "USD", pricesAsOf: "2026-11-01", training: 1.05,
+                    storagePerMonth: nil, throughputPerModelUnitHour: 20))
         let lines = report.text().split(separator: "\n").map(String.init)
         #expect(lines[0] == "q3.jsonl: REJECTED: 3 errors, 1 warning (training file for m)")
         #expect(lines.contains("  largest record:   line 10, 120 tokens (118 input, 2 output)"))
         #expect(lines.contains("  estimated tokens: 326 input + 24 output per epoch; 1,050 for 3 epochs"))
-        #expect(lines.contains { $0.hasPrefix("  estimated cost:   training 1.05 USD; no-commitment throughput 20.00 USD per model unit per hour; custom model storage unknown per month") })
+        #expect(
+            lines.contains {
+                $0.hasPrefix(
+                    "  estimated cost:   training 1.05 USD; no-commitment throughput 20.00 USD per model unit per hour; custom model storage unknown per month"
+                )
+            })
         #expect(lines.contains("        2  error    empty text"))
-        #expect(lines.contains("q3.jsonl:10: error: estimated input tokens 118 exceed the limit of 100 for m (703 characters at 6 characters per token)"))
+        #expect(
+            lines.contains("q3.jsonl:10: error: estimated input tokens 118 exceed the limit of 100 for m (703 characters at 6 characters per token)"))
         #expect(lines.contains("q3.jsonl:12:28: error: field \"completion\" is empty"))
         #expect(lines.contains("q3.jsonl:14: warning: exact duplicate of an earlier record"))
     }
@@ -77,9 +86,10 @@ struct FileValidatorTests {
         let small = FileValidator(plan: ValidationPlan(model: lite, batchSize: 2)).validate(path: path)
         #expect(small.isValid, "\(small.text())")
         let large = FileValidator(plan: ValidationPlan(model: lite, batchSize: 8)).validate(path: path)
-        #expect(large.problems.map(\.message) == [
-            "estimated input + output tokens 3002 exceed the limit of 2048 for amazon.titan-text-lite-v1:0:4k at batch size 8 (18012 characters at 6 characters per token)",
-        ])
+        #expect(
+            large.problems.map(\.message) == [
+                "estimated input + output tokens 3002 exceed the limit of 2048 for amazon.titan-text-lite-v1:0:4k at batch size 8 (18012 characters at 6 characters per token)"
+            ])
     }
 
     @Test("the adapter's own record check runs on every valid record")
@@ -145,7 +155,9 @@ struct ValidateCommandTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try BuiltProducts.installAdapters(["cohere", "local"], into: dir.file("adapters"))
-        let config = try dir.write("finetuned.toml", """
+        let config = try dir.write(
+            "finetuned.toml",
+            """
             [adapters]
             directories = ["\(dir.file("adapters"))"]
             [backends.cloud]
@@ -177,7 +189,9 @@ struct ValidateCommandTests {
         #expect(overridden.status == 1)
         #expect(overridden.stdout.contains("hyperparameter 'epochCount' = 500: 500 is above the maximum 100"))
 
-        let json = try run([bad, "--adapter", "cohere", "--base-model", "cohere.command-text-v14:7:4k", "--adapter-dir", dir.file("adapters"), "--json"])
+        let json = try run([
+            bad, "--adapter", "cohere", "--base-model", "cohere.command-text-v14:7:4k", "--adapter-dir", dir.file("adapters"), "--json",
+        ])
         #expect(json.status == 1)
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(json.stdout.utf8))
         #expect(report.records == 41 && report.errorCount == 1)
@@ -195,8 +209,9 @@ struct ValidateCommandTests {
         try BuiltProducts.installAdapters(["cohere"], into: dir.file("build/release"))
         try dir.write("good.jsonl", (1...40).map { #"{"prompt":"p\#($0)","completion":"c"}"# + "\n" }.joined())
         let arguments = ["good.jsonl", "--adapter", "cohere", "--base-model", "cohere.command-text-v14:7:4k"]
-        let ok = try Command.run(BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "build/release"],
-                                 currentDirectory: dir.path)
+        let ok = try Command.run(
+            BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "build/release"],
+            currentDirectory: dir.path)
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.hasPrefix("good.jsonl: valid"), "\(ok.stdout)")
 
@@ -204,11 +219,13 @@ struct ValidateCommandTests {
         // message names the directory in full (it used to say "cannot stat directory ;").
         chmod(dir.file("build"), 0o775)
         defer { chmod(dir.file("build"), 0o755) }
-        let refused = try Command.run(BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "./build/release/"],
-                                      currentDirectory: dir.path)
+        let refused = try Command.run(
+            BuiltProducts.executable("finetunectl"), ["validate"] + arguments + ["--adapter-dir", "./build/release/"],
+            currentDirectory: dir.path)
         #expect(refused.status == 2)
-        #expect(refused.stdout.contains("directory \(dir.file("build")) is writable by its group (mode 775)")
+        #expect(
+            refused.stdout.contains("directory \(dir.file("build")) is writable by its group (mode 775)")
                 || refused.stderr.contains("directory \(dir.file("build")) is writable by its group (mode 775)"),
-                "\(refused.stdout)\(refused.stderr)")
+            "\(refused.stdout)\(refused.stderr)")
     }
 }

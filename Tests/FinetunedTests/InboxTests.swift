@@ -10,7 +10,10 @@ import Testing
 @Suite("Inbox")
 struct InboxTests {
     static func records(_ n: Int, tag: String = "") -> String {
-        (1...n).map { #"{"prompt":"Summarize ticket \#(tag)\#($0): the export fails on Fridays.","completion":"Export fails on Fridays (\#(tag)\#($0))."}"# + "\n" }.joined()
+        (1...n).map {
+            #"{"prompt":"Summarize ticket \#(tag)\#($0): the export fails on Fridays.","completion":"Export fails on Fridays (\#(tag)\#($0))."}"#
+                + "\n"
+        }.joined()
     }
 
     static func settled(_ daemon: DaemonHarness, _ name: String, count: Int = 1) async throws -> [WorkflowRecord] {
@@ -163,27 +166,27 @@ struct InboxTests {
     }
 }
 
-
 /// Every bad file of the validation corpus, dropped into a running daemon.
 @Suite("Inbox with the validation corpus")
 struct InboxCorpusTests {
     static func corpusDaemon() throws -> DaemonHarness {
-        let daemon = try DaemonHarness(configuration: { dir in
-            DaemonHarness.configuration(in: dir, profiles: []) + """
+        let daemon = try DaemonHarness(
+            configuration: { dir in
+                DaemonHarness.configuration(in: dir, profiles: []) + """
 
-                [profiles.fields]
-                adapter = "example"
-                base_model = "corpus.fields-v1"
-                backend = "slow"
-                evaluation_set = "\(dir.file("eval.jsonl"))"
+                    [profiles.fields]
+                    adapter = "example"
+                    base_model = "corpus.fields-v1"
+                    backend = "slow"
+                    evaluation_set = "\(dir.file("eval.jsonl"))"
 
-                [profiles.conversation]
-                adapter = "example"
-                base_model = "corpus.conversation-v1"
-                backend = "slow"
-                evaluation_set = "\(dir.file("eval.jsonl"))"
-                """
-        }, adapters: [])
+                    [profiles.conversation]
+                    adapter = "example"
+                    base_model = "corpus.conversation-v1"
+                    backend = "slow"
+                    evaluation_set = "\(dir.file("eval.jsonl"))"
+                    """
+            }, adapters: [])
         try CAdapterBuilder.build(into: daemon.directory.file("adapters"), defines: ["EXAMPLE_CORPUS"])
         return daemon
     }
@@ -230,8 +233,9 @@ struct InboxCorpusTests {
                 #expect(report.contains("\(c.name):\(location)"), "\(c.name): report lacks \(location):\n\(report)")
             }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/fields").filter { !$0.hasPrefix(".") }.isEmpty,
-                "only receipts (dotfiles) may stay in the inbox")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: daemon.inbox + "/fields").filter { !$0.hasPrefix(".") }.isEmpty,
+            "only receipts (dotfiles) may stay in the inbox")
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.spool).isEmpty)
         // /etc/shadow was never read: its first entry (root's) appears in no report.
         let reports = try FileManager.default.contentsOfDirectory(atPath: daemon.rejected + "/fields").filter { $0.hasSuffix(".report.txt") }
@@ -299,13 +303,15 @@ struct InboxPressureTests {
         try FileManager.default.createDirectory(atPath: daemon.inbox + "/rehearsal", withIntermediateDirectories: true)
         let store = try SQLiteWorkflowStore(path: daemon.databasePath)
         // Crash after recording, before the rename: the drop is still in the inbox.
-        let before = WorkflowRecord(id: "wf-20261128-00000001", profile: "rehearsal", dropName: "before.jsonl", sha256: nil,
-                                    spoolPath: daemon.spool + "/wf-20261128-00000001.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
+        let before = WorkflowRecord(
+            id: "wf-20261128-00000001", profile: "rehearsal", dropName: "before.jsonl", sha256: nil,
+            spoolPath: daemon.spool + "/wf-20261128-00000001.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(before, event: "claiming")
         try daemon.drop(InboxTests.records(21, tag: "b"), as: "before.jsonl")
         // Crash after the rename, before recording it: the drop is in the spool, not yet copied.
-        let after = WorkflowRecord(id: "wf-20261128-00000002", profile: "rehearsal", dropName: "after.jsonl", sha256: nil,
-                                   spoolPath: daemon.spool + "/wf-20261128-00000002.claimed", stage: .claiming, createdAt: Date(), updatedAt: Date())
+        let after = WorkflowRecord(
+            id: "wf-20261128-00000002", profile: "rehearsal", dropName: "after.jsonl", sha256: nil,
+            spoolPath: daemon.spool + "/wf-20261128-00000002.claimed", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(after, event: "claiming")
         try InboxTests.records(21, tag: "c").write(toFile: after.spoolPath, atomically: true, encoding: .utf8)
 
@@ -341,10 +347,13 @@ struct SubmitCommandTests {
         #expect(!FileManager.default.fileExists(atPath: Receipt.path(folder: daemon.inbox + "/rehearsal", dropName: "tickets.jsonl")))
 
         let overridden = try await blocking {
-            try Command.run(ctl, ["submit", good, "--profile", "rehearsal", "--inbox", daemon.inbox, "--name", "t2.jsonl", "--set", "epochCount=500", "--force"])
+            try Command.run(
+                ctl, ["submit", good, "--profile", "rehearsal", "--inbox", daemon.inbox, "--name", "t2.jsonl", "--set", "epochCount=500", "--force"])
         }
         #expect(overridden.status == 1, "\(overridden.stdout)\(overridden.stderr)")
-        #expect(overridden.stdout.contains("rejected: t2.toml") || overridden.stdout.contains("hyperparameter 'epochCount' = 500"), "\(overridden.stdout)")
+        #expect(
+            overridden.stdout.contains("rejected: t2.toml") || overridden.stdout.contains("hyperparameter 'epochCount' = 500"), "\(overridden.stdout)"
+        )
         #expect(overridden.stdout.contains("report: \(daemon.rejected)/rehearsal/t2.jsonl.report.txt"))
 
         let usage = try await blocking { try Command.run(ctl, ["submit", good, "--profile", "nope", "--inbox", daemon.inbox]) }
@@ -369,9 +378,13 @@ struct InboxOwnershipTests {
             chown(staging, 65534, 65534)
             guard rename(staging, daemon.inbox + "/rehearsal/foreign.jsonl") == 0 else { throw POSIXError(.EIO) }
             let workflow = try #require(try await daemon.waitForWorkflows(dropName: "foreign.jsonl").first)
-            #expect(expected == .rejected ? workflow.stage == .rejected : workflow.stage.passedValidation, "require_group = \(require): \(workflow.failure ?? "")")
+            #expect(
+                expected == .rejected ? workflow.stage == .rejected : workflow.stage.passedValidation,
+                "require_group = \(require): \(workflow.failure ?? "")")
             if require {
-                #expect(workflow.failure == "foreign.jsonl is owned by uid 65534, who is not in the group 'finetuned-test-nobody-is-in-it' (require_group = true)")
+                #expect(
+                    workflow.failure
+                        == "foreign.jsonl is owned by uid 65534, who is not in the group 'finetuned-test-nobody-is-in-it' (require_group = true)")
                 #expect(FileManager.default.fileExists(atPath: daemon.rejected + "/rehearsal/foreign.jsonl.report.txt"))
             }
         }
@@ -389,11 +402,15 @@ struct OperatorViewTests {
         try daemon.drop(InboxTests.records(21), as: "good.jsonl")
         let good = try #require(try await daemon.waitForWorkflows(dropName: "good.jsonl").first)
         // The scripted backend of the harness trains for ever: the workflow settles in training.
-        let running = await daemon.notify.next(where: { $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/good.jsonl training" })
+        let running = await daemon.notify.next(where: {
+            $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/good.jsonl training"
+        })
         #expect(running != nil, "STATUS= did not follow the accepted drop into training\n\(daemon.log)")
         try daemon.drop("bad\n", as: "bad.jsonl")
         let bad = try #require(try await daemon.waitForWorkflows(dropName: "bad.jsonl").first)
-        let rejected = await daemon.notify.next(where: { $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/bad.jsonl rejected" })
+        let rejected = await daemon.notify.next(where: {
+            $0.assignments["STATUS"] == "1 workflow running, 0 waiting; last: rehearsal/bad.jsonl rejected"
+        })
         #expect(rejected != nil)
 
         let status = try JSONDecoder.control.decode(DaemonStatus.self, from: Data(try await daemon.ctl(["status", "--json"]).stdout.utf8))
@@ -411,8 +428,10 @@ struct OperatorViewTests {
         #expect(negative.status != 0 && negative.stderr.contains("--limit must be from 0 to 10000"), "\(negative.stderr)")
         for limit in ["-1", "99999999999999999999", "ten"] {
             do {
-                _ = try await blocking { try ControlClient(socketPath: daemon.socketPath).call(
-                    ControlRequest(verb: "list", arguments: ["all": "true", "limit": limit]), as: [WorkflowSummary].self) }
+                _ = try await blocking {
+                    try ControlClient(socketPath: daemon.socketPath).call(
+                        ControlRequest(verb: "list", arguments: ["all": "true", "limit": limit]), as: [WorkflowSummary].self)
+                }
                 Issue.record("limit \(limit) was accepted")
             } catch {
                 #expect("\(error)".contains("limit must be a whole number from 0 to 10000"), "\(error)")
@@ -424,7 +443,8 @@ struct OperatorViewTests {
         #expect(shown.stdout.contains("  stage:    rejected"))
         #expect(shown.stdout.contains("  reason:   bad.jsonl:1:1: error:"), "\(shown.stdout)")
         #expect(shown.stdout.contains("  drop:     \(daemon.rejected)/rehearsal/bad.jsonl\n"), "show points at the drop where it is now")
-        let history = try JSONDecoder.control.decode([HistoryEntry].self, from: Data(try await daemon.ctl(["history", good.id, "--json"]).stdout.utf8))
+        let history = try JSONDecoder.control.decode(
+            [HistoryEntry].self, from: Data(try await daemon.ctl(["history", good.id, "--json"]).stdout.utf8))
         #expect(Array(history.map(\.stage).prefix(7)) == ["claiming", "claimed", "validated", "validated", "uploaded", "job_created", "training"])
         #expect(history.map(\.kind).contains("poll"), "the service's status is recorded when it changes")
         #expect(history.first?.sincePrevious == nil && history.dropFirst().allSatisfy { ($0.sincePrevious ?? -1) >= 0 })

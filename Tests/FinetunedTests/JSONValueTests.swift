@@ -19,19 +19,21 @@ struct JSONValueTests {
         #expect(JSONValue.string("a\u{01}\u{2028}\t").serialized() == #""a\u0001\u2028\t""#)
     }
 
-    @Test("malformed documents are refused with a position", arguments: [
-        ("", "unexpected end of input"),
-        ("{\"a\":1,}", "expected a string key"),
-        ("[1,]", "unexpected character ']'"),
-        ("{\"a\":1,\"a\":2}", "duplicate key \"a\""),
-        ("\"\\ud800\"", "lone high surrogate"),
-        ("\"\\udc00\"", "lone low surrogate"),
-        ("01", "leading zero in number"),
-        ("1e999", "number out of range"),
-        ("\"a\u{01}\"", "control character in string"),
-        ("{} x", "unexpected data after the JSON value"),
-        ("tru", "unexpected end of input"),
-    ])
+    @Test(
+        "malformed documents are refused with a position",
+        arguments: [
+            ("", "unexpected end of input"),
+            ("{\"a\":1,}", "expected a string key"),
+            ("[1,]", "unexpected character ']'"),
+            ("{\"a\":1,\"a\":2}", "duplicate key \"a\""),
+            ("\"\\ud800\"", "lone high surrogate"),
+            ("\"\\udc00\"", "lone low surrogate"),
+            ("01", "leading zero in number"),
+            ("1e999", "number out of range"),
+            ("\"a\u{01}\"", "control character in string"),
+            ("{} x", "unexpected data after the JSON value"),
+            ("tru", "unexpected end of input"),
+        ])
     func refusals(text: String, message: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
         do { _ = try JSONValue(parsing: text) } catch { #expect(error.message == message, "\(text)") }

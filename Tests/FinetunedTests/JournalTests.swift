@@ -1,8 +1,9 @@
-@testable import FinetunedSystemd
 import FinetunedTestSupport
 import Foundation
 import Logging
 import Testing
+
+@testable import FinetunedSystemd
 
 @Suite("journald field mapping")
 struct JournalFieldTests {
@@ -26,9 +27,11 @@ struct JournalFieldTests {
     func fields() {
         let fields = JournalFields.fields(
             identifier: "finetuned", label: "l", level: .error, message: "m",
-            metadata: ["smtp_password": "hunter2", "aws_session_token": "t", "priority": "0",
-                       "message": "spoof", "message_id": "abc", "stage": "training",
-                       "tags": ["a", "b"], "counts": ["n": "1"]],
+            metadata: [
+                "smtp_password": "hunter2", "aws_session_token": "t", "priority": "0",
+                "message": "spoof", "message_id": "abc", "stage": "training",
+                "tags": ["a", "b"], "counts": ["n": "1"],
+            ],
             file: "f.swift", function: "g()", line: 7)
         let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         #expect(map["MESSAGE"] == "m")
@@ -115,11 +118,13 @@ struct JournaldTests {
         var logger = Logger(label: "test") { JournalLogHandler(label: $0, identifier: identifier) }
         logger.logLevel = .debug
         let line = #line + 1
-        logger.warning("drop rejected\nsecond line", metadata: [
-            LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
-            "workflow_id": "wf-42", "profile": "summaries", "stage": "validation",
-            "drop_file": "q3.jsonl", "smtp_password": "hunter2",
-        ])
+        logger.warning(
+            "drop rejected\nsecond line",
+            metadata: [
+                LogMessageID.dropRejected.metadata.key: "\(LogMessageID.dropRejected.rawValue)",
+                "workflow_id": "wf-42", "profile": "summaries", "stage": "validation",
+                "drop_file": "q3.jsonl", "smtp_password": "hunter2",
+            ])
 
         let entries = try await journald.waitForEntries(matching: ["SYSLOG_IDENTIFIER=\(identifier)"])
         let entry = try #require(entries.first)
@@ -190,8 +195,9 @@ struct JournaldTests {
         #expect(daemon.log.isEmpty, "with --log-to journal nothing should go to stderr")
     }
 
-    @Test("a workflow's progress: one entry per transition with WORKFLOW_ID, PROFILE, STAGE and elapsed time; journalctl filters by WORKFLOW_ID",
-          .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+    @Test(
+        "a workflow's progress: one entry per transition with WORKFLOW_ID, PROFILE, STAGE and elapsed time; journalctl filters by WORKFLOW_ID",
+        .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
     func workflowProgress() async throws {
         let journald = try JournaldHarness()
         defer { journald.stop() }
@@ -205,8 +211,10 @@ struct JournaldTests {
         #expect(entries.first?["PROFILE"] as? String == "drill")
         let all = try journald.entries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(done.id)"])
         let stages = all.compactMap { $0["STAGE"] as? String }
-        for stage in ["validated", "uploaded", "job_created", "training", "job_completed", "throughput_creating", "in_service",
-                      "base_inference", "custom_inference", "scored", "kept", "notified", "done"] {
+        for stage in [
+            "validated", "uploaded", "job_created", "training", "job_completed", "throughput_creating", "in_service",
+            "base_inference", "custom_inference", "scored", "kept", "notified", "done",
+        ] {
             #expect(stages.contains(stage), "no journal entry in stage \(stage)")
         }
         let transitions = all.filter { ($0["MESSAGE"] as? String)?.contains(" → ") == true }
@@ -218,7 +226,9 @@ struct JournaldTests {
         #expect(all.allSatisfy { ($0["MESSAGE"] as? String)?.contains("AKIA") != true })
     }
 
-    @Test("finetunectl logs reads a workflow's entries through sd_journal: stage and fields, -n, --json, -f follows new ones; show ends with the last five")
+    @Test(
+        "finetunectl logs reads a workflow's entries through sd_journal: stage and fields, -n, --json, -f follows new ones; show ends with the last five"
+    )
     func finetunectlLogs() async throws {
         let journald = try JournaldHarness()
         defer { journald.stop() }
@@ -239,7 +249,9 @@ struct JournaldTests {
         let lines = all.stdout.split(separator: "\n").map(String.init)
         let expectedCount = try journald.entries(matching: ["WORKFLOW_ID=\(workflow.id)"]).count
         #expect(lines.count == expectedCount, "\(all.stdout)")
-        #expect(lines.contains { $0.contains("  validated ") && $0.contains("drop accepted") && $0.contains("DROP_FILE=followed.jsonl") }, "\(all.stdout)")
+        #expect(
+            lines.contains { $0.contains("  validated ") && $0.contains("drop accepted") && $0.contains("DROP_FILE=followed.jsonl") }, "\(all.stdout)"
+        )
         #expect(lines.contains { $0.contains("  training ") }, "\(all.stdout)")
 
         let two = try await logs([workflow.id, "-n", "2"])
@@ -252,8 +264,9 @@ struct JournaldTests {
 
         // `show` ends with the last five, as systemctl status does for a unit.
         let show = try await daemon.ctl(["show", workflow.id])
-        #expect(show.stdout.contains("journal (finetunectl logs \(workflow.id) for more):\n" + lines.suffix(5).map { "  " + $0 }.joined(separator: "\n")),
-                "\(show.stdout)")
+        #expect(
+            show.stdout.contains("journal (finetunectl logs \(workflow.id) for more):\n" + lines.suffix(5).map { "  " + $0 }.joined(separator: "\n")),
+            "\(show.stdout)")
 
         // -f: what the daemon logs for the workflow from now on arrives as it is written.
         let follower = Process()
@@ -262,7 +275,12 @@ struct JournaldTests {
         let output = Pipe()
         follower.standardOutput = output
         try follower.run()
-        defer { if follower.isRunning { kill(follower.processIdentifier, SIGKILL); follower.waitUntilExit() } }
+        defer {
+            if follower.isRunning {
+                kill(follower.processIdentifier, SIGKILL)
+                follower.waitUntilExit()
+            }
+        }
         let followed = Accumulated()
         output.fileHandleForReading.readabilityHandler = { followed.append($0.availableData) }
         try await Task.sleep(for: .milliseconds(300))

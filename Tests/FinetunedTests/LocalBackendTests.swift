@@ -1,4 +1,3 @@
-@testable import FinetunedLocalBackend
 import FinetunedEvaluation
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -6,13 +5,16 @@ import Foundation
 import Logging
 import Testing
 
+@testable import FinetunedLocalBackend
+
 @Suite("local backend: sentences, the head and its training")
 struct LocalModelTests {
     @Test("sentences end at . ! ? before a capital, digit or quote, and at line breaks; decimals and abbreviations do not end one")
     func splitting() {
-        #expect(SentenceSplitter.sentences("The disk filled up. It was 3.5 TB, e.g. the whole volume! Why? \"Logs.\" 42 left\nNext line") == [
-            "The disk filled up.", "It was 3.5 TB, e.g. the whole volume!", "Why?", "\"Logs.\"", "42 left", "Next line",
-        ])
+        #expect(
+            SentenceSplitter.sentences("The disk filled up. It was 3.5 TB, e.g. the whole volume! Why? \"Logs.\" 42 left\nNext line") == [
+                "The disk filled up.", "It was 3.5 TB, e.g. the whole volume!", "Why?", "\"Logs.\"", "42 left", "Next line",
+            ])
         #expect(SentenceSplitter.sentences("   ") == [])
         #expect(SentenceSplitter.sentences("no end mark") == ["no end mark"])
         #expect(SentenceSplitter.sentences("version v1.2.3 shipped. then lower case.") == ["version v1.2.3 shipped. then lower case."])
@@ -91,8 +93,11 @@ struct LocalModelTests {
 
     @Test("hyperparameters are read from Bedrock-style strings and refused when out of range")
     func settings() throws {
-        let s = try TrainingSettings(hyperparameters: ["epochCount": "3", "batchSize": "4", "learningRate": "0.01",
-                                                       "earlyStoppingPatience": "2", "evalPercentage": "10"], seed: 1)
+        let s = try TrainingSettings(
+            hyperparameters: [
+                "epochCount": "3", "batchSize": "4", "learningRate": "0.01",
+                "earlyStoppingPatience": "2", "evalPercentage": "10",
+            ], seed: 1)
         #expect(s.epochs == 3 && s.batchSize == 4 && s.learningRate == 0.01 && s.patience == 2 && s.evalPercentage == 10)
         #expect(throws: TrainingError.self) { try TrainingSettings(hyperparameters: ["epochCount": "lots"], seed: 1) }
         #expect(throws: TrainingError.self) { try TrainingSettings(hyperparameters: ["batchSize": "0"], seed: 1) }
@@ -101,8 +106,9 @@ struct LocalModelTests {
     @Test("selection: best sentences within the budget, in document order; the best one even over budget")
     func selection() {
         let vectors: [[Float]] = [[1, 0], [0.9, 0.1], [0, 1], [0.95, 0.05]].map(Vector.normalized)
-        let document = DocumentFeatures(sentences: ["One two three.", "Four five.", "Six seven eight nine ten.", "Eleven twelve."],
-                                        vectors: vectors)
+        let document = DocumentFeatures(
+            sentences: ["One two three.", "Four five.", "Six seven eight nine ten.", "Eleven twelve."],
+            vectors: vectors)
         let base = ExtractiveModel.base
         // Centrality order: 1, 3, 0, 2 (the odd one out last).
         #expect(base.select(document, budgetWords: 4) == [1, 3])
@@ -133,8 +139,12 @@ struct LocalModelTests {
         #expect(throws: TrainingError.self) { try InvokeBody(json: "[]") }
         #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": null}"#).budgetWords == nil)
         #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": 3.0}"#).budgetWords == 3)
-        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) { try InvokeBody(json: #"{"document": "A.", "budget_words": 0}"#) }
-        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) { try InvokeBody(json: #"{"document": "A.", "budget_words": "3"}"#) }
+        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) {
+            try InvokeBody(json: #"{"document": "A.", "budget_words": 0}"#)
+        }
+        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) {
+            try InvokeBody(json: #"{"document": "A.", "budget_words": "3"}"#)
+        }
         #expect(throws: TrainingError("the request body has no \"document\" string")) { try InvokeBody(json: #"{"document": 7}"#) }
         #expect(throws: TrainingError("the request body is not a JSON object")) { try InvokeBody(json: "{") }
     }
@@ -148,22 +158,26 @@ extension InvokeBody {
     }
 }
 
-@Suite("local backend: the real encoder, training and serving", .serialized,
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+@Suite(
+    "local backend: the real encoder, training and serving", .serialized,
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct LocalBackendTests {
     static let encoder: SentenceEncoder? = {
         let directory = SharedTestData.modelDirectory.path
         guard let bert = try? BERTEncoder(modelFile: directory + "/model.safetensors"),
-              let tokenizer = try? WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt") else { return nil }
+            let tokenizer = try? WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
+        else { return nil }
         return SentenceEncoder(encoder: bert, tokenizer: tokenizer)
     }()
 
     @Test("sentence vectors are unit length, batched equals one by one, and a paraphrase is nearest its source")
     func vectors() throws {
         let encoder = try #require(Self.encoder)
-        let sentences = ["The root cause was an expired certificate on the load balancer.",
-                         "Customers saw error pages on the checkout site.",
-                         "The review meeting is booked for Friday."]
+        let sentences = [
+            "The root cause was an expired certificate on the load balancer.",
+            "Customers saw error pages on the checkout site.",
+            "The review meeting is booked for Friday.",
+        ]
         let batched = try encoder.embed(sentences)
         for (i, sentence) in sentences.enumerated() {
             let single = try SentenceEncoder(encoder: encoder.encoder, tokenizer: encoder.tokenizer).embed(sentence)
@@ -171,16 +185,18 @@ struct LocalBackendTests {
             #expect(abs(Vector.dot(single, single) - 1) < 1e-4)
         }
         let document = DocumentFeatures(sentences: sentences, vectors: batched)
-        let labels = GreedyOracle.labels(document: document,
-                                         completionVectors: [try encoder.embed("An expired load balancer certificate caused it.")],
-                                         dimension: encoder.dimension)
+        let labels = GreedyOracle.labels(
+            document: document,
+            completionVectors: [try encoder.embed("An expired load balancer certificate caused it.")],
+            dimension: encoder.dimension)
         #expect(labels == [1, 0, 0])
     }
 
     static func backend(_ dir: TemporaryDirectory, afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }) throws -> LocalBackend {
         let encoder = try #require(Self.encoder)
-        return LocalBackend(name: "test", root: dir.file("local"), encoderProvider: { encoder },
-                            logger: Logger(label: "test"), afterEpoch: afterEpoch)
+        return LocalBackend(
+            name: "test", root: dir.file("local"), encoderProvider: { encoder },
+            logger: Logger(label: "test"), afterEpoch: afterEpoch)
     }
 
     static func examples(_ name: String, lines: Int) throws -> String {
@@ -190,9 +206,10 @@ struct LocalBackendTests {
     }
 
     static func request(_ uri: String, token: String = "tok1", name: String = "job-a1") -> JobRequest {
-        JobRequest(jobName: name, customModelName: "model-" + name, baseModel: "local.minilm-extractive-v1", trainingDataURI: uri,
-                   hyperparameters: ["epochCount": "4", "batchSize": "8", "learningRate": "0.05", "earlyStoppingPatience": "4", "evalPercentage": "20"],
-                   clientRequestToken: token, tags: ["finetuned:workflow-id": "wf-test"])
+        JobRequest(
+            jobName: name, customModelName: "model-" + name, baseModel: "local.minilm-extractive-v1", trainingDataURI: uri,
+            hyperparameters: ["epochCount": "4", "batchSize": "8", "learningRate": "0.05", "earlyStoppingPatience": "4", "evalPercentage": "20"],
+            clientRequestToken: token, tags: ["finetuned:workflow-id": "wf-test"])
     }
 
     static func waitForJob(_ backend: LocalBackend, _ arn: String) async throws -> JobState {
@@ -285,7 +302,8 @@ struct LocalBackendTests {
         _ = trainer.runEpoch(&early)
         try JSONEncoder.local.encode(early).write(to: URL(fileURLWithPath: folder + "/checkpoint.json"))
         var record = try JSONDecoder.local.decode(LocalJob.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/job.json")))
-        let finishedModel = try JSONDecoder.local.decode(LocalModel.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("local/models/model-job-a1/model.json"))))
+        let finishedModel = try JSONDecoder.local.decode(
+            LocalModel.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("local/models/model-job-a1/model.json"))))
         record.status = .inProgress
         record.customModelARN = nil
         try JSONEncoder.local.encode(record).write(to: URL(fileURLWithPath: folder + "/job.json"))
@@ -300,7 +318,8 @@ struct LocalBackendTests {
         #expect(epochs.values.first == 2, "resumed at epoch 2, ran \(epochs.values)")
         // The features were not computed again, and the model is the one an uninterrupted run made.
         #expect(try FileManager.default.attributesOfItem(atPath: folder + "/features.bin")[.modificationDate] as? Date == featuresWritten)
-        let resumedModel = try JSONDecoder.local.decode(LocalModel.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("local/models/model-job-a1/model.json"))))
+        let resumedModel = try JSONDecoder.local.decode(
+            LocalModel.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("local/models/model-job-a1/model.json"))))
         #expect(resumedModel.model.head == finishedModel.model.head)
     }
 
@@ -310,12 +329,14 @@ struct LocalBackendTests {
         defer { dir.remove() }
         let gate = EpochLog()
         let stopRequested = DispatchSemaphore(value: 0)
-        let backend = try Self.backend(dir, afterEpoch: { epoch in
-            gate.append(epoch)
-            // Hold the training thread after the first epoch until the stop request has
-            // landed, so the run is mid-way however loaded the machine is.
-            if epoch == 1 { _ = stopRequested.wait(timeout: .now() + 30) }
-        })
+        let backend = try Self.backend(
+            dir,
+            afterEpoch: { epoch in
+                gate.append(epoch)
+                // Hold the training thread after the first epoch until the stop request has
+                // landed, so the run is mid-way however loaded the machine is.
+                if epoch == 1 { _ = stopRequested.wait(timeout: .now() + 30) }
+            })
         let source = try dir.write("drop.jsonl", try Self.examples("summaries-train.jsonl", lines: 30))
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-s", profile: "p", localPath: source, sha256: nil))
         let arn = try await backend.createJob(Self.request(uri))
@@ -333,8 +354,16 @@ struct LocalBackendTests {
 final class EpochLog: @unchecked Sendable {
     private let lock = NSLock()
     private var epochs: [Int] = []
-    func append(_ epoch: Int) { lock.lock(); epochs.append(epoch); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return epochs }
+    func append(_ epoch: Int) {
+        lock.lock()
+        epochs.append(epoch)
+        lock.unlock()
+    }
+    var values: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return epochs
+    }
 }
 
 @Suite("the sample data in examples/")

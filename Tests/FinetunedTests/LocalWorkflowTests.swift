@@ -14,20 +14,23 @@ extension JournaldTests {
         DaemonHarness.localRehearsal(in: dir).replacingOccurrences(of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 10\n")
     }
 
-    @Test("local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
-          .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-          .timeLimit(.minutes(5)))
+    @Test(
+        "local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
+        .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+        .timeLimit(.minutes(5)))
     func localWorkflowSurvivesCrashMidTraining() async throws {
         let journald = try JournaldHarness()
         defer { journald.stop() }
         let daemon = try DaemonHarness(configuration: Self.localConfiguration, adapters: ["local"])
         defer { daemon.tearDown() }
-        let training = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path,
-                                  encoding: .utf8)
+        let training = try String(
+            contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("examples/summaries-train.jsonl").path,
+            encoding: .utf8)
         let records = training.split(separator: "\n").prefix(150).joined(separator: "\n") + "\n"
 
-        try daemon.start(arguments: ["--log-to", "journal"],
-                         environment: ["FINETUNED_TEST_FAULTS": "abort-after-epoch=2", "SWIFT_BACKTRACE": "enable=no"])
+        try daemon.start(
+            arguments: ["--log-to", "journal"],
+            environment: ["FINETUNED_TEST_FAULTS": "abort-after-epoch=2", "SWIFT_BACKTRACE": "enable=no"])
         #expect(await daemon.waitForReady() != nil)
         let firstPID = daemon.pid
         // A sidecar travels with the drop, through the spool into the archive.
@@ -40,10 +43,16 @@ extension JournaldTests {
         let firstRun = try journald.entries(matching: ["WORKFLOW_ID=\(workflow.id)"])
         let firstEpochs = firstRun.compactMap { $0["EPOCH"] as? String }
         #expect(firstEpochs == ["1", "2"], "\(firstEpochs)")
-        #expect(firstRun.filter { $0["EPOCH"] != nil }.allSatisfy { Double($0["TRAIN_LOSS"] as? String ?? "") != nil && Double($0["VALIDATION_LOSS"] as? String ?? "") != nil })
+        #expect(
+            firstRun.filter { $0["EPOCH"] != nil }.allSatisfy {
+                Double($0["TRAIN_LOSS"] as? String ?? "") != nil && Double($0["VALIDATION_LOSS"] as? String ?? "") != nil
+            })
         let trainers = Set(firstRun.filter { $0["EPOCH"] != nil }.compactMap { $0["_PID"] as? String })
         #expect(trainers.count == 1 && !trainers.contains("\(firstPID)"), "trained by \(trainers), the daemon is \(firstPID)")
-        #expect(firstRun.filter { $0["EPOCH"] != nil }.allSatisfy { $0["_COMM"] as? String == "finetuned-model" && $0["SYSLOG_IDENTIFIER"] as? String == "finetuned" })
+        #expect(
+            firstRun.filter { $0["EPOCH"] != nil }.allSatisfy {
+                $0["_COMM"] as? String == "finetuned-model" && $0["SYSLOG_IDENTIFIER"] as? String == "finetuned"
+            })
         #expect(firstRun.contains { $0["_PID"] as? String == "\(firstPID)" && $0["STAGE"] as? String == "training" }, "the daemon logs its stages")
         let firstRunEnd = Date()
 
@@ -87,9 +96,11 @@ extension JournaldTests {
         #expect(mail.count == 1)
         let message = try String(contentsOfFile: daemon.directory.file("mail/new/\(mail[0])"), encoding: .utf8)
         // The subject has an em dash, so it travels as RFC 2047 encoded words.
-        let subject = message.components(separatedBy: "\r\n").drop { !$0.hasPrefix("Subject: ") }.prefix { $0.hasPrefix("Subject: ") || $0.hasPrefix(" ") }
-            .map { $0.replacingOccurrences(of: "Subject: ", with: "").trimmingCharacters(in: .whitespaces) }
-            .map { String(decoding: Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self) }.joined()
+        let subject = message.components(separatedBy: "\r\n").drop { !$0.hasPrefix("Subject: ") }.prefix {
+            $0.hasPrefix("Subject: ") || $0.hasPrefix(" ")
+        }
+        .map { $0.replacingOccurrences(of: "Subject: ", with: "").trimmingCharacters(in: .whitespaces) }
+        .map { String(decoding: Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self) }.joined()
         #expect(subject.hasPrefix("finetuned: summaries/q4.jsonl kept — F1 "), "\(subject)")
         #expect(message.contains(String(format: "%.4f", scores.meanCustomF1)) && message.contains("multipart/alternative"))
         // The training losses, read back from the job, epoch by epoch.
@@ -102,8 +113,9 @@ extension JournaldTests {
         #expect(await eventually { daemon.children().isEmpty }, "children of the idle daemon: \(daemon.children())")
         let mapped = daemon.mappedFiles()
         #expect(mapped.contains { $0.contains("libsqlite3") }, "the maps were read: \(mapped)")
-        #expect(!mapped.contains { $0.hasSuffix("model.safetensors") || $0.contains("openblas") || $0.contains("libgfortran") },
-                "the daemon mapped the model or OpenBLAS: \(mapped)")
+        #expect(
+            !mapped.contains { $0.hasSuffix("model.safetensors") || $0.contains("openblas") || $0.contains("libgfortran") },
+            "the daemon mapped the model or OpenBLAS: \(mapped)")
         #expect(!mapped.contains { $0.contains("libcrypto") || $0.contains("libssl") }, "OpenSSL without TLS: \(mapped)")
         // Not even for the deadlines of the model calls, long answered (10 s after each).
         try await Task.sleep(for: .seconds(1))

@@ -19,9 +19,11 @@ struct MetricsTests {
         #expect(parse(#"listen = "127.0.0.1:9464""#).settings == MetricsSettings(host: "127.0.0.1", port: 9464))
         #expect(parse(#"listen = "[::1]:9464""#).settings == MetricsSettings(host: "::1", port: 9464))
         #expect(parse("listen = \"0.0.0.0:9464\"\nallow_remote = true").settings == MetricsSettings(host: "0.0.0.0", port: 9464, allowRemote: true))
-        for (listen, expected) in [("0.0.0.0:9464", "set allow_remote = true"), ("10.0.0.5:9464", "reachable from other machines"),
-                                   ("127.0.0.1", "is not HOST:PORT"), ("127.0.0.1:0", "not a port"), ("::1:9464", "in brackets"),
-                                   ("127.0.0.1:99999", "not a port")] {
+        for (listen, expected) in [
+            ("0.0.0.0:9464", "set allow_remote = true"), ("10.0.0.5:9464", "reachable from other machines"),
+            ("127.0.0.1", "is not HOST:PORT"), ("127.0.0.1:0", "not a port"), ("::1:9464", "in brackets"),
+            ("127.0.0.1:99999", "not a port"),
+        ] {
             guard let message = parse("listen = \"\(listen)\"").refusal else {
                 Issue.record("\(listen) was accepted")
                 continue
@@ -60,16 +62,20 @@ struct MetricsTests {
 
         let ctl = try await daemon.ctl(["metrics"])
         #expect(ctl.status == 0, "\(ctl.stderr)")
-        for series in [#"finetuned_workflows{stage="training"} 1"#, #"finetuned_workflows{stage="rejected"} 1"#,
-                       #"finetuned_backend_calls_total{backend="slow",operation="CreateJob",result="ok"} 1"#,
-                       #"finetuned_billable_resources{kind="job"} 1"#, "finetuned_validation_bytes_total", "finetuned_store_commit_seconds_bucket"] {
+        for series in [
+            #"finetuned_workflows{stage="training"} 1"#, #"finetuned_workflows{stage="rejected"} 1"#,
+            #"finetuned_backend_calls_total{backend="slow",operation="CreateJob",result="ok"} 1"#,
+            #"finetuned_billable_resources{kind="job"} 1"#, "finetuned_validation_bytes_total", "finetuned_store_commit_seconds_bucket",
+        ] {
             #expect(ctl.stdout.contains(series), "\(series) in:\n\(ctl.stdout)")
         }
 
         // Prometheus itself, on loopback, scraping every second into a throwaway database.
         let dir = try TemporaryDirectory(prefix: "ftprom")
         defer { dir.remove() }
-        let configuration = try dir.write("prometheus.yml", """
+        let configuration = try dir.write(
+            "prometheus.yml",
+            """
             global:
               scrape_interval: 1s
             scrape_configs:
@@ -77,15 +83,20 @@ struct MetricsTests {
                 static_configs:
                   - targets: ["127.0.0.1:\(port)"]
             """)
-        let server = try PeerProcess(prometheus, ["--config.file=\(configuration)", "--storage.tsdb.path=\(dir.file("data"))",
-                                                  "--web.listen-address=127.0.0.1:{port}"])
+        let server = try PeerProcess(
+            prometheus,
+            [
+                "--config.file=\(configuration)", "--storage.tsdb.path=\(dir.file("data"))",
+                "--web.listen-address=127.0.0.1:{port}",
+            ])
         defer { server.stop() }
         let query = "finetuned_drops_total%7Boutcome%3D%22rejected%22%7D"
         let deadline = ContinuousClock.now + .seconds(60)
         var answer = ""
         while ContinuousClock.now < deadline {
             if let response = try? await http.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/api/v1/query?query=\(query)")),
-               response.status == 200 {
+                response.status == 200
+            {
                 answer = response.text
                 if answer.contains(#""result":[{"#) { break }
             }

@@ -1,5 +1,4 @@
 import FinetunedConfig
-@testable import FinetunedDaemon
 import FinetunedLocalBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -8,13 +7,16 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import FinetunedDaemon
+
 /// The model worker (`finetuned model-worker`), the real binary, driven as the daemon drives
 /// it: requests answered exactly as the same work done in this process, a worker's death
 /// reported with how it died and survived by the next request, nothing of the daemon's
 /// (systemd's variables, open descriptors) passed on, and local training in a worker of its
 /// own that stops on request and fails cleanly when its worker is killed.
-@Suite("the model worker process", .serialized,
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+@Suite(
+    "the model worker process", .serialized,
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct ModelWorkerTests {
     static func launcher(environment: [String: String]? = nil) -> ModelWorkerLauncher {
         ModelWorkerLauncher(executable: BuiltProducts.executable("finetuned"), logTo: "stderr", logLevel: "warning", environment: environment)
@@ -58,7 +60,9 @@ struct ModelWorkerTests {
         return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
     }
 
-    @Test("prepare, plan, summarize and score are answered exactly as in process; a request that fails leaves the worker serving; stop ends and reaps it")
+    @Test(
+        "prepare, plan, summarize and score are answered exactly as in process; a request that fails leaves the worker serving; stop ends and reaps it"
+    )
     func answersAsInProcess() async throws {
         let dir = try TemporaryDirectory(prefix: "ftmw")
         defer { dir.remove() }
@@ -72,7 +76,8 @@ struct ModelWorkerTests {
         let prompts = try Self.prompts(4)
         for budget in [nil, 25] {
             let reply = try await server.request(.summarize(modelFile: nil, document: prompts[0].prompt, budgetWords: budget))
-            #expect(reply == .summary(try LocalWork.summarize(model: .base, document: prompts[0].prompt, budgetWords: budget, encoder: parts.sentences)))
+            #expect(
+                reply == .summary(try LocalWork.summarize(model: .base, document: prompts[0].prompt, budgetWords: budget, encoder: parts.sentences)))
         }
 
         // The plan leaves out the evaluation prompt the training data repeats, as in process.
@@ -84,13 +89,17 @@ struct ModelWorkerTests {
         #expect(planned == .planned(inProcessPlan))
         #expect(inProcessPlan.prompts.count == 5 && inProcessPlan.leaked == 1 && !inProcessPlan.prompts.map(\.line).contains(3))
         let missing = try await server.request(.plan(evaluationSet: dir.file("absent.jsonl"), trainingFile: trainingFile))
-        guard case .failed(let why) = missing, why.contains(dir.file("absent.jsonl")) else { Issue.record("\(missing)"); return }
+        guard case .failed(let why) = missing, why.contains(dir.file("absent.jsonl")) else {
+            Issue.record("\(missing)")
+            return
+        }
 
         // A model file that is not one fails the throughput's coming into service, with the file named.
         let garbage = try dir.write("model.json", "{\"name\": 1}")
         let refused = try await server.request(.prepare(modelFile: garbage))
         guard case .failed(let notAModel) = refused, notAModel.contains("\(garbage) is not a record the local backend wrote") else {
-            Issue.record("\(refused)"); return
+            Issue.record("\(refused)")
+            return
         }
 
         let plan = EvaluationPlan(prompts: prompts, leaked: 1, source: "eval.jsonl")
@@ -101,13 +110,17 @@ struct ModelWorkerTests {
         settings.minPrompts = 2
         settings.resamples = 500
         let scored = try await server.request(.score(plan: plan, base: base, custom: custom, settings: settings))
-        let expected = try BERTEvaluator.score(plan: plan, base: base, custom: custom, settings: settings, encoder: parts.encoder, tokenizer: parts.tokenizer)
+        let expected = try BERTEvaluator.score(
+            plan: plan, base: base, custom: custom, settings: settings, encoder: parts.encoder, tokenizer: parts.tokenizer)
         #expect(scored == .scored(expected))
         #expect(expected.summary.excludedUnanswered == 1 && expected.perPrompt.map(\.index) == [0, 1, 3])
 
         // A score request whose answers do not line up with its prompts fails alone.
         let failed = try await server.request(.score(plan: plan, base: [nil], custom: [nil], settings: settings))
-        guard case .failed(let reason) = failed else { Issue.record("expected a failure, got \(failed)"); return }
+        guard case .failed(let reason) = failed else {
+            Issue.record("expected a failure, got \(failed)")
+            return
+        }
         #expect(reason == "4 prompts, but 1 base and 1 custom answers")
         #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         #expect(await server.pid == pid, "the same worker went on serving")
@@ -123,7 +136,10 @@ struct ModelWorkerTests {
         defer { dir.remove() }
         let server = Self.server(modelDirectory: dir.file("nowhere"))
         let reply = try await server.request(.prepare(modelFile: nil))
-        guard case .failed(let reason) = reply else { Issue.record("expected a failure, got \(reply)"); return }
+        guard case .failed(let reason) = reply else {
+            Issue.record("expected a failure, got \(reply)")
+            return
+        }
         #expect(reason.contains("cannot read \(dir.file("nowhere"))/model.safetensors"), "\(reason)")
         await server.stop()
     }
@@ -154,7 +170,10 @@ struct ModelWorkerTests {
         let queued = Task { try await server.request(.prepare(modelFile: nil)) }
         try await Task.sleep(for: .milliseconds(100))
         await server.stop()
-        guard case .scored = try await scoring.value else { Issue.record("the scoring did not finish"); return }
+        guard case .scored = try await scoring.value else {
+            Issue.record("the scoring did not finish")
+            return
+        }
         #expect(try await queued.value == .prepared)
         #expect(Self.state(of: first) == nil, "the worker ended and was reaped")
     }
@@ -190,7 +209,9 @@ struct ModelWorkerTests {
         let server = Self.server(environment: environment)
         #expect(try await server.request(.prepare(modelFile: nil)) == .prepared)
         let pid = try #require(await server.pid)
-        let variables = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/environ")).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        let variables = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/environ")).split(separator: 0).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         #expect(variables.contains("FINETUNED_MARKER=kept"))
         #expect(!variables.contains { $0.hasPrefix("NOTIFY_SOCKET=") || $0.hasPrefix("WATCHDOG_") }, "\(variables)")
         let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap {
@@ -200,7 +221,9 @@ struct ModelWorkerTests {
         await server.stop()
     }
 
-    @Test("training in a worker: every saved epoch is reported to the daemon's side, a stop ends it Stopped, a killed worker fails the job with how it died")
+    @Test(
+        "training in a worker: every saved epoch is reported to the daemon's side, a stop ends it Stopped, a killed worker fails the job with how it died"
+    )
     func trainingWorker() async throws {
         let dir = try TemporaryDirectory(prefix: "ftmt")
         defer { dir.remove() }
@@ -208,11 +231,12 @@ struct ModelWorkerTests {
         let epochs = Mutex<[Int]>([])
         let action = Mutex<(@Sendable (Int) -> Void)?>(nil)
         let server = Self.server()
-        let compute = WorkerCompute(server: server, logger: Logger(label: "test"),
-                                    afterEpoch: { epoch in
-                                        epochs.withLock { $0.append(epoch) }
-                                        action.withLock { $0 }?(epoch)
-                                    })
+        let compute = WorkerCompute(
+            server: server, logger: Logger(label: "test"),
+            afterEpoch: { epoch in
+                epochs.withLock { $0.append(epoch) }
+                action.withLock { $0 }?(epoch)
+            })
         let backend = LocalBackend(name: "test", root: dir.file("local"), compute: compute, logger: Logger(label: "test"))
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-w", profile: "p", localPath: source, sha256: nil))
 
@@ -221,7 +245,8 @@ struct ModelWorkerTests {
         #expect(done.status == .completed, "\(done)")
         #expect(epochs.withLock { $0 } == [1, 2, 3, 4])
         // Its model is served by the shared worker, as the in-process one would serve it.
-        let throughput = try await backend.createThroughput(ThroughputRequest(name: "tp-w1", modelARN: try #require(done.customModelARN), clientRequestToken: "t1", tags: [:]))
+        let throughput = try await backend.createThroughput(
+            ThroughputRequest(name: "tp-w1", modelARN: try #require(done.customModelARN), clientRequestToken: "t1", tags: [:]))
         #expect(try await backend.throughput(throughput).status == .inService)
         let prompt = try Self.prompts(1)[0].prompt
         let body = String(decoding: try JSONSerialization.data(withJSONObject: ["document": prompt]), as: UTF8.self)
@@ -231,12 +256,14 @@ struct ModelWorkerTests {
 
         // Stopped after the first epoch: the stop reaches the worker while it waits to go on.
         epochs.withLock { $0 = [] }
-        action.withLock { $0 = { epoch in
-            if epoch == 1 {
-                Task { try await backend.stopJob(LocalDirectoryARN.job("test", "job-w2")) }
-                Thread.sleep(forTimeInterval: 0.5)
+        action.withLock {
+            $0 = { epoch in
+                if epoch == 1 {
+                    Task { try await backend.stopJob(LocalDirectoryARN.job("test", "job-w2")) }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
             }
-        } }
+        }
         let stoppedARN = try await backend.createJob(LocalBackendTests.request(uri, token: "w2", name: "job-w2"))
         let stopped = try await LocalBackendTests.waitForJob(backend, stoppedARN)
         #expect(stopped.status == .stopped && stopped.customModelARN == nil, "\(stopped)")
@@ -244,10 +271,12 @@ struct ModelWorkerTests {
 
         // Killed after the first epoch: the job fails, naming the signal, and is not resumed.
         epochs.withLock { $0 = [] }
-        action.withLock { $0 = { epoch in
-            guard epoch == 1 else { return }
-            for worker in Self.children(named: "finetuned-model") { kill(worker, SIGKILL) }
-        } }
+        action.withLock {
+            $0 = { epoch in
+                guard epoch == 1 else { return }
+                for worker in Self.children(named: "finetuned-model") { kill(worker, SIGKILL) }
+            }
+        }
         let killedARN = try await backend.createJob(LocalBackendTests.request(uri, token: "w3", name: "job-w3"))
         let killed = try await LocalBackendTests.waitForJob(backend, killedARN)
         #expect(killed.status == .failed && killed.message?.contains("the model worker training it was killed by signal 9") == true, "\(killed)")
@@ -258,9 +287,9 @@ struct ModelWorkerTests {
     static func children(named name: String) -> [pid_t] {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
-                  stat[stat.index(after: open)..<close] == name,
-                  stat[stat.index(close, offsetBy: 2)...].split(separator: " ").dropFirst().first.flatMap({ pid_t($0) }) == getpid()
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
+                stat[stat.index(after: open)..<close] == name,
+                stat[stat.index(close, offsetBy: 2)...].split(separator: " ").dropFirst().first.flatMap({ pid_t($0) }) == getpid()
             else { return nil }
             return pid
         }

@@ -1,9 +1,12 @@
-@testable import FinetunedNetwork
-@testable import FinetunedDaemon
+import FinetunedConfig
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
 import Testing
+
+@testable import FinetunedDaemon
+@testable import FinetunedNetwork
+@testable import FinetunedWorkflow
 
 /// Our SMTP and HTTP clients against real servers (aiosmtpd, Python's http.server) on 127.0.0.1, with a private CA.
 /// aiosmtpd is installed by scripts/install-test-deps (make test): its absence is a failure.
@@ -28,10 +31,14 @@ struct NotificationChannelTests {
         return (try PeerProcess(Self.python, arguments + extra), out)
     }
 
-    func client(_ port: Int, _ security: SMTPClient.Security, user: String? = "ops", password: String? = "s3cret", ca: String? = nil,
-                host: String = "127.0.0.1", timeout: Duration = .seconds(10)) -> SMTPClient {
-        SMTPClient(.init(host: host, port: port, security: security, username: user, password: password,
-                         caFile: ca ?? certificates.ca, clientName: "finetuned.test", timeout: timeout))
+    func client(
+        _ port: Int, _ security: SMTPClient.Security, user: String? = "ops", password: String? = "s3cret", ca: String? = nil,
+        host: String = "127.0.0.1", timeout: Duration = .seconds(10)
+    ) -> SMTPClient {
+        SMTPClient(
+            .init(
+                host: host, port: port, security: security, username: user, password: password,
+                caFile: ca ?? certificates.ca, clientName: "finetuned.test", timeout: timeout))
     }
 
     func stored(_ out: String) throws -> [[String: Any]] {
@@ -78,7 +85,10 @@ struct NotificationChannelTests {
             try await client(peer.port, .starttls, password: "wrong").send(from: "ft@example.org", to: ["a@example.org"], message: Self.message)
             Issue.record("a wrong password was accepted")
         } catch {
-            guard case .permanent(let code, _, let during) = error else { Issue.record("\(error)"); return }
+            guard case .permanent(let code, _, let during) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(code == 535 && during == "AUTH PLAIN" && !error.isRetryable)
             #expect(!error.description.contains("s3cret") && !error.description.contains("wrong"))
         }
@@ -115,7 +125,10 @@ struct NotificationChannelTests {
         do {
             try await client(busy.port, .none, user: nil).send(from: "a@b", to: ["c@d"], message: Self.message)
         } catch {
-            guard case .transient(452, _, "RCPT TO:<c@d>") = error else { Issue.record("\(error)"); return }
+            guard case .transient(452, _, "RCPT TO:<c@d>") = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(error.isRetryable)
         }
         let (unknown, _) = try server("plain", ["--fail-rcpt", "550"])
@@ -134,7 +147,10 @@ struct NotificationChannelTests {
             try await client(dropping.port, .none, user: nil).send(from: "a@b", to: ["c@d"], message: Self.message)
             Issue.record("a dropped connection after DATA was reported as sent")
         } catch {
-            guard case .outcomeUnknown = error else { Issue.record("\(error)"); return }
+            guard case .outcomeUnknown = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(error.description.contains("may have been delivered"))
         }
     }
@@ -170,21 +186,19 @@ struct NotificationChannelTests {
     }
 }
 
-@testable import FinetunedDaemon
-import FinetunedConfig
-@testable import FinetunedWorkflow
-
 extension NotificationChannelTests {
     @Test("the email channel: a multipart/alternative notification with the scores, the password from a file, as Python's email package reads it")
     func emailChannel() async throws {
         let (peer, out) = try server("starttls", ["--user", "ops@example.org", "--password", "pa55 word"])
         defer { peer.stop() }
         let passwordFile = try dir.write("smtp-password", "pa55 word\n")
-        let settings = EmailSettings(host: "127.0.0.1", port: peer.port, security: .starttls, username: "ops@example.org",
-                                     passwordFile: passwordFile, caFile: certificates.ca, from: "finetuned <ft@example.org>",
-                                     to: ["ml-team@example.org"])
-        let scores = ScoreSummary(verdict: "keep", reason: "better", prompts: 60, excludedUnanswered: 0, excludedLeaked: 2,
-                                  meanBaseF1: 0.4589, meanCustomF1: 0.6761, confidenceLow: 0.1682, confidenceHigh: 0.2672, winShare: 1)
+        let settings = EmailSettings(
+            host: "127.0.0.1", port: peer.port, security: .starttls, username: "ops@example.org",
+            passwordFile: passwordFile, caFile: certificates.ca, from: "finetuned <ft@example.org>",
+            to: ["ml-team@example.org"])
+        let scores = ScoreSummary(
+            verdict: "keep", reason: "better", prompts: 60, excludedUnanswered: 0, excludedLeaked: 2,
+            meanBaseF1: 0.4589, meanCustomF1: 0.6761, confidenceLow: 0.1682, confidenceHigh: 0.2672, winShare: 1)
         let facts = NotificationFacts(
             kind: "kept", workflowID: "wf-20261128-0001", profile: "summaries", dropName: "q4.jsonl", attempt: 1, stage: "kept",
             reason: "better", scores: scores, jobARN: "arn:job", customModelARN: "arn:model", throughputARN: "arn:tp",
@@ -232,8 +246,10 @@ extension NotificationChannelTests {
         let peer = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--cert", certificates.cert, "--key", certificates.key])
         defer { peer.stop() }
         let secretFile = try dir.write("webhook-secret", secret + "\n")
-        let channel = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile,
-                                                               caFile: certificates.ca))
+        let channel = WebhookChannel(
+            settings: WebhookSettings(
+                url: "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", secretFile: secretFile,
+                caFile: certificates.ca))
         let entry = OutboxEntry(id: 11, workflowID: "wf-20261128-0002", channel: "webhook", kind: "not_kept", payload: Self.facts().json)
         try await channel.deliver(entry, facts: Self.facts())
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasSuffix(".json") })
@@ -254,12 +270,17 @@ extension NotificationChannelTests {
             ["X-Finetuned-Timestamp": "\(Int(Date().timeIntervalSince1970) - 3600)"],
         ]
         for change in replays {
-            let replayed = headers.merging(change) { $1 }.filter { ["Content-Type", "X-Finetuned-Delivery", "X-Finetuned-Timestamp", "X-Finetuned-Signature"].contains($0.key) }
+            let replayed = headers.merging(change) { $1 }.filter {
+                ["Content-Type", "X-Finetuned-Delivery", "X-Finetuned-Timestamp", "X-Finetuned-Signature"].contains($0.key)
+            }
             let before = Set(try FileManager.default.contentsOfDirectory(atPath: out))
             _ = try await HTTPTransport(timeout: .seconds(10), caFile: certificates.ca).post(
-                "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", headers: replayed.map { ($0.key, $0.value) }, body: Array((record["body"] as? String ?? "").utf8))
-            let added = try #require(Set(try FileManager.default.contentsOfDirectory(atPath: out)).subtracting(before).first { $0.hasSuffix(".json") })
-            let replay = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + added))) as? [String: Any])
+                "https://127.0.0.1:\(peer.port)/hooks/ft?team=ml", headers: replayed.map { ($0.key, $0.value) },
+                body: Array((record["body"] as? String ?? "").utf8))
+            let added = try #require(
+                Set(try FileManager.default.contentsOfDirectory(atPath: out)).subtracting(before).first { $0.hasSuffix(".json") })
+            let replay = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + added))) as? [String: Any])
             #expect(replay["signature_valid"] as? Bool == false, "\(change)")
         }
 
@@ -284,8 +305,9 @@ struct NotificationInjectionTests {
             kind: "rejected", workflowID: "wf-20261128-0001", profile: "summaries", dropName: name, attempt: 1, stage: "rejected",
             reason: "bad line\nBcc: other@example.com", scores: nil, jobARN: nil, customModelARN: nil, throughputARN: nil,
             customModelRetained: false, cleanup: [], headline: "summaries/\(name) rejected")
-        let text = NotificationMessage(facts: facts).rfc5322(from: "ft@example.org", to: ["ops@example.org"], date: Date(timeIntervalSince1970: 0),
-                                                             messageID: "m1@finetuned.test", boundary: "b")
+        let text = NotificationMessage(facts: facts).rfc5322(
+            from: "ft@example.org", to: ["ops@example.org"], date: Date(timeIntervalSince1970: 0),
+            messageID: "m1@finetuned.test", boundary: "b")
         let lines = text.components(separatedBy: "\r\n")
         #expect(!lines.contains { $0.hasPrefix("Bcc:") }, "\(text)")
         #expect(lines.filter { $0 == "--b" }.count == 2, "only the message's own two parts open with the boundary")

@@ -5,8 +5,9 @@ import Testing
 
 /// The outbox under a crash: a notification committed with its transition and not yet sent
 /// is sent after the restart, once, to a real SMTP server.
-@Suite("notifications across a crash", .serialized,
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+@Suite(
+    "notifications across a crash", .serialized,
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct NotificationCrashTests {
     @Test("crash between 'notification committed' and 'sent': after the restart the mail arrives exactly once", .timeLimit(.minutes(3)))
     func exactlyOnceAfterCrash() async throws {
@@ -15,17 +16,18 @@ struct NotificationCrashTests {
         let smtp = try PeerProcess(NotificationChannelTests.python, [NotificationChannelTests.script, "{port}", "plain", mailDir.path])
         defer { smtp.stop() }
         let port = smtp.port
-        let daemon = try DaemonHarness(configuration: { dir in
-            CrashTests.configuration(dir) + """
+        let daemon = try DaemonHarness(
+            configuration: { dir in
+                CrashTests.configuration(dir) + """
 
-                [notify.email]
-                host = "127.0.0.1"
-                port = \(port)
-                security = "none"
-                from = "finetuned <ft@example.org>"
-                to = ["ops@example.org"]
-                """
-        }, adapters: ["local"])
+                    [notify.email]
+                    host = "127.0.0.1"
+                    port = \(port)
+                    security = "none"
+                    from = "finetuned <ft@example.org>"
+                    to = ["ops@example.org"]
+                    """
+            }, adapters: ["local"])
         defer { daemon.tearDown() }
         func mails() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: mailDir.path)) ?? []).filter { $0.hasSuffix(".json") } }
 
@@ -51,9 +53,10 @@ struct NotificationCrashTests {
 
     @Test("a rejected drop is notified too: its first problem and where the report is, committed with the rejection")
     func rejectionIsNotified() async throws {
-        let daemon = try DaemonHarness(configuration: { dir in
-            DaemonHarness.configuration(in: dir) + "\n[notify.maildir]\npath = \"\(dir.file("mail"))\"\n"
-        }, adapters: ["local"])
+        let daemon = try DaemonHarness(
+            configuration: { dir in
+                DaemonHarness.configuration(in: dir) + "\n[notify.maildir]\npath = \"\(dir.file("mail"))\"\n"
+            }, adapters: ["local"])
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)

@@ -11,10 +11,13 @@ struct NovaValidationTests {
     static let lite = "amazon.nova-lite-v1:0:300k", micro = "amazon.nova-micro-v1:0:128k", nova2 = "amazon.nova-2-lite-v1:0:256k"
 
     /// A valid record with `user` as the user turn's content blocks.
-    static func record(user: String = #"[{"text": "Summarize: the export fails on Fridays."}]"#,
-                       assistant: String = #"[{"text": "Exports fail on Fridays."}]"#, system: String? = nil, version: String = "bedrock-conversation-2024") -> String {
+    static func record(
+        user: String = #"[{"text": "Summarize: the export fails on Fridays."}]"#,
+        assistant: String = #"[{"text": "Exports fail on Fridays."}]"#, system: String? = nil, version: String = "bedrock-conversation-2024"
+    ) -> String {
         let systemPart = system.map { #""system": [{"text": "\#($0)"}], "# } ?? ""
-        return #"{"schemaVersion": "\#(version)", \#(systemPart)"messages": [{"role": "user", "content": \#(user)}, {"role": "assistant", "content": \#(assistant)}]}"#
+        return
+            #"{"schemaVersion": "\#(version)", \#(systemPart)"messages": [{"role": "user", "content": \#(user)}, {"role": "assistant", "content": \#(assistant)}]}"#
     }
 
     static func image(_ format: String = "png", uri: String = "s3://training-data/images/a.png") -> String {
@@ -31,9 +34,11 @@ struct NovaValidationTests {
         defer { dir.remove() }
         try BuiltProducts.installAdapters(["nova"], into: dir.file("adapters"))
         let file = try dir.write("train.jsonl", lines.joined(separator: "\n") + "\n")
-        let result = try Command.run(BuiltProducts.executable("finetunectl"), [
-            "validate", file, "--adapter", "nova", "--base-model", model, "--adapter-dir", dir.file("adapters"), "--json",
-        ] + extra)
+        let result = try Command.run(
+            BuiltProducts.executable("finetunectl"),
+            [
+                "validate", file, "--adapter", "nova", "--base-model", model, "--adapter-dir", dir.file("adapters"), "--json",
+            ] + extra)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         let problems = (object?["problems"] as? [[String: Any]] ?? []).map {
             "\($0["line"] as? Int ?? -1):\($0["column"] as? Int ?? -1) \($0["severity"] as? String ?? "") \($0["kind"] as? String ?? "") \($0["message"] as? String ?? "")"
@@ -42,7 +47,9 @@ struct NovaValidationTests {
     }
 
     static func padding(_ n: Int) -> [String] {
-        (0..<n).map { record(user: #"[{"text": "Summarize ticket \#($0): the export fails."}]"#, assistant: #"[{"text": "Export fails (\#($0))."}]"#) }
+        (0..<n).map {
+            record(user: #"[{"text": "Summarize ticket \#($0): the export fails."}]"#, assistant: #"[{"text": "Export fails (\#($0))."}]"#)
+        }
     }
 
     @Test("a clean file passes; any schemaVersion string is taken; the record limits are Nova's")
@@ -57,12 +64,13 @@ struct NovaValidationTests {
 
     @Test("reserved strings fail at their line and column, in system and user text, not in answers")
     func reserved() throws {
-        let lines = Self.padding(8) + [
-            Self.record(user: #"[{"text": "Summarize this. User: hello"}]"#),
-            Self.record(system: "You are helpful. [EOS]"),
-            Self.record(assistant: #"[{"text": "Assistant: an answer may say it"}]"#),
-            Self.record(user: #"[{"text": "escaped \u003cimage> tag"}]"#),
-        ]
+        let lines =
+            Self.padding(8) + [
+                Self.record(user: #"[{"text": "Summarize this. User: hello"}]"#),
+                Self.record(system: "You are helpful. [EOS]"),
+                Self.record(assistant: #"[{"text": "Assistant: an answer may say it"}]"#),
+                Self.record(user: #"[{"text": "escaped \u003cimage> tag"}]"#),
+            ]
         let (status, problems, _) = try Self.validate(lines, model: Self.lite)
         #expect(status == 1)
         let reserved = problems.filter { $0.contains("reserved_string") }
@@ -77,11 +85,12 @@ struct NovaValidationTests {
 
     @Test("role order: only user and assistant, user first, assistant last, alternating")
     func roles() throws {
-        let lines = Self.padding(8) + [
-            #"{"schemaVersion": "x", "messages": [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]}"#,
-            #"{"schemaVersion": "x", "messages": [{"role": "user", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}, {"role": "assistant", "content": [{"text": "c"}]}]}"#,
-            #"{"schemaVersion": "x", "messages": [{"role": "system", "content": [{"text": "a"}]}, {"role": "assistant", "content": [{"text": "c"}]}]}"#,
-        ]
+        let lines =
+            Self.padding(8) + [
+                #"{"schemaVersion": "x", "messages": [{"role": "assistant", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}]}"#,
+                #"{"schemaVersion": "x", "messages": [{"role": "user", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}, {"role": "assistant", "content": [{"text": "c"}]}]}"#,
+                #"{"schemaVersion": "x", "messages": [{"role": "system", "content": [{"text": "a"}]}, {"role": "assistant", "content": [{"text": "c"}]}]}"#,
+            ]
         let (status, problems, _) = try Self.validate(lines, model: Self.micro)
         #expect(status == 1)
         let order = problems.filter { $0.contains("role_order") }
@@ -97,14 +106,15 @@ struct NovaValidationTests {
         #expect(micro.0 == 1 && micro.1.contains { $0.hasPrefix("9:") && $0.contains("is an image; this model takes text only") }, "\(micro.1)")
 
         let eleven = "[" + (0..<11).map { _ in Self.image() }.joined(separator: ", ") + #", {"text": "Describe them."}]"#
-        let lines = Self.padding(8) + [
-            Self.record(user: "[\(Self.image("bmp")), {\"text\": \"Describe it.\"}]"),
-            Self.record(user: eleven),
-            Self.record(assistant: "[\(Self.image())]"),
-            Self.record(user: "[\(Self.image(uri: "s3://someone-else/a.png")), {\"text\": \"Describe it.\"}]"),
-            Self.record(user: #"[{"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}, {"text": "Describe it."}]"#),
-            Self.record(user: "[\(Self.video()), {\"text\": \"What happens?\"}]"),
-        ]
+        let lines =
+            Self.padding(8) + [
+                Self.record(user: "[\(Self.image("bmp")), {\"text\": \"Describe it.\"}]"),
+                Self.record(user: eleven),
+                Self.record(assistant: "[\(Self.image())]"),
+                Self.record(user: "[\(Self.image(uri: "s3://someone-else/a.png")), {\"text\": \"Describe it.\"}]"),
+                Self.record(user: #"[{"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}, {"text": "Describe it."}]"#),
+                Self.record(user: "[\(Self.video()), {\"text\": \"What happens?\"}]"),
+            ]
         let (status, problems, _) = try Self.validate(lines, model: Self.lite, extra: ["--data-bucket", "training-data"])
         #expect(status == 1)
         let media = problems.filter { $0.contains(" media ") }
@@ -131,8 +141,11 @@ struct NovaValidationTests {
     func warmupAdvice() throws {
         let (status, problems, _) = try Self.validate(Self.padding(800), model: Self.lite, extra: ["--set", "learningRateWarmupSteps=20"])
         #expect(status == 0)
-        #expect(problems.contains { $0.contains("warning hyperparameter learningRateWarmupSteps is 20; for 800 records the documentation advises about 5 (records ÷ 160)") },
-                "\(problems)")
+        #expect(
+            problems.contains {
+                $0.contains("warning hyperparameter learningRateWarmupSteps is 20; for 800 records the documentation advises about 5 (records ÷ 160)")
+            },
+            "\(problems)")
         let fine = try Self.validate(Self.padding(800), model: Self.lite, extra: ["--set", "learningRateWarmupSteps=5"])
         #expect(!fine.1.contains { $0.contains("learningRateWarmupSteps") })
         let over = try Self.validate(Self.padding(800), model: Self.lite, extra: ["--set", "learningRateWarmupSteps=50"])
@@ -144,7 +157,9 @@ struct NovaValidationTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try BuiltProducts.installAdapters(["nova", "llama"], into: dir.file("adapters"))
-        let config = try dir.write("finetuned.toml", """
+        let config = try dir.write(
+            "finetuned.toml",
+            """
             [adapters]
             directories = ["\(dir.file("adapters"))"]
             [backends.cloud]
@@ -167,23 +182,29 @@ struct NovaValidationTests {
             teacher_model = "meta.llama3-3-70b-instruct-v1:0"
             allow_end_of_life = true
             """)
-        let single = #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: the export fails."}]}]}"#
-        let multi = #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: a."}]}, {"role": "assistant", "content": [{"text": "A."}]}, {"role": "user", "content": [{"text": "Shorter?"}]}]}"#
+        let single =
+            #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: the export fails."}]}]}"#
+        let multi =
+            #"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "Summarize: a."}]}, {"role": "assistant", "content": [{"text": "A."}]}, {"role": "user", "content": [{"text": "Shorter?"}]}]}"#
         let lines = (0..<100).map { single.replacingOccurrences(of: "fails.", with: "fails (\($0)).") } + [multi]
         let file = try dir.write("prompts.jsonl", lines.joined(separator: "\n") + "\n")
         let ctl = BuiltProducts.executable("finetunectl")
         let nova = try Command.run(ctl, ["validate", file, "--profile", "nova", "--config", config])
         #expect(nova.status == 0, "Nova takes user-only and multi-turn prompts: \(nova.stdout)\(nova.stderr)")
         let llama = try Command.run(ctl, ["validate", file, "--profile", "llama", "--config", config])
-        #expect(llama.status == 1 && llama.stdout.contains("prompts.jsonl:101:") && llama.stdout.contains("takes single-turn records"),
-                "\(llama.stdout)\(llama.stderr)")
+        #expect(
+            llama.status == 1 && llama.stdout.contains("prompts.jsonl:101:") && llama.stdout.contains("takes single-turn records"),
+            "\(llama.stdout)\(llama.stderr)")
         #expect(!llama.stdout.contains("prompts.jsonl:1:"), "a record without an answer is fine")
     }
 
     @Test("the plugin declares Nova's models with their serving facts, read through dlopen")
     func listing() throws {
         let loaded = try LoadedAdapter.load(path: BuiltProducts.adapterLibrary("nova")).description
-        #expect(loaded.models.map(\.id) == ["amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k"])
+        #expect(
+            loaded.models.map(\.id) == [
+                "amazon.nova-micro-v1:0:128k", "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k", "amazon.nova-2-lite-v1:0:256k",
+            ])
         #expect(loaded.models.allSatisfy { $0.serving.onDemand && $0.serving.invokeAPI == .converse })
         #expect(loaded.model(Self.nova2)?.serving.validationData == false)
         #expect(loaded.model(Self.lite)?.serving.teachers == ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"])

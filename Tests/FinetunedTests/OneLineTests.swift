@@ -50,7 +50,8 @@ struct OneLineTests {
         #expect(error.message.hasPrefix("502 Bad Gateway Bad Gateway The proxy server received"))
         #expect(!error.description.contains("\n") && !error.description.contains("<h1>") && !error.description.contains("DOCTYPE"))
         #expect(error.isRetryable)
-        let long = AWSError.parse(HTTPResponse(status: 500, headers: [], body: Array(("<html>" + String(repeating: "lorem ipsum ", count: 100)).utf8)))
+        let long = AWSError.parse(
+            HTTPResponse(status: 500, headers: [], body: Array(("<html>" + String(repeating: "lorem ipsum ", count: 100)).utf8)))
         #expect(long.message.count == 200)
         let plain = AWSError.parse(HTTPResponse(status: 503, headers: [], body: Array("upstream\nconnect error\r\n".utf8)))
         #expect(plain.message == "upstream connect error" && plain.label == "HTTP 503 ServiceUnavailable")
@@ -105,8 +106,10 @@ struct OneLineTests {
 
 /// Finds what a Swift value's description leaves in text meant for people.
 enum SwiftValueText {
-    static let markers = ["Finetuned", "WorkflowMachine", "BackendError", "StepFailure", "Optional(", "Swift.", "Foundation.", "(rawValue:",
-                          "CustomizationBackend", "AWSError(", "DecodingError", "CodingKeys", "NSError", "Error Domain="]
+    static let markers = [
+        "Finetuned", "WorkflowMachine", "BackendError", "StepFailure", "Optional(", "Swift.", "Foundation.", "(rawValue:",
+        "CustomizationBackend", "AWSError(", "DecodingError", "CodingKeys", "NSError", "Error Domain=",
+    ]
     static func problem(in text: String) -> String? {
         if let marker = markers.first(where: { text.contains($0) }) { return marker }
         // `Type.member` and `camelCase(` (an enum case with its payload).

@@ -1,7 +1,7 @@
 import Crypto
-import FinetunedText
 import FinetunedNetwork
 import FinetunedTestSupport
+import FinetunedText
 import Foundation
 import Testing
 
@@ -64,7 +64,9 @@ extension MotoPeerTests {
                 except Exception as e:
                     print(e.response["Error"]["Code"])
                 """
-            let botocore = try await blocking { try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
+            let botocore = try await blocking {
+                try Command.run(python, ["-c", script, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey])
+            }
             #expect(botocore.stdout.hasPrefix("SignatureDoesNotMatch"), "\(botocore.stdout) \(botocore.stderr)")
             try await moto.checkSignatures(false)
             try await S3Client(client: client).putObject(location, body: [7, 8])
@@ -92,8 +94,10 @@ extension MotoPeerTests {
             // Signature-checked: a multipart upload by hand, two parts, completed.
             let manual = S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-1/train.jsonl")
             let upload = try await s3.createMultipartUpload(manual, contentType: "application/jsonl")
-            let parts = [try await s3.uploadPart(upload, number: 1, body: Array(content.prefix(5 << 20))),
-                         try await s3.uploadPart(upload, number: 2, body: Array(content[(5 << 20)..<(6 << 20)]))]
+            let parts = [
+                try await s3.uploadPart(upload, number: 1, body: Array(content.prefix(5 << 20))),
+                try await s3.uploadPart(upload, number: 2, body: Array(content[(5 << 20)..<(6 << 20)])),
+            ]
             #expect(try await s3.completeMultipartUpload(upload, parts: parts).contains("-2"))
             #expect(try await s3.getObject(manual) == Array(content.prefix(6 << 20)))
 
@@ -104,15 +108,22 @@ extension MotoPeerTests {
             let prefix = S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-2/")
             await #expect(throws: AWSError.self) { try await s3.listMultipartUploads(prefix) }
             let python = try #require(Command.which("python3"))
-            let botocore = try await blocking { try Command.run(python, ["-c", """
-                import sys, boto3
-                s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
-                try:
-                    s3.list_multipart_uploads(Bucket="finetuned-data", Prefix="finetuned/p/wf-2/")
-                    print("accepted")
-                except Exception as e:
-                    print(e.response["Error"]["Code"])
-                """, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey]) }
+            let botocore = try await blocking {
+                try Command.run(
+                    python,
+                    [
+                        "-c",
+                        """
+                        import sys, boto3
+                        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+                        try:
+                            s3.list_multipart_uploads(Bucket="finetuned-data", Prefix="finetuned/p/wf-2/")
+                            print("accepted")
+                        except Exception as e:
+                            print(e.response["Error"]["Code"])
+                        """, moto.baseURL, moto.credentials.accessKeyID, moto.credentials.secretAccessKey,
+                    ])
+            }
             #expect(botocore.stdout.hasPrefix("SignatureDoesNotMatch"), "\(botocore.stdout) \(botocore.stderr)")
 
             try await moto.checkSignatures(false)
@@ -121,8 +132,9 @@ extension MotoPeerTests {
             #expect(etag.contains("-3"), "a three-part upload's ETag ends in -3: \(etag)")
             let back = try await s3.getObject(location)
             #expect(back.count == content.count && SHA256.hash(data: back) == SHA256.hash(data: content))
-            #expect(try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/")).isEmpty,
-                    "the stale upload was aborted and the new one completed")
+            #expect(
+                try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/")).isEmpty,
+                "the stale upload was aborted and the new one completed")
 
             // Small files go in one PutObject (a plain ETag, no part count).
             let small = dir.file("small.jsonl")
@@ -140,14 +152,19 @@ extension MotoPeerTests {
                     _ = try await s3.uploadFile(path, to: target, expectedSHA256: validated)
                     Issue.record("\(name): a changed file was uploaded")
                 } catch {
-                    #expect(error.code == AWSError.localFileCode && error.message.contains("changed since it was validated") && !error.isRetryable,
-                            "\(name): \(error)")
+                    #expect(
+                        error.code == AWSError.localFileCode && error.message.contains("changed since it was validated") && !error.isRetryable,
+                        "\(name): \(error)")
                 }
                 await #expect(throws: AWSError.self, "\(name): nothing at the key") { _ = try await s3.getObject(target) }
             }
-            #expect(try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/")).isEmpty, "the parts were aborted")
-            #expect(try await s3.uploadFile(file, to: S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/same.jsonl"),
-                                            expectedSHA256: validated).contains("-3"), "the validated bytes go")
+            #expect(
+                try await s3.listMultipartUploads(S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/")).isEmpty, "the parts were aborted")
+            #expect(
+                try await s3.uploadFile(
+                    file, to: S3Location(bucket: "finetuned-data", key: "finetuned/p/wf-4/same.jsonl"),
+                    expectedSHA256: validated
+                ).contains("-3"), "the validated bytes go")
             let unreadable = dir.file("directory.jsonl")
             try FileManager.default.createDirectory(atPath: unreadable, withIntermediateDirectories: true)
             await #expect(throws: AWSError.self, "a file that cannot be read is an error") {
@@ -161,8 +178,9 @@ extension MotoPeerTests {
             #expect(S3Location(uri: "s3://bucket") == S3Location(bucket: "bucket", key: ""))
             #expect(S3Location(uri: "s3:///key") == nil && S3Location(uri: "https://x/y") == nil)
             #expect(S3Location(bucket: "b", key: "prefix/").appending("p", "wf/").key == "prefix/p/wf")
-            let endpoints = try AWSEndpoints(configuredRegion: "eu-west-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                             environment: [:], shared: nil)
+            let endpoints = try AWSEndpoints(
+                configuredRegion: "eu-west-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+                environment: [:], shared: nil)
             let client = AWSServiceClient(service: .s3, endpoints: endpoints, credentials: CredentialChain(providers: []))
             let hosted = S3Client(client: client).address(S3Location(bucket: "data", key: "a b/c"))
             #expect(hosted.baseURL == "https://data.s3.eu-west-1.amazonaws.com" && hosted.path == "/a%20b/c")

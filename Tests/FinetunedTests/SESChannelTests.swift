@@ -1,10 +1,11 @@
 import FinetunedConfig
-@testable import FinetunedDaemon
 import FinetunedNetwork
 import FinetunedTestSupport
-@testable import FinetunedWorkflow
 import Foundation
 import Testing
+
+@testable import FinetunedDaemon
+@testable import FinetunedWorkflow
 
 /// The SES channel against moto's SESv2 with signature checking on: an unverified sender is
 /// refused with SES's own error; once verified, the raw MIME message lands in moto's store.
@@ -15,8 +16,9 @@ extension MotoPeerTests {
         func sendThroughSES() async throws {
             let moto = try await blocking { try MotoServer() }
             defer { moto.stop() }
-            let settings = SESSettings(from: "finetuned <ft@example.org>", to: ["ml-team@example.org"], region: "us-east-1",
-                                       endpointURL: moto.baseURL, configurationSet: nil)
+            let settings = SESSettings(
+                from: "finetuned <ft@example.org>", to: ["ml-team@example.org"], region: "us-east-1",
+                endpointURL: moto.baseURL, configurationSet: nil)
             // Credentials from the environment the chain reads; the endpoint from the settings.
             var environment = moto.environment
             environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:1"  // the channel's own endpoint_url must win
@@ -61,16 +63,20 @@ extension MotoPeerTests {
 
         @Test("[notify.ses] is read and checked")
         func configuration() throws {
-            let good = try ConfigurationLoader.parse(text: ConfigurationTests.minimal + """
+            let good = try ConfigurationLoader.parse(
+                text: ConfigurationTests.minimal + """
 
-                [notify.ses]
-                from = "ft@example.org"
-                to = ["ops@example.org"]
-                region = "eu-west-1"
-                configuration_set = "finetuned"
-                """, file: "x.toml")
-            #expect(good.notifications.ses == SESSettings(from: "ft@example.org", to: ["ops@example.org"], region: "eu-west-1",
-                                                          endpointURL: nil, configurationSet: "finetuned"))
+                    [notify.ses]
+                    from = "ft@example.org"
+                    to = ["ops@example.org"]
+                    region = "eu-west-1"
+                    configuration_set = "finetuned"
+                    """, file: "x.toml")
+            #expect(
+                good.notifications.ses
+                    == SESSettings(
+                        from: "ft@example.org", to: ["ops@example.org"], region: "eu-west-1",
+                        endpointURL: nil, configurationSet: "finetuned"))
             #expect(throws: ConfigurationError.self) {
                 try ConfigurationLoader.parse(text: ConfigurationTests.minimal + "\n[notify.ses]\nfrom = \"nobody\"\nto = []\n", file: "x.toml")
             }

@@ -48,18 +48,34 @@ struct ServiceAnswerEngineTests {
         return try await f.store.workflow(id: id)
     }
 
-    @Test("every failure the engine can record reads as words: each operation failing each way, and every call failing",
-          .timeLimit(.minutes(5)))
+    @Test(
+        "every failure the engine can record reads as words: each operation failing each way, and every call failing",
+        .timeLimit(.minutes(5)))
     func everyFailureInWords() async throws {
         var scripts: [(String, ScriptSettings)] = []
         for operation in ScriptSettings.operations {
             for kind in ScriptSettings.failKinds {
-                scripts.append(("\(operation)/\(kind)", Self.script { $0.failOperation = operation; $0.failKind = kind; $0.customAnswers = "worse" }))
+                scripts.append(
+                    (
+                        "\(operation)/\(kind)",
+                        Self.script {
+                            $0.failOperation = operation
+                            $0.failKind = kind
+                            $0.customAnswers = "worse"
+                        }
+                    ))
             }
         }
         scripts.append(("every call 5xx", Self.script { $0.failEvery = 1 }))
         scripts.append(("every call throttled", Self.script { $0.throttleEvery = 1 }))
-        scripts.append(("job fails", Self.script { $0.jobOutcome = "Failed"; $0.jobMessage = "scripted\nfailure" }))
+        scripts.append(
+            (
+                "job fails",
+                Self.script {
+                    $0.jobOutcome = "Failed"
+                    $0.jobMessage = "scripted\nfailure"
+                }
+            ))
         scripts.append(("throughput fails", Self.script { $0.throughputOutcome = "Failed" }))
         var checked = 0
         for (name, script) in scripts {
@@ -83,8 +99,13 @@ struct ServiceAnswerEngineTests {
     @Test("cancelled while training, the stop failing each way: recorded in words; a stop of a job the service does not know completes")
     func cancelledStopInWords() async throws {
         for kind in ScriptSettings.failKinds {
-            let f = try EngineFixture(script: Self.script { $0.failOperation = "stop_job"; $0.failKind = kind; $0.jobPolls = 1_000_000 },
-                                      policy: Self.policy(grace: 0))
+            let f = try EngineFixture(
+                script: Self.script {
+                    $0.failOperation = "stop_job"
+                    $0.failKind = kind
+                    $0.jobPolls = 1_000_000
+                },
+                policy: Self.policy(grace: 0))
             let id = try await f.addValidated()
             await f.engine.schedule()
             _ = try await f.waitForStage(id, [.training])
@@ -96,8 +117,9 @@ struct ServiceAnswerEngineTests {
             if kind == "not_found" {
                 #expect(record.stage == .cancelled, "\(kind): \(record.failure ?? "")")
                 #expect(outbox == ["cancelled"], "no cleanup_stuck for a job the service says is gone")
-                #expect(texts.contains { $0.contains("customization job arn:scripted:drill:job/finetuned-\(id) was already gone at the service") },
-                        "\(texts)")
+                #expect(
+                    texts.contains { $0.contains("customization job arn:scripted:drill:job/finetuned-\(id) was already gone at the service") },
+                    "\(texts)")
             } else {
                 #expect(record.stage == .cancelling && outbox == ["cleanup_stuck"], "\(kind): \(record.stage) \(outbox)")
                 let facts = try #require(NotificationFacts.decode(try await f.store.notifications(workflowID: id)[0].payload))
@@ -109,8 +131,12 @@ struct ServiceAnswerEngineTests {
 
     @Test("a job the service stops knowing right after its creation is looked for again; after the grace it has vanished")
     func notFoundGrace() async throws {
-        let f = try EngineFixture(script: Self.script { $0.failOperation = "get_job"; $0.failKind = "not_found" },
-                                  policy: Self.policy(grace: 4))
+        let f = try EngineFixture(
+            script: Self.script {
+                $0.failOperation = "get_job"
+                $0.failKind = "not_found"
+            },
+            policy: Self.policy(grace: 4))
         let id = try await f.addValidated()
         let started = ContinuousClock.now
         try await f.runToEnd()
@@ -118,7 +144,8 @@ struct ServiceAnswerEngineTests {
         #expect(record.stage == .failed)
         #expect(ContinuousClock.now - started >= .seconds(4), "failed only once the grace had passed")
         let failure = try #require(record.failure)
-        #expect(failure.hasPrefix("the customization job arn:scripted:drill:job/finetuned-\(id) vanished: the service no longer knows it"), "\(failure)")
+        #expect(
+            failure.hasPrefix("the customization job arn:scripted:drill:job/finetuned-\(id) vanished: the service no longer knows it"), "\(failure)")
         let retries = try await f.store.events(workflowID: id).filter { $0.message.contains("is not visible yet") }
         // At least once: how many times depends on how busy the machine is. The grace is 4 s
         // so that a first GetJob delayed by a loaded machine (2 cores, the suite in parallel)
@@ -133,15 +160,23 @@ struct ServiceAnswerEngineTests {
     @Test("a throughput or custom model already deleted at the service is recorded as removed, with a warning naming it")
     func alreadyGone() async throws {
         for operation in ["delete_throughput", "delete_custom_model"] {
-            let f = try EngineFixture(script: Self.script { $0.failOperation = operation; $0.failKind = "not_found"; $0.customAnswers = "worse" })
+            let f = try EngineFixture(
+                script: Self.script {
+                    $0.failOperation = operation
+                    $0.failKind = "not_found"
+                    $0.customAnswers = "worse"
+                })
             let id = try await f.addValidated()
             try await f.runToEnd()
             let record = try #require(try await f.store.workflow(id: id))
             #expect(record.stage == .done, "\(operation): \(record.failure ?? "")")
             #expect(try await f.store.liveResources().filter { $0.kind != .trainingData }.isEmpty, "\(operation): recorded as gone")
             let kind = operation == "delete_throughput" ? "provisioned throughput" : "custom model"
-            #expect(try await f.store.events(workflowID: id).contains { $0.message.contains("\(kind) arn:scripted:drill:") && $0.message.hasSuffix("was already gone at the service") },
-                    "\(operation)")
+            #expect(
+                try await f.store.events(workflowID: id).contains {
+                    $0.message.contains("\(kind) arn:scripted:drill:") && $0.message.hasSuffix("was already gone at the service")
+                },
+                "\(operation)")
             await f.tearDown()
         }
     }
@@ -149,9 +184,16 @@ struct ServiceAnswerEngineTests {
     /// Someone else's finished job named `name` at the fixture's scripted service, with its
     /// custom model: (job ARN, model ARN).
     static func foreignJob(_ f: EngineFixture, named name: String) async throws -> (job: String, model: String) {
-        let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath; $0.jobPolls = 0 })
-        let job = try await other.createJob(JobRequest(jobName: name, customModelName: "theirs", baseModel: "base.model-v1",
-                                                       trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
+        let other = ScriptedBackend(
+            name: "drill",
+            script: Self.script {
+                $0.stateFile = f.statePath
+                $0.jobPolls = 0
+            })
+        let job = try await other.createJob(
+            JobRequest(
+                jobName: name, customModelName: "theirs", baseModel: "base.model-v1",
+                trainingDataURI: "scripted://x", hyperparameters: [:], clientRequestToken: "someone-else", tags: [:]))
         return (job, try #require(try await other.job(job).customModelARN))
     }
 
@@ -164,15 +206,17 @@ struct ServiceAnswerEngineTests {
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
         #expect(record.stage == .failed)
-        #expect(record.failure == "creating the customization job failed: a customization job named finetuned-\(id) already exists and was not "
+        #expect(
+            record.failure == "creating the customization job failed: a customization job named finetuned-\(id) already exists and was not "
                 + "created by this workflow (its client token differs: \(foreign)); it was left alone", "\(record.failure ?? "")")
         let state = try f.state()
         #expect(state.jobs.count == 1 && state.jobs[0].status == "Completed", "the foreign job is untouched")
         #expect(state.liveModels.map(\.name) == ["theirs"], "and so is its model")
         #expect(record.context.jobARN == nil && record.context.customModelARN == nil)
         let notified = try await f.store.notifications(workflowID: id).compactMap { NotificationFacts.decode($0.payload) }
-        #expect(notified.flatMap(\.cleanup).contains { $0.contains("exists but was not created by this workflow") },
-                "the notification says the sweep left it alone: \(notified.map(\.cleanup))")
+        #expect(
+            notified.flatMap(\.cleanup).contains { $0.contains("exists but was not created by this workflow") },
+            "the notification says the sweep left it alone: \(notified.map(\.cleanup))")
         #expect(try await f.store.liveResources().filter { $0.kind != .trainingData }.isEmpty, "nothing of theirs is recorded as ours")
         await f.tearDown()
     }
@@ -183,20 +227,25 @@ struct ServiceAnswerEngineTests {
         let id = WorkflowRecord.newID()
         let model = try await Self.foreignJob(f, named: "theirs").model
         let other = ScriptedBackend(name: "drill", script: Self.script { $0.stateFile = f.statePath })
-        let foreign = try await other.createThroughput(ThroughputRequest(name: "finetuned-\(id)", modelARN: model, clientRequestToken: "someone-else",
-                                                                         tags: [:]))
+        let foreign = try await other.createThroughput(
+            ThroughputRequest(
+                name: "finetuned-\(id)", modelARN: model, clientRequestToken: "someone-else",
+                tags: [:]))
         try await f.addValidated(id)
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
         #expect(record.stage == .failed)
-        #expect(record.failure?.hasPrefix("creating the provisioned throughput failed: a provisioned throughput named finetuned-\(id) already exists "
-                                          + "and does not serve this workflow's custom model (\(foreign) serves \(model))") == true, "\(record.failure ?? "")")
+        #expect(
+            record.failure?.hasPrefix(
+                "creating the provisioned throughput failed: a provisioned throughput named finetuned-\(id) already exists "
+                    + "and does not serve this workflow's custom model (\(foreign) serves \(model))") == true, "\(record.failure ?? "")")
         let state = try f.state()
         #expect(state.liveThroughputs.map(\.arn) == [foreign], "the foreign throughput still serves")
         #expect(record.context.throughputARN == nil)
         let notified = try await f.store.notifications(workflowID: id).compactMap { NotificationFacts.decode($0.payload) }
-        #expect(notified.flatMap(\.cleanup).contains { $0.contains("exists but does not serve this workflow's custom model") },
-                "\(notified.map(\.cleanup))")
+        #expect(
+            notified.flatMap(\.cleanup).contains { $0.contains("exists but does not serve this workflow's custom model") },
+            "\(notified.map(\.cleanup))")
         await f.tearDown()
     }
 }

@@ -13,14 +13,16 @@ extension MotoPeerTests {
         /// The Bedrock profiles of the end-to-end test, with fast retries and the grace given.
         static func configuration(_ dir: TemporaryDirectory, moto: String, emulator: String, grace: Double) -> String {
             BedrockWorkflowTests.configuration(dir, moto: moto, emulator: emulator)
-                .replacingOccurrences(of: "[engine]\n", with: """
-                    [engine]
-                    not_found_grace_seconds = \(grace)
-                    step_attempts = 3
-                    retry_base_seconds = 0.05
-                    retry_max_seconds = 0.2
+                .replacingOccurrences(
+                    of: "[engine]\n",
+                    with: """
+                        [engine]
+                        not_found_grace_seconds = \(grace)
+                        step_attempts = 3
+                        retry_base_seconds = 0.05
+                        retry_max_seconds = 0.2
 
-                    """)
+                        """)
         }
 
         struct Setup {
@@ -43,8 +45,9 @@ extension MotoPeerTests {
             let emulator = BedrockEmulator(credentials: [moto.credentials])
             let emulatorURL = try await emulator.start()
             await emulator.set(answers: .same)
-            let daemon = try DaemonHarness(configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL, grace: grace) },
-                                           adapters: ["cohere", "llama", "titan"])
+            let daemon = try DaemonHarness(
+                configuration: { Self.configuration($0, moto: moto.baseURL, emulator: emulatorURL, grace: grace) },
+                adapters: ["cohere", "llama", "titan"])
             var environment = moto.environment
             environment["AWS_ENDPOINT_URL"] = nil
             try daemon.start(environment: environment)
@@ -65,16 +68,18 @@ extension MotoPeerTests {
             Array(Set(try await SQLiteWorkflowStore(path: daemon.databasePath).notifications(workflowID: id).map(\.kind))).sorted()
         }
 
-        @Test("every resource unknown for its first Gets: the workflow goes on to done; nothing is stuck",
-              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            "every resource unknown for its first Gets: the workflow goes on to done; nothing is stuck",
+            .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+            .timeLimit(.minutes(4)))
         func eventuallyConsistent() async throws {
             let setup = try await Self.start(grace: 60)
             var faults = EmulatorFaults()
             faults.notFoundAfterCreate = 3
             await setup.emulator.set(faults: faults)
             try setup.daemon.drop(setup.records, as: "late.jsonl", profile: "cohere")
-            let done = try #require(try await setup.daemon.waitForWorkflows(in: [.done, .failed], dropName: "late.jsonl", timeout: .seconds(120)).first)
+            let done = try #require(
+                try await setup.daemon.waitForWorkflows(in: [.done, .failed], dropName: "late.jsonl", timeout: .seconds(120)).first)
             #expect(done.stage == .done, "\(done.failure ?? "") \(setup.daemon.log.suffix(3000))")
             #expect(await setup.emulator.hiddenGets >= 6, "the job's and the throughput's first Gets were answered not found")
             #expect(setup.daemon.log.contains("is not visible yet"), "the daemon said it was asking again")
@@ -84,9 +89,10 @@ extension MotoPeerTests {
             await setup.tearDown()
         }
 
-        @Test("a job deleted while it trains, a throughput deleted while it serves: each workflow fails saying so, its cleanup completes",
-              .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-              .timeLimit(.minutes(4)))
+        @Test(
+            "a job deleted while it trains, a throughput deleted while it serves: each workflow fails saying so, its cleanup completes",
+            .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+            .timeLimit(.minutes(4)))
         func vanished() async throws {
             let setup = try await Self.start(grace: 0.5)
             let daemon = setup.daemon, emulator = setup.emulator
@@ -98,10 +104,13 @@ extension MotoPeerTests {
             let training = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "job.jsonl", timeout: .seconds(60)).first)
             try await Task.sleep(for: .seconds(1))  // older than the grace
             await emulator.vanishJob(try #require(training.context.jobARN))
-            let jobFailed = try #require(try await daemon.waitForWorkflows(in: [.failed], dropName: "job.jsonl", timeout: .seconds(60)).first,
-                                         "\(daemon.log.suffix(2000))")
-            #expect(jobFailed.failure?.hasPrefix("the customization job \(training.context.jobARN ?? "") vanished: the service no longer knows it") == true,
-                    "\(jobFailed.failure ?? "")")
+            let jobFailed = try #require(
+                try await daemon.waitForWorkflows(in: [.failed], dropName: "job.jsonl", timeout: .seconds(60)).first,
+                "\(daemon.log.suffix(2000))")
+            #expect(
+                jobFailed.failure?.hasPrefix("the customization job \(training.context.jobARN ?? "") vanished: the service no longer knows it")
+                    == true,
+                "\(jobFailed.failure ?? "")")
             #expect(try await Self.outboxKinds(daemon, jobFailed.id) == ["failed"], "no cleanup_stuck")
             #expect(try await store.events(workflowID: jobFailed.id).contains { $0.message.hasSuffix("was already gone at the service") })
 
@@ -109,21 +118,30 @@ extension MotoPeerTests {
             await emulator.set(jobPolls: 2, throughputPolls: 2)
             await emulator.set(invokeLatency: .milliseconds(300))  // a few seconds of answers to vanish it in
             try daemon.drop(setup.records, as: "serving.jsonl", profile: "cohere")
-            let serving = try #require(try await daemon.waitForWorkflows(in: [.baseInference, .customInference], dropName: "serving.jsonl",
-                                                                         timeout: .seconds(90)).first)
+            let serving = try #require(
+                try await daemon.waitForWorkflows(
+                    in: [.baseInference, .customInference], dropName: "serving.jsonl",
+                    timeout: .seconds(90)
+                ).first)
             await emulator.vanishThroughput(try #require(serving.context.throughputARN))
-            let servingFailed = try #require(try await daemon.waitForWorkflows(in: [.failed, .done], dropName: "serving.jsonl", timeout: .seconds(90)).first)
+            let servingFailed = try #require(
+                try await daemon.waitForWorkflows(in: [.failed, .done], dropName: "serving.jsonl", timeout: .seconds(90)).first)
             #expect(servingFailed.stage == .failed, "\(servingFailed.failure ?? "")")
-            #expect(servingFailed.failure?.hasPrefix("asking the custom model failed: InvokeModel: ValidationException") == true, "\(servingFailed.failure ?? "")")
+            #expect(
+                servingFailed.failure?.hasPrefix("asking the custom model failed: InvokeModel: ValidationException") == true,
+                "\(servingFailed.failure ?? "")")
             #expect(try await Self.outboxKinds(daemon, servingFailed.id) == ["failed"], "no cleanup_stuck")
             let events = try await store.events(workflowID: servingFailed.id).map(\.message)
-            #expect(events.contains { $0.contains("provisioned throughput \(serving.context.throughputARN ?? "") was already gone at the service") }, "\(events)")
+            #expect(
+                events.contains { $0.contains("provisioned throughput \(serving.context.throughputARN ?? "") was already gone at the service") },
+                "\(events)")
             #expect(try await store.liveResources().filter { $0.kind == .throughput || $0.kind == .job }.isEmpty, "nothing left billing by the hour")
             await setup.tearDown()
         }
 
-        @Test("an HTML error page and a multi-line JSON error: one line each in the log, the store and the mail",
-              .timeLimit(.minutes(3)))
+        @Test(
+            "an HTML error page and a multi-line JSON error: one line each in the log, the store and the mail",
+            .timeLimit(.minutes(3)))
         func errorPages() async throws {
             let setup = try await Self.start(grace: 60)
             let daemon = setup.daemon, emulator = setup.emulator
@@ -134,9 +152,10 @@ extension MotoPeerTests {
             await emulator.set(faults: faults)
             try daemon.drop(setup.records, as: "refused.jsonl", profile: "cohere")
             let refused = try #require(try await daemon.waitForWorkflows(in: [.failed], dropName: "refused.jsonl", timeout: .seconds(60)).first)
-            #expect(refused.failure == "creating the customization job failed: GetModelCustomizationJob: ValidationException: "
+            #expect(
+                refused.failure == "creating the customization job failed: GetModelCustomizationJob: ValidationException: "
                     + "1 validation error detected: Value at 'jobName' failed to satisfy constraint: Member must match the pattern",
-                    "\(refused.failure ?? "")")
+                "\(refused.failure ?? "")")
 
             // 500s with an HTML page, more than the step's attempts.
             faults = EmulatorFaults()
@@ -145,19 +164,24 @@ extension MotoPeerTests {
             try daemon.drop(setup.records, as: "proxied.jsonl", profile: "cohere")
             let proxied = try #require(try await daemon.waitForWorkflows(in: [.failed], dropName: "proxied.jsonl", timeout: .seconds(60)).first)
             let failure = try #require(proxied.failure)
-            #expect(failure.hasPrefix("creating the customization job kept failing (3 attempts): transient failure: GetModelCustomizationJob: HTTP 500 InternalServerError: "
-                                      + "500 Internal Server Error Internal Server Error The server encountered an internal error"), "\(failure)")
+            #expect(
+                failure.hasPrefix(
+                    "creating the customization job kept failing (3 attempts): transient failure: GetModelCustomizationJob: HTTP 500 InternalServerError: "
+                        + "500 Internal Server Error Internal Server Error The server encountered an internal error"), "\(failure)")
             #expect(!failure.contains("<") && !failure.contains("retry ="), "no markup, no script: \(failure)")
 
             // Each mail: the reason on one line of its own.
-            #expect(await eventually(timeout: .seconds(30)) {
-                ((try? FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/new"))) ?? []).count == 2
-            })
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    ((try? FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/new"))) ?? []).count == 2
+                })
             let mails = try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/new")).map {
                 try String(contentsOfFile: daemon.directory.file("mail/new/\($0)"), encoding: .utf8)
             }
-            for needle in ["1 validation error detected: Value at 'jobName' failed to satisfy constraint: Member must match the pattern",
-                           "The server encountered an internal error and was unable to complete your request."] {
+            for needle in [
+                "1 validation error detected: Value at 'jobName' failed to satisfy constraint: Member must match the pattern",
+                "The server encountered an internal error and was unable to complete your request.",
+            ] {
                 #expect(mails.contains { $0.contains(needle) }, "\(needle) in \(mails.map { $0.prefix(1500) })")
             }
             #expect(!mails.contains { $0.contains("<title>500") || $0.contains("var retry") }, "none of the page's markup or script")

@@ -6,8 +6,9 @@ import Testing
 /// The SigV4 signer against the AWS signing test suite copy in ../shared/testdata/aws-sigv4/v4:
 /// for every case, the canonical request, the string to sign and the signature, both for the
 /// Authorization-header form and for the presigned-query form.
-@Suite("SigV4 against the AWS signing test suite",
-       .enabled(if: SharedTestData.hasSigV4Suite, "../shared/testdata/aws-sigv4 is absent: the suite cannot run here"))
+@Suite(
+    "SigV4 against the AWS signing test suite",
+    .enabled(if: SharedTestData.hasSigV4Suite, "../shared/testdata/aws-sigv4 is absent: the suite cannot run here"))
 struct SigV4SuiteTests {
     struct Case {
         var name: String
@@ -21,11 +22,13 @@ struct SigV4SuiteTests {
 
     static func load(_ name: String) throws -> Case {
         let folder = SharedTestData.sigV4Suite.appendingPathComponent(name)
-        let context = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json"))) as? [String: Any])
+        let context = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json"))) as? [String: Any])
         let credentials = try #require(context["credentials"] as? [String: String])
         var signer = SigV4Signer(
-            credentials: AWSCredentials(accessKeyID: credentials["access_key_id"]!, secretAccessKey: credentials["secret_access_key"]!,
-                                        sessionToken: credentials["token"]),
+            credentials: AWSCredentials(
+                accessKeyID: credentials["access_key_id"]!, secretAccessKey: credentials["secret_access_key"]!,
+                sessionToken: credentials["token"]),
             region: context["region"] as! String, service: context["service"] as! String)
         signer.normalizePath = context["normalize"] as? Bool ?? true
         let formatter = ISO8601DateFormatter()
@@ -48,9 +51,10 @@ struct SigV4SuiteTests {
                 headers.append((String(line[..<colon]), String(line[line.index(after: colon)...])))
             }
         }
-        return Case(name: name, request: SigV4Request(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)),
-                    signer: signer, date: date, signBody: context["sign_body"] as? Bool ?? false,
-                    signToken: !(context["omit_session_token"] as? Bool ?? false), expires: context["expiration_in_seconds"] as? Int ?? 3600)
+        return Case(
+            name: name, request: SigV4Request(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)),
+            signer: signer, date: date, signBody: context["sign_body"] as? Bool ?? false,
+            signToken: !(context["omit_session_token"] as? Bool ?? false), expires: context["expiration_in_seconds"] as? Int ?? 3600)
     }
 
     static var names: [String] {
@@ -87,14 +91,22 @@ struct SigV4SuiteTests {
 struct SigV4Tests {
     @Test("Bedrock paths with ARNs are encoded twice outside S3, once in S3; secrets never print")
     func arnPaths() {
-        let credentials = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sessionToken: "FwoGZXIvYXdzEXAMPLE")
+        let credentials = AWSCredentials(
+            accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", sessionToken: "FwoGZXIvYXdzEXAMPLE")
         let bedrock = SigV4Signer(credentials: credentials, region: "us-east-1", service: "bedrock")
-        #expect(bedrock.sign(SigV4Request(method: "GET", path: "/model-customization-jobs/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ajob%2Fx",
-                                          headers: [("Host", "bedrock.us-east-1.amazonaws.com")]), date: Date(timeIntervalSince1970: 0))
+        #expect(
+            bedrock.sign(
+                SigV4Request(
+                    method: "GET", path: "/model-customization-jobs/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ajob%2Fx",
+                    headers: [("Host", "bedrock.us-east-1.amazonaws.com")]), date: Date(timeIntervalSince1970: 0)
+            )
             .canonicalRequest.split(separator: "\n")[1] == "/model-customization-jobs/arn%253Aaws%253Abedrock%253Aus-east-1%253A1%253Ajob%252Fx")
         let s3 = SigV4Signer(credentials: credentials, region: "us-east-1", service: "s3")
-        #expect(s3.sign(SigV4Request(method: "PUT", path: "/bucket/a%20b/../c", headers: [("Host", "s3.amazonaws.com")]),
-                        date: Date(timeIntervalSince1970: 0), signPayloadHeader: true)
+        #expect(
+            s3.sign(
+                SigV4Request(method: "PUT", path: "/bucket/a%20b/../c", headers: [("Host", "s3.amazonaws.com")]),
+                date: Date(timeIntervalSince1970: 0), signPayloadHeader: true
+            )
             .canonicalRequest.split(separator: "\n")[1] == "/bucket/a%20b/../c")
         #expect(!"\(credentials)".contains("wJalr") && !"\(credentials)".contains("FwoGZXIvYXdz"))
     }
@@ -126,23 +138,29 @@ struct SigV4BotocoreTests {
     }
 
     static let cases = [
-        Case(service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com",
-             path: "/model-customization-jobs/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Amodel-customization-job%2Fabc123",
-             query: "", headers: [], body: "", token: nil),
-        Case(service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com", path: "/model-customization-jobs",
-             query: "maxResults=5&nameContains=finetuned-wf&sortOrder=Descending", headers: [], body: "", token: "FwoGZXIvYXdzEXAMPLETOKEN"),
-        Case(service: "bedrock", method: "DELETE", host: "bedrock.us-east-1.amazonaws.com",
-             path: "/provisioned-model-throughput/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aprovisioned-model%2Fxyz",
-             query: "", headers: [], body: "", token: nil),
-        Case(service: "bedrock", method: "POST", host: "bedrock.us-east-1.amazonaws.com", path: "/model-customization-jobs", query: "",
-             headers: [("Content-Type", "application/json")],
-             body: #"{"jobName":"finetuned-wf-1","customModelName":"summaries-wf-1","clientRequestToken":"ft0123"}"#, token: nil),
-        Case(service: "bedrock", method: "POST", host: "bedrock-runtime.us-east-1.amazonaws.com",
-             path: "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aprovisioned-model%2Fxyz/invoke", query: "",
-             headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
-             body: #"{"prompt":"Zusammenfassung: Grüße aus Köln"}"#, token: "FwoGZXIvYXdzEXAMPLETOKEN"),
-        Case(service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com", path: "/custom-models/caf%C3%A9-model%20v2",
-             query: "note=%C3%BC%20x&a=b", headers: [], body: "", token: nil),
+        Case(
+            service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com",
+            path: "/model-customization-jobs/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Amodel-customization-job%2Fabc123",
+            query: "", headers: [], body: "", token: nil),
+        Case(
+            service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com", path: "/model-customization-jobs",
+            query: "maxResults=5&nameContains=finetuned-wf&sortOrder=Descending", headers: [], body: "", token: "FwoGZXIvYXdzEXAMPLETOKEN"),
+        Case(
+            service: "bedrock", method: "DELETE", host: "bedrock.us-east-1.amazonaws.com",
+            path: "/provisioned-model-throughput/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aprovisioned-model%2Fxyz",
+            query: "", headers: [], body: "", token: nil),
+        Case(
+            service: "bedrock", method: "POST", host: "bedrock.us-east-1.amazonaws.com", path: "/model-customization-jobs", query: "",
+            headers: [("Content-Type", "application/json")],
+            body: #"{"jobName":"finetuned-wf-1","customModelName":"summaries-wf-1","clientRequestToken":"ft0123"}"#, token: nil),
+        Case(
+            service: "bedrock", method: "POST", host: "bedrock-runtime.us-east-1.amazonaws.com",
+            path: "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aprovisioned-model%2Fxyz/invoke", query: "",
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: #"{"prompt":"Zusammenfassung: Grüße aus Köln"}"#, token: "FwoGZXIvYXdzEXAMPLETOKEN"),
+        Case(
+            service: "bedrock", method: "GET", host: "bedrock.us-east-1.amazonaws.com", path: "/custom-models/caf%C3%A9-model%20v2",
+            query: "note=%C3%BC%20x&a=b", headers: [], body: "", token: nil),
     ]
 
     @Test("the same Authorization header as botocore for each request")
@@ -165,10 +183,14 @@ struct SigV4BotocoreTests {
         let theirs = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String])
         let date = try #require(ISO8601DateFormatter().date(from: "2026-11-28T07:00:00Z"))
         for (c, expected) in zip(Self.cases, theirs) {
-            let signer = SigV4Signer(credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                                                                 sessionToken: c.token), region: "us-east-1", service: c.service)
-            let signed = signer.sign(SigV4Request(method: c.method, path: c.path, query: c.query, headers: [("Host", c.host)] + c.headers,
-                                                  body: Array(c.body.utf8)), date: date)
+            let signer = SigV4Signer(
+                credentials: AWSCredentials(
+                    accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    sessionToken: c.token), region: "us-east-1", service: c.service)
+            let signed = signer.sign(
+                SigV4Request(
+                    method: c.method, path: c.path, query: c.query, headers: [("Host", c.host)] + c.headers,
+                    body: Array(c.body.utf8)), date: date)
             #expect(signed.headers.last?.value == expected, "\(c.method) \(c.path)?\(c.query)\n\(signed.canonicalRequest)")
         }
         #expect(theirs.count == Self.cases.count)

@@ -14,8 +14,9 @@ struct StoreFailureTests {
         return true
     }
 
-    @Test("a full disk stops the daemon taking drops and says so; freeing space resumes; the store stays sound",
-          .enabled(if: canMount, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
+    @Test(
+        "a full disk stops the daemon taking drops and says so; freeing space resumes; the store stays sound",
+        .enabled(if: canMount, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
     func diskFull() async throws {
         let daemon = try DaemonHarness()
         let state = daemon.directory.file("state")
@@ -41,7 +42,9 @@ struct StoreFailureTests {
         let target = daemon.inbox + "/rehearsal/full.jsonl"
         #expect(rename(staged, target) == 0)
 
-        let refused = await daemon.notify.next(where: { $0.assignments["STATUS"]?.hasPrefix("NOT TAKING DROPS: the workflow store cannot be written") == true })
+        let refused = await daemon.notify.next(where: {
+            $0.assignments["STATUS"]?.hasPrefix("NOT TAKING DROPS: the workflow store cannot be written") == true
+        })
         #expect(refused != nil, "STATUS= does not say the store is unwritable:\n\(daemon.log)")
         #expect(daemon.log.contains("database or disk is full"))
         #expect(FileManager.default.fileExists(atPath: target), "the drop stays in the inbox")
@@ -58,8 +61,9 @@ struct StoreFailureTests {
         #expect(try await SQLiteWorkflowStore(path: daemon.databasePath).integrityCheck() == "ok")
     }
 
-    @Test("a read-only state directory: the daemon starts, says it takes no drops, and leaves the waiting drop alone",
-          .enabled(if: canMount, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
+    @Test(
+        "a read-only state directory: the daemon starts, says it takes no drops, and leaves the waiting drop alone",
+        .enabled(if: canMount, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
     func readOnly() async throws {
         let daemon = try DaemonHarness()
         let state = daemon.directory.file("state")

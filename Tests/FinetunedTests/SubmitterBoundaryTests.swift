@@ -1,7 +1,7 @@
 import Crypto
-import FinetunedText
 import FinetunedInbox
 import FinetunedTestSupport
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Testing
@@ -95,8 +95,9 @@ struct SubmitterBoundaryTests {
         #expect(bad.failure?.hasPrefix("the evaluation set bad.eval.jsonl is not usable") == true, "\(bad.failure ?? "")")
         #expect(try Self.report(bad).contains("bad.eval.jsonl:2: not a JSON object"))
         let rejected = daemon.rejected + "/rehearsal/"
-        #expect(FileManager.default.fileExists(atPath: rejected + "bad.jsonl") && FileManager.default.fileExists(atPath: rejected + "bad.eval.jsonl"),
-                "both files are kept, side by side")
+        #expect(
+            FileManager.default.fileExists(atPath: rejected + "bad.jsonl") && FileManager.default.fileExists(atPath: rejected + "bad.eval.jsonl"),
+            "both files are kept, side by side")
         #expect(bad.context.jobARN == nil && bad.context.trainingDataURI == nil)
 
         // Validation data means something to a Bedrock job only; this profile's backend is not one.
@@ -104,7 +105,10 @@ struct SubmitterBoundaryTests {
         try daemon.drop(InboxTests.records(25, tag: "v"), as: "val.jsonl")
         let val = try await Self.settle(daemon, "val.jsonl")
         #expect(val.stage == .rejected)
-        #expect(val.failure == "val.validation.jsonl is validation data, which only a Bedrock job takes; the profile's scripted backend holds out part of the training data itself")
+        #expect(
+            val.failure
+                == "val.validation.jsonl is validation data, which only a Bedrock job takes; the profile's scripted backend holds out part of the training data itself"
+        )
     }
 
     @Test("a sparse terabyte drop is refused from fstat without reading it; the daemon answers and claims meanwhile")
@@ -144,9 +148,10 @@ struct SubmitterBoundaryTests {
         // A drop claimed before a restart, not yet admitted: admitted again after the start.
         try FileManager.default.createDirectory(atPath: daemon.spool, withIntermediateDirectories: true)
         let store = try SQLiteWorkflowStore(path: daemon.databasePath)
-        let waiting = WorkflowRecord(id: "wf-20261206-0000000a", profile: "rehearsal", dropName: "waiting.jsonl", sha256: nil,
-                                     spoolPath: daemon.spool + "/wf-20261206-0000000a.claimed", stage: .claimed,
-                                     createdAt: Date(), updatedAt: Date(), ownerUID: getuid())
+        let waiting = WorkflowRecord(
+            id: "wf-20261206-0000000a", profile: "rehearsal", dropName: "waiting.jsonl", sha256: nil,
+            spoolPath: daemon.spool + "/wf-20261206-0000000a.claimed", stage: .claimed,
+            createdAt: Date(), updatedAt: Date(), ownerUID: getuid())
         try await store.insert(waiting, event: "claimed")
         try Self.records.write(toFile: waiting.spoolPath, atomically: false, encoding: .utf8)
         // Each admission sleeps on its own thread before reading, standing in for a big file.
@@ -214,7 +219,9 @@ struct SubmitterBoundaryTests {
         let deadline = ContinuousClock.now + .seconds(60)
         repeat {
             try await Task.sleep(for: .milliseconds(100))
-            settled = try await store.workflows(in: WorkflowStage.accepted.union([.rejected, .claimed, .claiming])).filter { $0.dropName == "race.jsonl" }
+            settled = try await store.workflows(in: WorkflowStage.accepted.union([.rejected, .claimed, .claiming])).filter {
+                $0.dropName == "race.jsonl"
+            }
         } while settled.contains(where: { $0.stage == .claimed || $0.stage == .claiming }) && ContinuousClock.now < deadline
         // Here both kinds are claimed in every run (about 20 claims, half of them links);
         // which ones depends on timing, so only what each claim did is asserted.
@@ -316,8 +323,9 @@ struct SubmitterBoundaryTests {
         defer { daemon.tearDown() }
         var st = stat()
         #expect(stat(daemon.inbox + "/rehearsal", &st) == 0 && st.st_mode & 0o7777 == 0o3770, "\(String(st.st_mode, radix: 8))")
-        #expect(stat(daemon.inbox, &st) == 0 && (st.st_mode & 0o020 == 0 || st.st_mode & S_ISVTX != 0),
-                "a group-writable inbox must be sticky: \(String(st.st_mode, radix: 8))")
+        #expect(
+            stat(daemon.inbox, &st) == 0 && (st.st_mode & 0o020 == 0 || st.st_mode & S_ISVTX != 0),
+            "a group-writable inbox must be sticky: \(String(st.st_mode, radix: 8))")
 
         let elsewhere = daemon.directory.file("elsewhere")
         try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
@@ -334,8 +342,10 @@ struct SubmitterBoundaryTests {
         while !daemon.log.contains("profile 'rehearsal' takes no drops") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(daemon.log.contains("profile 'rehearsal' takes no drops: \(daemon.inbox)/rehearsal is a symbolic link, not a real directory; it is left alone"),
-                "log:\n\(daemon.log)")
+        #expect(
+            daemon.log.contains(
+                "profile 'rehearsal' takes no drops: \(daemon.inbox)/rehearsal is a symbolic link, not a real directory; it is left alone"),
+            "log:\n\(daemon.log)")
         #expect(FileManager.default.fileExists(atPath: elsewhere + "/theirs.jsonl"), "nothing behind the link was claimed")
         #expect(stat(elsewhere, &st) == 0 && st.st_mode & 0o7777 == 0o755, "the link's target keeps its mode")
         #expect(try await daemon.ctl(["status"]).status == 0)
@@ -356,8 +366,12 @@ struct MissingOpenSSLTests {
         let certificates = try TestCertificates(in: dir)
         let out = dir.file("mail")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let peer = try PeerProcess(NotificationChannelTests.python, [NotificationChannelTests.script, "{port}", "tls", out,
-                                                                    "--cert", certificates.cert, "--key", certificates.key])
+        let peer = try PeerProcess(
+            NotificationChannelTests.python,
+            [
+                NotificationChannelTests.script, "{port}", "tls", out,
+                "--cert", certificates.cert, "--key", certificates.key,
+            ])
         defer { peer.stop() }
         let daemon = try DaemonHarness(configuration: { dir in
             DaemonHarness.configuration(in: dir) + """
@@ -375,7 +389,8 @@ struct MissingOpenSSLTests {
         // Both libraries are empty files in the daemon's own mount namespace only, as on a
         // machine without OpenSSL; the host keeps its libraries.
         let script = libraries.map { "mount --bind /dev/null \($0)" }.joined(separator: " && ") + " && exec \"$0\" \"$@\""
-        try daemon.start(arguments: ["--log-to", "stderr"], launcher: ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script])
+        try daemon.start(
+            arguments: ["--log-to", "stderr"], launcher: ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script])
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
         try daemon.drop("not json\n", as: "broken.jsonl")
         _ = try await daemon.waitForWorkflows(dropName: "broken.jsonl")

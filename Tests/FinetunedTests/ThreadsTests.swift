@@ -20,7 +20,10 @@ struct ThreadsTests {
         let threads = Mutex<Set<pid_t>>([])
         for index in 0..<20 {
             let w = try #require(worker)
-            try await w.run { order.withLock { $0.append(index) }; threads.withLock { _ = $0.insert(threadID()) } }
+            try await w.run {
+                order.withLock { $0.append(index) }
+                threads.withLock { _ = $0.insert(threadID()) }
+            }
         }
         #expect(order.withLock { $0 } == Array(0..<20))
         let tids = threads.withLock { $0 }

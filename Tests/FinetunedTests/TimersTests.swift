@@ -1,8 +1,9 @@
-@testable import FinetunedTime
 import FinetunedTestSupport
 import Foundation
 import Synchronization
 import Testing
+
+@testable import FinetunedTime
 
 /// `Timers`: waits that leave no timer armed once they are over, however they ended.
 /// A wait that misses its wake-up would hang, not fail: the time limit turns that into a failure.
@@ -10,7 +11,10 @@ import Testing
 struct TimersTests {
     /// Timers that fire only when the test says so, counting what is still armed.
     final class ManualScheduler: TimerScheduler {
-        private struct Entry { let delay: Duration; let fire: @Sendable () -> Void }
+        private struct Entry {
+            let delay: Duration
+            let fire: @Sendable () -> Void
+        }
         private let entries = Mutex<[Int: Entry]>([:])
         private let next = Atomic<Int>(0)
         let cancellations = Atomic<Int>(0)

@@ -1,17 +1,20 @@
-@testable import FinetunedEvaluation
 import FinetunedTestSupport
 import Foundation
 import Testing
 
-@Suite("BERT tokenizer and weights",
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
+@testable import FinetunedEvaluation
+
+@Suite(
+    "BERT tokenizer and weights",
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct TokenizerTests {
     static func tokenizer() throws -> WordPieceTokenizer {
         try WordPieceTokenizer(vocabularyFile: SharedTestData.modelDirectory.appendingPathComponent("vocab.txt").path)
     }
 
-    @Test("token ids match the bert-score package's for every pair of the reference file",
-          .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+    @Test(
+        "token ids match the bert-score package's for every pair of the reference file",
+        .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
     func referenceIDs() throws {
         let tokenizer = try Self.tokenizer()
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: SharedTestData.bertScoreReference)) as! [String: Any]
@@ -59,9 +62,10 @@ struct TokenizerTests {
     }
 }
 
-@Suite("BERT encoder",
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-       .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+@Suite(
+    "BERT encoder",
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+    .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
 struct EncoderTests {
     @Test("hidden states after each layer match the reference forward pass to 1e-4")
     func forwardProbe() throws {
@@ -93,9 +97,10 @@ struct EncoderTests {
     }
 }
 
-@Suite("BERTScore against the bert-score package",
-       .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
-       .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
+@Suite(
+    "BERTScore against the bert-score package",
+    .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
+    .enabled(if: SharedTestData.hasBertScoreReference, "../shared/testdata/bertscore/reference.json is absent"))
 struct BERTScoreAgreementTests {
     @Test("P, R and F1 per pair at layers 6 and 4 within 1e-4 (5e-4 where the package's padding clips)")
     func agreement() throws {
@@ -114,8 +119,10 @@ struct BERTScoreAgreementTests {
                 let pair = try #require(pairs[id])
                 let score = scorer.score(try scorer.embed(pair["candidate"] as! String), try scorer.embed(pair["reference"] as! String))
                 let tolerance: Float = clipped.contains(id) ? 5e-4 : 1e-4
-                for (name, ours, theirs) in [("P", score.precision, result["P"] as! Double), ("R", score.recall, result["R"] as! Double),
-                                             ("F1", score.f1, result["F1"] as! Double)] {
+                for (name, ours, theirs) in [
+                    ("P", score.precision, result["P"] as! Double), ("R", score.recall, result["R"] as! Double),
+                    ("F1", score.f1, result["F1"] as! Double),
+                ] {
                     #expect(abs(ours - Float(theirs)) <= tolerance, "layer \(layer) \(id) \(name): \(ours) vs \(theirs)")
                 }
             }

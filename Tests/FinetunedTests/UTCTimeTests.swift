@@ -17,7 +17,8 @@ struct UTCTimeTests {
     func agreesWithDateFormatter() {
         var generator = SystemRandomNumberGenerator()
         var moments: [TimeInterval] = (0..<3000).map { _ in
-            TimeInterval(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)) + TimeInterval(Int.random(in: 0...999, using: &generator)) / 1000 + 0.0002
+            TimeInterval(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)) + TimeInterval(
+                Int.random(in: 0...999, using: &generator)) / 1000 + 0.0002
         }
         moments += [0, -1, 86_399, 86_400, 951_782_400, 951_868_799, 1_709_164_800, 4_107_456_000, 1_798_761_599, -2_208_988_800, 1_795_857_005.75]
         for seconds in moments {
@@ -65,8 +66,10 @@ struct UTCTimeTests {
     @Test("database text that is not a moment is refused")
     func refusesOtherText() {
         #expect(UTCTime.date(databaseText: "2026-11-28 09:10:05") == Date(timeIntervalSince1970: 1_795_857_005))
-        for text in ["2026-13-28 09:10:05.000", "2026-11-28T09:10:05.000", "2026-11-28 24:00:00.000", "2026-11-28 09:10:05.2",
-                     "2026-11-28 09:1a:05.000", "", "2026-11-28", "2026-11-28 09:10:05.250Z"] {
+        for text in [
+            "2026-13-28 09:10:05.000", "2026-11-28T09:10:05.000", "2026-11-28 24:00:00.000", "2026-11-28 09:10:05.2",
+            "2026-11-28 09:1a:05.000", "", "2026-11-28", "2026-11-28 09:10:05.250Z",
+        ] {
             #expect(UTCTime.date(databaseText: text) == nil, "\(text)")
         }
     }

@@ -38,9 +38,11 @@ struct UnitFileTests {
     @Test("the unit is what the daemon expects: notify, watchdog, restart, reload through finetunectl")
     func unitContract() throws {
         let text = try String(contentsOfFile: BuiltProducts.packageRoot.appendingPathComponent("systemd/finetuned.service").path, encoding: .utf8)
-        for line in ["Type=notify", "WatchdogSec=30s", "Restart=on-failure", "ExecReload=@BINDIR@/finetunectl reload",
-                     "User=finetuned", "StateDirectory=finetuned", "RuntimeDirectory=finetuned", "ProtectSystem=strict",
-                     "SystemCallFilter=@system-service", "MemoryMax=2G", "TasksMax=512"] {
+        for line in [
+            "Type=notify", "WatchdogSec=30s", "Restart=on-failure", "ExecReload=@BINDIR@/finetunectl reload",
+            "User=finetuned", "StateDirectory=finetuned", "RuntimeDirectory=finetuned", "ProtectSystem=strict",
+            "SystemCallFilter=@system-service", "MemoryMax=2G", "TasksMax=512",
+        ] {
             #expect(text.split(separator: "\n").contains(Substring(line)), "missing \(line)")
         }
         // The stop timeout must leave room for the daemon's own graceful shutdown (20 s default).
@@ -53,8 +55,9 @@ struct UnitFileTests {
         defer { dir.remove() }
         let unit = try renderedUnit(in: dir)
         let result = try Command.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", "--no-pager", unit])
-        let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") },
-                                "no exposure line in:\n\(result.stdout)\n\(result.stderr)")
+        let line = try #require(
+            result.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") },
+            "no exposure line in:\n\(result.stdout)\n\(result.stderr)")
         let value = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
         #expect(value <= 2.0, "\(line)")
     }
@@ -72,7 +75,8 @@ struct UnitFileTests {
         #expect(sysusers.status == 0, "\(sysusers.stderr)")
         let passwd = try String(contentsOfFile: root.file("etc/passwd"), encoding: .utf8)
         let group = try String(contentsOfFile: root.file("etc/group"), encoding: .utf8)
-        let user = try #require(passwd.split(separator: "\n").first { $0.hasPrefix("finetuned:") }?.split(separator: ":", omittingEmptySubsequences: false))
+        let user = try #require(
+            passwd.split(separator: "\n").first { $0.hasPrefix("finetuned:") }?.split(separator: ":", omittingEmptySubsequences: false))
         #expect(user[6] == "/usr/sbin/nologin")
         let submitGID = try #require(group.split(separator: "\n").first { $0.hasPrefix("finetuned-submit:") }?.split(separator: ":")[2]).description
 

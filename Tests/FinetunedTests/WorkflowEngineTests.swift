@@ -22,7 +22,13 @@ struct WorkflowEngineTests {
 
     @Test("a better custom model is kept: every stage in order, one job, one throughput left serving, archive and notification written")
     func kept() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 3; s.throughputPolls = 2; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobPolls = 3
+                s.throughputPolls = 2
+                return s
+            }())
         let id = try await f.addValidated()
         #expect(f.environment.idleReports.value == 0)
         try await f.runToEnd()
@@ -57,7 +63,12 @@ struct WorkflowEngineTests {
 
     @Test("a custom model that is not better: its throughput and then the model are deleted before the notification")
     func notKept() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.customAnswers = "worse"; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.customAnswers = "worse"
+                return s
+            }())
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -70,7 +81,12 @@ struct WorkflowEngineTests {
         #expect(try await f.store.notifications(workflowID: id).map(\.kind) == ["not_kept"])
         await f.tearDown()
 
-        let keeping = try EngineFixture(script: { var s = ScriptSettings(); s.customAnswers = "same"; return s }(), keepRejectedModels: true)
+        let keeping = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.customAnswers = "same"
+                return s
+            }(), keepRejectedModels: true)
         let kid = try await keeping.addValidated()
         try await keeping.runToEnd()
         #expect(try await keeping.store.workflow(id: kid)?.context.scores?.verdict == "reject")
@@ -81,7 +97,13 @@ struct WorkflowEngineTests {
 
     @Test("a job that ends Stopped (by someone else) fails the workflow the same way", arguments: ["Stopped"])
     func jobStopped(outcome: String) async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobOutcome = outcome; s.jobMessage = "stopped from the console"; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobOutcome = outcome
+                s.jobMessage = "stopped from the console"
+                return s
+            }())
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -93,7 +115,13 @@ struct WorkflowEngineTests {
 
     @Test("a job that ends Failed fails the workflow with the service's message; nothing is served")
     func jobFails() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobOutcome = "Failed"; s.jobMessage = "Maximum input token count 4919 exceeds limit of 4096"; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobOutcome = "Failed"
+                s.jobMessage = "Maximum input token count 4919 exceeds limit of 4096"
+                return s
+            }())
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -107,7 +135,12 @@ struct WorkflowEngineTests {
 
     @Test("a throughput that fails is deleted, the model is kept for retry, and retry serves it again without training twice")
     func throughputFailsThenRetry() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.throughputOutcome = "Failed"; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.throughputOutcome = "Failed"
+                return s
+            }())
         let id = try await f.addValidated()
         try await f.runToEnd()
         var record = try #require(try await f.store.workflow(id: id))
@@ -137,7 +170,14 @@ struct WorkflowEngineTests {
     func transientFaults() async throws {
         var policy = EngineFixture.fast
         policy.stepAttempts = 10
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.stormCalls = 4; s.failEvery = 5; s.throttleEvery = 7; return s }(), policy: policy)
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.stormCalls = 4
+                s.failEvery = 5
+                s.throttleEvery = 7
+                return s
+            }(), policy: policy)
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -152,7 +192,12 @@ struct WorkflowEngineTests {
 
     @Test("a call that keeps failing fails its step after step_attempts; a deletion that keeps failing is retried and raises an alarm")
     func persistentFaults() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.stormCalls = 5; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.stormCalls = 5
+                return s
+            }())
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -160,7 +205,13 @@ struct WorkflowEngineTests {
         #expect(try f.state().jobs.isEmpty)
         await f.tearDown()
 
-        let stuck = try EngineFixture(script: { var s = ScriptSettings(); s.customAnswers = "worse"; s.failOperation = "delete_throughput"; return s }())
+        let stuck = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.customAnswers = "worse"
+                s.failOperation = "delete_throughput"
+                return s
+            }())
         let sid = try await stuck.addValidated()
         await stuck.engine.schedule()
         var alarm: OutboxEntry?
@@ -176,7 +227,13 @@ struct WorkflowEngineTests {
 
     @Test("quota exceeded on the throughput and access denied on the job fail cleanly, with a notification")
     func permanentFaults() async throws {
-        let quota = try EngineFixture(script: { var s = ScriptSettings(); s.failOperation = "create_throughput"; s.failKind = "quota"; return s }())
+        let quota = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.failOperation = "create_throughput"
+                s.failKind = "quota"
+                return s
+            }())
         let q = try await quota.addValidated()
         try await quota.runToEnd()
         let record = try #require(try await quota.store.workflow(id: q))
@@ -185,7 +242,12 @@ struct WorkflowEngineTests {
         #expect(try await quota.store.notifications(workflowID: q).map(\.kind) == ["failed"])
         await quota.tearDown()
 
-        let denied = try EngineFixture(script: { var s = ScriptSettings(); s.failOperation = "create_job"; return s }())
+        let denied = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.failOperation = "create_job"
+                return s
+            }())
         let d = try await denied.addValidated()
         try await denied.runToEnd()
         #expect(try await denied.store.workflow(id: d)?.failure?.contains("AccessDeniedException") == true)
@@ -195,7 +257,12 @@ struct WorkflowEngineTests {
 
     @Test("cancel while training stops the job and ends cancelled; a finished workflow cannot be cancelled")
     func cancelTraining() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 1_000_000; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobPolls = 1_000_000
+                return s
+            }())
         let id = try await f.addValidated()
         await f.engine.schedule()
         #expect(try await f.waitForStage(id, [.training])?.stage == .training)
@@ -215,7 +282,13 @@ struct WorkflowEngineTests {
     func costGuards() async throws {
         var policy = EngineFixture.fast
         policy.maxLiveThroughputs = 1
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.customAnswers = "worse"; s.throughputPolls = 3; return s }(), policy: policy)
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.customAnswers = "worse"
+                s.throughputPolls = 3
+                return s
+            }(), policy: policy)
         for _ in 0..<3 { try await f.addValidated() }
         try await f.runToEnd()
         let state = try f.state()
@@ -225,7 +298,12 @@ struct WorkflowEngineTests {
 
         policy = EngineFixture.fast
         policy.maxConcurrentWorkflows = 1
-        let serial = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 3; return s }(), policy: policy)
+        let serial = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobPolls = 3
+                return s
+            }(), policy: policy)
         for _ in 0..<3 { try await serial.addValidated() }
         try await serial.runToEnd()
         #expect(try serial.state().jobs.count == 3 && serial.state().peakRunningJobs == 1)
@@ -236,7 +314,12 @@ struct WorkflowEngineTests {
     func deadlines() async throws {
         var policy = EngineFixture.fast
         policy.trainingDeadline = .milliseconds(200)
-        let training = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 1_000_000; return s }(), policy: policy)
+        let training = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobPolls = 1_000_000
+                return s
+            }(), policy: policy)
         let t = try await training.addValidated()
         try await training.runToEnd()
         let tr = try #require(try await training.store.workflow(id: t))
@@ -246,7 +329,12 @@ struct WorkflowEngineTests {
 
         policy = EngineFixture.fast
         policy.maxUnkeptThroughputAge = .milliseconds(200)
-        let serving = try EngineFixture(script: { var s = ScriptSettings(); s.throughputPolls = 1_000_000; return s }(), policy: policy)
+        let serving = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.throughputPolls = 1_000_000
+                return s
+            }(), policy: policy)
         let s = try await serving.addValidated()
         try await serving.runToEnd()
         let sr = try #require(try await serving.store.workflow(id: s))
@@ -260,7 +348,12 @@ struct WorkflowEngineTests {
         var policy = EngineFixture.fast
         policy.invokeTimeout = .milliseconds(50)
         policy.invokeAttempts = 2
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.invokeDelayMilliseconds = 400; return s }(), policy: policy, prompts: 4)
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.invokeDelayMilliseconds = 400
+                return s
+            }(), policy: policy, prompts: 4)
         let id = try await f.addValidated()
         try await f.runToEnd()
         let record = try #require(try await f.store.workflow(id: id))
@@ -268,14 +361,21 @@ struct WorkflowEngineTests {
         let scores = try #require(record.context.scores)
         #expect(scores.verdict == "inconclusive" && scores.prompts == 0 && scores.excludedUnanswered == 4)
         let answers = try await f.store.answers(workflowID: id)
-        #expect(answers.count == 8 && answers.allSatisfy { $0.output == nil && $0.failure?.contains("invoke_timeout_seconds") == true && $0.attempts == 2 })
+        #expect(
+            answers.count == 8
+                && answers.allSatisfy { $0.output == nil && $0.failure?.contains("invoke_timeout_seconds") == true && $0.attempts == 2 })
         #expect(try f.state().liveThroughputs.isEmpty, "an inconclusive evaluation keeps nothing")
         await f.tearDown()
     }
 
     @Test("inference resumes from its checkpoints after a stop: no prompt is asked twice")
     func inferenceResumes() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.invokeDelayMilliseconds = 30; return s }(), prompts: 12)
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.invokeDelayMilliseconds = 30
+                return s
+            }(), prompts: 12)
         let id = try await f.addValidated()
         await f.engine.schedule()
         // A generous deadline: on a loaded two-core machine the base model's 12 answers can take long.
@@ -286,8 +386,13 @@ struct WorkflowEngineTests {
         let before = try await f.store.answers(workflowID: id).count
         #expect(before >= 12 && before < 24)
 
-        let again = try EngineFixture(script: { var s = ScriptSettings(); s.invokeDelayMilliseconds = 30; return s }(), prompts: 12,
-                                      directory: f.directory.reopen())
+        let again = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.invokeDelayMilliseconds = 30
+                return s
+            }(), prompts: 12,
+            directory: f.directory.reopen())
         try await again.runToEnd()
         #expect(try await again.store.workflow(id: id)?.stage == .done)
         #expect(try await again.store.answers(workflowID: id).count == 24)
@@ -306,8 +411,10 @@ struct WorkflowEngineTests {
         let model = try #require(try await f.store.workflow(id: done)?.context.customModelARN)
         let stray = try await f.backend.createThroughput(ThroughputRequest(name: "stray", modelARN: model, clientRequestToken: "stray", tags: [:]))
         var record = try #require(try await f.store.workflow(id: done))
-        _ = try await f.store.advance(WorkflowStep(id: done, from: .done, to: .done, context: record.context, kind: .note, message: "stray",
-                                                   resources: [.created(ResourceRecord(workflowID: done, kind: .throughput, identifier: stray))]))
+        _ = try await f.store.advance(
+            WorkflowStep(
+                id: done, from: .done, to: .done, context: record.context, kind: .note, message: "stray",
+                resources: [.created(ResourceRecord(workflowID: done, kind: .throughput, identifier: stray))]))
         let report = await Janitor(store: f.store, environment: f.environment, logger: Self.quiet).run()
         #expect(report.deleted.count == 1 && report.deleted[0].contains(stray) && report.failed.isEmpty)
         let state = try f.state()
@@ -320,7 +427,12 @@ struct WorkflowEngineTests {
 
     @Test("a throughput created but never recorded (a crash between call and commit) is found by name and deleted on cancel")
     func sweepUnrecorded() async throws {
-        let f = try EngineFixture(script: { var s = ScriptSettings(); s.jobPolls = 0; return s }())
+        let f = try EngineFixture(
+            script: {
+                var s = ScriptSettings()
+                s.jobPolls = 0
+                return s
+            }())
         let id = try await f.addValidated()
         var policy = EngineFixture.fast
         policy.maxLiveThroughputs = 0  // the engine itself never creates one: it waits for a slot
@@ -329,8 +441,9 @@ struct WorkflowEngineTests {
         let record = try #require(try await f.waitForStage(id, [.jobCompleted]))
         #expect(record.stage == .jobCompleted)
         // What a crashed run would have left: a throughput under the workflow's name.
-        let orphan = try await f.backend.createThroughput(ThroughputRequest(
-            name: "finetuned-\(id)", modelARN: record.context.customModelARN!, clientRequestToken: "lost", tags: [:]))
+        let orphan = try await f.backend.createThroughput(
+            ThroughputRequest(
+                name: "finetuned-\(id)", modelARN: record.context.customModelARN!, clientRequestToken: "lost", tags: [:]))
         _ = try await waiting.cancel(id)
         _ = try await f.waitForStage(id, [.cancelled])
         await waiting.shutdown()

@@ -1,15 +1,17 @@
 import FinetunedTestSupport
-@testable import FinetunedWorkflow
 import Foundation
 import GRDB
 import Testing
+
+@testable import FinetunedWorkflow
 
 /// The SQLite store, on a real file.
 @Suite("Workflow store (SQLite)")
 struct WorkflowStoreTests {
     func record(_ id: String = WorkflowRecord.newID(), sha: String? = "abc", stage: WorkflowStage = .claiming) -> WorkflowRecord {
-        WorkflowRecord(id: id, profile: "summaries", dropName: "q3.jsonl", sha256: sha, spoolPath: "/spool/\(id).jsonl",
-                       stage: stage, createdAt: Date(), updatedAt: Date())
+        WorkflowRecord(
+            id: id, profile: "summaries", dropName: "q3.jsonl", sha256: sha, spoolPath: "/spool/\(id).jsonl",
+            stage: stage, createdAt: Date(), updatedAt: Date())
     }
 
     @Test("workflows, transitions and their events survive reopening the file")
@@ -30,9 +32,10 @@ struct WorkflowStoreTests {
         let loaded = try #require(try await reopened.workflow(id: id))
         #expect(loaded.stage == .rejected)
         #expect(loaded.failure == "3 errors")
-        #expect(try await reopened.events(workflowID: id).map(\.message) == [
-            "claiming q3.jsonl", "claiming → claimed: moved into the spool", "claimed → rejected: validation failed",
-        ])
+        #expect(
+            try await reopened.events(workflowID: id).map(\.message) == [
+                "claiming q3.jsonl", "claiming → claimed: moved into the spool", "claimed → rejected: validation failed",
+            ])
         #expect(try await reopened.integrityCheck() == "ok")
     }
 
@@ -78,7 +81,8 @@ struct WorkflowStoreTests {
         #expect(isOurs(EventRow.databaseDateEncodingStrategy(for: "at"), EventRow.databaseDateDecodingStrategy(for: "at")))
         #expect(isOurs(ResourceRow.databaseDateEncodingStrategy(for: "deleted_at"), ResourceRow.databaseDateDecodingStrategy(for: "deleted_at")))
         #expect(isOurs(AnswerRow.databaseDateEncodingStrategy(for: "at"), AnswerRow.databaseDateDecodingStrategy(for: "at")))
-        #expect(isOurs(OutboxRow.databaseDateEncodingStrategy(for: "next_attempt_at"), OutboxRow.databaseDateDecodingStrategy(for: "next_attempt_at")))
+        #expect(
+            isOurs(OutboxRow.databaseDateEncodingStrategy(for: "next_attempt_at"), OutboxRow.databaseDateDecodingStrategy(for: "next_attempt_at")))
         // Reading: our text, and GRDB's other forms through GRDB.
         let moment = Date(timeIntervalSince1970: 1_795_857_005.25)
         guard case .custom(let decode) = StoredDate.decoding else { return }
@@ -157,9 +161,10 @@ struct WorkflowStoreTests {
         var context = WorkflowContext()
         context.jobARN = "arn:job"
         context.attempt = 2
-        let step = WorkflowStep(id: workflow.id, from: .uploaded, to: .jobCreated, context: context, message: "job created",
-                                resources: [.created(ResourceRecord(workflowID: workflow.id, kind: .job, identifier: "arn:job", name: "j"))],
-                                notifications: [OutboxEntry(workflowID: workflow.id, channel: "log", kind: "x", payload: "{}")])
+        let step = WorkflowStep(
+            id: workflow.id, from: .uploaded, to: .jobCreated, context: context, message: "job created",
+            resources: [.created(ResourceRecord(workflowID: workflow.id, kind: .job, identifier: "arn:job", name: "j"))],
+            notifications: [OutboxEntry(workflowID: workflow.id, channel: "log", kind: "x", payload: "{}")])
         await #expect(throws: StoreError.self) { try await store.advance(step) }
         #expect(try await store.workflow(id: workflow.id)?.stage == .validated)
         #expect(try await store.resources(workflowID: workflow.id).isEmpty)
@@ -176,8 +181,10 @@ struct WorkflowStoreTests {
         #expect(try await reopened.pendingNotifications().map(\.kind) == ["x"])
         #expect(try await reopened.events(workflowID: workflow.id).last?.message == "validated → job_created: job created")
 
-        _ = try await reopened.advance(WorkflowStep(id: workflow.id, from: .jobCreated, to: .training, context: context, message: "m",
-                                                    resources: [.deleted(kind: .job, identifier: "arn:job")]))
+        _ = try await reopened.advance(
+            WorkflowStep(
+                id: workflow.id, from: .jobCreated, to: .training, context: context, message: "m",
+                resources: [.deleted(kind: .job, identifier: "arn:job")]))
         #expect(try await reopened.liveResources().isEmpty)
         var entry = try #require(try await reopened.pendingNotifications().first)
         entry.deliveredAt = Date()
@@ -214,7 +221,8 @@ struct WorkflowStoreTests {
               '2026-11-01 10:00:00.000', '2026-11-01 10:00:01.000', NULL);
             INSERT INTO events (workflow_id, at, stage, kind, message) VALUES ('wf-20261101-00000001', '2026-11-01 10:00:00.000', 'validated', 'created', 'old');
             """
-        let created = try Command.run("/usr/bin/python3", ["-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).executescript(sys.argv[2])", path, v1])
+        let created = try Command.run(
+            "/usr/bin/python3", ["-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).executescript(sys.argv[2])", path, v1])
         try #require(created.status == 0, "\(created.stderr)")
         let store = try SQLiteWorkflowStore(path: path)
         let old = try #require(try await store.workflow(id: "wf-20261101-00000001"))
@@ -222,8 +230,10 @@ struct WorkflowStoreTests {
         #expect(try await store.events(workflowID: old.id).map(\.message) == ["old"])
         var context = old.context
         context.trainingDataURI = "s3://b/k"
-        _ = try await store.advance(WorkflowStep(id: old.id, from: .validated, to: .uploaded, context: context, message: "uploaded",
-                                                 resources: [.created(ResourceRecord(workflowID: old.id, kind: .trainingData, identifier: "s3://b/k"))]))
+        _ = try await store.advance(
+            WorkflowStep(
+                id: old.id, from: .validated, to: .uploaded, context: context, message: "uploaded",
+                resources: [.created(ResourceRecord(workflowID: old.id, kind: .trainingData, identifier: "s3://b/k"))]))
         #expect(try await store.workflow(id: old.id)?.context.trainingDataURI == "s3://b/k")
         #expect(try await store.liveResources().first?.retained == false)
         #expect(try await store.integrityCheck() == "ok")
@@ -239,18 +249,19 @@ struct WorkflowStoreTests {
         try StoreMigrations.migrator.migrate(queue, upTo: "v4: tokens per answer")
         let id = "wf-20261201-00000001"
         try await queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO workflows (id, profile, drop_name, sha256, spool_path, stage, created_at, updated_at)
-                  VALUES (?, 'summaries', 'q.jsonl', 'abc', '/spool/q.jsonl', 'cleaning_up', '2026-12-01 10:00:00.000', '2026-12-01 10:05:00.000');
-                INSERT INTO events (workflow_id, at, stage, kind, message) VALUES
-                  (?, '2026-12-01 10:00:00.000', 'claimed', 'created', 'claiming'),
-                  (?, '2026-12-01 10:04:00.000', 'cleaning_up', 'debug_trace', 'a word no version writes now'),
-                  (?, '2026-12-01 10:05:00.000', 'cleaning_up', 'transition',
-                   'deleted provisioned throughput arn:tp/lost, created before an interruption; deleted custom model arn:model/ours');
-                INSERT INTO resources (workflow_id, kind, identifier, created_at, deleted_at, retained) VALUES
-                  (?, 'throughput', 'arn:tp/lost', '2026-12-01 10:05:00.000', '2026-12-01 10:05:00.000', 0),
-                  (?, 'custom_model', 'arn:model/ours', '2026-12-01 10:01:00.000', '2026-12-01 10:05:00.000', 0);
-                """, arguments: [id, id, id, id, id, id])
+            try db.execute(
+                sql: """
+                    INSERT INTO workflows (id, profile, drop_name, sha256, spool_path, stage, created_at, updated_at)
+                      VALUES (?, 'summaries', 'q.jsonl', 'abc', '/spool/q.jsonl', 'cleaning_up', '2026-12-01 10:00:00.000', '2026-12-01 10:05:00.000');
+                    INSERT INTO events (workflow_id, at, stage, kind, message) VALUES
+                      (?, '2026-12-01 10:00:00.000', 'claimed', 'created', 'claiming'),
+                      (?, '2026-12-01 10:04:00.000', 'cleaning_up', 'debug_trace', 'a word no version writes now'),
+                      (?, '2026-12-01 10:05:00.000', 'cleaning_up', 'transition',
+                       'deleted provisioned throughput arn:tp/lost, created before an interruption; deleted custom model arn:model/ours');
+                    INSERT INTO resources (workflow_id, kind, identifier, created_at, deleted_at, retained) VALUES
+                      (?, 'throughput', 'arn:tp/lost', '2026-12-01 10:05:00.000', '2026-12-01 10:05:00.000', 0),
+                      (?, 'custom_model', 'arn:model/ours', '2026-12-01 10:01:00.000', '2026-12-01 10:05:00.000', 0);
+                    """, arguments: [id, id, id, id, id, id])
         }
         try queue.close()
 
@@ -264,7 +275,8 @@ struct WorkflowStoreTests {
 
     @Test("event kinds are stored by raw values that never change")
     func eventKindsAreStable() {
-        #expect(WorkflowEvent.Kind.allCases.map(\.rawValue)
+        #expect(
+            WorkflowEvent.Kind.allCases.map(\.rawValue)
                 == ["created", "started", "transition", "resumed", "poll", "error", "janitor", "cancel", "retry", "note"])
     }
 }

@@ -120,10 +120,12 @@ public struct RecordSchema: Sendable, Equatable {
     }
 
     /// `{"prompt": string, "completion": string}`, both required and non-empty.
-    public static let promptCompletion = RecordSchema(format: .fields, fields: [
-        RecordField(name: "prompt", type: .string, countsAs: .input),
-        RecordField(name: "completion", type: .string, countsAs: .output),
-    ])
+    public static let promptCompletion = RecordSchema(
+        format: .fields,
+        fields: [
+            RecordField(name: "prompt", type: .string, countsAs: .input),
+            RecordField(name: "completion", type: .string, countsAs: .output),
+        ])
 
     /// Bedrock's conversation records as Llama 3.2 and later take them.
     public static let bedrockConversation = RecordSchema(
@@ -241,8 +243,10 @@ public struct ServingFacts: Sendable, Equatable {
     /// Distillation takes single-turn records only (Meta's students; Nova's take several turns).
     public var distillationSingleTurn: Bool
 
-    public init(customizations: [CustomizationKind] = [.fineTuning], onDemand: Bool = false, invokeAPI: InvokeAPI = .invokeModel,
-                teachers: [String] = [], validationData: Bool = true, distillationSingleTurn: Bool = false) {
+    public init(
+        customizations: [CustomizationKind] = [.fineTuning], onDemand: Bool = false, invokeAPI: InvokeAPI = .invokeModel,
+        teachers: [String] = [], validationData: Bool = true, distillationSingleTurn: Bool = false
+    ) {
         self.distillationSingleTurn = distillationSingleTurn
         self.customizations = customizations
         self.onDemand = onDemand

@@ -1,8 +1,9 @@
 import CFinetunedAdapter
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 public enum AdapterABI {
@@ -29,16 +30,17 @@ public enum AdapterExport {
         installed = made
         describeCache = made.description.json().serialized()
         let pointer = UnsafeMutablePointer<finetuned_adapter_v1>.allocate(capacity: 1)
-        pointer.initialize(to: finetuned_adapter_v1(
-            abi_major: UInt32(FINETUNED_ADAPTER_ABI_MAJOR),
-            abi_minor: UInt32(FINETUNED_ADAPTER_ABI_MINOR),
-            size: UInt32(MemoryLayout<finetuned_adapter_v1>.size),
-            reserved: 0,
-            describe: { AdapterExport.copy(AdapterExport.describeCache ?? "{}") },
-            build_invoke_request: { AdapterExport.answer($0, AdapterExport.buildInvokeRequest) },
-            parse_invoke_response: { AdapterExport.answer($0, AdapterExport.parseInvokeResponse) },
-            check_record: made.recordCheck == nil ? nil : { AdapterExport.answer($0, AdapterExport.checkRecord) },
-            free_string: { free($0) }))
+        pointer.initialize(
+            to: finetuned_adapter_v1(
+                abi_major: UInt32(FINETUNED_ADAPTER_ABI_MAJOR),
+                abi_minor: UInt32(FINETUNED_ADAPTER_ABI_MINOR),
+                size: UInt32(MemoryLayout<finetuned_adapter_v1>.size),
+                reserved: 0,
+                describe: { AdapterExport.copy(AdapterExport.describeCache ?? "{}") },
+                build_invoke_request: { AdapterExport.answer($0, AdapterExport.buildInvokeRequest) },
+                parse_invoke_response: { AdapterExport.answer($0, AdapterExport.parseInvokeResponse) },
+                check_record: made.recordCheck == nil ? nil : { AdapterExport.answer($0, AdapterExport.checkRecord) },
+                free_string: { free($0) }))
         table = pointer
         return UnsafeRawPointer(pointer)
     }

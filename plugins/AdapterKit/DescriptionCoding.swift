@@ -2,8 +2,10 @@
 /// the consistency rules the host enforces on what a plugin declares.
 extension AdapterDescription {
     public func json() -> JSONValue {
-        ["abi": .number(Double(AdapterABI.major)), "name": .string(name), "version": .string(version),
-         "description": .string(summary), "models": .array(models.map { $0.json() })]
+        [
+            "abi": .number(Double(AdapterABI.major)), "name": .string(name), "version": .string(version),
+            "description": .string(summary), "models": .array(models.map { $0.json() }),
+        ]
     }
 
     public init(json: JSONValue) throws(DescriptionError) {
@@ -85,7 +87,9 @@ extension ServingFacts {
         customizations = []
         for name in try r.strings("customizations") {
             guard let kind = CustomizationKind(rawValue: name) else {
-                throw r.error("customizations", "unknown customization '\(name)' (known: \(CustomizationKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw r.error(
+                    "customizations", "unknown customization '\(name)' (known: \(CustomizationKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             customizations.append(kind)
         }
@@ -134,7 +138,9 @@ extension ModelLifecycle {
         let b = Array(text.utf8)
         guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return false }
         let digits = [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy { b[$0] >= UInt8(ascii: "0") && b[$0] <= UInt8(ascii: "9") }
-        guard digits, let month = Int(String(decoding: b[5...6], as: UTF8.self)), let day = Int(String(decoding: b[8...9], as: UTF8.self)) else { return false }
+        guard digits, let month = Int(String(decoding: b[5...6], as: UTF8.self)), let day = Int(String(decoding: b[8...9], as: UTF8.self)) else {
+            return false
+        }
         return (1...12).contains(month) && (1...31).contains(day)
     }
 }
@@ -143,10 +149,13 @@ extension RecordSchema {
     func json() -> JSONValue {
         var object: [String: JSONValue] = ["format": .string(format.rawValue)]
         if format == .fields {
-            object["fields"] = .array(fields.map {
-                ["name": .string($0.name), "type": .string($0.type.rawValue), "required": .bool($0.required),
-                 "non_empty": .bool($0.nonEmpty), "counts_as": .string($0.countsAs.rawValue)]
-            })
+            object["fields"] = .array(
+                fields.map {
+                    [
+                        "name": .string($0.name), "type": .string($0.type.rawValue), "required": .bool($0.required),
+                        "non_empty": .bool($0.nonEmpty), "counts_as": .string($0.countsAs.rawValue),
+                    ]
+                })
         }
         if let conversation {
             var c: [String: JSONValue] = [
@@ -183,9 +192,10 @@ extension RecordSchema {
                 let roleText = try f.optionalString("counts_as") ?? "none"
                 guard let role = TokenRole(rawValue: roleText) else { throw f.error("counts_as", "must be input, output or none") }
                 if role != .none && type != .string { throw f.error("counts_as", "only string fields count towards tokens") }
-                fields.append(RecordField(
-                    name: try f.string("name"), type: type, required: try f.bool("required", default: true),
-                    nonEmpty: try f.bool("non_empty", default: type == .string), countsAs: role))
+                fields.append(
+                    RecordField(
+                        name: try f.string("name"), type: type, required: try f.bool("required", default: true),
+                        nonEmpty: try f.bool("non_empty", default: type == .string), countsAs: role))
             }
             guard !fields.isEmpty else { throw r.error("fields", "must declare at least one field") }
         case .conversation:
@@ -194,8 +204,9 @@ extension RecordSchema {
             if let m = try c.object("media") {
                 let images = try m.optionalInteger("max_images") ?? 0, videos = try m.optionalInteger("max_videos") ?? 0
                 guard images >= 0, videos >= 0 else { throw m.error("max_images", "counts must not be negative") }
-                media = MediaRules(imageFormats: try m.strings("image_formats"), maxImagesPerRecord: images,
-                                   videoFormats: try m.strings("video_formats"), maxVideosPerRecord: videos)
+                media = MediaRules(
+                    imageFormats: try m.strings("image_formats"), maxImagesPerRecord: images,
+                    videoFormats: try m.strings("video_formats"), maxVideosPerRecord: videos)
             }
             let reserved = try c.strings("reserved_strings")
             if reserved.contains(where: \.isEmpty) { throw c.error("reserved_strings", "must not contain an empty string") }
@@ -220,9 +231,10 @@ extension DataLimits {
         ]
         for (key, value) in optionals { if let value { object[key] = .number(Double(value)) } }
         if !totalTokensByBatchSize.isEmpty {
-            object["total_tokens_by_batch_size"] = .array(totalTokensByBatchSize.map {
-                ["max_batch_size": .number(Double($0.maxBatchSize)), "max_total_tokens": .number(Double($0.maxTotalTokens))]
-            })
+            object["total_tokens_by_batch_size"] = .array(
+                totalTokensByBatchSize.map {
+                    ["max_batch_size": .number(Double($0.maxBatchSize)), "max_total_tokens": .number(Double($0.maxTotalTokens))]
+                })
         }
         return .object(object)
     }
@@ -247,8 +259,9 @@ extension DataLimits {
         maxValidationFileBytes = try positive("max_validation_file_bytes")
         totalTokensByBatchSize = []
         for rule in try r.objects("total_tokens_by_batch_size", required: false) {
-            totalTokensByBatchSize.append(BatchTokenLimit(
-                maxBatchSize: try rule.integer("max_batch_size"), maxTotalTokens: try rule.integer("max_total_tokens")))
+            totalTokensByBatchSize.append(
+                BatchTokenLimit(
+                    maxBatchSize: try rule.integer("max_batch_size"), maxTotalTokens: try rule.integer("max_total_tokens")))
         }
         if let min = minTrainingRecords, let max = maxTrainingRecords, min > max {
             throw r.error("min_training_records", "\(min) exceeds max_training_records \(max)")
@@ -306,7 +319,8 @@ extension HyperparameterSpec {
             if !allowed.isEmpty && !allowed.contains(s) { return "'\(s)' is not one of \(allowed.joined(separator: ", "))" }
             return nil
         default:
-            return "must be \(type == .integer ? "an integer" : type == .float ? "a number" : type == .boolean ? "true or false" : "a string"), not \(value.kindName)"
+            return
+                "must be \(type == .integer ? "an integer" : type == .float ? "a number" : type == .boolean ? "true or false" : "a string"), not \(value.kindName)"
         }
         let d = value.doubleValue!
         if let minimum, d < minimum { return "\(JSONValue.format(d)) is below the minimum \(JSONValue.format(minimum))" }
@@ -331,8 +345,10 @@ extension Prices {
         trainingPerThousandTokens = try r.optionalNumber("training_per_1k_tokens")
         storagePerMonth = try r.optionalNumber("storage_per_month")
         throughputPerModelUnitHour = try r.optionalNumber("throughput_per_model_unit_hour")
-        for (key, value) in [("training_per_1k_tokens", trainingPerThousandTokens), ("storage_per_month", storagePerMonth),
-                             ("throughput_per_model_unit_hour", throughputPerModelUnitHour)] {
+        for (key, value) in [
+            ("training_per_1k_tokens", trainingPerThousandTokens), ("storage_per_month", storagePerMonth),
+            ("throughput_per_model_unit_hour", throughputPerModelUnitHour),
+        ] {
             if let value, value < 0 || !value.isFinite { throw r.error(key, "must be a non-negative number") }
         }
     }

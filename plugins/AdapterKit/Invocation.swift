@@ -52,20 +52,23 @@ public enum Converse {
     /// `output.message.content[].text` (the first text block), `stopReason`, `usage`.
     public static func result(_ body: JSONValue) throws(AdapterError) -> InvokeResult {
         guard case .array(let content)? = body.at("output", "message", "content"),
-              let text = content.lazy.compactMap({ $0["text"]?.stringValue }).first else {
+            let text = content.lazy.compactMap({ $0["text"]?.stringValue }).first
+        else {
             throw AdapterError("Converse response has no output.message.content text: \(body.serialized().prefix(200))")
         }
         let raw = body["stopReason"]?.stringValue
-        let reason: StopReason = switch raw {
-        case "end_turn": .complete
-        case "max_tokens": .length
-        case "stop_sequence": .stopSequence
-        case "content_filtered", "guardrail_intervened": .contentFiltered
-        case "malformed_model_output", "malformed_tool_use": .error
-        default: .unknown
-        }
-        return InvokeResult(text: text, stopReason: reason, rawStopReason: raw,
-                            inputTokens: body.at("usage", "inputTokens")?.intValue, outputTokens: body.at("usage", "outputTokens")?.intValue)
+        let reason: StopReason =
+            switch raw {
+            case "end_turn": .complete
+            case "max_tokens": .length
+            case "stop_sequence": .stopSequence
+            case "content_filtered", "guardrail_intervened": .contentFiltered
+            case "malformed_model_output", "malformed_tool_use": .error
+            default: .unknown
+            }
+        return InvokeResult(
+            text: text, stopReason: reason, rawStopReason: raw,
+            inputTokens: body.at("usage", "inputTokens")?.intValue, outputTokens: body.at("usage", "outputTokens")?.intValue)
     }
 }
 

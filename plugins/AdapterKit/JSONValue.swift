@@ -174,9 +174,15 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw fail("unexpected character '\(Unicode.Scalar(bytes[i]))'")
         }
@@ -222,8 +228,14 @@ struct JSONParser {
             }
             skipWhitespace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                break
+            }
             throw fail("expected ',' or '}'")
         }
         depth -= 1
@@ -245,8 +257,14 @@ struct JSONParser {
             items.append(try parseValue())
             skipWhitespace()
             guard i < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; break }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                break
+            }
             throw fail("expected ',' or ']'")
         }
         depth -= 1
@@ -299,12 +317,13 @@ struct JSONParser {
     /// Advances over one multi-byte UTF-8 sequence, refusing overlong forms and surrogates.
     mutating func validateUTF8Sequence() throws(JSONParseError) {
         let lead = bytes[i]
-        let (length, minimum): (Int, UInt32) = switch lead {
-        case 0xC2...0xDF: (2, 0x80)
-        case 0xE0...0xEF: (3, 0x800)
-        case 0xF0...0xF4: (4, 0x10000)
-        default: (0, 0)
-        }
+        let (length, minimum): (Int, UInt32) =
+            switch lead {
+            case 0xC2...0xDF: (2, 0x80)
+            case 0xE0...0xEF: (3, 0x800)
+            case 0xF0...0xF4: (4, 0x10000)
+            default: (0, 0)
+            }
         guard length > 0, i + length <= bytes.count else { throw fail("invalid UTF-8") }
         var value = UInt32(lead) & (0xFF >> (length + 1))
         for k in 1..<length {
@@ -321,12 +340,13 @@ struct JSONParser {
         var value: UInt32 = 0
         for _ in 0..<4 {
             let b = bytes[i]
-            let digit: UInt32 = switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw fail("invalid \\u escape")
-            }
+            let digit: UInt32 =
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(b - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(b - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(b - UInt8(ascii: "A") + 10)
+                default: throw fail("invalid \\u escape")
+                }
             value = value << 4 | digit
             i += 1
         }

@@ -11,11 +11,15 @@ struct CohereAdapter: ModelAdapter {
         name: "cohere", version: "1.0.0",
         summary: "Cohere Command and Command Light (prompt/completion records).",
         models: [
-            model(id: "cohere.command-text-v14:7:4k", display: "Cohere Command", inference: "cohere.command-text-v14",
-                  batch: (8, 8), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"),
-                  notes: ["Legacy 2024-10-04 and end of life 2025-08-12, as AWS's lifecycle table is quoted in the 2026 fact sheet (a third-party quote)."]),
-            model(id: "cohere.command-light-text-v14:7:4k", display: "Cohere Command Light", inference: "cohere.command-light-text-v14",
-                  batch: (8, 32), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"), notes: []),
+            model(
+                id: "cohere.command-text-v14:7:4k", display: "Cohere Command", inference: "cohere.command-text-v14",
+                batch: (8, 8), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"),
+                notes: [
+                    "Legacy 2024-10-04 and end of life 2025-08-12, as AWS's lifecycle table is quoted in the 2026 fact sheet (a third-party quote)."
+                ]),
+            model(
+                id: "cohere.command-light-text-v14:7:4k", display: "Cohere Command Light", inference: "cohere.command-light-text-v14",
+                batch: (8, 32), lifecycle: ModelLifecycle(legacyDate: "2024-10-04", endOfLifeDate: "2025-08-12"), notes: []),
         ])
 
     static func model(
@@ -28,18 +32,24 @@ struct CohereAdapter: ModelAdapter {
                 maxInputTokens: 4096, maxOutputTokens: 2048,
                 minTrainingRecords: 32, maxTrainingRecords: 10_000, maxValidationRecords: 1_000),
             hyperparameters: [
-                HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 100, defaultValue: 1,
-                                   summary: "Passes over the training data."),
-                HyperparameterSpec(name: "batchSize", type: .integer, minimum: batch.0, maximum: batch.1, defaultValue: 8,
-                                   summary: "Records per parameter update."),
-                HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.000005, maximum: 0.1, defaultValue: 0.00001,
-                                   summary: "Step size of each update."),
-                HyperparameterSpec(name: "earlyStoppingThreshold", type: .float, minimum: 0, maximum: 0.1, defaultValue: 0.01,
-                                   summary: "Minimum validation-loss improvement that counts as progress."),
-                HyperparameterSpec(name: "earlyStoppingPatience", type: .integer, minimum: 1, maximum: 10, defaultValue: 6,
-                                   summary: "Evaluations without progress before training stops."),
-                HyperparameterSpec(name: "evalPercentage", type: .float, minimum: 5, maximum: 50, defaultValue: 20,
-                                   summary: "Share of the training data held out for validation when no validation file is given."),
+                HyperparameterSpec(
+                    name: "epochCount", type: .integer, minimum: 1, maximum: 100, defaultValue: 1,
+                    summary: "Passes over the training data."),
+                HyperparameterSpec(
+                    name: "batchSize", type: .integer, minimum: batch.0, maximum: batch.1, defaultValue: 8,
+                    summary: "Records per parameter update."),
+                HyperparameterSpec(
+                    name: "learningRate", type: .float, minimum: 0.000005, maximum: 0.1, defaultValue: 0.00001,
+                    summary: "Step size of each update."),
+                HyperparameterSpec(
+                    name: "earlyStoppingThreshold", type: .float, minimum: 0, maximum: 0.1, defaultValue: 0.01,
+                    summary: "Minimum validation-loss improvement that counts as progress."),
+                HyperparameterSpec(
+                    name: "earlyStoppingPatience", type: .integer, minimum: 1, maximum: 10, defaultValue: 6,
+                    summary: "Evaluations without progress before training stops."),
+                HyperparameterSpec(
+                    name: "evalPercentage", type: .float, minimum: 5, maximum: 50, defaultValue: 20,
+                    summary: "Share of the training data held out for validation when no validation file is given."),
             ],
             notes: notes + ["Training and validation file-size limits are not documented for Cohere; none is enforced."])
     }
@@ -68,13 +78,14 @@ struct CohereAdapter: ModelAdapter {
             throw AdapterError("Cohere response has no generations[0].text")
         }
         let raw = generation["finish_reason"]?.stringValue
-        let reason: StopReason = switch raw {
-        case "COMPLETE": .complete
-        case "MAX_TOKENS": .length
-        case "ERROR_TOXIC": .contentFiltered
-        case "ERROR": .error
-        default: .unknown
-        }
+        let reason: StopReason =
+            switch raw {
+            case "COMPLETE": .complete
+            case "MAX_TOKENS": .length
+            case "ERROR_TOXIC": .contentFiltered
+            case "ERROR": .error
+            default: .unknown
+            }
         return InvokeResult(text: text, stopReason: reason, rawStopReason: raw)
     }
 }

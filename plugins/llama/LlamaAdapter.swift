@@ -12,35 +12,49 @@ struct LlamaAdapter: ModelAdapter {
         name: "llama", version: "1.0.0",
         summary: "Meta Llama 2, 3.1, 3.2 and 3.3 (prompt/completion or bedrock-conversation-2024 records).",
         models: [
-            model("meta.llama2-13b-v1:0:4k", "Llama 2 13B", "meta.llama2-13b-v1", record: .promptCompletion, maxTotal: 4096,
-                  lifecycle: ModelLifecycle(reportedStatus: .endOfLife),
-                  notes: ["Reported end of life; no date recorded.",
-                          "The 4,096-token limit is the context length in the model id; the collected facts state none for Llama 2."]),
-            model("meta.llama2-70b-v1:0:4k", "Llama 2 70B", "meta.llama2-70b-v1", record: .promptCompletion, maxTotal: 4096,
-                  lifecycle: ModelLifecycle(reportedStatus: .endOfLife),
-                  notes: ["Reported end of life; no date recorded.",
-                          "The 4,096-token limit is the context length in the model id; the collected facts state none for Llama 2."]),
-            model("meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta.llama3-1-8b-instruct-v1:0",
-                  record: .promptCompletion, maxTotal: 16_000,
-                  serving: student(teachers: [llama405, llama3170, llama3370])),
-            model("meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta.llama3-1-70b-instruct-v1:0",
-                  record: .promptCompletion, maxTotal: 16_000,
-                  serving: student(teachers: [llama405])),
-            model("meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta.llama3-2-1b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
-                  serving: student(teachers: [llama405, llama3170, llama3370])),
-            model("meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta.llama3-2-3b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
-                  serving: student(teachers: [llama3170, llama3370])),
-            model("meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Instruct", "meta.llama3-2-11b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
-            model("meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Instruct", "meta.llama3-2-90b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 10_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
-            model("meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta.llama3-3-70b-instruct-v1:0",
-                  record: .bedrockConversation, maxTotal: 16_000,
-                  notes: ["A custom model can be served on demand (us-west-2)."],
-                  serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: [llama405],
-                                        distillationSingleTurn: true)),
+            model(
+                "meta.llama2-13b-v1:0:4k", "Llama 2 13B", "meta.llama2-13b-v1", record: .promptCompletion, maxTotal: 4096,
+                lifecycle: ModelLifecycle(reportedStatus: .endOfLife),
+                notes: [
+                    "Reported end of life; no date recorded.",
+                    "The 4,096-token limit is the context length in the model id; the collected facts state none for Llama 2.",
+                ]),
+            model(
+                "meta.llama2-70b-v1:0:4k", "Llama 2 70B", "meta.llama2-70b-v1", record: .promptCompletion, maxTotal: 4096,
+                lifecycle: ModelLifecycle(reportedStatus: .endOfLife),
+                notes: [
+                    "Reported end of life; no date recorded.",
+                    "The 4,096-token limit is the context length in the model id; the collected facts state none for Llama 2.",
+                ]),
+            model(
+                "meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", "meta.llama3-1-8b-instruct-v1:0",
+                record: .promptCompletion, maxTotal: 16_000,
+                serving: student(teachers: [llama405, llama3170, llama3370])),
+            model(
+                "meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", "meta.llama3-1-70b-instruct-v1:0",
+                record: .promptCompletion, maxTotal: 16_000,
+                serving: student(teachers: [llama405])),
+            model(
+                "meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", "meta.llama3-2-1b-instruct-v1:0",
+                record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
+                serving: student(teachers: [llama405, llama3170, llama3370])),
+            model(
+                "meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", "meta.llama3-2-3b-instruct-v1:0",
+                record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note],
+                serving: student(teachers: [llama3170, llama3370])),
+            model(
+                "meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Instruct", "meta.llama3-2-11b-instruct-v1:0",
+                record: .bedrockConversation, maxTotal: 16_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
+            model(
+                "meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Instruct", "meta.llama3-2-90b-instruct-v1:0",
+                record: .bedrockConversation, maxTotal: 10_000, lifecycle: llama32Lifecycle, notes: [llama32Note]),
+            model(
+                "meta.llama3-3-70b-instruct-v1:0:128k", "Llama 3.3 70B Instruct", "meta.llama3-3-70b-instruct-v1:0",
+                record: .bedrockConversation, maxTotal: 16_000,
+                notes: ["A custom model can be served on demand (us-west-2)."],
+                serving: ServingFacts(
+                    customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: [llama405],
+                    distillationSingleTurn: true)),
         ])
 
     static let llama32Lifecycle = ModelLifecycle(endOfLifeDate: "2026-07-07")
@@ -67,12 +81,15 @@ struct LlamaAdapter: ModelAdapter {
             id: id, displayName: display, inferenceID: inference, lifecycle: lifecycle, record: record,
             limits: DataLimits(maxTotalTokens: maxTotal, minTotalRecords: 100, maxTotalRecords: 10_000),
             hyperparameters: [
-                HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 10, defaultValue: 5,
-                                   summary: "Passes over the training data."),
-                HyperparameterSpec(name: "batchSize", type: .integer, minimum: 1, maximum: 1, defaultValue: 1,
-                                   summary: "Records per parameter update (Bedrock allows only 1)."),
-                HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.000005, maximum: 0.1, defaultValue: 0.0001,
-                                   summary: "Step size of each update."),
+                HyperparameterSpec(
+                    name: "epochCount", type: .integer, minimum: 1, maximum: 10, defaultValue: 5,
+                    summary: "Passes over the training data."),
+                HyperparameterSpec(
+                    name: "batchSize", type: .integer, minimum: 1, maximum: 1, defaultValue: 1,
+                    summary: "Records per parameter update (Bedrock allows only 1)."),
+                HyperparameterSpec(
+                    name: "learningRate", type: .float, minimum: 0.000005, maximum: 0.1, defaultValue: 0.0001,
+                    summary: "Step size of each update."),
             ],
             notes: notes + ["File-size limits are not documented for Llama; none is enforced."],
             serving: facts)
@@ -124,11 +141,12 @@ struct LlamaAdapter: ModelAdapter {
             throw AdapterError("Llama response has no generation: \(body.serialized().prefix(200))")
         }
         let raw = body["stop_reason"]?.stringValue
-        let reason: StopReason = switch raw {
-        case "stop": .complete
-        case "length": .length
-        default: .unknown
-        }
+        let reason: StopReason =
+            switch raw {
+            case "stop": .complete
+            case "length": .length
+            default: .unknown
+            }
         return InvokeResult(
             text: text, stopReason: reason, rawStopReason: raw,
             inputTokens: body["prompt_token_count"]?.intValue, outputTokens: body["generation_token_count"]?.intValue)

@@ -17,20 +17,26 @@ struct LocalAdapter: ModelAdapter {
                     maxInputTokens: 8192, maxOutputTokens: 2048, minTrainingRecords: 20, maxTrainingRecords: 100_000,
                     maxTrainingFileBytes: 512_000_000),
                 hyperparameters: [
-                    HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 50, defaultValue: 8,
-                                       summary: "Passes over the training data."),
-                    HyperparameterSpec(name: "batchSize", type: .integer, minimum: 1, maximum: 256, defaultValue: 16,
-                                       summary: "Records per gradient step."),
-                    HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.0001, maximum: 1, defaultValue: 0.05,
-                                       summary: "Step size of each update of the sentence-scoring head."),
-                    HyperparameterSpec(name: "earlyStoppingPatience", type: .integer, minimum: 1, maximum: 20, defaultValue: 3,
-                                       summary: "Epochs without validation-loss improvement before training stops."),
-                    HyperparameterSpec(name: "evalPercentage", type: .float, minimum: 5, maximum: 50, defaultValue: 20,
-                                       summary: "Share of the records held out for validation loss."),
+                    HyperparameterSpec(
+                        name: "epochCount", type: .integer, minimum: 1, maximum: 50, defaultValue: 8,
+                        summary: "Passes over the training data."),
+                    HyperparameterSpec(
+                        name: "batchSize", type: .integer, minimum: 1, maximum: 256, defaultValue: 16,
+                        summary: "Records per gradient step."),
+                    HyperparameterSpec(
+                        name: "learningRate", type: .float, minimum: 0.0001, maximum: 1, defaultValue: 0.05,
+                        summary: "Step size of each update of the sentence-scoring head."),
+                    HyperparameterSpec(
+                        name: "earlyStoppingPatience", type: .integer, minimum: 1, maximum: 20, defaultValue: 3,
+                        summary: "Epochs without validation-loss improvement before training stops."),
+                    HyperparameterSpec(
+                        name: "evalPercentage", type: .float, minimum: 5, maximum: 50, defaultValue: 20,
+                        summary: "Share of the records held out for validation loss."),
                 ],
-                prices: Prices(asOf: "2026-11-28", currency: "USD", trainingPerThousandTokens: 0, storagePerMonth: 0,
-                               throughputPerModelUnitHour: 0),
-                notes: ["Runs on this machine: free, and its outputs are real but small-model text."]),
+                prices: Prices(
+                    asOf: "2026-11-28", currency: "USD", trainingPerThousandTokens: 0, storagePerMonth: 0,
+                    throughputPerModelUnitHour: 0),
+                notes: ["Runs on this machine: free, and its outputs are real but small-model text."])
         ])
 
     func buildInvokeRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue {

@@ -10,11 +10,13 @@ struct NovaAdapter: ModelAdapter {
     /// and the two more AWS's own dataset validator rejects (the stricter list is used).
     static let reserved = ["User:", "Bot:", "Assistant:", "System:", "<image>", "<video>", "[EOS]", "Thought:", "<unk>"]
 
-    static let media = MediaRules(imageFormats: ["png", "jpeg", "gif", "webp"], maxImagesPerRecord: 10,
-                                  videoFormats: ["mov", "mkv", "mp4", "webm"], maxVideosPerRecord: 1)
+    static let media = MediaRules(
+        imageFormats: ["png", "jpeg", "gif", "webp"], maxImagesPerRecord: 10,
+        videoFormats: ["mov", "mkv", "mp4", "webm"], maxVideosPerRecord: 1)
     /// Nova 2 Lite's SFT page lists fewer formats (no webp, no webm).
-    static let media2 = MediaRules(imageFormats: ["png", "jpeg", "gif"], maxImagesPerRecord: 10,
-                                   videoFormats: ["mov", "mkv", "mp4"], maxVideosPerRecord: 1)
+    static let media2 = MediaRules(
+        imageFormats: ["png", "jpeg", "gif"], maxImagesPerRecord: 10,
+        videoFormats: ["mov", "mkv", "mp4"], maxVideosPerRecord: 1)
 
     static let teachers = ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"]
 
@@ -22,22 +24,29 @@ struct NovaAdapter: ModelAdapter {
         name: "nova", version: "1.0.0",
         summary: "Amazon Nova Micro, Lite, Pro and Nova 2 Lite (bedrock-conversation-2024 records; on-demand serving).",
         models: [
-            model("amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon.nova-micro-v1:0", media: nil, warmupUnit: 640,
-                  serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: teachers),
-                  notes: ["Text only: no image or video blocks."]),
-            model("amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon.nova-lite-v1:0", media: media, warmupUnit: 160,
-                  serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: teachers)),
-            model("amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon.nova-pro-v1:0", media: media, warmupUnit: 320,
-                  serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse,
-                                        teachers: ["amazon.nova-premier-v1:0"])),
-            model("amazon.nova-2-lite-v1:0:256k", "Nova 2 Lite", "us.amazon.nova-2-lite-v1:0", media: media2, warmupUnit: nil,
-                  minRecords: 200, maxTokens: nil, reasoning: true,
-                  serving: ServingFacts(customizations: [.fineTuning], onDemand: true, invokeAPI: .converse, validationData: false),
-                  notes: ["No validation set: Bedrock does not take one for Nova 2 Lite fine-tuning.",
-                          "Invoked through the us. cross-Region profile, as AWS's examples do; in-Region invocation is not confirmed.",
-                          "No Bedrock hyperparameter table was found for Nova 2 Lite; Nova Lite's ranges are used.",
-                          "The per-record context length is not documented; no token limit is enforced.",
-                          "reasoningContent blocks are allowed in assistant turns."]),
+            model(
+                "amazon.nova-micro-v1:0:128k", "Nova Micro", "amazon.nova-micro-v1:0", media: nil, warmupUnit: 640,
+                serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: teachers),
+                notes: ["Text only: no image or video blocks."]),
+            model(
+                "amazon.nova-lite-v1:0:300k", "Nova Lite", "amazon.nova-lite-v1:0", media: media, warmupUnit: 160,
+                serving: ServingFacts(customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse, teachers: teachers)),
+            model(
+                "amazon.nova-pro-v1:0:300k", "Nova Pro", "amazon.nova-pro-v1:0", media: media, warmupUnit: 320,
+                serving: ServingFacts(
+                    customizations: [.fineTuning, .distillation], onDemand: true, invokeAPI: .converse,
+                    teachers: ["amazon.nova-premier-v1:0"])),
+            model(
+                "amazon.nova-2-lite-v1:0:256k", "Nova 2 Lite", "us.amazon.nova-2-lite-v1:0", media: media2, warmupUnit: nil,
+                minRecords: 200, maxTokens: nil, reasoning: true,
+                serving: ServingFacts(customizations: [.fineTuning], onDemand: true, invokeAPI: .converse, validationData: false),
+                notes: [
+                    "No validation set: Bedrock does not take one for Nova 2 Lite fine-tuning.",
+                    "Invoked through the us. cross-Region profile, as AWS's examples do; in-Region invocation is not confirmed.",
+                    "No Bedrock hyperparameter table was found for Nova 2 Lite; Nova Lite's ranges are used.",
+                    "The per-record context length is not documented; no token limit is enforced.",
+                    "reasoningContent blocks are allowed in assistant turns.",
+                ]),
         ])
 
     static func model(
@@ -46,19 +55,24 @@ struct NovaAdapter: ModelAdapter {
     ) -> ModelDescription {
         ModelDescription(
             id: id, displayName: display, inferenceID: inference,
-            record: RecordSchema(format: .conversation, conversation: ConversationSchema(
-                schemaVersion: "bedrock-conversation-2024", anySchemaVersion: true, reservedStrings: reserved, media: media,
-                reasoningContent: reasoning)),
+            record: RecordSchema(
+                format: .conversation,
+                conversation: ConversationSchema(
+                    schemaVersion: "bedrock-conversation-2024", anySchemaVersion: true, reservedStrings: reserved, media: media,
+                    reasoningContent: reasoning)),
             limits: DataLimits(maxTotalTokens: maxTokens, minTrainingRecords: minRecords, maxTrainingRecords: 20_000),
             hyperparameters: [
-                HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 5, defaultValue: 2,
-                                   summary: "Passes over the training data (for under 1,000 records AWS suggests duplicating data instead)."),
-                HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.000001, maximum: 0.0001, defaultValue: 0.00001,
-                                   summary: "Step size of each update."),
-                HyperparameterSpec(name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 20, defaultValue: 10,
-                                   summary: "Steps over which the learning rate ramps up"
-                                       + (warmupUnit.map { " (advised: records ÷ \($0))" } ?? "") + ".",
-                                   recordsPerSuggestedUnit: warmupUnit),
+                HyperparameterSpec(
+                    name: "epochCount", type: .integer, minimum: 1, maximum: 5, defaultValue: 2,
+                    summary: "Passes over the training data (for under 1,000 records AWS suggests duplicating data instead)."),
+                HyperparameterSpec(
+                    name: "learningRate", type: .float, minimum: 0.000001, maximum: 0.0001, defaultValue: 0.00001,
+                    summary: "Step size of each update."),
+                HyperparameterSpec(
+                    name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 20, defaultValue: 10,
+                    summary: "Steps over which the learning rate ramps up"
+                        + (warmupUnit.map { " (advised: records ÷ \($0))" } ?? "") + ".",
+                    recordsPerSuggestedUnit: warmupUnit),
             ],
             notes: notes + [
                 "learningRateWarmupSteps is capped at 20 (the Nova guide) though the Bedrock guide says 100: the stricter value applies.",

@@ -26,18 +26,24 @@ struct TitanAdapter: ModelAdapter {
                 lifecycle: ModelLifecycle(reportedStatus: .endOfLife), record: .promptCompletion,
                 limits: DataLimits(maxTrainingFileBytes: 1_000_000_000, maxValidationFileBytes: 100_000_000),
                 hyperparameters: [
-                    HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 5, defaultValue: 2,
-                                       summary: "Passes over the training data."),
-                    HyperparameterSpec(name: "batchSize", type: .integer, minimum: 1, maximum: 1, defaultValue: 1,
-                                       summary: "Records per parameter update."),
-                    HyperparameterSpec(name: "learningRate", type: .float, minimum: 0.0000001, maximum: 0.00001, defaultValue: 0.000001,
-                                       summary: "Step size of each update."),
-                    HyperparameterSpec(name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 20, defaultValue: 5,
-                                       summary: "Steps over which the learning rate ramps up."),
+                    HyperparameterSpec(
+                        name: "epochCount", type: .integer, minimum: 1, maximum: 5, defaultValue: 2,
+                        summary: "Passes over the training data."),
+                    HyperparameterSpec(
+                        name: "batchSize", type: .integer, minimum: 1, maximum: 1, defaultValue: 1,
+                        summary: "Records per parameter update."),
+                    HyperparameterSpec(
+                        name: "learningRate", type: .float, minimum: 0.0000001, maximum: 0.00001, defaultValue: 0.000001,
+                        summary: "Step size of each update."),
+                    HyperparameterSpec(
+                        name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 20, defaultValue: 5,
+                        summary: "Steps over which the learning rate ramps up."),
                 ],
-                notes: [reported,
-                        "The customization model id is not among the collected Bedrock facts; confirm it with GetFoundationModel.",
-                        "Token and record-count limits for Premier are not documented in the collected facts; none is enforced."]),
+                notes: [
+                    reported,
+                    "The customization model id is not among the collected Bedrock facts; confirm it with GetFoundationModel.",
+                    "Token and record-count limits for Premier are not documented in the collected facts; none is enforced.",
+                ]),
         ])
 
     static func limits(smallBatch: Int) -> DataLimits {
@@ -51,14 +57,18 @@ struct TitanAdapter: ModelAdapter {
     }
 
     static let standardHyperparameters = [
-        HyperparameterSpec(name: "epochCount", type: .integer, minimum: 1, maximum: 10, defaultValue: 5,
-                           summary: "Passes over the training data."),
-        HyperparameterSpec(name: "batchSize", type: .integer, minimum: 1, maximum: 64, defaultValue: 1,
-                           summary: "Records per parameter update; above the small-batch size the token limit drops to 2,048."),
-        HyperparameterSpec(name: "learningRate", type: .float, minimum: 0, maximum: 1, defaultValue: 0.00001,
-                           summary: "Step size of each update."),
-        HyperparameterSpec(name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 250, defaultValue: 5,
-                           summary: "Steps over which the learning rate ramps up."),
+        HyperparameterSpec(
+            name: "epochCount", type: .integer, minimum: 1, maximum: 10, defaultValue: 5,
+            summary: "Passes over the training data."),
+        HyperparameterSpec(
+            name: "batchSize", type: .integer, minimum: 1, maximum: 64, defaultValue: 1,
+            summary: "Records per parameter update; above the small-batch size the token limit drops to 2,048."),
+        HyperparameterSpec(
+            name: "learningRate", type: .float, minimum: 0, maximum: 1, defaultValue: 0.00001,
+            summary: "Step size of each update."),
+        HyperparameterSpec(
+            name: "learningRateWarmupSteps", type: .integer, minimum: 0, maximum: 250, defaultValue: 5,
+            summary: "Steps over which the learning rate ramps up."),
     ]
 
     func buildInvokeRequest(_ request: InvokeRequest) throws(AdapterError) -> JSONValue {
@@ -84,13 +94,14 @@ struct TitanAdapter: ModelAdapter {
             throw AdapterError("Titan response has no results[0].outputText")
         }
         let raw = result["completionReason"]?.stringValue
-        let reason: StopReason = switch raw {
-        case "FINISH": .complete
-        case "LENGTH": .length
-        case "STOP_CRITERIA_MET": .stopSequence
-        case "CONTENT_FILTERED": .contentFiltered
-        default: .unknown
-        }
+        let reason: StopReason =
+            switch raw {
+            case "FINISH": .complete
+            case "LENGTH": .length
+            case "STOP_CRITERIA_MET": .stopSequence
+            case "CONTENT_FILTERED": .contentFiltered
+            default: .unknown
+            }
         return InvokeResult(
             text: text, stopReason: reason, rawStopReason: raw,
             inputTokens: body["inputTextTokenCount"]?.intValue, outputTokens: result["tokenCount"]?.intValue)

@@ -22,8 +22,10 @@ public struct BedrockBackend: CustomizationBackend {
     let credentials: CredentialChain
     let sts: STSClient
 
-    public init(name: String, settings: BedrockSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
-                credentials: CredentialChain? = nil, logger: Logger) throws(CredentialsError) {
+    public init(
+        name: String, settings: BedrockSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        credentials: CredentialChain? = nil, logger: Logger
+    ) throws(CredentialsError) {
         var environment = environment
         if let profile = settings.awsProfile { environment["AWS_PROFILE"] = profile }
         // The roles the credentials assume are asked of the STS endpoint the table names, as
@@ -34,23 +36,30 @@ public struct BedrockBackend: CustomizationBackend {
         for service in [AWSService.s3, .bedrock, .bedrockRuntime, .sts] {
             if let url = settings.serviceEndpoints[service.configKey] { overrides[service] = url }
         }
-        let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
-                                         configuredServiceEndpoints: overrides, configuredCABundle: settings.caFile, environment: environment,
-                                         shared: shared)
-        let chain = credentials ?? CredentialChain.standard(environment: environment) { [logger] fetched in
-            // Which keys are in use, as `aws configure list` shows them: the source and the key id's end.
-            let until = fetched.expiration.map { ", valid until \($0)" } ?? ""
-            logger.info("backend '\(name)': AWS credentials from \(fetched.source) (key …\(fetched.credentials.accessKeyID.suffix(4)))\(until)")
-        }
+        let endpoints = try AWSEndpoints(
+            configuredRegion: settings.region, fips: settings.fips, configuredEndpoint: settings.endpointURL,
+            configuredServiceEndpoints: overrides, configuredCABundle: settings.caFile, environment: environment,
+            shared: shared)
+        let chain =
+            credentials
+            ?? CredentialChain.standard(environment: environment) { [logger] fetched in
+                // Which keys are in use, as `aws configure list` shows them: the source and the key id's end.
+                let until = fetched.expiration.map { ", valid until \($0)" } ?? ""
+                logger.info("backend '\(name)': AWS credentials from \(fetched.source) (key …\(fetched.credentials.accessKeyID.suffix(4)))\(until)")
+            }
         self.name = name
         self.settings = settings
         self.logger = logger
-        s3 = S3Client(client: AWSServiceClient(service: .s3, endpoints: endpoints, credentials: chain, http: HTTPTransport(timeout: .seconds(300), caFile: endpoints.caBundle)),
-                      forcePathStyle: settings.s3PathStyle, multipartThreshold: settings.multipartThresholdMiB << 20,
-                      partSize: settings.partSizeMiB << 20)
+        s3 = S3Client(
+            client: AWSServiceClient(
+                service: .s3, endpoints: endpoints, credentials: chain, http: HTTPTransport(timeout: .seconds(300), caFile: endpoints.caBundle)),
+            forcePathStyle: settings.s3PathStyle, multipartThreshold: settings.multipartThresholdMiB << 20,
+            partSize: settings.partSizeMiB << 20)
         control = BedrockClient(client: AWSServiceClient(service: .bedrock, endpoints: endpoints, credentials: chain))
-        runtime = BedrockRuntimeClient(client: AWSServiceClient(service: .bedrockRuntime, endpoints: endpoints, credentials: chain,
-                                                                http: HTTPTransport(timeout: .seconds(120), caFile: endpoints.caBundle)))
+        runtime = BedrockRuntimeClient(
+            client: AWSServiceClient(
+                service: .bedrockRuntime, endpoints: endpoints, credentials: chain,
+                http: HTTPTransport(timeout: .seconds(120), caFile: endpoints.caBundle)))
         limiter = InvokeLimiter(maximum: settings.invokeConcurrency)
         self.credentials = chain
         sts = STSClient(endpoints: endpoints)
@@ -88,9 +97,10 @@ public struct BedrockBackend: CustomizationBackend {
     func put(_ path: String, for upload: TrainingUpload, at name: String, sha256: String? = nil) async throws(BackendError) -> String {
         let location = S3Location(bucket: settings.bucket, key: settings.prefix).appending(upload.profile, upload.workflowID, name)
         do {
-            try await s3.uploadFile(path, to: location, contentType: "application/jsonl",
-                                    tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]),
-                                    expectedSHA256: sha256)
+            try await s3.uploadFile(
+                path, to: location, contentType: "application/jsonl",
+                tags: tags(["finetuned:workflow-id": upload.workflowID, "finetuned:profile": upload.profile]),
+                expectedSHA256: sha256)
         } catch {
             throw BedrockErrors.map(error, "upload to \(location)")
         }
@@ -126,16 +136,19 @@ public struct BedrockBackend: CustomizationBackend {
         }
         do {
             return try await control.createModelCustomizationJob(body)
-        } catch where BedrockErrors.isNameCollision(error) {
+        } catch  where BedrockErrors.isNameCollision(error) {
             let existing: ModelCustomizationJob
             do { existing = try await control.getModelCustomizationJob(request.jobName) } catch {
                 throw BedrockErrors.map(error, "look up the job named \(request.jobName)")
             }
             guard existing.clientRequestToken == request.clientRequestToken else {
-                throw .permanent("CreateModelCustomizationJob: \(error.code): \(error.message) A job named \(request.jobName) exists and was not created by this workflow (its client token differs); delete or rename it, or retry the workflow.")
+                throw .permanent(
+                    "CreateModelCustomizationJob: \(error.code): \(error.message) A job named \(request.jobName) exists and was not created by this workflow (its client token differs); delete or rename it, or retry the workflow."
+                )
             }
-            logger.notice("customization job \(request.jobName) already exists with this workflow's token: resuming it",
-                          metadata: ["job_arn": "\(existing.jobArn)"])
+            logger.notice(
+                "customization job \(request.jobName) already exists with this workflow's token: resuming it",
+                metadata: ["job_arn": "\(existing.jobArn)"])
             return existing.jobArn
         } catch {
             throw BedrockErrors.map(error, "CreateModelCustomizationJob")
@@ -152,7 +165,10 @@ public struct BedrockBackend: CustomizationBackend {
     /// without asking again by another route.
     public func stopJob(_ arn: String) async throws(BackendError) {
         let failure: AWSError
-        do { try await control.stopModelCustomizationJob(arn); return } catch { failure = error }
+        do {
+            try await control.stopModelCustomizationJob(arn)
+            return
+        } catch { failure = error }
         let mapped = BedrockErrors.map(failure, "StopModelCustomizationJob")
         switch mapped {
         case .notFound, .throttled, .transient: throw mapped
@@ -170,8 +186,9 @@ public struct BedrockBackend: CustomizationBackend {
         }
         // A failure message only means something once the job ended (moto sets one on every job).
         let ended = status == .failed || status == .stopped
-        return JobState(arn: job.jobArn, status: status, customModelARN: status == .completed ? job.outputModelArn : nil,
-                        message: ended ? job.failureMessage : job.statusDetails?.currentPhase, clientToken: job.clientRequestToken)
+        return JobState(
+            arn: job.jobArn, status: status, customModelARN: status == .completed ? job.outputModelArn : nil,
+            message: ended ? job.failureMessage : job.statusDetails?.currentPhase, clientToken: job.clientRequestToken)
     }
 
     // MARK: - Throughput
@@ -184,18 +201,21 @@ public struct BedrockBackend: CustomizationBackend {
     }
 
     public func createThroughput(_ request: ThroughputRequest) async throws(BackendError) -> String {
-        let body = CreateProvisionedModelThroughputRequest(clientRequestToken: request.clientRequestToken,
-                                                           modelUnits: max(request.modelUnits, settings.modelUnits),
-                                                           provisionedModelName: request.name, modelId: request.modelARN, tags: tags(request.tags))
+        let body = CreateProvisionedModelThroughputRequest(
+            clientRequestToken: request.clientRequestToken,
+            modelUnits: max(request.modelUnits, settings.modelUnits),
+            provisionedModelName: request.name, modelId: request.modelARN, tags: tags(request.tags))
         do {
             return try await control.createProvisionedModelThroughput(body)
-        } catch where BedrockErrors.isNameCollision(error) {
+        } catch  where BedrockErrors.isNameCollision(error) {
             let existing: ProvisionedModelThroughput
             do { existing = try await control.getProvisionedModelThroughput(request.name) } catch {
                 throw BedrockErrors.map(error, "look up the throughput named \(request.name)")
             }
             guard existing.modelArn == nil || existing.modelArn == request.modelARN else {
-                throw .permanent("CreateProvisionedModelThroughput: \(error.code): \(error.message) A throughput named \(request.name) serves another model (\(existing.modelArn ?? "?")).")
+                throw .permanent(
+                    "CreateProvisionedModelThroughput: \(error.code): \(error.message) A throughput named \(request.name) serves another model (\(existing.modelArn ?? "?"))."
+                )
             }
             return existing.provisionedModelArn
         } catch {
@@ -212,7 +232,8 @@ public struct BedrockBackend: CustomizationBackend {
     }
 
     public func deleteThroughput(_ arn: String) async throws(BackendError) {
-        try await deleting("DeleteProvisionedModelThroughput") { () async throws(AWSError) in try await control.deleteProvisionedModelThroughput(arn) }
+        try await deleting("DeleteProvisionedModelThroughput") { () async throws(AWSError) in try await control.deleteProvisionedModelThroughput(arn)
+        }
     }
 
     public func deleteCustomModel(_ arn: String) async throws(BackendError) {
@@ -247,13 +268,15 @@ public struct BedrockBackend: CustomizationBackend {
             tags: tags(request.tags), clientRequestToken: request.clientRequestToken)
         do {
             return try await control.createCustomModelDeployment(body)
-        } catch where BedrockErrors.isNameCollision(error) {
+        } catch  where BedrockErrors.isNameCollision(error) {
             let existing: CustomModelDeployment
             do { existing = try await control.getCustomModelDeployment(request.name) } catch {
                 throw BedrockErrors.map(error, "look up the deployment named \(request.name)")
             }
             guard existing.modelArn == request.modelARN else {
-                throw .permanent("CreateCustomModelDeployment: \(error.code): \(error.message) A deployment named \(request.name) serves another model (\(existing.modelArn ?? "?")).")
+                throw .permanent(
+                    "CreateCustomModelDeployment: \(error.code): \(error.message) A deployment named \(request.name) serves another model (\(existing.modelArn ?? "?"))."
+                )
             }
             return existing.customModelDeploymentArn
         } catch {
@@ -269,7 +292,8 @@ public struct BedrockBackend: CustomizationBackend {
         guard let text = deployment.status, let status = DeploymentState.Status(rawValue: text) else {
             throw .transient("GetCustomModelDeployment: unknown status '\(deployment.status ?? "none")' for \(deployment.customModelDeploymentArn)")
         }
-        return DeploymentState(arn: deployment.customModelDeploymentArn, status: status, message: deployment.failureMessage, modelARN: deployment.modelArn)
+        return DeploymentState(
+            arn: deployment.customModelDeploymentArn, status: status, message: deployment.failureMessage, modelARN: deployment.modelArn)
     }
 
     public func deleteDeployment(_ arn: String) async throws(BackendError) {
@@ -306,12 +330,19 @@ public struct BedrockBackend: CustomizationBackend {
 
     public func trainingMetrics(jobARN: String, archiveFolder: String) async -> [EpochMetrics] {
         guard let job = try? await control.getModelCustomizationJob(jobARN), let output = job.outputDataConfig.flatMap({ S3Location(uri: $0.s3Uri) }),
-              let id = jobARN.split(separator: "/").last else { return [] }
+            let id = jobARN.split(separator: "/").last
+        else { return [] }
         let root = output.appending("model-customization-job-\(id)")
         var files: [String: String] = [:]
-        for (name, location) in [(TrainingMetricsCSV.stepWiseName, root.appending("training_artifacts", TrainingMetricsCSV.stepWiseName)),
-                                 (TrainingMetricsCSV.validationName, root.appending("validation_artifacts", "post_fine_tuning_validation",
-                                                                                   TrainingMetricsCSV.validationName))] {
+        for (name, location) in [
+            (TrainingMetricsCSV.stepWiseName, root.appending("training_artifacts", TrainingMetricsCSV.stepWiseName)),
+            (
+                TrainingMetricsCSV.validationName,
+                root.appending(
+                    "validation_artifacts", "post_fine_tuning_validation",
+                    TrainingMetricsCSV.validationName)
+            ),
+        ] {
             do {
                 let body = try await s3.getObject(location)
                 try? FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true)

@@ -26,7 +26,9 @@ public struct ScriptedBackend: CustomizationBackend {
 
     /// One call: pace it, count it, inject the scheduled fault, or perform it. The count and
     /// the effect are saved together, so a fault schedule continues across daemon restarts.
-    private func perform<T: Sendable>(_ operation: String, _ body: @Sendable (inout ScriptState) -> Result<T, BackendError>) async throws(BackendError) -> T {
+    private func perform<T: Sendable>(_ operation: String, _ body: @Sendable (inout ScriptState) -> Result<T, BackendError>)
+        async throws(BackendError) -> T
+    {
         let delay = operation == "invoke" ? script.invokeDelayMilliseconds : script.delayMilliseconds
         if delay > 0 {
             do { try await Timers.sleep(for: .milliseconds(delay)) } catch { throw .transient("cancelled") }
@@ -89,10 +91,11 @@ public struct ScriptedBackend: CustomizationBackend {
                 return .failure(.permanent("ValidationException: a job named \(request.jobName) already exists"))
             }
             let arn = "arn:scripted:\(backend):job/\(request.jobName)"
-            state.jobs.append(ScriptState.Job(
-                name: request.jobName, arn: arn, token: request.clientRequestToken, customModelName: request.customModelName,
-                baseModel: request.baseModel, hyperparameters: request.hyperparameters, tags: request.tags,
-                status: "InProgress", polls: 0, customModelARN: nil))
+            state.jobs.append(
+                ScriptState.Job(
+                    name: request.jobName, arn: arn, token: request.clientRequestToken, customModelName: request.customModelName,
+                    baseModel: request.baseModel, hyperparameters: request.hyperparameters, tags: request.tags,
+                    status: "InProgress", polls: 0, customModelARN: nil))
             state.peakRunningJobs = max(state.peakRunningJobs, state.jobs.filter { $0.status == "InProgress" }.count)
             return .success(arn)
         }
@@ -123,11 +126,12 @@ public struct ScriptedBackend: CustomizationBackend {
 
     static func jobState(_ job: ScriptState.Job, message: String?) -> JobState {
         let status = JobState.Status(rawValue: job.status) ?? .inProgress
-        let detail: String? = switch status {
-        case .inProgress: "Training (poll \(job.polls))"
-        case .failed, .stopped: message
-        default: nil
-        }
+        let detail: String? =
+            switch status {
+            case .inProgress: "Training (poll \(job.polls))"
+            case .failed, .stopped: message
+            default: nil
+            }
         return JobState(arn: job.arn, status: status, customModelARN: job.customModelARN, message: detail, clientToken: job.token)
     }
 
@@ -141,9 +145,10 @@ public struct ScriptedBackend: CustomizationBackend {
 
     public func findThroughput(name: String) async throws(BackendError) -> ThroughputState? {
         try await perform("find_throughput") { state in
-            .success(state.throughputs.first { $0.name == name && !$0.deleted }.map {
-                ThroughputState(arn: $0.arn, status: ThroughputState.Status(rawValue: $0.status) ?? .creating, modelARN: $0.modelARN)
-            })
+            .success(
+                state.throughputs.first { $0.name == name && !$0.deleted }.map {
+                    ThroughputState(arn: $0.arn, status: ThroughputState.Status(rawValue: $0.status) ?? .creating, modelARN: $0.modelARN)
+                })
         }
     }
 
@@ -158,9 +163,10 @@ public struct ScriptedBackend: CustomizationBackend {
                 return .failure(.permanent("ValidationException: no custom model \(request.modelARN)"))
             }
             let arn = "arn:scripted:\(backend):provisioned-model/\(request.name)-\(state.throughputs.count + 1)"
-            state.throughputs.append(ScriptState.Throughput(
-                name: request.name, arn: arn, token: request.clientRequestToken, modelARN: request.modelARN,
-                status: "Creating", polls: 0, deleted: false, tags: request.tags))
+            state.throughputs.append(
+                ScriptState.Throughput(
+                    name: request.name, arn: arn, token: request.clientRequestToken, modelARN: request.modelARN,
+                    status: "Creating", polls: 0, deleted: false, tags: request.tags))
             state.peakLiveThroughputs = max(state.peakLiveThroughputs, state.liveThroughputs.count)
             return .success(arn)
         }
@@ -218,18 +224,21 @@ public struct ScriptedBackend: CustomizationBackend {
                 return .failure(.permanent("ValidationException: provisioned throughput \(modelID) is not in service"))
             }
             guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-                  let document = (object["document"] ?? object["prompt"] ?? object["inputText"]) as? String
+                let document = (object["document"] ?? object["prompt"] ?? object["inputText"]) as? String
             else { return .failure(.permanent("ValidationException: the body has no document")) }
             let sentences = document.split(whereSeparator: { $0 == "." }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let first = (sentences.first ?? document) + "."
             let last = (sentences.last ?? document) + "."
-            let text: String = switch (custom, script.customAnswers) {
-            case (false, _), (true, "same"): last
-            case (true, "worse"): "Nothing of note was reported in this text at all."
-            default: first
-            }
-            let answer: [String: Any] = ["summary": text, "selected": [], "input_words": document.split(separator: " ").count,
-                                         "output_words": text.split(separator: " ").count]
+            let text: String =
+                switch (custom, script.customAnswers) {
+                case (false, _), (true, "same"): last
+                case (true, "worse"): "Nothing of note was reported in this text at all."
+                default: first
+                }
+            let answer: [String: Any] = [
+                "summary": text, "selected": [], "input_words": document.split(separator: " ").count,
+                "output_words": text.split(separator: " ").count,
+            ]
             let data = (try? JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys])) ?? Data()
             return .success(String(decoding: data, as: UTF8.self))
         }

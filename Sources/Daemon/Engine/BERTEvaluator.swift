@@ -29,13 +29,16 @@ struct BERTEvaluator: WorkflowEvaluator {
         let items = try EvaluationSet.load(path: evaluationSet)
         let leakage = LeakageCheck(trainingPrompts: LeakageCheck.trainingPrompts(jsonl: trainingFile))
         let kept = items.filter { leakage.leak($0.prompt) == nil }
-        return EvaluationPlan(prompts: kept.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
-                              leaked: items.count - kept.count, source: evaluationSet)
+        return EvaluationPlan(
+            prompts: kept.map { EvaluationPrompt(line: $0.line, prompt: $0.prompt, reference: $0.reference) },
+            leaked: items.count - kept.count, source: evaluationSet)
     }
 
     /// The scores and the decision, computed where the model is loaded (the worker).
-    static func score(plan: EvaluationPlan, base: [String?], custom: [String?], settings: EvaluationSettings,
-                      encoder: BERTEncoder, tokenizer: WordPieceTokenizer) throws -> EvaluationResult {
+    static func score(
+        plan: EvaluationPlan, base: [String?], custom: [String?], settings: EvaluationSettings,
+        encoder: BERTEncoder, tokenizer: WordPieceTokenizer
+    ) throws -> EvaluationResult {
         guard base.count == plan.prompts.count, custom.count == plan.prompts.count else {
             throw MisalignedAnswers(description: "\(plan.prompts.count) prompts, but \(base.count) base and \(custom.count) custom answers")
         }
@@ -53,8 +56,9 @@ struct BERTEvaluator: WorkflowEvaluator {
             let c = scorer.score(customAnswers[i], references[i], idf: weights)
             scores.append(.init(index: index, baseF1: Double(b.f1), customF1: Double(c.f1)))
         }
-        let rule = DecisionRule(minImprovement: settings.minImprovement, confidence: settings.confidence,
-                                resamples: settings.resamples, minPrompts: settings.minPrompts)
+        let rule = DecisionRule(
+            minImprovement: settings.minImprovement, confidence: settings.confidence,
+            resamples: settings.resamples, minPrompts: settings.minPrompts)
         let decision = rule.decide(base: scores.map(\.baseF1), custom: scores.map(\.customF1))
         let summary = ScoreSummary(
             verdict: decision.verdict.rawValue, reason: decision.reason, prompts: decision.prompts,

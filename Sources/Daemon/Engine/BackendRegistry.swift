@@ -59,4 +59,3 @@ struct BackendUnavailable: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
-

@@ -1,13 +1,14 @@
 import AdapterKit
-#if canImport(CMalloc)
-import CMalloc
-#endif
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedInbox
 import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
+
+#if canImport(CMalloc)
+    import CMalloc
+#endif
 
 /// The engine's `WorkflowEnvironment`: the configuration in force (through the runtime, so a
 /// reload reaches workflows that start afterwards), the backends, the adapters and BERTScore.
@@ -43,7 +44,9 @@ struct DaemonEnvironment: WorkflowEnvironment {
         // by an older version fall back to the profile's sets.
         let evaluationCopy = copy(of: .evaluation, for: workflow.id)
         guard let evaluationSet = evaluationCopy ?? profile.profile.evaluationSet else {
-            throw SpecError("profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started")
+            throw SpecError(
+                "profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started"
+            )
         }
         // Admitted by this version (its evaluation set was copied): the validation set is the
         // copy admission checked, or none; a reload that added one since does not apply.
@@ -52,9 +55,10 @@ struct DaemonEnvironment: WorkflowEnvironment {
             let report = DropValidation.validate(path: validationSet, profile: profile, role: .validation, today: runtime.loader.today())
             if !report.isValid {
                 let first = report.problems.first { $0.severity == .error }
-                throw SpecError("the validation set \(validationSet) is not valid for \(profile.model.id): "
-                                + (first.map { ($0.line > 0 ? "line \($0.line): " : "") + $0.message } ?? "\(report.errorCount) errors")
-                                + "; nothing was started")
+                throw SpecError(
+                    "the validation set \(validationSet) is not valid for \(profile.model.id): "
+                        + (first.map { ($0.line > 0 ? "line \($0.line): " : "") + $0.message } ?? "\(report.errorCount) errors")
+                        + "; nothing was started")
             }
         }
         let stem = ResourceNaming.sanitize("finetuned-\(workflow.id)")
@@ -114,7 +118,7 @@ struct DaemonEnvironment: WorkflowEnvironment {
         await models.stop()
         await runtime.store.releaseMemory()
         #if canImport(CMalloc)
-        malloc_trim(0)
+            malloc_trim(0)
         #endif
     }
 }
@@ -126,14 +130,16 @@ struct SpecError: Error, CustomStringConvertible {
 
 extension InferenceSpec {
     init(_ settings: InferenceSettings) {
-        self.init(maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP, topK: settings.topK,
-                  stopSequences: settings.stopSequences)
+        self.init(
+            maxTokens: settings.maxTokens, temperature: settings.temperature, topP: settings.topP, topK: settings.topK,
+            stopSequences: settings.stopSequences)
     }
 }
 
 extension InferenceParameters {
     init(_ spec: InferenceSpec?) {
-        self.init(maxTokens: spec?.maxTokens, temperature: spec?.temperature, topP: spec?.topP, topK: spec?.topK,
-                  stopSequences: spec?.stopSequences ?? [])
+        self.init(
+            maxTokens: spec?.maxTokens, temperature: spec?.temperature, topP: spec?.topP, topK: spec?.topK,
+            stopSequences: spec?.stopSequences ?? [])
     }
 }

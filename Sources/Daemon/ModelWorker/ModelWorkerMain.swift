@@ -46,16 +46,20 @@ public enum ModelWorkerMain {
                 }
             case .summarize(let modelFile, let document, let budgetWords):
                 replies.answer {
-                    .summary(try LocalWork.summarize(model: try custom(modelFile), document: document, budgetWords: budgetWords,
-                                                     encoder: try model.sentenceEncoder()))
+                    .summary(
+                        try LocalWork.summarize(
+                            model: try custom(modelFile), document: document, budgetWords: budgetWords,
+                            encoder: try model.sentenceEncoder()))
                 }
             case .plan(let evaluationSet, let trainingFile):
                 replies.answer { .planned(try BERTEvaluator.plan(evaluationSet: evaluationSet, trainingFile: trainingFile)) }
             case .score(let plan, let base, let custom, let settings):
                 replies.answer {
                     let parts = try model.parts()
-                    return .scored(try BERTEvaluator.score(plan: plan, base: base, custom: custom, settings: settings,
-                                                           encoder: parts.encoder, tokenizer: parts.tokenizer))
+                    return .scored(
+                        try BERTEvaluator.score(
+                            plan: plan, base: base, custom: custom, settings: settings,
+                            encoder: parts.encoder, tokenizer: parts.tokenizer))
                 }
             case .train(let target):
                 guard training == nil else {
@@ -66,10 +70,12 @@ public enum ModelWorkerMain {
                 training = (stop, gate)
                 Thread {
                     Thread.current.name = "local-training"
-                    LocalWork.train(target, encoder: { try model.sentenceEncoder() }, stop: stop, logger: logger, afterEpoch: { epoch in
-                        replies.send(.epochSaved(epoch))
-                        gate.wait()
-                    })
+                    LocalWork.train(
+                        target, encoder: { try model.sentenceEncoder() }, stop: stop, logger: logger,
+                        afterEpoch: { epoch in
+                            replies.send(.epochSaved(epoch))
+                            gate.wait()
+                        })
                     replies.send(.trainingEnded)
                 }.start()
             case .proceed:

@@ -35,8 +35,8 @@ final class ModelWorkerProcess: Sendable {
     private let input: Int32
     private let output: Int32
     private let reader: Mutex<PipeLineReader>
-    private let writeLock = Mutex(false) // true once the input is closed
-    private let ending = Mutex<String?>(nil) // how it ended, once reaped
+    private let writeLock = Mutex(false)  // true once the input is closed
+    private let ending = Mutex<String?>(nil)  // how it ended, once reaped
     private let io: SerialWorker
 
     /// The variables a worker must not inherit: it is not the service systemd talks to.
@@ -50,11 +50,14 @@ final class ModelWorkerProcess: Sendable {
         guard ft_pipe(&toWorker) == 0 else { throw PipeError("pipe: \(String(cString: strerror(errno)))") }
         guard ft_pipe(&fromWorker) == 0 else {
             let reason = String(cString: strerror(errno))
-            close(toWorker[0]); close(toWorker[1])
+            close(toWorker[0])
+            close(toWorker[1])
             throw PipeError("pipe: \(reason)")
         }
         let arguments = [launcher.executable] + launcher.arguments(modelDirectory: modelDirectory)
-        let environment = (launcher.environment ?? ProcessInfo.processInfo.environment).filter { !Self.withheldEnvironment.contains($0.key) }.map { "\($0.key)=\($0.value)" }
+        let environment = (launcher.environment ?? ProcessInfo.processInfo.environment).filter { !Self.withheldEnvironment.contains($0.key) }.map {
+            "\($0.key)=\($0.value)"
+        }
         var pid: pid_t = 0
         let error = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
@@ -64,7 +67,8 @@ final class ModelWorkerProcess: Sendable {
         close(toWorker[0])
         close(fromWorker[1])
         guard error == 0 else {
-            close(toWorker[1]); close(fromWorker[0])
+            close(toWorker[1])
+            close(fromWorker[0])
             throw PipeError("cannot start the model worker \(launcher.executable): \(String(cString: strerror(error)))")
         }
         self.pid = pid
@@ -152,8 +156,10 @@ final class ModelWorkerProcess: Sendable {
             while true {
                 if waitpid(pid, &status, 0) >= 0 {
                     let signal = status & 0x7f
-                    how = signal == 0 ? "exited with status \((status >> 8) & 0xff)"
-                                      : "was killed by signal \(signal)\(status & 0x80 != 0 ? ", dumping core" : "")"
+                    how =
+                        signal == 0
+                        ? "exited with status \((status >> 8) & 0xff)"
+                        : "was killed by signal \(signal)\(status & 0x80 != 0 ? ", dumping core" : "")"
                     break
                 }
                 if errno != EINTR {

@@ -16,9 +16,10 @@ struct EmailChannel: OutboxDispatcher.Channel {
         let message = NotificationMessage(facts: facts).rfc5322(
             from: settings.from, to: settings.to, date: entry.createdAt,
             messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(host)", boundary: "finetuned-\(facts.workflowID)-\(entry.id ?? 0)")
-        let client = SMTPClient(.init(
-            host: settings.host, port: settings.port, security: SMTPClient.Security(rawValue: settings.security.rawValue) ?? .starttls,
-            username: settings.username, password: try settings.passwordFile.map(Secret.read), caFile: settings.caFile))
+        let client = SMTPClient(
+            .init(
+                host: settings.host, port: settings.port, security: SMTPClient.Security(rawValue: settings.security.rawValue) ?? .starttls,
+                username: settings.username, password: try settings.passwordFile.map(Secret.read), caFile: settings.caFile))
         do {
             try await client.send(from: Self.address(settings.from), to: settings.to.map(Self.address), message: message)
         } catch {

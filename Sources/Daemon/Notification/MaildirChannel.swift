@@ -24,7 +24,10 @@ struct MaildirChannel: OutboxDispatcher.Channel {
             throw ChannelError("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
         guard rename(temporary, path + "/new/" + unique) == 0 else {
             throw ChannelError("cannot move \(temporary) into \(path)/new: \(String(cString: strerror(errno)))")
         }

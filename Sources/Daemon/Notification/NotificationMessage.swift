@@ -29,13 +29,17 @@ struct NotificationMessage: Sendable, Equatable {
             rows.append(("Difference (custom − base)", String(format: "%+.4f", s.meanCustomF1 - s.meanBaseF1)))
             rows.append(("Confidence interval of the difference", String(format: "[%+.4f, %+.4f]", s.confidenceLow, s.confidenceHigh)))
             rows.append(("Resamples where custom wins", String(format: "%.1f%%", s.winShare * 100)))
-            rows.append(("Prompts scored", "\(s.prompts) (left out: \(s.excludedUnanswered) unanswered, \(s.excludedLeaked) also in the training data)"))
+            rows.append(
+                ("Prompts scored", "\(s.prompts) (left out: \(s.excludedUnanswered) unanswered, \(s.excludedLeaked) also in the training data)"))
             rows.append(("Verdict", s.verdict))
         }
         for (i, epoch) in (facts.trainingLoss ?? []).enumerated() {
-            rows.append((i == 0 ? "Training loss per epoch" : "",
-                         String(format: "epoch %d: train %.4f", epoch.epoch, epoch.trainingLoss)
-                            + (epoch.validationLoss.map { String(format: ", validation %.4f", $0) } ?? "")))
+            rows.append(
+                (
+                    i == 0 ? "Training loss per epoch" : "",
+                    String(format: "epoch %d: train %.4f", epoch.epoch, epoch.trainingLoss)
+                        + (epoch.validationLoss.map { String(format: ", validation %.4f", $0) } ?? "")
+                ))
         }
         if let job = facts.jobARN { rows.append(("Customization job", job)) }
         if let model = facts.customModelARN { rows.append(("Custom model", model + (facts.customModelRetained ? " (kept for retry)" : ""))) }
@@ -58,9 +62,11 @@ struct NotificationMessage: Sendable, Equatable {
 
         let width = rows.map(\.0.count).max() ?? 0
         let headline = OneLine.of(facts.headline)
-        text = headline + "\n\n"
+        text =
+            headline + "\n\n"
             + rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
-        html = "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(headline))</strong></p>\n<table>\n"
+        html =
+            "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(headline))</strong></p>\n<table>\n"
             + rows.map { "<tr><th align=\"left\">\(Self.escape($0.0))</th><td>\(Self.escape($0.1))</td></tr>" }.joined(separator: "\n")
             + "\n</table>\n</body></html>\n"
     }

@@ -110,14 +110,16 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
                 entry.lastError = "\(error)"
                 if Date().timeIntervalSince(entry.createdAt) > deadline {
                     entry.givenUpAt = Date()
-                    logger.error("notification undeliverable over \(entry.channel) after \(entry.attempts) attempts: \(error); it said: \(facts?.headline ?? entry.kind)",
-                                 metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
+                    logger.error(
+                        "notification undeliverable over \(entry.channel) after \(entry.attempts) attempts: \(error); it said: \(facts?.headline ?? entry.kind)",
+                        metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
                 } else {
                     let due = Date().addingTimeInterval(retry.delay(attempt: entry.attempts - 1).seconds)
                     entry.nextAttemptAt = due
                     next = min(next ?? due, due)
-                    logger.warning("notification over \(entry.channel) failed (attempt \(entry.attempts)), retrying: \(error)",
-                                   metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
+                    logger.warning(
+                        "notification over \(entry.channel) failed (attempt \(entry.attempts)), retrying: \(error)",
+                        metadata: ["workflow_id": "\(entry.workflowID ?? "")", "channel": "\(entry.channel)"])
                 }
             }
             do { try await store.updateNotification(entry) } catch {

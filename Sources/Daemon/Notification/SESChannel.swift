@@ -13,8 +13,10 @@ struct SESChannel: OutboxDispatcher.Channel {
     let environment: [String: String]
     var name: String { "ses" }
 
-    init(settings: SESSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
-         credentials: CredentialChain? = nil) {
+    init(
+        settings: SESSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        credentials: CredentialChain? = nil
+    ) {
         self.settings = settings
         self.environment = environment
         self.credentials = credentials ?? CredentialChain.standard(environment: environment)
@@ -22,9 +24,10 @@ struct SESChannel: OutboxDispatcher.Channel {
 
     func client() throws -> SESv2Client {
         let shared = try? SharedConfig.load(environment: environment)
-        let endpoints = try AWSEndpoints(configuredRegion: settings.region, fips: nil, configuredEndpoint: nil,
-                                         configuredServiceEndpoints: settings.endpointURL.map { [.sesv2: $0] } ?? [:],
-                                         environment: environment, shared: shared)
+        let endpoints = try AWSEndpoints(
+            configuredRegion: settings.region, fips: nil, configuredEndpoint: nil,
+            configuredServiceEndpoints: settings.endpointURL.map { [.sesv2: $0] } ?? [:],
+            environment: environment, shared: shared)
         return SESv2Client(client: AWSServiceClient(service: .sesv2, endpoints: endpoints, credentials: credentials))
     }
 
@@ -32,10 +35,12 @@ struct SESChannel: OutboxDispatcher.Channel {
         guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
         let message = NotificationMessage(facts: facts).rfc5322(
             from: settings.from, to: settings.to, date: entry.createdAt,
-            messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(ProcessInfo.processInfo.hostName)", boundary: "finetuned-\(facts.workflowID)-\(entry.id ?? 0)")
+            messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(ProcessInfo.processInfo.hostName)",
+            boundary: "finetuned-\(facts.workflowID)-\(entry.id ?? 0)")
         do {
-            _ = try await client().sendRawEmail(from: EmailChannel.address(settings.from), to: settings.to.map(EmailChannel.address),
-                                                message: message, configurationSet: settings.configurationSet)
+            _ = try await client().sendRawEmail(
+                from: EmailChannel.address(settings.from), to: settings.to.map(EmailChannel.address),
+                message: message, configurationSet: settings.configurationSet)
         } catch let error as AWSError {
             throw ChannelError("SES SendEmail: \(error.description)")
         }

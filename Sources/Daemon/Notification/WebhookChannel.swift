@@ -26,13 +26,16 @@ struct WebhookChannel: OutboxDispatcher.Channel {
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
         guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
         let body = Self.body(facts)
-        var headers = [("Content-Type", "application/json"), ("User-Agent", "finetuned"),
-                       ("X-Finetuned-Delivery", "\(entry.id ?? 0)"), ("X-Finetuned-Event", facts.kind)]
+        var headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "finetuned"),
+            ("X-Finetuned-Delivery", "\(entry.id ?? 0)"), ("X-Finetuned-Event", facts.kind),
+        ]
         if let secretFile = settings.secretFile {
             let secret = try Secret.read(secretFile)
             let timestamp = String(Int(Date().timeIntervalSince1970))
             headers.append(("X-Finetuned-Timestamp", timestamp))
-            headers.append(("X-Finetuned-Signature", "sha256=" + Self.signature(secret: secret, timestamp: timestamp, delivery: entry.id ?? 0, body: body)))
+            headers.append(
+                ("X-Finetuned-Signature", "sha256=" + Self.signature(secret: secret, timestamp: timestamp, delivery: entry.id ?? 0, body: body)))
         }
         let response = try await client.post(settings.url, headers: headers, body: body)
         guard (200..<300).contains(response.status) else {

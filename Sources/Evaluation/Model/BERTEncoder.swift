@@ -48,21 +48,27 @@ public final class BERTEncoder: @unchecked Sendable {
     }
 
     func linear(_ prefix: String, inputs: Int, outputs: Int) throws -> Linear {
-        Linear(weight: try weights.float32(prefix + ".weight", shape: [outputs, inputs]),
-               bias: try weights.float32(prefix + ".bias", shape: [outputs]), inputs: inputs, outputs: outputs)
+        Linear(
+            weight: try weights.float32(prefix + ".weight", shape: [outputs, inputs]),
+            bias: try weights.float32(prefix + ".bias", shape: [outputs]), inputs: inputs, outputs: outputs)
     }
 
     func norm(_ prefix: String) throws -> Norm {
-        Norm(gamma: try weights.float32(prefix + ".weight", shape: [configuration.hidden]),
-             beta: try weights.float32(prefix + ".bias", shape: [configuration.hidden]))
+        Norm(
+            gamma: try weights.float32(prefix + ".weight", shape: [configuration.hidden]),
+            beta: try weights.float32(prefix + ".bias", shape: [configuration.hidden]))
     }
 
-    func embeddingTables() throws -> (words: UnsafeBufferPointer<Float>, positions: UnsafeBufferPointer<Float>, types: UnsafeBufferPointer<Float>, norm: Norm) {
+    func embeddingTables() throws -> (
+        words: UnsafeBufferPointer<Float>, positions: UnsafeBufferPointer<Float>, types: UnsafeBufferPointer<Float>, norm: Norm
+    ) {
         let h = configuration.hidden
-        return (try weights.float32("embeddings.word_embeddings.weight", shape: [configuration.vocabulary, h]),
-                try weights.float32("embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h]),
-                try weights.float32("embeddings.token_type_embeddings.weight", shape: [2, h]),
-                try norm("embeddings.LayerNorm"))
+        return (
+            try weights.float32("embeddings.word_embeddings.weight", shape: [configuration.vocabulary, h]),
+            try weights.float32("embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h]),
+            try weights.float32("embeddings.token_type_embeddings.weight", shape: [2, h]),
+            try norm("embeddings.LayerNorm")
+        )
     }
 
     func layerWeights(_ i: Int) throws -> LayerWeights {
@@ -173,17 +179,19 @@ public final class BERTEncoder: @unchecked Sendable {
                 let offset = first + head * d
                 q.withUnsafeBufferPointer { qp in
                     k.withUnsafeBufferPointer { kp in
-                        blas.sgemm(transposeB: true, m: Int32(m), n: Int32(m), k: Int32(d), alpha: scale,
-                                   a: qp.baseAddress! + offset, lda: Int32(h), b: kp.baseAddress! + offset, ldb: Int32(h), beta: 0,
-                                   c: &scores, ldc: Int32(m))
+                        blas.sgemm(
+                            transposeB: true, m: Int32(m), n: Int32(m), k: Int32(d), alpha: scale,
+                            a: qp.baseAddress! + offset, lda: Int32(h), b: kp.baseAddress! + offset, ldb: Int32(h), beta: 0,
+                            c: &scores, ldc: Int32(m))
                     }
                 }
                 for row in 0..<m { softmax(&scores, offset: row * m, count: m) }
                 v.withUnsafeBufferPointer { vp in
                     context.withUnsafeMutableBufferPointer { cp in
-                        blas.sgemm(transposeB: false, m: Int32(m), n: Int32(d), k: Int32(m), alpha: 1,
-                                   a: scores, lda: Int32(m), b: vp.baseAddress! + offset, ldb: Int32(h), beta: 0,
-                                   c: cp.baseAddress! + offset, ldc: Int32(h))
+                        blas.sgemm(
+                            transposeB: false, m: Int32(m), n: Int32(d), k: Int32(m), alpha: 1,
+                            a: scores, lda: Int32(m), b: vp.baseAddress! + offset, ldb: Int32(h), beta: 0,
+                            c: cp.baseAddress! + offset, ldc: Int32(h))
                     }
                 }
             }
@@ -203,8 +211,9 @@ public final class BERTEncoder: @unchecked Sendable {
     private func apply(_ l: Linear, _ x: [Float], rows n: Int) -> [Float] {
         var y = [Float](repeating: 0, count: n * l.outputs)
         for r in 0..<n { for o in 0..<l.outputs { y[r * l.outputs + o] = l.bias[o] } }
-        blas.sgemm(transposeB: true, m: Int32(n), n: Int32(l.outputs), k: Int32(l.inputs), alpha: 1,
-                   a: x, lda: Int32(l.inputs), b: l.weight.baseAddress!, ldb: Int32(l.inputs), beta: 1, c: &y, ldc: Int32(l.outputs))
+        blas.sgemm(
+            transposeB: true, m: Int32(n), n: Int32(l.outputs), k: Int32(l.inputs), alpha: 1,
+            a: x, lda: Int32(l.inputs), b: l.weight.baseAddress!, ldb: Int32(l.inputs), beta: 1, c: &y, ldc: Int32(l.outputs))
         return y
     }
 
@@ -227,7 +236,10 @@ public final class BERTEncoder: @unchecked Sendable {
             for d in 0..<h { mean += x[base + d] }
             mean /= Float(h)
             var variance: Float = 0
-            for d in 0..<h { let c = x[base + d] - mean; variance += c * c }
+            for d in 0..<h {
+                let c = x[base + d] - mean
+                variance += c * c
+            }
             variance /= Float(h)
             let inverse = 1 / (variance + configuration.layerNormEpsilon).squareRoot()
             for d in 0..<h { x[base + d] = (x[base + d] - mean) * inverse * norm.gamma[d] + norm.beta[d] }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// OpenBLAS, opened when an encoder is built rather than linked, and closed again when the
 /// last encoder goes: an idle daemon (most of its life) then maps none of it, nor libgfortran,
@@ -10,10 +11,11 @@ import Synchronization
 /// workflow, which OpenBLAS frees only when it is unloaded). Only `cblas_sgemm` is used,
 /// row-major, single-threaded (see `BERTEncoder.hiddenStates(passes:)` for why).
 final class BLASLibrary: @unchecked Sendable {
-    typealias SGEMM = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
-        UnsafeMutablePointer<Float>?, Int32
-    ) -> Void
+    typealias SGEMM =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+            UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
 
     /// The CBLAS enumerations' values, fixed by the CBLAS interface.
@@ -67,8 +69,10 @@ final class BLASLibrary: @unchecked Sendable {
     }
 
     /// `C = alpha · A · op(B) + beta · C`, row-major, A not transposed.
-    func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float, a: UnsafePointer<Float>, lda: Int32,
-               b: UnsafePointer<Float>, ldb: Int32, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
+    func sgemm(
+        transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float, a: UnsafePointer<Float>, lda: Int32,
+        b: UnsafePointer<Float>, ldb: Int32, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32
+    ) {
         product(Self.rowMajor, Self.noTranspose, transposeB ? Self.transpose : Self.noTranspose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 }

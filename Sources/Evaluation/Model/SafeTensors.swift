@@ -40,8 +40,8 @@ public final class SafeTensors: @unchecked Sendable {
         var tensors: [String: TensorInfo] = [:]
         for (name, value) in object where name != "__metadata__" {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
-                  offsets[0] <= offsets[1], dataStart + offsets[1] <= length
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
+                offsets[0] <= offsets[1], dataStart + offsets[1] <= length
             else {
                 munmap(mapped, length)
                 throw SafeTensorsError.malformed(path, "tensor \(name) has an invalid entry")

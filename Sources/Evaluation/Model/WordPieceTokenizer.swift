@@ -92,7 +92,10 @@ public struct WordPieceTokenizer: Sendable {
             for scalar in lowered.unicodeScalars {
                 if scalar.properties.generalCategory == .nonspacingMark { continue }
                 if isPunctuation(scalar) {
-                    if !current.isEmpty { tokens.append(String(current)); current = String.UnicodeScalarView() }
+                    if !current.isEmpty {
+                        tokens.append(String(current))
+                        current = String.UnicodeScalarView()
+                    }
                     tokens.append(String(scalar))
                 } else {
                     current.append(scalar)
@@ -119,7 +122,7 @@ public struct WordPieceTokenizer: Sendable {
         if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) { return true }
         switch s.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
         default:
             return false

@@ -34,13 +34,14 @@ public enum AWSService: String, Sendable, CaseIterable {
     }
 
     func defaultHost(region: String, fips: Bool) -> String {
-        let prefix: String = switch self {
-        case .s3: "s3"
-        case .bedrock: "bedrock"
-        case .bedrockRuntime: "bedrock-runtime"
-        case .sesv2: "email"
-        case .sts: "sts"
-        }
+        let prefix: String =
+            switch self {
+            case .s3: "s3"
+            case .bedrock: "bedrock"
+            case .bedrockRuntime: "bedrock-runtime"
+            case .sesv2: "email"
+            case .sts: "sts"
+            }
         let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
         return "\(prefix)\(fips ? "-fips" : "").\(region).\(suffix)"
     }
@@ -63,9 +64,12 @@ public struct AWSEndpoints: Sendable, Equatable {
     public var caBundle: String?
     var urls: [AWSService: String]
 
-    public init(configuredRegion: String?, fips: Bool?, configuredEndpoint: String?, configuredServiceEndpoints: [AWSService: String],
-                configuredCABundle: String? = nil, environment: [String: String], shared: SharedConfig?) throws(CredentialsError) {
-        let region = configuredRegion.flatMap { $0.isEmpty ? nil : $0 }
+    public init(
+        configuredRegion: String?, fips: Bool?, configuredEndpoint: String?, configuredServiceEndpoints: [AWSService: String],
+        configuredCABundle: String? = nil, environment: [String: String], shared: SharedConfig?
+    ) throws(CredentialsError) {
+        let region =
+            configuredRegion.flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? shared?.region
@@ -78,14 +82,17 @@ public struct AWSEndpoints: Sendable, Equatable {
         self.region = region
         let useFIPS = fips ?? ((environment["AWS_USE_FIPS_ENDPOINT"] ?? shared?.settings["use_fips_endpoint"])?.lowercased() == "true")
         self.fips = useFIPS
-        let ignoreConfigured = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? shared?.settings["ignore_configured_endpoint_urls"])?
+        let ignoreConfigured =
+            (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? shared?.settings["ignore_configured_endpoint_urls"])?
             .lowercased() == "true"
         var urls: [AWSService: String] = [:]
         for service in AWSService.allCases {
             var candidates: [String?] = [configuredServiceEndpoints[service], configuredEndpoint]
             if !ignoreConfigured {
-                candidates += [environment["AWS_ENDPOINT_URL_" + service.environmentSuffix], environment["AWS_ENDPOINT_URL"],
-                               shared?.serviceEndpoints[service.configKey], shared?.endpointURL]
+                candidates += [
+                    environment["AWS_ENDPOINT_URL_" + service.environmentSuffix], environment["AWS_ENDPOINT_URL"],
+                    shared?.serviceEndpoints[service.configKey], shared?.endpointURL,
+                ]
             }
             var url = candidates.compactMap { $0 }.first { !$0.isEmpty } ?? "https://" + service.defaultHost(region: region, fips: useFIPS)
             while url.hasSuffix("/") { url.removeLast() }

@@ -71,9 +71,10 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         let fallback = HTTPStatusName.name(response.status)
         let requestID = response.header("x-amzn-requestid") ?? response.header("x-amz-request-id") ?? XMLText.first("RequestId", in: text)
         let retryAfter = response.header("retry-after").flatMap(retryDelay)
-        return AWSError(status: response.status, code: OneLine.of(code ?? fallback, limit: 100),
-                        message: message.map { OneLine.of($0, limit: 500) } ?? bodySummary(text, fallback: fallback),
-                        requestID: requestID.map { OneLine.of($0, limit: 100) }, retryAfter: retryAfter)
+        return AWSError(
+            status: response.status, code: OneLine.of(code ?? fallback, limit: 100),
+            message: message.map { OneLine.of($0, limit: 500) } ?? bodySummary(text, fallback: fallback),
+            requestID: requestID.map { OneLine.of($0, limit: 100) }, retryAfter: retryAfter)
     }
 
     /// `Retry-After` as RFC 9110 delay-seconds (digits only); an HTTP date, a fraction, `inf`

@@ -37,8 +37,10 @@ public struct AWSServiceClient: Sendable {
     public var retry: RetryPolicy
 
     /// - Parameter http: by default, 30 s per request, trusting the endpoints' CA bundle.
-    public init(service: AWSService, endpoints: AWSEndpoints, credentials: CredentialChain, http: HTTPTransport? = nil,
-                retry: RetryPolicy = RetryPolicy()) {
+    public init(
+        service: AWSService, endpoints: AWSEndpoints, credentials: CredentialChain, http: HTTPTransport? = nil,
+        retry: RetryPolicy = RetryPolicy()
+    ) {
         self.service = service
         self.endpoints = endpoints
         self.credentials = credentials
@@ -50,8 +52,10 @@ public struct AWSServiceClient: Sendable {
 
     /// Sends `method path?query` to the service's endpoint (or to `baseURL`, for S3's
     /// virtual-hosted buckets). `path` is as it goes on the wire, already percent-encoded.
-    public func send(_ method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [],
-                     baseURL: String? = nil) async throws(AWSError) -> HTTPResponse {
+    public func send(
+        _ method: String, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [],
+        baseURL: String? = nil
+    ) async throws(AWSError) -> HTTPResponse {
         let base = baseURL ?? endpoints.url(for: service)
         let target: HTTPTarget
         do { target = try HTTPTarget(base) } catch { throw AWSError(status: 0, code: "BadEndpoint", message: error.description) }
@@ -69,10 +73,12 @@ public struct AWSServiceClient: Sendable {
             }
             let signer = SigV4Signer(credentials: provided.credentials, region: region, service: service.signingName)
             let unsigned = [("Host", target.hostHeader)] + headers
-            let signed = signer.sign(SigV4Request(method: method, path: fullPath, query: query, headers: unsigned.map { ($0.0, $0.1) }, body: body),
-                                     date: Date(), signPayloadHeader: service == .s3)
-            let request = HTTPRequest(method: method, url: origin + fullPath + (query.isEmpty ? "" : "?" + query),
-                                      headers: unsigned + signed.headers.map { ($0.name, $0.value) }, body: body)
+            let signed = signer.sign(
+                SigV4Request(method: method, path: fullPath, query: query, headers: unsigned.map { ($0.0, $0.1) }, body: body),
+                date: Date(), signPayloadHeader: service == .s3)
+            let request = HTTPRequest(
+                method: method, url: origin + fullPath + (query.isEmpty ? "" : "?" + query),
+                headers: unsigned + signed.headers.map { ($0.name, $0.value) }, body: body)
             let failure: AWSError
             do {
                 let response = try await http.send(request)
@@ -94,17 +100,22 @@ public struct AWSServiceClient: Sendable {
     }
 
     /// A JSON API call: encodes the body, decodes the answer.
-    public func json<Response: Decodable>(_ method: String, path: String, query: String = "", body: (any Encodable)? = nil,
-                                          as type: Response.Type) async throws(AWSError) -> Response {
+    public func json<Response: Decodable>(
+        _ method: String, path: String, query: String = "", body: (any Encodable)? = nil,
+        as type: Response.Type
+    ) async throws(AWSError) -> Response {
         let response = try await jsonRaw(method, path: path, query: query, body: body)
         do { return try JSONDecoder().decode(Response.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body)) } catch {
-            throw AWSError(status: response.status, code: "UnreadableResponse",
-                           message: "\(service.configKey) answered \(method) \(path) with JSON finetuned cannot read: \(error)")
+            throw AWSError(
+                status: response.status, code: "UnreadableResponse",
+                message: "\(service.configKey) answered \(method) \(path) with JSON finetuned cannot read: \(error)")
         }
     }
 
-    public func jsonRaw(_ method: String, path: String, query: String = "", body: (any Encodable)? = nil,
-                        headers extra: [(String, String)] = []) async throws(AWSError) -> HTTPResponse {
+    public func jsonRaw(
+        _ method: String, path: String, query: String = "", body: (any Encodable)? = nil,
+        headers extra: [(String, String)] = []
+    ) async throws(AWSError) -> HTTPResponse {
         var bytes: [UInt8] = []
         if let body {
             let encoder = JSONEncoder()

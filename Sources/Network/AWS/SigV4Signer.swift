@@ -91,13 +91,19 @@ public struct SigV4Signer: Sendable {
         let token = credentials.sessionToken.map { (name: "X-Amz-Security-Token", value: $0) }
         // The token is signed unless the service wants it added afterwards.
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers + added + (signSessionToken ? token.map { [$0] } ?? [] : []))
-        let canonical = [request.method, canonicalURI(request.path), Self.canonicalQuery(request.query),
-                         canonicalHeaders, signedHeaders, payload].joined(separator: "\n")
+        let canonical = [
+            request.method, canonicalURI(request.path), Self.canonicalQuery(request.query),
+            canonicalHeaders, signedHeaders, payload,
+        ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let toSign = ["AWS4-HMAC-SHA256", amz, scope, SHA256.hash(data: Array(canonical.utf8)).hex].joined(separator: "\n")
         let signature = Self.hmac(key: signingKey(day: day), data: Array(toSign.utf8)).hex
         if let token { added.append(token) }
-        added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
+        added.append(
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
         return Signed(canonicalRequest: canonical, stringToSign: toSign, signature: signature, headers: added, query: request.query)
     }
 
@@ -107,8 +113,10 @@ public struct SigV4Signer: Sendable {
         let (amz, day) = Self.timestamps(date)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers)
-        var parameters = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
-                          ("X-Amz-Date", amz), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", signedHeaders)]
+        var parameters = [
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
+            ("X-Amz-Date", amz), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", signedHeaders),
+        ]
         if signSessionToken, let token = credentials.sessionToken { parameters.append(("X-Amz-Security-Token", token)) }
         let added = parameters.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
         let query = request.query.isEmpty ? added : request.query + "&" + added
@@ -141,12 +149,15 @@ public struct SigV4Signer: Sendable {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         for segment in segments {
             if segment == "." { continue }
-            if segment == ".." { if !output.isEmpty { output.removeLast() }; continue }
+            if segment == ".." {
+                if !output.isEmpty { output.removeLast() }
+                continue
+            }
             output.append(segment)
         }
         var result = "/" + output.joined(separator: "/")
         let last = segments.last
-        if path.hasSuffix("/") || last == "." || last == ".." , result != "/" { result += "/" }
+        if path.hasSuffix("/") || last == "." || last == "..", result != "/" { result += "/" }
         return result
     }
 
@@ -180,7 +191,7 @@ public struct SigV4Signer: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)

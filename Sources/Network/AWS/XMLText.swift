@@ -18,7 +18,10 @@ public enum XMLText {
         let close = "</\(name)>"
         while let open = rest.range(of: "<\(name)") {
             let afterName = rest[open.upperBound...]
-            guard let next = afterName.first, next == ">" || next == " " || next == "/" else { rest = afterName; continue }
+            guard let next = afterName.first, next == ">" || next == " " || next == "/" else {
+                rest = afterName
+                continue
+            }
             guard let tagEnd = afterName.firstIndex(of: ">") else { break }
             if afterName[afterName.startIndex..<tagEnd].hasSuffix("/") {  // <name/>
                 results.append("")
@@ -39,7 +42,10 @@ public enum XMLText {
         var rest = text[...]
         while let amp = rest.firstIndex(of: "&") {
             out += rest[..<amp]
-            guard let semi = rest[amp...].firstIndex(of: ";") else { out += rest[amp...]; return out }
+            guard let semi = rest[amp...].firstIndex(of: ";") else {
+                out += rest[amp...]
+                return out
+            }
             let entity = rest[rest.index(after: amp)..<semi]
             switch entity {
             case "amp": out += "&"
@@ -48,7 +54,8 @@ public enum XMLText {
             case "quot": out += "\""
             case "apos": out += "'"
             default:
-                let number = entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
+                let number =
+                    entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
                 if let number, let scalar = Unicode.Scalar(number) { out.unicodeScalars.append(scalar) } else { out += "&\(entity);" }
             }
             rest = rest[rest.index(after: semi)...]

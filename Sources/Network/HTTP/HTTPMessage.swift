@@ -45,15 +45,16 @@ public struct HTTPTarget: Sendable, Equatable {
 
     public init(_ url: String) throws(HTTPTransportError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
             throw .badURL(url)
         }
         secure = scheme == "https"
         self.host = host
         port = components.port ?? (secure ? 443 : 80)
-        pathAndQuery = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
+        pathAndQuery =
+            (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
             + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
         hostHeader = components.port.map { "\(host):\($0)" } ?? host
     }
 }
-

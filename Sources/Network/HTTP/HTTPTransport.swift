@@ -45,8 +45,9 @@ public struct HTTPTransport: Sendable {
             return try await Timers.withTimeout(timeout) {
                 let response = try await client.execute(prepared, deadline: .now() + TimeAmount(timeout))
                 let body = try await response.body.collect(upTo: limit)
-                return HTTPResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                                    body: Array(body.readableBytesView))
+                return HTTPResponse(
+                    status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                    body: Array(body.readableBytesView))
             }
         } catch {
             throw HTTPTransportError(error, limit: limit)

@@ -22,8 +22,10 @@ public struct SMTPClient: Sendable {
         public var clientName: String
         public var timeout: Duration
 
-        public init(host: String, port: Int, security: Security, username: String? = nil, password: String? = nil,
-                    caFile: String? = nil, clientName: String = ProcessInfo.processInfo.hostName, timeout: Duration = .seconds(30)) {
+        public init(
+            host: String, port: Int, security: Security, username: String? = nil, password: String? = nil,
+            caFile: String? = nil, clientName: String = ProcessInfo.processInfo.hostName, timeout: Duration = .seconds(30)
+        ) {
             self.host = host
             self.port = port
             self.security = security
@@ -77,8 +79,10 @@ final class SMTPSession: @unchecked Sendable {
     private let replies: AsyncThrowingStream<SMTPReply, Error>
     private var iterator: AsyncThrowingStream<SMTPReply, Error>.AsyncIterator
 
-    private init(channel: Channel, configuration: SMTPClient.Configuration, tls: NIOSSLContext?, startTLSWindow: StartTLSWindow,
-                 replies: AsyncThrowingStream<SMTPReply, Error>) {
+    private init(
+        channel: Channel, configuration: SMTPClient.Configuration, tls: NIOSSLContext?, startTLSWindow: StartTLSWindow,
+        replies: AsyncThrowingStream<SMTPReply, Error>
+    ) {
         self.startTLSWindow = startTLSWindow
         self.channel = channel
         self.configuration = configuration
@@ -230,8 +234,11 @@ final class SMTPSession: @unchecked Sendable {
         // The deadline closes the connection, which ends the reply stream.
         let timedOut = TimeoutFlag()
         let channel = self.channel
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000
-                                                                   + configuration.timeout.components.attoseconds / 1_000_000_000)) {
+        let timer = channel.eventLoop.scheduleTask(
+            in: .nanoseconds(
+                Int64(configuration.timeout.components.seconds) * 1_000_000_000
+                    + configuration.timeout.components.attoseconds / 1_000_000_000)
+        ) {
             timedOut.set()
             channel.close(promise: nil)
         }
@@ -250,7 +257,8 @@ final class SMTPSession: @unchecked Sendable {
     }
 
     static func failure(_ reply: SMTPReply, during: String) -> SMTPError {
-        reply.isTransient ? .transient(code: reply.code, text: reply.text, during: during)
+        reply.isTransient
+            ? .transient(code: reply.code, text: reply.text, during: during)
             : .permanent(code: reply.code, text: reply.text, during: during)
     }
 }

@@ -28,7 +28,8 @@ public enum SMTPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .transient(let code, let text, let during): "temporary SMTP failure \(code) after \(during): \(text)"
         case .permanent(let code, let text, let during): "SMTP refused with \(code) after \(during): \(text)"
         case .protocolViolation(let message): "the SMTP server broke the protocol: \(message)"
-        case .outcomeUnknown(let message): "the connection broke after the message was sent, before the server confirmed it (it may have been delivered): \(message)"
+        case .outcomeUnknown(let message):
+            "the connection broke after the message was sent, before the server confirmed it (it may have been delivered): \(message)"
         }
     }
 }

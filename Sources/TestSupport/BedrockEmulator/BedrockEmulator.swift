@@ -109,22 +109,32 @@ public actor BedrockEmulator {
             return Self.error(403, failure.code, failure.message)
         }
         if faults.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(faults.delayMilliseconds)) }
-        if faults.resets > 0 { faults.resets -= 1; return .dropConnection }
+        if faults.resets > 0 {
+            faults.resets -= 1
+            return .dropConnection
+        }
         if faults.throttle > 0 {
             faults.throttle -= 1
             return Self.error(429, "ThrottlingException", "Too many requests, please wait before trying again.", headers: [("Retry-After", "0")])
         }
-        if faults.serverErrors > 0 { faults.serverErrors -= 1; return Self.error(500, "InternalServerException", "Internal server error") }
+        if faults.serverErrors > 0 {
+            faults.serverErrors -= 1
+            return Self.error(500, "InternalServerException", "Internal server error")
+        }
         if faults.htmlServerErrors > 0 {
             faults.htmlServerErrors -= 1
             return .respond(status: 500, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(Self.errorPage.utf8))
         }
         if faults.badRequests > 0 {
             faults.badRequests -= 1
-            return .respond(status: 400, headers: [("Content-Type", "application/json")], body: Array(Self.json([
-                "__type": "com.amazonaws.bedrock#ValidationException",
-                "message": "1 validation error detected:\nValue at 'jobName' failed to satisfy constraint:\r\n  Member must match the pattern",
-            ]).utf8))
+            return .respond(
+                status: 400, headers: [("Content-Type", "application/json")],
+                body: Array(
+                    Self.json([
+                        "__type": "com.amazonaws.bedrock#ValidationException",
+                        "message":
+                            "1 validation error detected:\nValue at 'jobName' failed to satisfy constraint:\r\n  Member must match the pattern",
+                    ]).utf8))
         }
 
         let segments = request.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
@@ -189,12 +199,15 @@ public actor BedrockEmulator {
     }
 
     static func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = []) -> ServerAction {
-        .json(status, json(["message": message]), headers: [("x-amzn-ErrorType", code + ":http://internal.amazon.com/coral/com.amazon.bedrock/")] + headers)
+        .json(
+            status, json(["message": message]),
+            headers: [("x-amzn-ErrorType", code + ":http://internal.amazon.com/coral/com.amazon.bedrock/")] + headers)
     }
 
     static func json(_ object: Any) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8),
-               as: UTF8.self)
+        String(
+            decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8),
+            as: UTF8.self)
     }
 
     static func body(_ request: ReceivedRequest) -> [String: Any]? {

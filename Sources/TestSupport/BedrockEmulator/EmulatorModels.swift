@@ -119,18 +119,42 @@ public struct EmulatedFoundationModel: Sendable, Codable {
     public var customizations: [String]
 
     public static let catalogue: [EmulatedFoundationModel] = [
-        .init(id: "cohere.command-light-text-v14:7:4k", inferenceID: "cohere.command-light-text-v14", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
-        .init(id: "cohere.command-text-v14:7:4k", inferenceID: "cohere.command-text-v14", provider: "Cohere", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
-        .init(id: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"]),
-        .init(id: "meta.llama3-2-1b-instruct-v1:0:128k", inferenceID: "meta.llama3-2-1b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"]),
-        .init(id: "meta.llama2-13b-v1:0:4k", inferenceID: "meta.llama2-13b-v1", provider: "Meta", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
-        .init(id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "LEGACY", customizations: ["FINE_TUNING"]),
-        .init(id: "amazon.nova-micro-v1:0:128k", inferenceID: "amazon.nova-micro-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
-        .init(id: "amazon.nova-lite-v1:0:300k", inferenceID: "amazon.nova-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
-        .init(id: "amazon.nova-pro-v1:0:300k", inferenceID: "amazon.nova-pro-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
-        .init(id: "amazon.nova-2-lite-v1:0:256k", inferenceID: "us.amazon.nova-2-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE", customizations: ["FINE_TUNING"], onDemand: true),
+        .init(
+            id: "cohere.command-light-text-v14:7:4k", inferenceID: "cohere.command-light-text-v14", provider: "Cohere", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING"]),
+        .init(
+            id: "cohere.command-text-v14:7:4k", inferenceID: "cohere.command-text-v14", provider: "Cohere", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING"]),
+        .init(
+            id: "meta.llama3-1-8b-instruct-v1:0:128k", inferenceID: "meta.llama3-1-8b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING", "DISTILLATION"]),
+        .init(
+            id: "meta.llama3-2-1b-instruct-v1:0:128k", inferenceID: "meta.llama3-2-1b-instruct-v1:0", provider: "Meta", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING"]),
+        .init(
+            id: "meta.llama2-13b-v1:0:4k", inferenceID: "meta.llama2-13b-v1", provider: "Meta", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(
+            id: "amazon.titan-text-lite-v1:0:4k", inferenceID: "amazon.titan-text-lite-v1", provider: "Amazon", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(
+            id: "amazon.titan-text-express-v1:0:8k", inferenceID: "amazon.titan-text-express-v1", provider: "Amazon", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING", "CONTINUED_PRE_TRAINING"]),
+        .init(
+            id: "amazon.titan-text-premier-v1:0:32k", inferenceID: "amazon.titan-text-premier-v1:0", provider: "Amazon", lifecycle: "LEGACY",
+            customizations: ["FINE_TUNING"]),
+        .init(
+            id: "amazon.nova-micro-v1:0:128k", inferenceID: "amazon.nova-micro-v1:0", provider: "Amazon", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(
+            id: "amazon.nova-lite-v1:0:300k", inferenceID: "amazon.nova-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(
+            id: "amazon.nova-pro-v1:0:300k", inferenceID: "amazon.nova-pro-v1:0", provider: "Amazon", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING", "DISTILLATION"], onDemand: true),
+        .init(
+            id: "amazon.nova-2-lite-v1:0:256k", inferenceID: "us.amazon.nova-2-lite-v1:0", provider: "Amazon", lifecycle: "ACTIVE",
+            customizations: ["FINE_TUNING"], onDemand: true),
     ]
 
     /// Custom models of this base can be served by a custom model deployment.
@@ -141,7 +165,9 @@ public struct EmulatedFoundationModel: Sendable, Codable {
         "amazon.nova-micro-v1:0:128k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
         "amazon.nova-lite-v1:0:300k": ["amazon.nova-pro-v1:0", "amazon.nova-premier-v1:0"],
         "amazon.nova-pro-v1:0:300k": ["amazon.nova-premier-v1:0"],
-        "meta.llama3-1-8b-instruct-v1:0:128k": ["meta.llama3-1-405b-instruct-v1:0", "meta.llama3-1-70b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0"],
+        "meta.llama3-1-8b-instruct-v1:0:128k": [
+            "meta.llama3-1-405b-instruct-v1:0", "meta.llama3-1-70b-instruct-v1:0", "meta.llama3-3-70b-instruct-v1:0",
+        ],
     ]
 
     init(id: String, inferenceID: String, provider: String, lifecycle: String, customizations: [String], onDemand: Bool = false) {

@@ -24,11 +24,14 @@ extension BedrockEmulator {
         guard let role = body["roleArn"] as? String, role.hasPrefix("arn:") else {
             return Self.error(400, "ValidationException", "roleArn is required")
         }
-        guard let base = body["baseModelIdentifier"] as? String, EmulatedFoundationModel.catalogue.contains(where: { $0.id == base || base.hasPrefix($0.id) }) else {
+        guard let base = body["baseModelIdentifier"] as? String,
+            EmulatedFoundationModel.catalogue.contains(where: { $0.id == base || base.hasPrefix($0.id) })
+        else {
             return Self.error(400, "ValidationException", "The provided base model identifier is not supported for customization.")
         }
         guard let training = (body["trainingDataConfig"] as? [String: Any])?["s3Uri"] as? String, training.hasPrefix("s3://"),
-              let output = (body["outputDataConfig"] as? [String: Any])?["s3Uri"] as? String, output.hasPrefix("s3://") else {
+            let output = (body["outputDataConfig"] as? [String: Any])?["s3Uri"] as? String, output.hasPrefix("s3://")
+        else {
             return Self.error(400, "ValidationException", "trainingDataConfig.s3Uri and outputDataConfig.s3Uri must be S3 URIs")
         }
         guard let hyper = body["hyperParameters"] as? [String: Any], hyper.values.allSatisfy({ $0 is String }) else {
@@ -44,9 +47,11 @@ extension BedrockEmulator {
         var teacher: String?
         if type == "DISTILLATION" {
             guard let config = body["customizationConfig"] as? [String: Any], config.keys.count == 1,
-                  let distillation = config["distillationConfig"] as? [String: Any],
-                  let id = (distillation["teacherModelConfig"] as? [String: Any])?["teacherModelIdentifier"] as? String else {
-                return Self.error(400, "ValidationException", "DISTILLATION needs customizationConfig.distillationConfig.teacherModelConfig.teacherModelIdentifier")
+                let distillation = config["distillationConfig"] as? [String: Any],
+                let id = (distillation["teacherModelConfig"] as? [String: Any])?["teacherModelIdentifier"] as? String
+            else {
+                return Self.error(
+                    400, "ValidationException", "DISTILLATION needs customizationConfig.distillationConfig.teacherModelConfig.teacherModelIdentifier")
             }
             guard EmulatedFoundationModel.teachers[base]?.contains(id) == true else {
                 return Self.error(400, "ValidationException", "\(id) cannot be the teacher of \(base).")
@@ -93,8 +98,10 @@ extension BedrockEmulator {
             "trainingDataConfig": ["s3Uri": job.trainingURI], "outputDataConfig": ["s3Uri": job.outputURI],
             "validationDataConfig": ["validators": job.validationURI.map { [["s3Uri": $0]] } ?? []],
             "customizationType": "FINE_TUNING",
-            "statusDetails": ["validationDetails": ["status": "Completed"], "dataProcessingDetails": ["status": "Completed"],
-                              "trainingDetails": ["status": job.status == "InProgress" ? "InProgress" : job.status]],
+            "statusDetails": [
+                "validationDetails": ["status": "Completed"], "dataProcessingDetails": ["status": "Completed"],
+                "trainingDetails": ["status": job.status == "InProgress" ? "InProgress" : job.status],
+            ],
         ]
         if let model = job.outputModelARN { object["outputModelArn"] = model }
         if let message = job.failureMessage { object["failureMessage"] = message }
@@ -109,9 +116,10 @@ extension BedrockEmulator {
             return
         }
         let job = jobs[index]
-        let model = EmulatedModel(name: job.customModelName,
-                                  arn: "arn:aws:bedrock:\(region):\(account):custom-model/\(job.baseModel)/\(nextID())",
-                                  baseModel: job.baseModel, jobARN: job.arn)
+        let model = EmulatedModel(
+            name: job.customModelName,
+            arn: "arn:aws:bedrock:\(region):\(account):custom-model/\(job.baseModel)/\(nextID())",
+            baseModel: job.baseModel, jobARN: job.arn)
         models.append(model)
         created(model.arn)
         jobs[index].status = "Completed"
@@ -130,8 +138,9 @@ extension BedrockEmulator {
             validation += "\((epoch + 1) * 3),\(epoch),\(loss),\(exp(loss))\n"
         }
         _ = try? await store.putObject(root.appending("training_artifacts", "step_wise_training_metrics.csv"), body: Array(steps.utf8))
-        _ = try? await store.putObject(root.appending("validation_artifacts", "post_fine_tuning_validation", "validation_metrics.csv"),
-                                   body: Array(validation.utf8))
+        _ = try? await store.putObject(
+            root.appending("validation_artifacts", "post_fine_tuning_validation", "validation_metrics.csv"),
+            body: Array(validation.utf8))
     }
 
     func stopJob(_ identifier: String) -> ServerAction {
@@ -155,9 +164,13 @@ extension BedrockEmulator {
         guard let model = modelIndex(identifier).map({ models[$0] }), !hidden(model.arn) else {
             return Self.error(404, "ResourceNotFoundException", "The specified model \(identifier) could not be found.")
         }
-        return .json(200, Self.json(["modelArn": model.arn, "modelName": model.name, "jobArn": model.jobARN, "modelStatus": "Active",
-                                     "baseModelArn": "arn:aws:bedrock:\(region)::foundation-model/\(model.baseModel)",
-                                     "creationTime": Self.timestamp()]))
+        return .json(
+            200,
+            Self.json([
+                "modelArn": model.arn, "modelName": model.name, "jobArn": model.jobARN, "modelStatus": "Active",
+                "baseModelArn": "arn:aws:bedrock:\(region)::foundation-model/\(model.baseModel)",
+                "creationTime": Self.timestamp(),
+            ]))
     }
 
     func deleteModel(_ identifier: String) -> ServerAction {
@@ -176,20 +189,28 @@ extension BedrockEmulator {
     }
 
     func getFoundationModel(_ identifier: String) -> ServerAction {
-        guard let model = EmulatedFoundationModel.catalogue.first(where: { $0.id == identifier || identifier.hasPrefix($0.id) || $0.id.hasPrefix(identifier + ":") })
+        guard
+            let model = EmulatedFoundationModel.catalogue.first(where: {
+                $0.id == identifier || identifier.hasPrefix($0.id) || $0.id.hasPrefix(identifier + ":")
+            })
         else { return Self.error(404, "ResourceNotFoundException", "The model \(identifier) does not exist.") }
-        return .json(200, Self.json(["modelDetails": [
-            "modelArn": "arn:aws:bedrock:\(region)::foundation-model/\(model.id)", "modelId": model.id, "providerName": model.provider,
-            "customizationsSupported": model.customizations, "modelLifecycle": ["status": model.lifecycle],
-            "inferenceTypesSupported": ["PROVISIONED"],
-        ]]))
+        return .json(
+            200,
+            Self.json([
+                "modelDetails": [
+                    "modelArn": "arn:aws:bedrock:\(region)::foundation-model/\(model.id)", "modelId": model.id, "providerName": model.provider,
+                    "customizationsSupported": model.customizations, "modelLifecycle": ["status": model.lifecycle],
+                    "inferenceTypesSupported": ["PROVISIONED"],
+                ]
+            ]))
     }
 
     // MARK: Provisioned throughput
 
     func createThroughput(_ request: ReceivedRequest) -> ServerAction {
         guard let body = Self.body(request), let name = body["provisionedModelName"] as? String, Self.matches(name, Self.modelNamePattern),
-              let modelID = body["modelId"] as? String, let units = body["modelUnits"] as? Int, units >= 1 else {
+            let modelID = body["modelId"] as? String, let units = body["modelUnits"] as? Int, units >= 1
+        else {
             return Self.error(400, "ValidationException", "provisionedModelName, modelId and modelUnits are required")
         }
         let token = body["clientRequestToken"] as? String ?? ""
@@ -203,12 +224,14 @@ extension BedrockEmulator {
             return Self.error(404, "ResourceNotFoundException", "The specified model \(modelID) could not be found.")
         }
         if throughputs.count >= faults.throughputQuota {
-            return Self.error(400, "ServiceQuotaExceededException",
-                              "You have exceeded the number of model units for no-commitment provisioned throughput. Request a quota increase.")
+            return Self.error(
+                400, "ServiceQuotaExceededException",
+                "You have exceeded the number of model units for no-commitment provisioned throughput. Request a quota increase.")
         }
-        let throughput = EmulatedThroughput(name: name, arn: "arn:aws:bedrock:\(region):\(account):provisioned-model/\(nextID())", token: token,
-                                            modelARN: model.arn, modelUnits: units, commitment: body["commitmentDuration"] as? String,
-                                            tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
+        let throughput = EmulatedThroughput(
+            name: name, arn: "arn:aws:bedrock:\(region):\(account):provisioned-model/\(nextID())", token: token,
+            modelARN: model.arn, modelUnits: units, commitment: body["commitmentDuration"] as? String,
+            tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
         throughputs.append(throughput)
         created(throughput.arn)
         return .json(201, Self.json(["provisionedModelArn": throughput.arn]))
@@ -225,11 +248,13 @@ extension BedrockEmulator {
         throughputs[index].polls += 1
         if throughputs[index].status == "Creating", throughputs[index].polls >= throughputPolls { throughputs[index].status = "InService" }
         let t = throughputs[index]
-        return .json(200, Self.json([
-            "provisionedModelArn": t.arn, "provisionedModelName": t.name, "modelArn": t.modelARN, "desiredModelArn": t.modelARN,
-            "modelUnits": t.modelUnits, "desiredModelUnits": t.modelUnits, "status": t.status,
-            "creationTime": Self.timestamp(), "lastModifiedTime": Self.timestamp(),
-        ]))
+        return .json(
+            200,
+            Self.json([
+                "provisionedModelArn": t.arn, "provisionedModelName": t.name, "modelArn": t.modelARN, "desiredModelArn": t.modelARN,
+                "modelUnits": t.modelUnits, "desiredModelUnits": t.modelUnits, "status": t.status,
+                "creationTime": Self.timestamp(), "lastModifiedTime": Self.timestamp(),
+            ]))
     }
 
     func deleteThroughput(_ identifier: String) -> ServerAction {
@@ -245,7 +270,8 @@ extension BedrockEmulator {
 
     func createDeployment(_ request: ReceivedRequest) -> ServerAction {
         guard let body = Self.body(request), let name = body["modelDeploymentName"] as? String, Self.matches(name, Self.modelNamePattern),
-              let modelARN = body["modelArn"] as? String else {
+            let modelARN = body["modelArn"] as? String
+        else {
             return Self.error(400, "ValidationException", "modelDeploymentName and modelArn are required")
         }
         let token = body["clientRequestToken"] as? String ?? ""
@@ -261,8 +287,9 @@ extension BedrockEmulator {
         guard EmulatedFoundationModel.catalogue.first(where: { model.baseModel.hasPrefix($0.id) })?.onDemand == true else {
             return Self.error(400, "ValidationException", "On-demand deployment is not supported for models customized from \(model.baseModel).")
         }
-        let deployment = EmulatedDeployment(name: name, arn: "arn:aws:bedrock:\(region):\(account):custom-model-deployment/\(nextID())",
-                                            token: token, modelARN: model.arn, tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
+        let deployment = EmulatedDeployment(
+            name: name, arn: "arn:aws:bedrock:\(region):\(account):custom-model-deployment/\(nextID())",
+            token: token, modelARN: model.arn, tags: Self.tags(body["tags"]), status: "Creating", polls: 0)
         deployments.append(deployment)
         created(deployment.arn)
         return .json(202, Self.json(["customModelDeploymentArn": deployment.arn]))
@@ -297,8 +324,10 @@ extension BedrockEmulator {
     /// The list's summaries name the deployment `customModelDeploymentName` (Get says `modelDeploymentName`).
     func listDeployments(_ request: ReceivedRequest) -> ServerAction {
         let summaries: [[String: Any]] = deployments.map {
-            ["customModelDeploymentArn": $0.arn, "customModelDeploymentName": $0.name, "modelArn": $0.modelARN, "status": $0.status,
-             "createdAt": Self.timestamp(), "lastUpdatedAt": Self.timestamp()]
+            [
+                "customModelDeploymentArn": $0.arn, "customModelDeploymentName": $0.name, "modelArn": $0.modelARN, "status": $0.status,
+                "createdAt": Self.timestamp(), "lastUpdatedAt": Self.timestamp(),
+            ]
         }
         return .json(200, Self.json(["modelDeploymentSummaries": summaries]))
     }
@@ -353,7 +382,8 @@ extension BedrockEmulator {
                 return Self.error(400, "ValidationException", "This model doesn't support the Converse API.")
             }
             guard let body = Self.body(request), let messages = body["messages"] as? [[String: Any]], messages.first?["role"] as? String == "user",
-                  let prompt = (messages.first?["content"] as? [[String: Any]])?.compactMap({ $0["text"] as? String }).first else {
+                let prompt = (messages.first?["content"] as? [[String: Any]])?.compactMap({ $0["text"] as? String }).first
+            else {
                 return Self.error(400, "ValidationException", "Malformed Converse request: messages must start with a user turn holding text")
             }
             if let config = body["inferenceConfig"] as? [String: Any], let maxTokens = config["maxTokens"] as? Int, maxTokens < 1 {
@@ -361,10 +391,12 @@ extension BedrockEmulator {
             }
             let text = answer(prompt: prompt, custom: custom)
             let input = prompt.split(separator: " ").count, output = text.split(separator: " ").count
-            return .json(200, Self.json([
-                "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
-                "usage": ["inputTokens": input, "outputTokens": output, "totalTokens": input + output], "metrics": ["latencyMs": 5],
-            ]))
+            return .json(
+                200,
+                Self.json([
+                    "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
+                    "usage": ["inputTokens": input, "outputTokens": output, "totalTokens": input + output], "metrics": ["latencyMs": 5],
+                ]))
         }
         guard let body = Self.body(request), let prompt = Self.prompt(of: body, family: family) else {
             return Self.error(400, "ValidationException", "Malformed input request: the \(family) body needs \(Self.promptField(family))")
@@ -373,19 +405,30 @@ extension BedrockEmulator {
         let words = text.split(separator: " ").count
         switch family {
         case "cohere":
-            return .json(200, Self.json(["id": nextID(), "prompt": prompt, "generations": [["id": nextID(), "text": text, "finish_reason": "COMPLETE"]]]))
+            return .json(
+                200, Self.json(["id": nextID(), "prompt": prompt, "generations": [["id": nextID(), "text": text, "finish_reason": "COMPLETE"]]]))
         case "meta":
-            return .json(200, Self.json(["generation": text, "prompt_token_count": prompt.split(separator: " ").count,
-                                         "generation_token_count": words, "stop_reason": "stop"]))
+            return .json(
+                200,
+                Self.json([
+                    "generation": text, "prompt_token_count": prompt.split(separator: " ").count,
+                    "generation_token_count": words, "stop_reason": "stop",
+                ]))
         case "nova":
             let input = prompt.split(separator: " ").count
-            return .json(200, Self.json([
-                "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
-                "usage": ["inputTokens": input, "outputTokens": words, "totalTokens": input + words], "metrics": ["latencyMs": 5],
-            ]))
+            return .json(
+                200,
+                Self.json([
+                    "output": ["message": ["role": "assistant", "content": [["text": text]]]], "stopReason": "end_turn",
+                    "usage": ["inputTokens": input, "outputTokens": words, "totalTokens": input + words], "metrics": ["latencyMs": 5],
+                ]))
         default:
-            return .json(200, Self.json(["inputTextTokenCount": prompt.split(separator: " ").count,
-                                         "results": [["tokenCount": words, "outputText": text, "completionReason": "FINISH"]]]))
+            return .json(
+                200,
+                Self.json([
+                    "inputTextTokenCount": prompt.split(separator: " ").count,
+                    "results": [["tokenCount": words, "outputText": text, "completionReason": "FINISH"]],
+                ]))
         }
     }
 
@@ -396,7 +439,8 @@ extension BedrockEmulator {
         case "titan": return body["inputText"] as? String
         case "nova":
             guard body["schemaVersion"] as? String == "messages-v1", let messages = body["messages"] as? [[String: Any]],
-                  messages.first?["role"] as? String == "user", let content = messages.first?["content"] as? [[String: Any]] else { return nil }
+                messages.first?["role"] as? String == "user", let content = messages.first?["content"] as? [[String: Any]]
+            else { return nil }
             return content.compactMap { $0["text"] as? String }.first
         default: return body["prompt"] as? String
         }
@@ -432,16 +476,19 @@ extension BedrockEmulator {
                 var deletedThroughputs: [String], deletedModels: [String], invocations: [String: Int], signatureFailures: Int
                 var deployments: [EmulatedDeployment], deletedDeployments: [String], conversations: [String: Int]
             }
-            let state = State(jobs: jobs, throughputs: throughputs, models: models, deletedThroughputs: deletedThroughputs,
-                              deletedModels: deletedModels, invocations: invocations, signatureFailures: signatureFailures,
-                              deployments: deployments, deletedDeployments: deletedDeployments, conversations: conversations)
+            let state = State(
+                jobs: jobs, throughputs: throughputs, models: models, deletedThroughputs: deletedThroughputs,
+                deletedModels: deletedModels, invocations: invocations, signatureFailures: signatureFailures,
+                deployments: deployments, deletedDeployments: deletedDeployments, conversations: conversations)
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array((try? encoder.encode(state)) ?? Data()))
         case ("POST", "/_emulator/faults"):
             guard let faults = try? JSONDecoder().decode(EmulatorFaults.self, from: Data(request.body)) else { return .text(400, "bad faults") }
             self.faults = faults
             return .json(200, "{}")
         case ("POST", "/_emulator/answers"):
-            guard let mode = EmulatedAnswers(rawValue: request.text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return .text(400, "better, worse or same") }
+            guard let mode = EmulatedAnswers(rawValue: request.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                return .text(400, "better, worse or same")
+            }
             answers = mode
             return .json(200, "{}")
         default:

@@ -6,7 +6,8 @@ import Foundation
 /// also drives the emulator with botocore to show that what botocore signs passes here too.
 enum SignatureCheck {
     /// nil when the signature is right; otherwise why not, in the service's words.
-    static func failure(_ request: ReceivedRequest, secrets: [String: String], region: String, now: Date = Date()) -> (code: String, message: String)? {
+    static func failure(_ request: ReceivedRequest, secrets: [String: String], region: String, now: Date = Date()) -> (code: String, message: String)?
+    {
         guard let authorization = request.header("Authorization"), authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
             return ("MissingAuthenticationTokenException", "Missing Authentication Token")
         }
@@ -35,12 +36,15 @@ enum SignatureCheck {
         let added: Set<String> = ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
         let headers = request.headers.filter { signed.contains($0.0.lowercased()) && !added.contains($0.0.lowercased()) }
         let token = request.header("X-Amz-Security-Token")
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyID: scope[0], secretAccessKey: secret, sessionToken: token),
-                                 region: scope[2], service: scope[3])
-        let expected = signer.sign(SigV4Request(method: request.method, path: request.path, query: request.query,
-                                                headers: headers.map { ($0.0, $0.1) }, body: request.body),
-                                   date: date, signPayloadHeader: signed.contains("x-amz-content-sha256"),
-                                   signSessionToken: signed.contains("x-amz-security-token"))
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(accessKeyID: scope[0], secretAccessKey: secret, sessionToken: token),
+            region: scope[2], service: scope[3])
+        let expected = signer.sign(
+            SigV4Request(
+                method: request.method, path: request.path, query: request.query,
+                headers: headers.map { ($0.0, $0.1) }, body: request.body),
+            date: date, signPayloadHeader: signed.contains("x-amz-content-sha256"),
+            signSessionToken: signed.contains("x-amz-security-token"))
         guard expected.signature == signature else {
             return ("InvalidSignatureException", "The request signature we calculated does not match the signature you provided.")
         }

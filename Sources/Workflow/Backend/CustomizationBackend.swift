@@ -125,9 +125,11 @@ public struct JobRequest: Sendable, Equatable {
     /// For distillation: the teacher whose answers the job trains on (nil: fine-tuning).
     public var teacherModel: String?
 
-    public init(jobName: String, customModelName: String, baseModel: String, trainingDataURI: String,
-                hyperparameters: [String: String], clientRequestToken: String, tags: [String: String], validationDataURI: String? = nil,
-                teacherModel: String? = nil) {
+    public init(
+        jobName: String, customModelName: String, baseModel: String, trainingDataURI: String,
+        hyperparameters: [String: String], clientRequestToken: String, tags: [String: String], validationDataURI: String? = nil,
+        teacherModel: String? = nil
+    ) {
         self.teacherModel = teacherModel
         self.validationDataURI = validationDataURI
         self.jobName = jobName

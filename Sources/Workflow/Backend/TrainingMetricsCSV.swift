@@ -24,8 +24,9 @@ public enum TrainingMetricsCSV {
         for (epoch, loss) in rows(validation ?? "", value: "validation_loss") { validationLoss[epoch] = loss }
         let shift = sums.keys.contains(0) ? 1 : 0
         return sums.keys.sorted().map { epoch in
-            EpochMetrics(epoch: epoch + shift, trainingLoss: sums[epoch]!.total / Double(sums[epoch]!.count),
-                         validationLoss: validationLoss[epoch])
+            EpochMetrics(
+                epoch: epoch + shift, trainingLoss: sums[epoch]!.total / Double(sums[epoch]!.count),
+                validationLoss: validationLoss[epoch])
         }
     }
 
@@ -40,7 +41,8 @@ public enum TrainingMetricsCSV {
         // finite; anything else is skipped.
         return lines.compactMap { fields in
             guard fields.count > max(epochColumn, valueColumn), let epoch = Self.epoch(fields[epochColumn]),
-                  let value = Double(fields[valueColumn]), value.isFinite, abs(value) < 1e12 else { return nil }
+                let value = Double(fields[valueColumn]), value.isFinite, abs(value) < 1e12
+            else { return nil }
             return (epoch, value)
         }
     }

@@ -21,13 +21,15 @@ public struct EnginePolicy: Sendable, Equatable {
     /// for again (AWS is eventually consistent) instead of being declared gone.
     public var notFoundGrace: Duration
 
-    public init(jobPoll: Backoff = Backoff(initial: .seconds(60), maximum: .seconds(600)),
-                throughputPoll: Backoff = Backoff(initial: .seconds(30), maximum: .seconds(600)),
-                retry: Backoff = Backoff(initial: .seconds(2), maximum: .seconds(300)), stepAttempts: Int = 8,
-                trainingDeadline: Duration = .seconds(48 * 3600), throughputDeadline: Duration = .seconds(90 * 60),
-                invokeTimeout: Duration = .seconds(120), invokeAttempts: Int = 4, maxConcurrentWorkflows: Int = 4,
-                maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Duration = .seconds(6 * 3600),
-                notFoundGrace: Duration = .seconds(120), maxLiveDeployments: Int = 4) {
+    public init(
+        jobPoll: Backoff = Backoff(initial: .seconds(60), maximum: .seconds(600)),
+        throughputPoll: Backoff = Backoff(initial: .seconds(30), maximum: .seconds(600)),
+        retry: Backoff = Backoff(initial: .seconds(2), maximum: .seconds(300)), stepAttempts: Int = 8,
+        trainingDeadline: Duration = .seconds(48 * 3600), throughputDeadline: Duration = .seconds(90 * 60),
+        invokeTimeout: Duration = .seconds(120), invokeAttempts: Int = 4, maxConcurrentWorkflows: Int = 4,
+        maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Duration = .seconds(6 * 3600),
+        notFoundGrace: Duration = .seconds(120), maxLiveDeployments: Int = 4
+    ) {
         self.notFoundGrace = notFoundGrace
         self.maxLiveDeployments = maxLiveDeployments
         self.jobPoll = jobPoll

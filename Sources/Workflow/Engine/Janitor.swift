@@ -45,9 +45,9 @@ public struct Janitor: Sendable {
             // kept this very throughput. The resource is judged as it is after the workflow's
             // read; a terminal workflow's resources no longer change.
             guard let workflow = try? await store.workflow(id: listed.workflowID), workflow.stage.isTerminal,
-                  let resource = try? await store.resources(workflowID: workflow.id)
+                let resource = try? await store.resources(workflowID: workflow.id)
                     .first(where: { $0.kind == listed.kind && $0.identifier == listed.identifier }),
-                  Self.isLeftover(resource, of: workflow), let spec = workflow.context.spec
+                Self.isLeftover(resource, of: workflow), let spec = workflow.context.spec
             else { continue }
             let what = "\(resource.kind.words) \(resource.identifier) of workflow \(workflow.id) (\(workflow.stage.rawValue))"
             do {
@@ -62,13 +62,15 @@ public struct Janitor: Sendable {
                 try await store.markResourceDeleted(kind: resource.kind, identifier: id, at: Date())
                 try await store.appendEvent(WorkflowEvent(workflowID: workflow.id, stage: workflow.stage, kind: .janitor, message: done))
                 report.deleted.append(what)
-                logger.warning("janitor: \(done) (workflow \(workflow.id), \(workflow.stage.rawValue))",
-                               metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
+                logger.warning(
+                    "janitor: \(done) (workflow \(workflow.id), \(workflow.stage.rawValue))",
+                    metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
             } catch {
                 let words = ErrorWords.of(error)
                 report.failed.append("\(what): \(words)")
-                logger.error("janitor: cannot delete \(what): \(words); will try again at the next start",
-                             metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
+                logger.error(
+                    "janitor: cannot delete \(what): \(words); will try again at the next start",
+                    metadata: ["workflow_id": "\(workflow.id)", "profile": "\(workflow.profile)"])
                 let facts = NotificationFacts(
                     kind: "janitor_failed", workflowID: workflow.id, profile: workflow.profile, dropName: workflow.dropName,
                     attempt: workflow.context.attempt, stage: workflow.stage.rawValue, reason: words, scores: nil,

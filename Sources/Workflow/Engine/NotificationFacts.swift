@@ -31,8 +31,10 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
 
     /// A drop refused before any money was spent: one outbox entry per channel, committed
     /// with the rejection itself.
-    public static func rejection(workflowID: String, profile: String, dropName: String, problem: String, report: String,
-                                 channels: [String]) -> [OutboxEntry] {
+    public static func rejection(
+        workflowID: String, profile: String, dropName: String, problem: String, report: String,
+        channels: [String]
+    ) -> [OutboxEntry] {
         let facts = NotificationFacts(
             kind: "rejected", workflowID: workflowID, profile: profile, dropName: dropName, attempt: 1, stage: "rejected",
             reason: problem, scores: nil, jobARN: nil, customModelARN: nil, throughputARN: nil, customModelRetained: false,
@@ -40,8 +42,10 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
         return fanOut(OutboxEntry(workflowID: workflowID, channel: "log", kind: "rejected", payload: facts.json), channels: channels)
     }
 
-    static func outcome(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = [],
-                        answers: [InferenceAnswer] = [], now: Date = Date()) -> String {
+    static func outcome(
+        _ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = [],
+        answers: [InferenceAnswer] = [], now: Date = Date()
+    ) -> String {
         let c = record.context
         var cleanup = swept
         if c.jobStopped, c.jobARN != nil, c.customModelARN == nil { cleanup.append("stopped job \(c.jobARN!)") }
@@ -51,11 +55,16 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
         let headline: String
         switch outcome {
         case .kept:
-            headline = c.scores.map { String(format: "%@ kept — F1 %.3f vs %.3f (%+.3f, %.0f%% of resamples)", name, $0.meanCustomF1, $0.meanBaseF1,
-                                             $0.meanCustomF1 - $0.meanBaseF1, $0.winShare * 100) } ?? "\(name) kept"
+            headline =
+                c.scores.map {
+                    String(
+                        format: "%@ kept — F1 %.3f vs %.3f (%+.3f, %.0f%% of resamples)", name, $0.meanCustomF1, $0.meanBaseF1,
+                        $0.meanCustomF1 - $0.meanBaseF1, $0.winShare * 100)
+                } ?? "\(name) kept"
         case .notKept:
             let verdict = c.scores?.verdict == "inconclusive" ? "inconclusive, not kept" : "not better, not kept"
-            headline = c.scores.map { String(format: "%@ %@ — F1 %.3f vs %.3f", name, verdict, $0.meanCustomF1, $0.meanBaseF1) } ?? "\(name) \(verdict)"
+            headline =
+                c.scores.map { String(format: "%@ %@ — F1 %.3f vs %.3f", name, verdict, $0.meanCustomF1, $0.meanBaseF1) } ?? "\(name) \(verdict)"
         case .failed:
             headline = "\(name) failed: \(c.failureReason ?? "unknown reason")"
         case .cancelled:
@@ -79,12 +88,17 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             kind: "cleanup_stuck", workflowID: record.id, profile: record.profile, dropName: record.dropName, attempt: c.attempt,
             stage: record.stage.rawValue, reason: error, scores: nil, jobARN: c.jobARN, customModelARN: c.customModelARN,
             throughputARN: c.throughputARN, customModelRetained: false, cleanup: [],
-            headline: "\(record.profile)/\(record.dropName): \(action) keeps failing, still trying: \(error)").json
+            headline: "\(record.profile)/\(record.dropName): \(action) keeps failing, still trying: \(error)"
+        ).json
     }
 
     /// One outbox entry per channel: each is delivered, retried and given up on its own.
     static func fanOut(_ entry: OutboxEntry, channels: [String]) -> [OutboxEntry] {
-        (channels.isEmpty ? ["log"] : channels).map { var e = entry; e.channel = $0; return e }
+        (channels.isEmpty ? ["log"] : channels).map {
+            var e = entry
+            e.channel = $0
+            return e
+        }
     }
 
     public var json: String {
@@ -110,8 +124,9 @@ public struct TokenUsage: Sendable, Codable, Equatable {
     public static func sum(_ answers: [InferenceAnswer]) -> [TokenUsage] {
         Dictionary(grouping: answers.filter { $0.output != nil }, by: \.model).map { model, answers in
             let counted = answers.filter { $0.inputTokens != nil && $0.outputTokens != nil }
-            return TokenUsage(model: model, inputTokens: counted.reduce(0) { $0 + ($1.inputTokens ?? 0) },
-                              outputTokens: counted.reduce(0) { $0 + ($1.outputTokens ?? 0) }, uncounted: answers.count - counted.count)
+            return TokenUsage(
+                model: model, inputTokens: counted.reduce(0) { $0 + ($1.inputTokens ?? 0) },
+                outputTokens: counted.reduce(0) { $0 + ($1.outputTokens ?? 0) }, uncounted: answers.count - counted.count)
         }.sorted { $0.model < $1.model }
     }
 }

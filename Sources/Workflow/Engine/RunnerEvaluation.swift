@@ -19,12 +19,16 @@ extension WorkflowRunner {
     /// Answers every prompt not yet answered, checkpointing each answer as it arrives, so a
     /// restart asks only what is missing. A prompt whose calls keep failing is recorded as
     /// failed (and left out of scoring), never skipped silently or shifted onto another.
-    func runInference(_ model: WorkflowMachine.Model, record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend,
-                      memory: inout Memory) async throws -> StepOutcome {
+    func runInference(
+        _ model: WorkflowMachine.Model, record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend,
+        memory: inout Memory
+    ) async throws -> StepOutcome {
         let plan = try await plan(record: record, spec: spec, memory: &memory)
         if record.stage == .inService {
-            return .event(.inferenceStarted(.base), message: "asking the base model \(plan.prompts.count) prompts"
-                          + (plan.leaked > 0 ? " (\(plan.leaked) left out: found in the training data)" : ""))
+            return .event(
+                .inferenceStarted(.base),
+                message: "asking the base model \(plan.prompts.count) prompts"
+                    + (plan.leaked > 0 ? " (\(plan.leaked) left out: found in the training data)" : ""))
         }
         let modelID: String
         switch model {
@@ -54,15 +58,21 @@ extension WorkflowRunner {
         }
         let answers = try await store.answers(workflowID: id).filter { $0.model == model.rawValue }
         let failed = answers.filter { $0.output == nil }.count
-        return .event(.inferenceFinished(model), message: "the \(model.rawValue) model answered \(answers.count - failed) of \(plan.prompts.count) prompts"
-                      + (failed > 0 ? " (\(failed) failed after \(policy.invokeAttempts) tries)" : ""))
+        return .event(
+            .inferenceFinished(model),
+            message: "the \(model.rawValue) model answered \(answers.count - failed) of \(plan.prompts.count) prompts"
+                + (failed > 0 ? " (\(failed) failed after \(policy.invokeAttempts) tries)" : ""))
     }
 
-    private func ask(_ model: WorkflowMachine.Model, index: Int, prompt: String, modelID: String, codec: any InvocationCodec,
-                     backend: any CustomizationBackend) async throws -> InferenceAnswer {
+    private func ask(
+        _ model: WorkflowMachine.Model, index: Int, prompt: String, modelID: String, codec: any InvocationCodec,
+        backend: any CustomizationBackend
+    ) async throws -> InferenceAnswer {
         let body: String
         do { body = try codec.requestBody(prompt: prompt) } catch {
-            return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil, failure: "the adapter cannot build the request: \(ErrorWords.of(error))", attempts: 0)
+            return InferenceAnswer(
+                workflowID: id, model: model.rawValue, index: index, output: nil,
+                failure: "the adapter cannot build the request: \(ErrorWords.of(error))", attempts: 0)
         }
         var lastError = ""
         for attempt in 1...policy.invokeAttempts {
@@ -80,11 +90,13 @@ extension WorkflowRunner {
                 let latency = (ContinuousClock.now - started).seconds
                 do {
                     let answer = try codec.response(body: response)
-                    return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: answer.text, failure: nil, attempts: attempt,
-                                           latencySeconds: latency, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens)
+                    return InferenceAnswer(
+                        workflowID: id, model: model.rawValue, index: index, output: answer.text, failure: nil, attempts: attempt,
+                        latencySeconds: latency, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens)
                 } catch {
-                    return InferenceAnswer(workflowID: id, model: model.rawValue, index: index, output: nil,
-                                           failure: "the adapter cannot read the answer: \(ErrorWords.of(error))", attempts: attempt)
+                    return InferenceAnswer(
+                        workflowID: id, model: model.rawValue, index: index, output: nil,
+                        failure: "the adapter cannot read the answer: \(ErrorWords.of(error))", attempts: attempt)
                 }
             } catch let error as BackendError where error.isRetryable {
                 lastError = error.description
@@ -115,8 +127,11 @@ extension WorkflowRunner {
         writeArchive(plan: plan, answers: answers, result: result)
         let s = result.summary
         let excluded = s.excludedUnanswered > 0 ? ", \(s.excludedUnanswered) prompts left out (a model did not answer)" : ""
-        return .event(.scored(s), message: String(format: "BERTScore F1 custom %.4f vs base %.4f over %d prompts%@; verdict %@",
-                                                  s.meanCustomF1, s.meanBaseF1, s.prompts, excluded, s.verdict))
+        return .event(
+            .scored(s),
+            message: String(
+                format: "BERTScore F1 custom %.4f vs base %.4f over %d prompts%@; verdict %@",
+                s.meanCustomF1, s.meanBaseF1, s.prompts, excluded, s.verdict))
     }
 
     /// `inference.jsonl` (each prompt with both answers and scores) and `scores.json`.
@@ -141,9 +156,10 @@ extension WorkflowRunner {
         for (index, prompt) in plan.prompts.enumerated() {
             let base = answers.first { $0.model == "base" && $0.index == index }
             let custom = answers.first { $0.model == "custom" && $0.index == index }
-            let line = Line(index: index, line: prompt.line, prompt: prompt.prompt, reference: prompt.reference,
-                            base: base?.output, custom: custom?.output, baseFailure: base?.failure, customFailure: custom?.failure,
-                            baseF1: scores[index]?.baseF1, customF1: scores[index]?.customF1)
+            let line = Line(
+                index: index, line: prompt.line, prompt: prompt.prompt, reference: prompt.reference,
+                base: base?.output, custom: custom?.output, baseFailure: base?.failure, customFailure: custom?.failure,
+                baseF1: scores[index]?.baseF1, customF1: scores[index]?.customF1)
             if let data = try? encoder.encode(line) { text += String(decoding: data, as: UTF8.self) + "\n" }
         }
         try? text.write(toFile: folder + "/inference.jsonl", atomically: true, encoding: .utf8)

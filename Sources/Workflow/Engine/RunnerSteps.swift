@@ -16,9 +16,10 @@ extension WorkflowRunner {
         var context = record.context
         context.spec = spec
         context.keepRejectedModels = spec.keepRejectedModels
-        let next = try await store.advance(WorkflowStep(
-            id: id, from: record.stage, to: record.stage, context: context, kind: .started,
-            message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)"))
+        let next = try await store.advance(
+            WorkflowStep(
+                id: id, from: record.stage, to: record.stage, context: context, kind: .started,
+                message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)"))
         log(next, "workflow started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)", level: .notice)
         return next
     }
@@ -36,8 +37,9 @@ extension WorkflowRunner {
 
         switch action {
         case .upload:
-            let upload = TrainingUpload(workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
-                                        dropName: record.dropName)
+            let upload = TrainingUpload(
+                workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
+                dropName: record.dropName)
             let uri = try await call { try await backend.putTrainingData(upload) }
             var resources: [ResourceChange] = [.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: uri))]
             var validationURI: String?
@@ -46,8 +48,9 @@ extension WorkflowRunner {
                 resources.append(.created(ResourceRecord(workflowID: id, kind: .trainingData, identifier: put)))
                 validationURI = put
             }
-            return .event(.uploaded(uri: uri, validationURI: validationURI),
-                          message: "training data at \(uri)" + (validationURI.map { ", validation data at \($0)" } ?? ""), resources: resources)
+            return .event(
+                .uploaded(uri: uri, validationURI: validationURI),
+                message: "training data at \(uri)" + (validationURI.map { ", validation data at \($0)" } ?? ""), resources: resources)
 
         case .createJob:
             let name = ResourceNaming.name(spec.jobName, attempt: attempt)
@@ -56,23 +59,27 @@ extension WorkflowRunner {
                 // Bedrock keeps job names for ever: a job of that name is adopted only when it
                 // carries this workflow's client token, never because its name matches.
                 guard found.clientToken == token else {
-                    throw StepFailure("a customization job named \(name) already exists and was not created by this workflow "
-                                      + "(its client token differs: \(found.arn)); it was left alone")
+                    throw StepFailure(
+                        "a customization job named \(name) already exists and was not created by this workflow "
+                            + "(its client token differs: \(found.arn)); it was left alone")
                 }
-                return .event(.jobCreated(arn: found.arn), message: "found job \(name) created before a restart: \(found.arn)",
-                              resources: try await knownResource(.job, found.arn, name: name))
+                return .event(
+                    .jobCreated(arn: found.arn), message: "found job \(name) created before a restart: \(found.arn)",
+                    resources: try await knownResource(.job, found.arn, name: name))
             }
             if let warning = await backend.baseModelWarning(spec.baseModel) { log(record, warning, level: .warning) }
             guard let uri = context.trainingDataURI else { throw StepFailure("no training data was uploaded") }
             let arn = try await call {
-                try await backend.createJob(JobRequest(
-                    jobName: name, customModelName: ResourceNaming.name(spec.customModelName, attempt: attempt), baseModel: spec.baseModel,
-                    trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags,
-                    validationDataURI: context.validationDataURI, teacherModel: spec.teacherModel))
+                try await backend.createJob(
+                    JobRequest(
+                        jobName: name, customModelName: ResourceNaming.name(spec.customModelName, attempt: attempt), baseModel: spec.baseModel,
+                        trainingDataURI: uri, hyperparameters: spec.hyperparameters, clientRequestToken: token, tags: tags,
+                        validationDataURI: context.validationDataURI, teacherModel: spec.teacherModel))
             }
             let kind = spec.teacherModel.map { "distillation job (teacher \($0))" } ?? "customization job"
-            return .event(.jobCreated(arn: arn), message: "\(kind) \(name) created: \(arn)",
-                          resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])
+            return .event(
+                .jobCreated(arn: arn), message: "\(kind) \(name) created: \(arn)",
+                resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])
 
         case .pollJob:
             guard let arn = context.jobARN else { throw StepFailure("no job to poll") }
@@ -81,19 +88,25 @@ extension WorkflowRunner {
             switch state.status {
             case .completed:
                 guard let model = state.customModelARN else { throw BackendError.transient("job \(arn) completed without a custom model ARN yet") }
-                return .event(.jobCompleted(customModelARN: model), message: "training completed: custom model \(model)", resources: [
-                    .deleted(kind: .job, identifier: arn),
-                    .created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model,
-                                            name: ResourceNaming.name(spec.customModelName, attempt: attempt))),
-                ])
+                return .event(
+                    .jobCompleted(customModelARN: model), message: "training completed: custom model \(model)",
+                    resources: [
+                        .deleted(kind: .job, identifier: arn),
+                        .created(
+                            ResourceRecord(
+                                workflowID: id, kind: .customModel, identifier: model,
+                                name: ResourceNaming.name(spec.customModelName, attempt: attempt))),
+                    ])
             case .failed, .stopped:
-                return .event(.jobEnded(status: state.status.rawValue, message: state.message ?? "no message"),
-                              message: "the job ended \(state.status.rawValue): \(state.message ?? "no message")",
-                              resources: [.deleted(kind: .job, identifier: arn)])
+                return .event(
+                    .jobEnded(status: state.status.rawValue, message: state.message ?? "no message"),
+                    message: "the job ended \(state.status.rawValue): \(state.message ?? "no message")",
+                    resources: [.deleted(kind: .job, identifier: arn)])
             case .inProgress, .stopping:
                 if let created = context.jobCreatedAt, Date().timeIntervalSince(created) > policy.trainingDeadline.seconds {
                     let hours = String(format: "%.2f", policy.trainingDeadline.seconds / 3600)
-                    return .event(.stepFailed(message: "training did not finish within \(hours) hours (training_deadline_hours)"), message: "deadline")
+                    return .event(
+                        .stepFailed(message: "training did not finish within \(hours) hours (training_deadline_hours)"), message: "deadline")
                 }
                 if record.stage == .jobCreated {
                     return .event(.jobInProgress, message: "training (\(state.message ?? state.status.rawValue))")
@@ -114,22 +127,27 @@ extension WorkflowRunner {
             let name = ResourceNaming.name(spec.throughputName, attempt: attempt)
             if let found = try await findServing(serving, name: name, backend: backend) {
                 guard found.modelARN == model else {
-                    throw StepFailure("a \(serving.words) named \(name) already exists and does not serve this workflow's custom model "
-                                      + "(\(found.arn) serves \(found.modelARN ?? "a model the service does not name")); it was left alone")
+                    throw StepFailure(
+                        "a \(serving.words) named \(name) already exists and does not serve this workflow's custom model "
+                            + "(\(found.arn) serves \(found.modelARN ?? "a model the service does not name")); it was left alone")
                 }
-                return .event(.throughputCreated(arn: found.arn, at: Date()), message: "found \(serving.words) \(name) created before a restart: \(found.arn)",
-                              resources: try await knownResource(kind, found.arn, name: name))
+                return .event(
+                    .throughputCreated(arn: found.arn, at: Date()), message: "found \(serving.words) \(name) created before a restart: \(found.arn)",
+                    resources: try await knownResource(kind, found.arn, name: name))
             }
             guard await slots.reserveServing(kind, for: id) else {
                 if !memory.waitingForSlot {
                     memory.waitingForSlot = true
-                    let limit = serving == .onDemand ? "max_live_deployments = \(policy.maxLiveDeployments)" : "max_live_throughputs = \(policy.maxLiveThroughputs)"
+                    let limit =
+                        serving == .onDemand
+                        ? "max_live_deployments = \(policy.maxLiveDeployments)" : "max_live_throughputs = \(policy.maxLiveThroughputs)"
                     log(record, "waiting for a \(serving.words) slot (\(limit))", level: .notice)
                 }
                 return .wait(policy.throughputPoll.delay(attempt: 0))
             }
             memory.waitingForSlot = false
-            let token = ResourceNaming.clientToken(workflowID: id, attempt: attempt, step: serving == .onDemand ? "create-deployment" : "create-throughput")
+            let token = ResourceNaming.clientToken(
+                workflowID: id, attempt: attempt, step: serving == .onDemand ? "create-deployment" : "create-throughput")
             let arn: String
             do {
                 arn = try await call(named: serving == .onDemand ? "create-deployment" : "create-throughput") {
@@ -144,10 +162,13 @@ extension WorkflowRunner {
                 await slots.releaseServing(kind, for: id)
                 throw error
             }
-            let what = serving == .onDemand ? "custom model deployment \(name) (on demand, billed per token)"
+            let what =
+                serving == .onDemand
+                ? "custom model deployment \(name) (on demand, billed per token)"
                 : "provisioned throughput \(name) (1 model unit, no commitment)"
-            return .event(.throughputCreated(arn: arn, at: Date()), message: "\(what): \(arn)",
-                          resources: [.created(ResourceRecord(workflowID: id, kind: kind, identifier: arn, name: name, clientToken: token))])
+            return .event(
+                .throughputCreated(arn: arn, at: Date()), message: "\(what): \(arn)",
+                resources: [.created(ResourceRecord(workflowID: id, kind: kind, identifier: arn, name: name, clientToken: token))])
 
         case .pollThroughput:
             guard let arn = context.throughputARN else { throw StepFailure("no \(context.serving.words) to poll") }
@@ -162,7 +183,9 @@ extension WorkflowRunner {
             case .pending:
                 if let created = context.throughputCreatedAt, Date().timeIntervalSince(created) > policy.throughputDeadline.seconds {
                     let minutes = Int(policy.throughputDeadline.seconds / 60)
-                    return .event(.stepFailed(message: "the \(what) was not ready within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline")
+                    return .event(
+                        .stepFailed(message: "the \(what) was not ready within \(minutes) minutes (throughput_deadline_minutes)"), message: "deadline"
+                    )
                 }
                 let status = state.status + (state.message.map { ": " + $0 } ?? "")
                 if status != context.lastServiceStatus { return .status(status, thenWait: policy.throughputPoll.delay(attempt: 0)) }
@@ -184,16 +207,18 @@ extension WorkflowRunner {
                     resources.append(.retained(kind: context.serving.resourceKind, identifier: serving, true))
                 }
             }
-            return .event(.decided(keep: scores.keep, reason: scores.reason),
-                          message: scores.keep ? "keeping the custom model: \(scores.reason)" : "not keeping the custom model: \(scores.reason)",
-                          resources: resources)
+            return .event(
+                .decided(keep: scores.keep, reason: scores.reason),
+                message: scores.keep ? "keeping the custom model: \(scores.reason)" : "not keeping the custom model: \(scores.reason)",
+                resources: resources)
 
         case .deleteThroughput:
             let kind = context.serving.resourceKind
             guard let arn = context.throughputARN else { throw StepFailure("no \(kind.words) to delete") }
             let removal = try await remove(kind, arn, record: record, backend: backend)
-            return .event(.throughputDeleted, message: removal.message("deleted", kind, arn),
-                          resources: [.deleted(kind: kind, identifier: arn)])
+            return .event(
+                .throughputDeleted, message: removal.message("deleted", kind, arn),
+                resources: [.deleted(kind: kind, identifier: arn)])
 
         case .deleteCustomModel:
             guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
@@ -234,20 +259,26 @@ extension WorkflowRunner {
                 let stem = record.spoolPath.hasSuffix(".jsonl") ? String(record.spoolPath.dropLast(".jsonl".count)) : record.spoolPath
                 for (suffix, name) in ArchiveNames.companions { _ = rename(stem + suffix, folder + "/" + name) }
             } else {
-                log(record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning)
+                log(
+                    record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning
+                )
             }
         }
         return folder
     }
 
-    private func notification(_ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String],
-                              trainingLoss: [EpochMetrics]) async -> StepOutcome {
+    private func notification(
+        _ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String],
+        trainingLoss: [EpochMetrics]
+    ) async -> StepOutcome {
         let answers = (try? await store.answers(workflowID: id)) ?? []
         let facts = NotificationFacts.outcome(outcome, record: record, swept: swept, trainingLoss: trainingLoss, answers: answers)
-        let entries = NotificationFacts.fanOut(OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
-                                               channels: await environment.notificationChannels())
-        return .event(.notified, message: "notification queued (\(outcome.rawValue)) for \(entries.map(\.channel).joined(separator: ", "))",
-                      resources: resources, notifications: entries)
+        let entries = NotificationFacts.fanOut(
+            OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
+            channels: await environment.notificationChannels())
+        return .event(
+            .notified, message: "notification queued (\(outcome.rawValue)) for \(entries.map(\.channel).joined(separator: ", "))",
+            resources: resources, notifications: entries)
     }
 
     /// A backend call, counted for the crash tests: the fault hook fires after the answer
@@ -270,8 +301,10 @@ extension WorkflowRunner {
 
     /// Stops or deletes a resource. One the service says it does not know is done: recorded
     /// as gone, with a warning that names it, and never retried into a `cleanup_stuck` alarm.
-    private func remove(_ kind: ResourceRecord.Kind, _ identifier: String, record: WorkflowRecord,
-                        backend: any CustomizationBackend) async throws -> Removal {
+    private func remove(
+        _ kind: ResourceRecord.Kind, _ identifier: String, record: WorkflowRecord,
+        backend: any CustomizationBackend
+    ) async throws -> Removal {
         let removal = try await call { try await backend.remove(kind, identifier) }
         if case .alreadyGone(let detail) = removal {
             log(record, "the \(kind.words) \(identifier) was already gone (\(OneLine.of(detail, limit: 300))); recorded as removed", level: .warning)
@@ -288,7 +321,9 @@ extension WorkflowRunner {
     /// Before a failed or cancelled workflow reports, it looks for anything created under its
     /// names that the store never learned of (a crash, or a cancel, between a create call and
     /// its record) and removes it: nothing paid may outlive the workflow unnoticed.
-    private func sweepIfCleaning(record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend) async throws -> ([ResourceChange], [String]) {
+    private func sweepIfCleaning(record: WorkflowRecord, spec: WorkflowSpec, backend: any CustomizationBackend) async throws -> (
+        [ResourceChange], [String]
+    ) {
         guard record.stage == .cleaningUp || record.stage == .cancelling else { return ([], []) }
         let context = record.context
         var changes: [ResourceChange] = []
@@ -305,13 +340,17 @@ extension WorkflowRunner {
                     let removal = try await remove(.job, job.arn, record: record, backend: backend)
                     notes.append(removal.message("stopped", .job, job.arn, ", created before an interruption"))
                 }
-                changes += [.created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName, recovered: true)),
-                            .deleted(kind: .job, identifier: job.arn)]
+                changes += [
+                    .created(ResourceRecord(workflowID: id, kind: .job, identifier: job.arn, name: jobName, recovered: true)),
+                    .deleted(kind: .job, identifier: job.arn),
+                ]
                 if let model = job.customModelARN, context.customModelARN == nil {
                     let removal = try await remove(.customModel, model, record: record, backend: backend)
                     notes.append(removal.message("deleted", .customModel, model, ", created before an interruption"))
-                    changes += [.created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model, recovered: true)),
-                                .deleted(kind: .customModel, identifier: model)]
+                    changes += [
+                        .created(ResourceRecord(workflowID: id, kind: .customModel, identifier: model, recovered: true)),
+                        .deleted(kind: .customModel, identifier: model),
+                    ]
                 }
             }
         }
@@ -319,12 +358,16 @@ extension WorkflowRunner {
         let serving = context.serving, kind = serving.resourceKind
         if context.throughputARN == nil, let found = try await findServing(serving, name: servingName, backend: backend) {
             if found.modelARN == nil || found.modelARN != context.customModelARN {
-                notes.append("a \(serving.words) named \(servingName) exists but does not serve this workflow's custom model (\(found.arn)); it was left alone")
+                notes.append(
+                    "a \(serving.words) named \(servingName) exists but does not serve this workflow's custom model (\(found.arn)); it was left alone"
+                )
             } else {
                 let removal = try await remove(kind, found.arn, record: record, backend: backend)
                 notes.append(removal.message("deleted", kind, found.arn, ", created before an interruption"))
-                changes += [.created(ResourceRecord(workflowID: id, kind: kind, identifier: found.arn, name: servingName, recovered: true)),
-                            .deleted(kind: kind, identifier: found.arn)]
+                changes += [
+                    .created(ResourceRecord(workflowID: id, kind: kind, identifier: found.arn, name: servingName, recovered: true)),
+                    .deleted(kind: kind, identifier: found.arn),
+                ]
             }
         }
         return (changes, notes)
@@ -362,20 +405,22 @@ extension WorkflowRunner {
     }
 
     static func state(_ t: ThroughputState) -> ServingState {
-        let phase: ServingState.Phase = switch t.status {
-        case .inService: .ready
-        case .failed: .failed
-        case .creating, .updating: .pending
-        }
+        let phase: ServingState.Phase =
+            switch t.status {
+            case .inService: .ready
+            case .failed: .failed
+            case .creating, .updating: .pending
+            }
         return ServingState(arn: t.arn, status: t.status.rawValue, phase: phase, message: t.message, modelARN: t.modelARN)
     }
 
     static func state(_ d: DeploymentState) -> ServingState {
-        let phase: ServingState.Phase = switch d.status {
-        case .active: .ready
-        case .failed: .failed
-        case .creating: .pending
-        }
+        let phase: ServingState.Phase =
+            switch d.status {
+            case .active: .ready
+            case .failed: .failed
+            case .creating: .pending
+            }
         return ServingState(arn: d.arn, status: d.status.rawValue, phase: phase, message: d.message, modelARN: d.modelARN)
     }
 }

@@ -20,8 +20,10 @@ public actor WorkflowEngine: ServingSlots {
     private var reservations: [ResourceRecord.Kind: Set<String>] = [:]
     private var stopped = false
 
-    public init(store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy,
-                faults: EngineFaults = .none, logger: Logger) {
+    public init(
+        store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy,
+        faults: EngineFaults = .none, logger: Logger
+    ) {
         self.store = store
         self.environment = environment
         self.policy = policy
@@ -84,8 +86,9 @@ public actor WorkflowEngine: ServingSlots {
         }
         for record in waiting where record.stage == .validated && runners[record.id] == nil && !paused.contains(record.id) {
             guard runners.count < policy.maxConcurrentWorkflows else {
-                logger.info("workflow \(record.id) waits: \(runners.count) workflows running (max_concurrent_workflows = \(policy.maxConcurrentWorkflows))",
-                            metadata: ["workflow_id": "\(record.id)", "stage": "validated"])
+                logger.info(
+                    "workflow \(record.id) waits: \(runners.count) workflows running (max_concurrent_workflows = \(policy.maxConcurrentWorkflows))",
+                    metadata: ["workflow_id": "\(record.id)", "stage": "validated"])
                 break
             }
             launch(record.id)
@@ -113,8 +116,10 @@ public actor WorkflowEngine: ServingSlots {
     public func cancel(_ id: String) async throws(RequestError) -> WorkflowRecord {
         try await intervene(id, kind: .cancel) { machine throws(RequestError) in
             guard WorkflowMachine.interruptible.contains(machine.stage) || machine.stage == .failed else {
-                throw .refused("workflow \(id) is \(machine.stage.rawValue): " + (machine.stage.isTerminal
-                    ? "it has finished" : "the decision is taken and its remaining steps run to the end"))
+                throw .refused(
+                    "workflow \(id) is \(machine.stage.rawValue): "
+                        + (machine.stage.isTerminal
+                            ? "it has finished" : "the decision is taken and its remaining steps run to the end"))
             }
             do { try machine.handle(.cancelRequested) } catch {
                 throw .refused("workflow \(id) failed and has nothing left to delete: it is already finished")
@@ -136,8 +141,10 @@ public actor WorkflowEngine: ServingSlots {
 
     /// Stops the workflow's runner, applies `change` to what the store holds, commits it,
     /// and lets the scheduler pick the workflow up again.
-    private func intervene(_ id: String, kind: WorkflowEvent.Kind,
-                           _ change: (inout WorkflowMachine) throws(RequestError) -> String) async throws(RequestError) -> WorkflowRecord {
+    private func intervene(
+        _ id: String, kind: WorkflowEvent.Kind,
+        _ change: (inout WorkflowMachine) throws(RequestError) -> String
+    ) async throws(RequestError) -> WorkflowRecord {
         paused.insert(id)
         defer { paused.remove(id) }
         if let runner = runners[id] {
@@ -148,13 +155,16 @@ public actor WorkflowEngine: ServingSlots {
             guard let record = try await store.workflow(id: id) else { throw RequestError.notFound(id) }
             var machine = WorkflowMachine(stage: record.stage, context: record.context)
             let message = try change(&machine)
-            let next = try await store.advance(WorkflowStep(
-                id: id, from: record.stage, to: machine.stage, context: machine.context, kind: kind, message: message,
-                failure: machine.stage == .cancelling ? machine.context.failureReason : nil))
+            let next = try await store.advance(
+                WorkflowStep(
+                    id: id, from: record.stage, to: machine.stage, context: machine.context, kind: kind, message: message,
+                    failure: machine.stage == .cancelling ? machine.context.failureReason : nil))
             await environment.stageChanged()
-            logger.notice("\(record.profile)/\(record.dropName): \(message)", metadata: [
-                "workflow_id": "\(id)", "profile": "\(record.profile)", "stage": "\(next.stage.rawValue)",
-            ])
+            logger.notice(
+                "\(record.profile)/\(record.dropName): \(message)",
+                metadata: [
+                    "workflow_id": "\(id)", "profile": "\(record.profile)", "stage": "\(next.stage.rawValue)",
+                ])
             paused.remove(id)
             await schedule()
             return next

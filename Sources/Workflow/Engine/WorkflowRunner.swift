@@ -53,8 +53,10 @@ struct WorkflowRunner: Sendable {
         guard var record = try await store.workflow(id: id) else { return }
         var memory = Memory()
         if !record.stage.isTerminal && record.stage != .validated {
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .resumed,
-                                                      message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"))
+            try await store.appendEvent(
+                WorkflowEvent(
+                    workflowID: id, stage: record.stage, kind: .resumed,
+                    message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"))
             log(record, "workflow resumed in \(record.stage.rawValue)", level: .notice)
         }
         while true {
@@ -74,8 +76,9 @@ struct WorkflowRunner: Sendable {
                 }
                 switch outcome {
                 case .event(let event, let message, let resources, let notifications):
-                    record = try await commit(record, event, message: message, resources: resources, notifications: notifications,
-                                              evaluationPrompts: memory.plan?.prompts.count)
+                    record = try await commit(
+                        record, event, message: message, resources: resources, notifications: notifications,
+                        evaluationPrompts: memory.plan?.prompts.count)
                     memory.failures = 0
                     memory.polls = 0
                 case .wait(let delay):
@@ -109,19 +112,23 @@ struct WorkflowRunner: Sendable {
     /// "Not found" for a resource this workflow created is the service's eventual consistency
     /// while the resource is young (`notFoundGrace`), and asked again; later, the resource is
     /// gone (deleted behind the daemon's back) and the step fails saying so.
-    private func handleFailure(_ error: any Error, action: WorkflowMachine.Action, record: WorkflowRecord, memory: inout Memory) async throws -> WorkflowRecord {
+    private func handleFailure(_ error: any Error, action: WorkflowMachine.Action, record: WorkflowRecord, memory: inout Memory) async throws
+        -> WorkflowRecord
+    {
         memory.failures += 1
         let backendError = error as? BackendError
         let words = ErrorWords.of(error)
         if case .notFound = backendError, let missing = try await resourceBehind(action, record: record) {
             let age = Date().timeIntervalSince(missing.createdAt)
             guard age < policy.notFoundGrace.seconds else {
-                let reason = "the \(missing.kind.words) \(missing.identifier) vanished: the service no longer knows it, "
+                let reason =
+                    "the \(missing.kind.words) \(missing.identifier) vanished: the service no longer knows it, "
                     + "\(Int(age)) s after it was created (\(words))"
                 memory.failures = 0
                 return try await commit(record, .stepFailed(message: reason), message: reason)
             }
-            let text = "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
+            let text =
+                "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
                 + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace.seconds)))"
             log(record, text, level: .warning)
             try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
@@ -135,11 +142,14 @@ struct WorkflowRunner: Sendable {
             log(record, text, level: .warning)
             if cleaning && memory.failures >= policy.stepAttempts && !memory.cleanupAlarmRaised {
                 memory.cleanupAlarmRaised = true
-                let alarm = OutboxEntry(workflowID: id, channel: "log", kind: "cleanup_stuck",
-                                        payload: NotificationFacts.cleanupStuck(record: record, action: action.words(serving: record.context.serving), error: words))
+                let alarm = OutboxEntry(
+                    workflowID: id, channel: "log", kind: "cleanup_stuck",
+                    payload: NotificationFacts.cleanupStuck(record: record, action: action.words(serving: record.context.serving), error: words))
                 try await store.enqueue(await NotificationFacts.fanOut(alarm, channels: environment.notificationChannels()))
                 await environment.notificationsQueued()
-                log(record, "still \(action.words(serving: record.context.serving)) after \(memory.failures) failed attempts; it may cost money until it succeeds: \(words)",
+                log(
+                    record,
+                    "still \(action.words(serving: record.context.serving)) after \(memory.failures) failed attempts; it may cost money until it succeeds: \(words)",
                     level: .error)
             }
             var retryAfter: Duration?
@@ -148,7 +158,10 @@ struct WorkflowRunner: Sendable {
             try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter))
             return record
         }
-        let reason = retryable ? "\(action.words(serving: record.context.serving)) kept failing (\(memory.failures) attempts): \(words)" : "\(action.words(serving: record.context.serving)) failed: \(words)"
+        let reason =
+            retryable
+            ? "\(action.words(serving: record.context.serving)) kept failing (\(memory.failures) attempts): \(words)"
+            : "\(action.words(serving: record.context.serving)) failed: \(words)"
         // Cleanup's own attempts count from zero: otherwise its alarm would come late, or never.
         memory.failures = 0
         return try await commit(record, .stepFailed(message: reason), message: reason)
@@ -176,17 +189,21 @@ struct WorkflowRunner: Sendable {
     /// deployment costs nothing while idle, so it has no such guard.
     private func costGuard(_ record: WorkflowRecord) -> StepOutcome? {
         let c = record.context
-        guard WorkflowMachine.interruptible.contains(record.stage), c.serving == .provisioned, c.throughputARN != nil, !c.throughputDeleted, c.keep != true,
-              let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge.seconds
+        guard WorkflowMachine.interruptible.contains(record.stage), c.serving == .provisioned, c.throughputARN != nil, !c.throughputDeleted,
+            c.keep != true,
+            let created = c.throughputCreatedAt, Date().timeIntervalSince(created) > policy.maxUnkeptThroughputAge.seconds
         else { return nil }
         let hours = String(format: "%.1f", policy.maxUnkeptThroughputAge.seconds / 3600)
-        return .event(.stepFailed(message: "the provisioned throughput was not kept within \(hours) hours (max_unkept_throughput_hours); deleting it"),
-                      message: "cost guard")
+        return .event(
+            .stepFailed(message: "the provisioned throughput was not kept within \(hours) hours (max_unkept_throughput_hours); deleting it"),
+            message: "cost guard")
     }
 
     /// Feeds `event` to the machine and commits the step; the one place a workflow moves.
-    func commit(_ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: WorkflowEvent.Kind = .transition,
-                resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil) async throws -> WorkflowRecord {
+    func commit(
+        _ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: WorkflowEvent.Kind = .transition,
+        resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil
+    ) async throws -> WorkflowRecord {
         var machine = WorkflowMachine(stage: record.stage, context: record.context)
         do {
             try machine.handle(event)
@@ -202,17 +219,19 @@ struct WorkflowRunner: Sendable {
         if case .inferenceStarted = event, let evaluationPrompts { context.evaluationPrompts = evaluationPrompts }
         if machine.stage != record.stage { context.lastServiceStatus = nil }
         let failure = machine.stage == .cleaningUp || machine.stage == .cancelling ? context.failureReason : nil
-        let next = try await store.advance(WorkflowStep(
-            id: id, from: record.stage, to: machine.stage, context: context, kind: kind, message: message,
-            failure: failure, resources: resources, notifications: notifications, at: now))
+        let next = try await store.advance(
+            WorkflowStep(
+                id: id, from: record.stage, to: machine.stage, context: context, kind: kind, message: message,
+                failure: failure, resources: resources, notifications: notifications, at: now))
         faults.transitionCommitted()
         if !notifications.isEmpty { await environment.notificationsQueued() }
         if machine.stage != record.stage { await environment.stageChanged() }
-        let level: Logger.Level = switch machine.stage {
-        case .failed, .cleaningUp: .error
-        case .cancelling, .cancelled: .warning
-        default: .notice
-        }
+        let level: Logger.Level =
+            switch machine.stage {
+            case .failed, .cleaningUp: .error
+            case .cancelling, .cancelled: .warning
+            default: .notice
+            }
         log(next, machine.stage == record.stage ? message : "\(record.stage.rawValue) → \(machine.stage.rawValue): \(message)", level: level)
         return next
     }
@@ -221,8 +240,10 @@ struct WorkflowRunner: Sendable {
     private func note(_ record: WorkflowRecord, status: String) async throws -> WorkflowRecord {
         var context = record.context
         context.lastServiceStatus = status
-        let next = try await store.advance(WorkflowStep(id: id, from: record.stage, to: record.stage, context: context,
-                                                        kind: .poll, message: "service status: \(status)"))
+        let next = try await store.advance(
+            WorkflowStep(
+                id: id, from: record.stage, to: record.stage, context: context,
+                kind: .poll, message: "service status: \(status)"))
         log(next, "service status: \(status)", level: .info, extra: ["service_status": "\(status)"])
         return next
     }

@@ -85,10 +85,12 @@ public struct WorkflowSpec: Sendable, Equatable, Codable {
     /// Distillation's teacher model (`customization = "distillation"`); nil: fine-tuning.
     public var teacherModel: String?
 
-    public init(adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
-                jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
-                baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil,
-                inference: InferenceSpec? = nil, teacherModel: String? = nil) {
+    public init(
+        adapter: String, baseModel: String, backend: String, hyperparameters: [String: String], evaluationSet: String?,
+        jobName: String, customModelName: String, throughputName: String, keepRejectedModels: Bool = false,
+        baseInferenceModel: String? = nil, validationSet: String? = nil, serving: Serving? = nil, keepServing: Bool? = nil,
+        inference: InferenceSpec? = nil, teacherModel: String? = nil
+    ) {
         self.teacherModel = teacherModel
         self.inference = inference
         self.serving = serving
@@ -141,8 +143,10 @@ public struct ScoreSummary: Sendable, Equatable, Codable {
     /// Share of bootstrap resamples in which the custom model's mean F1 is higher.
     public var winShare: Double
 
-    public init(verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int,
-                meanBaseF1: Double, meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double) {
+    public init(
+        verdict: String, reason: String, prompts: Int, excludedUnanswered: Int, excludedLeaked: Int,
+        meanBaseF1: Double, meanCustomF1: Double, confidenceLow: Double, confidenceHigh: Double, winShare: Double
+    ) {
         self.verdict = verdict
         self.reason = reason
         self.prompts = prompts

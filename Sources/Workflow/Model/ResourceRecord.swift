@@ -27,8 +27,10 @@ public struct ResourceRecord: Sendable, Equatable, Codable {
     /// came between the create call and its commit): the report says so.
     public var recovered: Bool
 
-    public init(workflowID: String, kind: Kind, identifier: String, name: String? = nil, clientToken: String? = nil,
-                createdAt: Date = Date(), deletedAt: Date? = nil, retained: Bool = false, recovered: Bool = false) {
+    public init(
+        workflowID: String, kind: Kind, identifier: String, name: String? = nil, clientToken: String? = nil,
+        createdAt: Date = Date(), deletedAt: Date? = nil, retained: Bool = false, recovered: Bool = false
+    ) {
         self.workflowID = workflowID
         self.kind = kind
         self.identifier = identifier
@@ -64,8 +66,10 @@ public struct InferenceAnswer: Sendable, Equatable, Codable {
     public var inputTokens: Int?
     public var outputTokens: Int?
 
-    public init(workflowID: String, model: String, index: Int, output: String?, failure: String?, attempts: Int, latencySeconds: Double? = nil,
-                inputTokens: Int? = nil, outputTokens: Int? = nil) {
+    public init(
+        workflowID: String, model: String, index: Int, output: String?, failure: String?, attempts: Int, latencySeconds: Double? = nil,
+        inputTokens: Int? = nil, outputTokens: Int? = nil
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.workflowID = workflowID
@@ -96,8 +100,10 @@ public struct OutboxEntry: Sendable, Equatable, Codable {
     public var givenUpAt: Date?
     public var lastError: String?
 
-    public init(id: Int64? = nil, workflowID: String?, channel: String, kind: String, payload: String, createdAt: Date = Date(),
-                attempts: Int = 0, nextAttemptAt: Date? = nil, deliveredAt: Date? = nil, givenUpAt: Date? = nil, lastError: String? = nil) {
+    public init(
+        id: Int64? = nil, workflowID: String?, channel: String, kind: String, payload: String, createdAt: Date = Date(),
+        attempts: Int = 0, nextAttemptAt: Date? = nil, deliveredAt: Date? = nil, givenUpAt: Date? = nil, lastError: String? = nil
+    ) {
         self.id = id
         self.workflowID = workflowID
         self.channel = channel

@@ -159,8 +159,9 @@ struct ResourceRow: Codable, FetchableRecord, PersistableRecord, TableRecord, St
 
     var record: ResourceRecord? {
         ResourceRecord.Kind(rawValue: kind).map {
-            ResourceRecord(workflowID: workflowId, kind: $0, identifier: identifier, name: name, clientToken: clientToken,
-                           createdAt: createdAt, deletedAt: deletedAt, retained: retained, recovered: recovered)
+            ResourceRecord(
+                workflowID: workflowId, kind: $0, identifier: identifier, name: name, clientToken: clientToken,
+                createdAt: createdAt, deletedAt: deletedAt, retained: retained, recovered: recovered)
         }
     }
 }
@@ -203,8 +204,9 @@ struct AnswerRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Stor
     }
 
     var answer: InferenceAnswer {
-        InferenceAnswer(workflowID: workflowId, model: model, index: promptIndex, output: output, failure: failure,
-                        attempts: attempts, latencySeconds: latencySeconds, inputTokens: inputTokens, outputTokens: outputTokens)
+        InferenceAnswer(
+            workflowID: workflowId, model: model, index: promptIndex, output: output, failure: failure,
+            attempts: attempts, latencySeconds: latencySeconds, inputTokens: inputTokens, outputTokens: outputTokens)
     }
 }
 
@@ -254,7 +256,8 @@ struct OutboxRow: Codable, FetchableRecord, MutablePersistableRecord, TableRecor
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     var entry: OutboxEntry {
-        OutboxEntry(id: id, workflowID: workflowId, channel: channel, kind: kind, payload: payload, createdAt: createdAt,
-                    attempts: attempts, nextAttemptAt: nextAttemptAt, deliveredAt: deliveredAt, givenUpAt: givenUpAt, lastError: lastError)
+        OutboxEntry(
+            id: id, workflowID: workflowId, channel: channel, kind: kind, payload: payload, createdAt: createdAt,
+            attempts: attempts, nextAttemptAt: nextAttemptAt, deliveredAt: deliveredAt, givenUpAt: givenUpAt, lastError: lastError)
     }
 }

@@ -51,7 +51,8 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         try await write { db in
             if try WorkflowRow.fetchOne(db, key: workflow.id) != nil { throw StoreError.duplicateID(workflow.id) }
             try WorkflowRow(workflow).insert(db)
-            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event)).insert(db)
+            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event))
+                .insert(db)
         }
     }
 
@@ -72,8 +73,11 @@ public final class SQLiteWorkflowStore: WorkflowStore {
             row.updatedAt = now
             if let failure { row.failure = failure }
             try row.update(db)
-            try EventRow(WorkflowEvent(workflowID: id, at: now, stage: next, kind: .transition,
-                                       message: "\(expected.rawValue) → \(next.rawValue): \(event)")).insert(db)
+            try EventRow(
+                WorkflowEvent(
+                    workflowID: id, at: now, stage: next, kind: .transition,
+                    message: "\(expected.rawValue) → \(next.rawValue): \(event)")
+            ).insert(db)
             return try row.record
         }
     }
@@ -97,11 +101,13 @@ public final class SQLiteWorkflowStore: WorkflowStore {
                 case .created(let resource):
                     try ResourceRow(resource).insert(db)
                 case .deleted(let kind, let identifier):
-                    try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
-                                   arguments: [StoredDate.text(now), kind.rawValue, identifier])
+                    try db.execute(
+                        sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
+                        arguments: [StoredDate.text(now), kind.rawValue, identifier])
                 case .retained(let kind, let identifier, let retained):
-                    try db.execute(sql: "UPDATE resources SET retained = ? WHERE kind = ? AND identifier = ?",
-                                   arguments: [retained, kind.rawValue, identifier])
+                    try db.execute(
+                        sql: "UPDATE resources SET retained = ? WHERE kind = ? AND identifier = ?",
+                        arguments: [retained, kind.rawValue, identifier])
                 }
             }
             for entry in step.notifications {
@@ -128,17 +134,21 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     public func workflowStages(in stages: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] {
         let rows = try await read { db in
-            try Row.fetchAll(db, WorkflowRow.select(Column("id"), Column("stage"))
-                .filter(stages.map(\.rawValue).contains(Column("stage"))).order(Column("created_at"), Column("id")))
-                .map { (id: $0["id"] as String, stage: $0["stage"] as String) }
+            try Row.fetchAll(
+                db,
+                WorkflowRow.select(Column("id"), Column("stage"))
+                    .filter(stages.map(\.rawValue).contains(Column("stage"))).order(Column("created_at"), Column("id"))
+            )
+            .map { (id: $0["id"] as String, stage: $0["stage"] as String) }
         }
         return rows.compactMap { row in WorkflowStage(rawValue: row.stage).map { (id: row.id, stage: $0) } }
     }
 
     public func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at date: Date) async throws(StoreError) {
         try await write { db in
-            try db.execute(sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
-                           arguments: [StoredDate.text(date), kind.rawValue, identifier])
+            try db.execute(
+                sql: "UPDATE resources SET deleted_at = ? WHERE kind = ? AND identifier = ? AND deleted_at IS NULL",
+                arguments: [StoredDate.text(date), kind.rawValue, identifier])
         }
     }
 

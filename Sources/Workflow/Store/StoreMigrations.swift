@@ -101,11 +101,12 @@ enum StoreMigrations {
             // text; it reads this column now. Rows from before it are marked from that text,
             // once, here.
             try db.alter(table: "resources") { t in t.add(column: "recovered", .boolean).notNull().defaults(to: false) }
-            try db.execute(sql: """
-                UPDATE resources SET recovered = 1 WHERE EXISTS (
-                    SELECT 1 FROM events e WHERE e.workflow_id = resources.workflow_id
-                    AND instr(e.message, resources.identifier || ', created before an interruption') > 0)
-                """)
+            try db.execute(
+                sql: """
+                    UPDATE resources SET recovered = 1 WHERE EXISTS (
+                        SELECT 1 FROM events e WHERE e.workflow_id = resources.workflow_id
+                        AND instr(e.message, resources.identifier || ', created before an interruption') > 0)
+                    """)
         }
         return migrator
     }

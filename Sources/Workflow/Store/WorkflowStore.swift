@@ -129,9 +129,11 @@ public struct WorkflowStep: Sendable {
     public var notifications: [OutboxEntry]
     public var at: Date
 
-    public init(id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: WorkflowEvent.Kind = .transition,
-                message: String, failure: String? = nil, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [],
-                at: Date = Date()) {
+    public init(
+        id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: WorkflowEvent.Kind = .transition,
+        message: String, failure: String? = nil, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [],
+        at: Date = Date()
+    ) {
         self.id = id
         self.from = from
         self.to = to

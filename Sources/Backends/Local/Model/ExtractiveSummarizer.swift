@@ -47,9 +47,10 @@ public struct ExtractiveModel: Sendable, Equatable, Codable {
     public func summarize(_ document: DocumentFeatures, budgetWords: Int?) -> Summary {
         let selected = select(document, budgetWords: budgetWords)
         let text = selected.map { document.sentences[$0] }.joined(separator: " ")
-        return Summary(text: text, selected: selected,
-                       inputWords: document.sentences.reduce(0) { $0 + SentenceSplitter.wordCount($1) },
-                       outputWords: SentenceSplitter.wordCount(text))
+        return Summary(
+            text: text, selected: selected,
+            inputWords: document.sentences.reduce(0) { $0 + SentenceSplitter.wordCount($1) },
+            outputWords: SentenceSplitter.wordCount(text))
     }
 }
 

@@ -86,5 +86,5 @@ extension SplitMix64 {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

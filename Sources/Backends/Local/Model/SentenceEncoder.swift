@@ -36,8 +36,9 @@ public final class SentenceEncoder: Sendable {
             // 128 tokens is far more than a sentence needs and keeps a pathological one cheap.
             missing.append((i, tokenizer.encode(sentence, maximumLength: 128)))
         }
-        let states = try encoder.hiddenStates(lengthBatched: missing.map(\.ids), layers: encoder.configuration.layers,
-                                              tokensPerPass: tokensPerPass)
+        let states = try encoder.hiddenStates(
+            lengthBatched: missing.map(\.ids), layers: encoder.configuration.layers,
+            tokensPerPass: tokensPerPass)
         for (item, rows) in zip(missing, states) { vectors[item.index] = Self.meanPooled(rows, tokens: item.ids.count, hidden: dimension) }
         let filled = sentences.enumerated().map { i, sentence in vectors[i] ?? vectors[firstIndex[sentence]!]! }
         cache.withLock { cache in

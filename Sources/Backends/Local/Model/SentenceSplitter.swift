@@ -22,7 +22,8 @@ public enum SentenceSplitter {
                     var next = end
                     while next < characters.count, characters[next].isWhitespace { next += 1 }
                     let spaced = next > end
-                    let opensNext = next >= characters.count
+                    let opensNext =
+                        next >= characters.count
                         || characters[next].isUppercase || characters[next].isNumber || "\"'“‘(".contains(characters[next])
                     if (spaced || next >= characters.count) && opensNext && !isAbbreviation(characters[start..<end]) {
                         append(characters[start..<end], to: &sentences)

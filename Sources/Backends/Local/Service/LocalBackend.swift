@@ -32,10 +32,13 @@ public actor LocalBackend: CustomizationBackend {
 
     /// A backend whose work runs on threads of this process.
     ///   - encoderProvider: the frozen MiniLM encoder, loaded (and its hash checked) on first use.
-    public init(name: String, root: String, encoderProvider: @escaping @Sendable () throws -> SentenceEncoder,
-                logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }) {
-        self.init(name: name, root: root, compute: InProcessCompute(encoderProvider: encoderProvider, logger: logger, afterEpoch: afterEpoch),
-                  logger: logger)
+    public init(
+        name: String, root: String, encoderProvider: @escaping @Sendable () throws -> SentenceEncoder,
+        logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.init(
+            name: name, root: root, compute: InProcessCompute(encoderProvider: encoderProvider, logger: logger, afterEpoch: afterEpoch),
+            logger: logger)
     }
 
     // MARK: - Upload
@@ -70,7 +73,9 @@ public actor LocalBackend: CustomizationBackend {
             throw .permanent("ValidationException: job and model names must be letters, digits, '-', '_', '.' or '+'")
         }
         guard Self.baseModels.contains(request.baseModel) else {
-            throw .permanent("ValidationException: the local backend has no base model \(request.baseModel) (it has \(Self.baseModels.sorted().joined(separator: ", ")))")
+            throw .permanent(
+                "ValidationException: the local backend has no base model \(request.baseModel) (it has \(Self.baseModels.sorted().joined(separator: ", ")))"
+            )
         }
         guard request.trainingDataURI.hasPrefix("file://") else {
             throw .permanent("ValidationException: training data must be a local upload, not \(request.trainingDataURI)")
@@ -105,7 +110,7 @@ public actor LocalBackend: CustomizationBackend {
 
     public func job(_ arn: String) async throws(BackendError) -> JobState {
         guard let name = directory.name(in: arn, kind: "model-customization-job"),
-              let job = try attempt("get job", { try directory.job(named: name) })
+            let job = try attempt("get job", { try directory.job(named: name) })
         else { throw .notFound("ResourceNotFoundException: no job \(arn)") }
         resumeIfOrphaned(job)
         return state(job)
@@ -113,7 +118,7 @@ public actor LocalBackend: CustomizationBackend {
 
     public func stopJob(_ arn: String) async throws(BackendError) {
         guard let name = directory.name(in: arn, kind: "model-customization-job"),
-              let job = try attempt("stop job", { try directory.job(named: name) })
+            let job = try attempt("stop job", { try directory.job(named: name) })
         else { throw .notFound("ResourceNotFoundException: no job \(arn)") }
         guard job.status == .inProgress else { return }
         if let signal = running[name] {
@@ -150,7 +155,10 @@ public actor LocalBackend: CustomizationBackend {
     private func resumeIfOrphaned(_ job: LocalJob) {
         guard job.status == .inProgress || job.status == .stopping, running[job.name] == nil else { return }
         if job.status == .stopping {
-            try? directory.updateJob(job.name) { $0.status = .stopped; $0.endedAt = Date() }
+            try? directory.updateJob(job.name) {
+                $0.status = .stopped
+                $0.endedAt = Date()
+            }
             return
         }
         logger.notice("local job \(job.name) has no training behind it (restart): resuming", metadata: ["job": "\(job.name)"])
@@ -171,7 +179,7 @@ public actor LocalBackend: CustomizationBackend {
         if let saved: [EpochLoss] = try? directory.read(folder + "/" + LocalDirectory.epochsFile) {
             epochs = saved
         } else if let checkpoint: TrainingCheckpoint = try? directory.read(folder + "/checkpoint.json") {
-            epochs = checkpoint.epochs // a job trained before epochs.json was written
+            epochs = checkpoint.epochs  // a job trained before epochs.json was written
         } else {
             return []
         }
@@ -199,10 +207,11 @@ public actor LocalBackend: CustomizationBackend {
             throw .permanent("ValidationException: a provisioned throughput named \(request.name) already exists")
         }
         guard let modelName = directory.name(in: request.modelARN, kind: "custom-model"),
-              directory.hasModel(named: modelName)
+            directory.hasModel(named: modelName)
         else { throw .permanent("ValidationException: no custom model \(request.modelARN)") }
-        let record = LocalThroughput(name: request.name, arn: directory.throughputARN(request.name), token: request.clientRequestToken,
-                                     modelARN: request.modelARN, status: .creating, message: nil, tags: request.tags)
+        let record = LocalThroughput(
+            name: request.name, arn: directory.throughputARN(request.name), token: request.clientRequestToken,
+            modelARN: request.modelARN, status: .creating, message: nil, tags: request.tags)
         try attempt("create throughput") {
             try directory.makeFolders()
             try directory.save(record)
@@ -214,7 +223,7 @@ public actor LocalBackend: CustomizationBackend {
     /// with it); the engine's poll does the loading, so a restart needs no special case.
     public func throughput(_ arn: String) async throws(BackendError) -> ThroughputState {
         guard let name = directory.name(in: arn, kind: "provisioned-model"),
-              var record = try attempt("get throughput", { try directory.throughput(named: name) })
+            var record = try attempt("get throughput", { try directory.throughput(named: name) })
         else { throw .notFound("ResourceNotFoundException: no provisioned throughput \(arn)") }
         if record.status == .creating {
             do {
@@ -262,11 +271,14 @@ public actor LocalBackend: CustomizationBackend {
                 throw .notFound("ResourceNotFoundException: no provisioned throughput \(modelID)")
             }
             guard record.status == .inService else {
-                throw .throttled(message: "ModelNotReadyException: provisioned throughput \(name) is \(record.status.rawValue)", retryAfter: .seconds(1))
+                throw .throttled(
+                    message: "ModelNotReadyException: provisioned throughput \(name) is \(record.status.rawValue)", retryAfter: .seconds(1))
             }
             do { modelFile = try await load(record) } catch { throw .permanent("cannot load the custom model: \(ErrorWords.of(error))") }
         } else {
-            throw .permanent("ValidationException: the local backend serves \(Self.baseModels.sorted().joined(separator: ", ")) and its own provisioned models, not \(modelID)")
+            throw .permanent(
+                "ValidationException: the local backend serves \(Self.baseModels.sorted().joined(separator: ", ")) and its own provisioned models, not \(modelID)"
+            )
         }
         do {
             return try await compute.summarize(modelFile: modelFile, document: request.document, budgetWords: request.budgetWords)

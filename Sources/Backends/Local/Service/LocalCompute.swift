@@ -68,8 +68,10 @@ public final class StopSignal: Sendable {
 /// The work itself, synchronous, for whichever thread or process runs it.
 public enum LocalWork {
     /// Trains `target` on the calling thread until it ends; see `LocalCompute.train`.
-    public static func train(_ target: LocalTrainingTarget, encoder: () throws -> SentenceEncoder, stop: StopSignal,
-                             logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void) {
+    public static func train(
+        _ target: LocalTrainingTarget, encoder: () throws -> SentenceEncoder, stop: StopSignal,
+        logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void
+    ) {
         let directory = LocalDirectory(root: target.root, backend: target.backend)
         do {
             let encoder = try encoder()
@@ -120,8 +122,10 @@ public final class InProcessCompute: LocalCompute {
     /// - Parameters:
     ///   - encoderProvider: the frozen MiniLM encoder, loaded (and its hash checked) on first use.
     ///   - afterEpoch: called after each saved epoch (tests use it to crash mid-training).
-    public init(encoderProvider: @escaping @Sendable () throws -> SentenceEncoder, logger: Logger,
-                afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        encoderProvider: @escaping @Sendable () throws -> SentenceEncoder, logger: Logger,
+        afterEpoch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.encoderProvider = encoderProvider
         self.logger = logger
         self.afterEpoch = afterEpoch

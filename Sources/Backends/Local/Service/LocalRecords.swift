@@ -166,7 +166,9 @@ final class LocalDirectory: Sendable {
 enum ResourceName {
     static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 128 && name != "." && name != ".."
-            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.+".unicodeScalars.contains($0) }
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.+".unicodeScalars.contains($0)
+            }
             && !name.hasPrefix(".")
     }
 }

@@ -44,12 +44,16 @@ struct TrainingRun: Sendable {
             let records = try TrainingData.records(jsonl: job.trainingData)
             try note("Featurizing 0/\(records.count) records")
             var reported = Date()
-            guard let made = try TrainingData.examples(records, encoder: encoder, progress: { done, total in
-                if Date().timeIntervalSince(reported) >= 1 || done == total {
-                    reported = Date()
-                    try? note("Featurizing \(done)/\(total) records")
-                }
-            }, shouldStop: { stop.requested }) else { return stopped() }
+            guard
+                let made = try TrainingData.examples(
+                    records, encoder: encoder,
+                    progress: { done, total in
+                        if Date().timeIntervalSince(reported) >= 1 || done == total {
+                            reported = Date()
+                            try? note("Featurizing \(done)/\(total) records")
+                        }
+                    }, shouldStop: { stop.requested })
+            else { return stopped() }
             examples = made
             try TrainingData.save(examples, to: cache)
             logger.info("local job \(jobName): \(examples.count) records featurised", metadata: metadata)
@@ -63,7 +67,9 @@ struct TrainingRun: Sendable {
             logger.notice("local job \(jobName): resuming after epoch \(saved.epochsDone) of \(settings.epochs)", metadata: metadata)
         } else {
             checkpoint = trainer.start(settings)
-            logger.info("local job \(jobName): training on \(trainer.trainingIndices.count) records, validating on \(trainer.validationIndices.count)", metadata: metadata)
+            logger.info(
+                "local job \(jobName): training on \(trainer.trainingIndices.count) records, validating on \(trainer.validationIndices.count)",
+                metadata: metadata)
         }
 
         while !checkpoint.finished {
@@ -77,8 +83,12 @@ struct TrainingRun: Sendable {
             fields["epoch"] = "\(epoch.epoch)"
             fields["train_loss"] = "\(String(format: "%.6f", epoch.trainLoss))"
             fields["validation_loss"] = "\(String(format: "%.6f", epoch.validationLoss))"
-            logger.info("local job \(jobName): epoch \(epoch.epoch)/\(settings.epochs) train loss \(String(format: "%.4f", epoch.trainLoss)), validation loss \(String(format: "%.4f", epoch.validationLoss))", metadata: fields)
-            try note("Training: epoch \(epoch.epoch)/\(settings.epochs), train loss \(String(format: "%.4f", epoch.trainLoss)), validation loss \(String(format: "%.4f", epoch.validationLoss))")
+            logger.info(
+                "local job \(jobName): epoch \(epoch.epoch)/\(settings.epochs) train loss \(String(format: "%.4f", epoch.trainLoss)), validation loss \(String(format: "%.4f", epoch.validationLoss))",
+                metadata: fields)
+            try note(
+                "Training: epoch \(epoch.epoch)/\(settings.epochs), train loss \(String(format: "%.4f", epoch.trainLoss)), validation loss \(String(format: "%.4f", epoch.validationLoss))"
+            )
             afterEpoch(epoch.epoch)
         }
 

@@ -13,8 +13,10 @@ public struct TrainingSettings: Sendable, Equatable, Codable {
     public var hidden: Int = 32
     public var weightDecay: Float = 1e-4
 
-    public init(epochs: Int = 8, batchSize: Int = 16, learningRate: Float = 0.05, patience: Int = 3,
-                evalPercentage: Double = 20, seed: UInt64 = 1) {
+    public init(
+        epochs: Int = 8, batchSize: Int = 16, learningRate: Float = 0.05, patience: Int = 3,
+        evalPercentage: Double = 20, seed: UInt64 = 1
+    ) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -31,12 +33,15 @@ public struct TrainingSettings: Sendable, Equatable, Codable {
             guard let value = Double(text), value.isFinite else { throw TrainingError("hyperparameter \(key)=\(text) is not a number") }
             return value
         }
-        self.init(epochs: Int(try number("epochCount", 8)), batchSize: Int(try number("batchSize", 16)),
-                  learningRate: Float(try number("learningRate", 0.05)),
-                  patience: Int(try number("earlyStoppingPatience", 3)),
-                  evalPercentage: try number("evalPercentage", 20), seed: seed)
+        self.init(
+            epochs: Int(try number("epochCount", 8)), batchSize: Int(try number("batchSize", 16)),
+            learningRate: Float(try number("learningRate", 0.05)),
+            patience: Int(try number("earlyStoppingPatience", 3)),
+            evalPercentage: try number("evalPercentage", 20), seed: seed)
         guard epochs >= 1, batchSize >= 1, learningRate > 0, patience >= 1, (0..<100).contains(evalPercentage) else {
-            throw TrainingError("hyperparameters out of range: epochCount \(epochs), batchSize \(batchSize), learningRate \(learningRate), earlyStoppingPatience \(patience), evalPercentage \(evalPercentage)")
+            throw TrainingError(
+                "hyperparameters out of range: epochCount \(epochs), batchSize \(batchSize), learningRate \(learningRate), earlyStoppingPatience \(patience), evalPercentage \(evalPercentage)"
+            )
         }
     }
 }
@@ -154,8 +159,9 @@ public struct HeadTrainer: Sendable {
             checkpoint.steps.append(StepLoss(step: checkpoint.updates, epoch: epoch, loss: batchLoss / Double(batchRows)))
         }
 
-        let result = EpochLoss(epoch: epoch, trainLoss: rowsSeen > 0 ? lossSum / Double(rowsSeen) : 0,
-                               validationLoss: loss(of: checkpoint.head, on: validationIndices))
+        let result = EpochLoss(
+            epoch: epoch, trainLoss: rowsSeen > 0 ? lossSum / Double(rowsSeen) : 0,
+            validationLoss: loss(of: checkpoint.head, on: validationIndices))
         checkpoint.epochs.append(result)
         if result.validationLoss < checkpoint.bestValidationLoss - 1e-6 {
             checkpoint.bestValidationLoss = result.validationLoss
@@ -163,9 +169,11 @@ public struct HeadTrainer: Sendable {
             checkpoint.bestEpoch = epoch
         }
         if epoch - checkpoint.bestEpoch >= settings.patience {
-            checkpoint.stopReason = "early stop: no better validation loss for \(settings.patience) epochs (best \(String(format: "%.4f", checkpoint.bestValidationLoss)) at epoch \(checkpoint.bestEpoch))"
+            checkpoint.stopReason =
+                "early stop: no better validation loss for \(settings.patience) epochs (best \(String(format: "%.4f", checkpoint.bestValidationLoss)) at epoch \(checkpoint.bestEpoch))"
         } else if epoch >= settings.epochs {
-            checkpoint.stopReason = "finished \(settings.epochs) epochs (best validation loss \(String(format: "%.4f", checkpoint.bestValidationLoss)) at epoch \(checkpoint.bestEpoch))"
+            checkpoint.stopReason =
+                "finished \(settings.epochs) epochs (best validation loss \(String(format: "%.4f", checkpoint.bestValidationLoss)) at epoch \(checkpoint.bestEpoch))"
         }
         return result
     }

@@ -18,7 +18,7 @@ public enum TrainingData {
         for (number, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let prompt = object["prompt"] as? String, let completion = object["completion"] as? String
+                let prompt = object["prompt"] as? String, let completion = object["completion"] as? String
             else { throw TrainingError("line \(number + 1) of the training data is not a prompt/completion record") }
             records.append(Record(prompt: prompt, completion: completion))
         }
@@ -27,8 +27,10 @@ public enum TrainingData {
 
     /// Featurises records; `progress` is told after each group of records (done, total).
     /// Records go through the encoder a group at a time, so its passes are large.
-    public static func examples(_ records: [Record], encoder: SentenceEncoder, progress: (Int, Int) -> Void = { _, _ in },
-                                shouldStop: () -> Bool = { false }) throws -> [TrainingExample]? {
+    public static func examples(
+        _ records: [Record], encoder: SentenceEncoder, progress: (Int, Int) -> Void = { _, _ in },
+        shouldStop: () -> Bool = { false }
+    ) throws -> [TrainingExample]? {
         var examples: [TrainingExample] = []
         let group = 32
         for start in stride(from: 0, to: records.count, by: group) {
@@ -39,10 +41,13 @@ public enum TrainingData {
             _ = try encoder.embed(split.flatMap { $0.document + $0.completion })
             for (record, parts) in zip(slice, split) where !parts.document.isEmpty {
                 let document = DocumentFeatures(sentences: parts.document, vectors: try encoder.embed(parts.document))
-                let labels = GreedyOracle.labels(document: document, completionVectors: try encoder.embed(parts.completion),
-                                                 dimension: encoder.dimension)
-                examples.append(TrainingExample(rows: document.rows, labels: labels,
-                                                completionWords: SentenceSplitter.wordCount(record.completion)))
+                let labels = GreedyOracle.labels(
+                    document: document, completionVectors: try encoder.embed(parts.completion),
+                    dimension: encoder.dimension)
+                examples.append(
+                    TrainingExample(
+                        rows: document.rows, labels: labels,
+                        completionWords: SentenceSplitter.wordCount(record.completion)))
             }
             progress(min(start + group, records.count), records.count)
         }
@@ -78,7 +83,8 @@ public enum TrainingData {
     /// The cached examples, or nil when the file is missing or not one we wrote whole.
     public static func load(from path: String) -> [TrainingExample]? {
         guard let data = FileManager.default.contents(atPath: path), data.count >= magic.count + 4,
-              Array(data.prefix(magic.count)) == magic else { return nil }
+            Array(data.prefix(magic.count)) == magic
+        else { return nil }
         var offset = magic.count
         func next() -> UInt32? {
             guard offset + 4 <= data.count else { return nil }
@@ -99,7 +105,8 @@ public enum TrainingData {
         var examples: [TrainingExample] = []
         for _ in 0..<count {
             guard let n = next().map(Int.init), let width = next().map(Int.init), let words = next().map(Int.init),
-                  let labels = floats(n) else { return nil }
+                let labels = floats(n)
+            else { return nil }
             var rows: [[Float]] = []
             for _ in 0..<n {
                 guard let row = floats(width) else { return nil }
@@ -120,7 +127,10 @@ enum AtomicFile {
             throw TrainingError("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let fd = open(temporary, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

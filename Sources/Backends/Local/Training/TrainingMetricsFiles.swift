@@ -1,3 +1,5 @@
+import Foundation
+
 /// The metrics files a local job writes next to its model, shaped like the ones a Bedrock
 /// job leaves in S3 (`step_wise_training_metrics.csv`: step_number, epoch_number,
 /// training_loss, perplexity; `validation_metrics.csv` per epoch), so whatever reads one
@@ -26,5 +28,3 @@ public enum TrainingMetricsFiles {
 
     static func format(_ value: Double) -> String { String(format: "%.6f", value) }
 }
-
-import Foundation

@@ -78,17 +78,19 @@ public struct BedrockRuntimeClient: Sendable {
 
     /// Returns the raw response body for the adapter to parse.
     public func invokeModel(_ modelID: String, body: String) async throws(AWSError) -> String {
-        let response = try await client.send("POST", path: "/model/" + AWSServiceClient.label(modelID) + "/invoke",
-                                             headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
-                                             body: Array(body.utf8))
+        let response = try await client.send(
+            "POST", path: "/model/" + AWSServiceClient.label(modelID) + "/invoke",
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: Array(body.utf8))
         return response.text
     }
 
     /// Converse: one request shape for every model that takes messages; the raw answer.
     public func converse(_ modelID: String, body: String) async throws(AWSError) -> String {
-        let response = try await client.send("POST", path: "/model/" + AWSServiceClient.label(modelID) + "/converse",
-                                             headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
-                                             body: Array(body.utf8))
+        let response = try await client.send(
+            "POST", path: "/model/" + AWSServiceClient.label(modelID) + "/converse",
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: Array(body.utf8))
         return response.text
     }
 }

@@ -62,9 +62,11 @@ public struct CreateModelCustomizationJobRequest: Codable, Sendable, Equatable {
     public var hyperParameters: [String: String]
     public var vpcConfig: VpcConfig?
 
-    public init(jobName: String, customModelName: String, roleArn: String, clientRequestToken: String, baseModelIdentifier: String,
-                trainingDataURI: String, outputDataURI: String, hyperParameters: [String: String], tags: [String: String],
-                kmsKeyID: String? = nil, vpcConfig: VpcConfig? = nil, validationDataURI: String? = nil) {
+    public init(
+        jobName: String, customModelName: String, roleArn: String, clientRequestToken: String, baseModelIdentifier: String,
+        trainingDataURI: String, outputDataURI: String, hyperParameters: [String: String], tags: [String: String],
+        kmsKeyID: String? = nil, vpcConfig: VpcConfig? = nil, validationDataURI: String? = nil
+    ) {
         validationDataConfig = validationDataURI.map(ValidationDataConfig.init(uri:))
         self.jobName = jobName
         self.customModelName = customModelName

@@ -29,8 +29,9 @@ struct ProfileCredentials: Sendable {
             return try await CredentialProcess(commandLine: command, profile: profile.profileName, environment: environment).run()
         }
         if let key = ["sso_session", "sso_start_url", "sso_account_id"].first(where: { settings[$0] != nil }) {
-            throw CredentialsError("\(name) uses \(key) (AWS IAM Identity Center), which needs a person to log in through a browser; "
-                + "for a daemon, use role_arn with source_profile or credential_source, web_identity_token_file, or credential_process")
+            throw CredentialsError(
+                "\(name) uses \(key) (AWS IAM Identity Center), which needs a person to log in through a browser; "
+                    + "for a daemon, use role_arn with source_profile or credential_source, web_identity_token_file, or credential_process")
         }
         if settings["web_identity_token_file"] != nil {
             throw CredentialsError("\(name) has web_identity_token_file without role_arn: name the role to assume")
@@ -42,16 +43,18 @@ struct ProfileCredentials: Sendable {
         let settings = profile.settings
         let name = "profile \(profile.profileName)"
         if settings["mfa_serial"] != nil {
-            throw CredentialsError("\(name) assumes \(role) with mfa_serial, and a daemon cannot be asked for an MFA code: give the daemon an "
-                + "identity the role trusts without MFA (source_profile, credential_source or web_identity_token_file), or a credential_process")
+            throw CredentialsError(
+                "\(name) assumes \(role) with mfa_serial, and a daemon cannot be asked for an MFA code: give the daemon an "
+                    + "identity the role trusts without MFA (source_profile, credential_source or web_identity_token_file), or a credential_process")
         }
         let request = try roleRequest(role, settings: settings, name: name)
         let sts = try STSClient(endpoints: stsEndpoints(profile))
         if let tokenFile = settings["web_identity_token_file"] {
             let token = try WebIdentityCredentials.token(from: tokenFile)
             let session = try await sts.assumeRoleWithWebIdentity(request, token: token)
-            return ProvidedCredentials(credentials: session.credentials, expiration: session.expiration,
-                                       source: "assumed role \(role) via web identity token \(tokenFile) (\(name))")
+            return ProvidedCredentials(
+                credentials: session.credentials, expiration: session.expiration,
+                source: "assumed role \(role) via web identity token \(tokenFile) (\(name))")
         }
         let source: ProvidedCredentials
         let via: String
@@ -64,7 +67,8 @@ struct ProfileCredentials: Sendable {
                 }
                 source = keys
             } else if chain.contains(sourceName) {
-                throw CredentialsError("source_profile loop: " + (chain + [sourceName]).joined(separator: " → ") + "; one of them must have keys of its own")
+                throw CredentialsError(
+                    "source_profile loop: " + (chain + [sourceName]).joined(separator: " → ") + "; one of them must have keys of its own")
             } else {
                 let next = profile.profile(sourceName)
                 guard next.exists else { throw CredentialsError("\(name): its source_profile \(sourceName) does not exist in the shared files") }
@@ -89,7 +93,8 @@ struct ProfileCredentials: Sendable {
             source = found
             via = "via credential_source \(kind)"
         } else {
-            throw CredentialsError("\(name) has role_arn but nothing to assume it with: add source_profile, credential_source or web_identity_token_file")
+            throw CredentialsError(
+                "\(name) has role_arn but nothing to assume it with: add source_profile, credential_source or web_identity_token_file")
         }
         let session = try await sts.assumeRole(request, as: source)
         return ProvidedCredentials(credentials: session.credentials, expiration: session.expiration, source: "assumed role \(role) \(via)")
@@ -103,19 +108,22 @@ struct ProfileCredentials: Sendable {
             }
             duration = seconds
         }
-        return STSClient.RoleRequest(roleARN: role, sessionName: try WebIdentityCredentials.sessionName(settings["role_session_name"], in: name),
-                                     durationSeconds: duration, externalID: settings["external_id"])
+        return STSClient.RoleRequest(
+            roleARN: role, sessionName: try WebIdentityCredentials.sessionName(settings["role_session_name"], in: name),
+            durationSeconds: duration, externalID: settings["external_id"])
     }
 
     /// STS in the profile's region (else the environment's, else us-east-1), honouring
     /// `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `services` and `ca_bundle`.
     private func stsEndpoints(_ profile: SharedConfig) throws(CredentialsError) -> AWSEndpoints {
         do {
-            return try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                    environment: environment, shared: profile)
+            return try AWSEndpoints(
+                configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+                environment: environment, shared: profile)
         } catch {
-            return try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                    environment: environment, shared: profile)
+            return try AWSEndpoints(
+                configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+                environment: environment, shared: profile)
         }
     }
 }
@@ -135,20 +143,26 @@ public struct WebIdentityCredentials: CredentialsProvider {
         let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         guard role != nil || tokenFile != nil else { return nil }
         guard let role, let tokenFile else {
-            throw CredentialsError("AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE go together; only \(role == nil ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN") is set")
+            throw CredentialsError(
+                "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE go together; only \(role == nil ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN") is set"
+            )
         }
-        let request = STSClient.RoleRequest(roleARN: role, sessionName: try Self.sessionName(environment["AWS_ROLE_SESSION_NAME"], in: "AWS_ROLE_SESSION_NAME"))
+        let request = STSClient.RoleRequest(
+            roleARN: role, sessionName: try Self.sessionName(environment["AWS_ROLE_SESSION_NAME"], in: "AWS_ROLE_SESSION_NAME"))
         var endpoints: AWSEndpoints
         do {
-            endpoints = try AWSEndpoints(configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                         environment: environment, shared: nil)
+            endpoints = try AWSEndpoints(
+                configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+                environment: environment, shared: nil)
         } catch {
-            endpoints = try AWSEndpoints(configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                                         environment: environment, shared: nil)
+            endpoints = try AWSEndpoints(
+                configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+                environment: environment, shared: nil)
         }
         let session = try await STSClient(endpoints: endpoints).assumeRoleWithWebIdentity(request, token: try Self.token(from: tokenFile))
-        return ProvidedCredentials(credentials: session.credentials, expiration: session.expiration,
-                                   source: "assumed role \(role) via web identity token \(tokenFile) (environment)")
+        return ProvidedCredentials(
+            credentials: session.credentials, expiration: session.expiration,
+            source: "assumed role \(role) via web identity token \(tokenFile) (environment)")
     }
 
     /// The token as the file holds it now, without surrounding whitespace.

@@ -24,7 +24,8 @@ public struct ContainerCredentials: CredentialsProvider {
             let target: HTTPTarget
             do { target = try HTTPTarget(full) } catch { throw CredentialsError("AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL") }
             guard target.secure || Self.isLoopback(target.host) || Self.agentHosts.contains(target.host) else {
-                throw CredentialsError("AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, loopback or the container agent's address; \(target.host) is none")
+                throw CredentialsError(
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, loopback or the container agent's address; \(target.host) is none")
             }
             url = full
         } else {

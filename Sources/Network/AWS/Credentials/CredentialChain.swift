@@ -17,8 +17,10 @@ public actor CredentialChain {
     private var cached: ProvidedCredentials?
     private var inFlight: Task<ProvidedCredentials, any Error>?
 
-    public init(providers: [any CredentialsProvider], refreshMargin: TimeInterval = 300,
-                now: @escaping @Sendable () -> Date = { Date() }, onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }) {
+    public init(
+        providers: [any CredentialsProvider], refreshMargin: TimeInterval = 300,
+        now: @escaping @Sendable () -> Date = { Date() }, onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }
+    ) {
         self.providers = providers
         self.onFetch = onFetch
         self.refreshMargin = refreshMargin
@@ -27,17 +29,20 @@ public actor CredentialChain {
 
     /// - Parameter instanceMetadataTimeout: how long to wait for IMDS, which off EC2 never
     ///   answers; one second, as in the SDKs.
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                instanceMetadataTimeout: Duration = .seconds(1),
-                                onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }) -> CredentialChain {
-        CredentialChain(providers: [
-            EnvironmentCredentials(environment: environment),
-            WebIdentityCredentials(environment: environment),
-            SystemdCredentials(environment: environment),
-            SharedFileCredentials(environment: environment),
-            ContainerCredentials(environment: environment),
-            InstanceMetadataCredentials(environment: environment, client: HTTPTransport(timeout: instanceMetadataTimeout)),
-        ], onFetch: onFetch)
+    public static func standard(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        instanceMetadataTimeout: Duration = .seconds(1),
+        onFetch: @escaping @Sendable (ProvidedCredentials) -> Void = { _ in }
+    ) -> CredentialChain {
+        CredentialChain(
+            providers: [
+                EnvironmentCredentials(environment: environment),
+                WebIdentityCredentials(environment: environment),
+                SystemdCredentials(environment: environment),
+                SharedFileCredentials(environment: environment),
+                ContainerCredentials(environment: environment),
+                InstanceMetadataCredentials(environment: environment, client: HTTPTransport(timeout: instanceMetadataTimeout)),
+            ], onFetch: onFetch)
     }
 
     public func current() async throws(CredentialsError) -> ProvidedCredentials {
@@ -75,6 +80,8 @@ public actor CredentialChain {
         for provider in providers {
             if let found = try await provider.resolve() { return found }
         }
-        throw CredentialsError("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give the service a systemd credential 'aws' (LoadCredential=aws:…), configure a profile in the shared files, or run with a container or instance role")
+        throw CredentialsError(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give the service a systemd credential 'aws' (LoadCredential=aws:…), configure a profile in the shared files, or run with a container or instance role"
+        )
     }
 }

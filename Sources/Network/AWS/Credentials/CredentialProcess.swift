@@ -27,12 +27,16 @@ struct CredentialProcess: Sendable {
             throw CredentialsError("\(source): \(error.description)")
         }
         guard let program = words.first, let executable = Self.locate(program, path: environment["PATH"]) else {
-            throw CredentialsError("\(source): cannot find the program '\(OneLine.of(words.first ?? "", limit: 200))' (no shell runs it: give a path, or a name on PATH)")
+            throw CredentialsError(
+                "\(source): cannot find the program '\(OneLine.of(words.first ?? "", limit: 200))' (no shell runs it: give a path, or a name on PATH)"
+            )
         }
         let worker = SerialWorker(name: "credential-process")
         let run: (output: [UInt8], ending: String, timedOut: Bool)
         do {
-            run = try await worker.run { [environment, timeout] in try Self.spawnAndRead(executable, words, environment: environment, timeout: timeout) }
+            run = try await worker.run { [environment, timeout] in
+                try Self.spawnAndRead(executable, words, environment: environment, timeout: timeout)
+            }
         } catch {
             throw CredentialsError("\(source): \(error)")
         }
@@ -66,11 +70,14 @@ struct CredentialProcess: Sendable {
         }
         var expiration: Date?
         if let text = answer.Expiration {
-            guard let date = CredentialTime.parse(text) else { throw CredentialsError("\(source) answered an unreadable Expiration '\(OneLine.of(text, limit: 80))'") }
+            guard let date = CredentialTime.parse(text) else {
+                throw CredentialsError("\(source) answered an unreadable Expiration '\(OneLine.of(text, limit: 80))'")
+            }
             expiration = date
         }
-        return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: answer.SessionToken),
-                                   expiration: expiration, source: source)
+        return ProvidedCredentials(
+            credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: answer.SessionToken),
+            expiration: expiration, source: source)
     }
 
     struct WordsError: Error, CustomStringConvertible {
@@ -84,17 +91,30 @@ struct CredentialProcess: Sendable {
         var quote: Character?
         var escaped = false
         for c in line {
-            if escaped { current.append(c); escaped = false; inWord = true; continue }
+            if escaped {
+                current.append(c)
+                escaped = false
+                inWord = true
+                continue
+            }
             if let q = quote {
                 if c == q { quote = nil } else if c == "\\" && q == "\"" { escaped = true } else { current.append(c) }
                 continue
             }
             switch c {
             case "\\": escaped = true
-            case "'", "\"": quote = c; inWord = true
+            case "'", "\"":
+                quote = c
+                inWord = true
             case " ", "\t", "\n":
-                if inWord { words.append(current); current = ""; inWord = false }
-            default: current.append(c); inWord = true
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
+            default:
+                current.append(c)
+                inWord = true
             }
         }
         if escaped || quote != nil { throw WordsError(description: "the command line ends inside a quote or after a backslash") }

@@ -58,8 +58,9 @@ struct CredentialDocument: Decodable {
             guard let date = CredentialTime.parse(text) else { throw CredentialsError("\(source) answered an unreadable Expiration '\(text)'") }
             expiration = date
         }
-        return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: Token),
-                                   expiration: expiration, source: source)
+        return ProvidedCredentials(
+            credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: Token),
+            expiration: expiration, source: source)
     }
 
     static func decode(_ body: [UInt8], source: String) throws(CredentialsError) -> CredentialDocument {

@@ -14,8 +14,9 @@ public struct EnvironmentCredentials: CredentialsProvider {
         case (nil, nil): return nil
         case (let key?, let secret?):
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token),
-                                       source: "environment")
+            return ProvidedCredentials(
+                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token),
+                source: "environment")
         case (nil, _): throw CredentialsError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         case (_, nil): throw CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
         }

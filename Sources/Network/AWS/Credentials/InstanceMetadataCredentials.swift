@@ -23,8 +23,10 @@ public struct InstanceMetadataCredentials: CredentialsProvider {
 
         let tokenResponse: HTTPResponse
         do {
-            tokenResponse = try await client.send(HTTPRequest(method: "PUT", url: endpoint + "/latest/api/token",
-                                                              headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
+            tokenResponse = try await client.send(
+                HTTPRequest(
+                    method: "PUT", url: endpoint + "/latest/api/token",
+                    headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
         } catch {
             return nil  // no metadata service here
         }

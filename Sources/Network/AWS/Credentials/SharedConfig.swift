@@ -39,7 +39,8 @@ public struct SharedConfig: Sendable, Equatable {
         self.config = config
         self.credentials = credentials
         self.credentialsPath = credentialsPath
-        let configSection = config?.sections[profile == "default" ? "default" : "profile " + profile]
+        let configSection =
+            config?.sections[profile == "default" ? "default" : "profile " + profile]
             ?? (profile == "default" ? config?.sections["profile default"] : nil)
         exists = configSection != nil || credentials?.sections[profile] != nil
         var settings = configSection?.values ?? [:]
@@ -83,9 +84,11 @@ public struct SharedFileCredentials: CredentialsProvider {
         let profile = "profile \(shared.profileName)"
         if let key = settings["aws_access_key_id"], let secret = settings["aws_secret_access_key"], !key.isEmpty, !secret.isEmpty {
             let where_ = shared.credentialsFile.map { " in \($0)" } ?? " in the config file"
-            return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret,
-                                                                   sessionToken: settings["aws_session_token"]),
-                                       source: profile + where_)
+            return ProvidedCredentials(
+                credentials: AWSCredentials(
+                    accessKeyID: key, secretAccessKey: secret,
+                    sessionToken: settings["aws_session_token"]),
+                source: profile + where_)
         }
         if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
             throw CredentialsError("\(profile) has only one of aws_access_key_id and aws_secret_access_key")
@@ -131,7 +134,9 @@ struct INIFile: Sendable, Equatable {
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // An inline comment needs whitespace before it, as in the SDKs.
-            if let comment = value.range(of: " #") ?? value.range(of: " ;") { value = value[..<comment.lowerBound].trimmingCharacters(in: .whitespaces) }
+            if let comment = value.range(of: " #") ?? value.range(of: " ;") {
+                value = value[..<comment.lowerBound].trimmingCharacters(in: .whitespaces)
+            }
             let indented = line.first?.isWhitespace == true
             if indented, let parent = openSubsection {
                 file.sections[section]!.subsections[parent, default: [:]][key] = value

@@ -21,11 +21,14 @@ public struct SystemdCredentials: CredentialsProvider {
             throw CredentialsError("the systemd credential '\(Self.credentialName)' has no [\(profile)] section")
         }
         guard let key = section.values["aws_access_key_id"], let secret = section.values["aws_secret_access_key"],
-              !key.isEmpty, !secret.isEmpty else {
+            !key.isEmpty, !secret.isEmpty
+        else {
             throw CredentialsError("the systemd credential '\(Self.credentialName)' [\(profile)] needs aws_access_key_id and aws_secret_access_key")
         }
-        return ProvidedCredentials(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret,
-                                                               sessionToken: section.values["aws_session_token"]),
-                                   source: "systemd credential '\(Self.credentialName)'")
+        return ProvidedCredentials(
+            credentials: AWSCredentials(
+                accessKeyID: key, secretAccessKey: secret,
+                sessionToken: section.values["aws_session_token"]),
+            source: "systemd credential '\(Self.credentialName)'")
     }
 }

@@ -31,10 +31,13 @@ public struct S3Client: Sendable {
 
     public func address(_ location: S3Location) -> (baseURL: String, path: String) {
         let endpoint = client.endpoints.url(for: .s3)
-        let keyPath = "/" + location.key.split(separator: "/", omittingEmptySubsequences: false)
+        let keyPath =
+            "/"
+            + location.key.split(separator: "/", omittingEmptySubsequences: false)
             .map { SigV4Signer.encode(String($0)) }.joined(separator: "/")
         guard let target = try? HTTPTarget(endpoint) else { return (endpoint, "/" + location.bucket + keyPath) }
-        let hostIsAddress = target.host == "localhost" || target.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
+        let hostIsAddress =
+            target.host == "localhost" || target.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
             || target.host.hasPrefix("[")
         if forcePathStyle || hostIsAddress || location.bucket.contains(".") {
             return (endpoint, "/" + location.bucket + (location.key.isEmpty ? "" : keyPath))
@@ -44,8 +47,10 @@ public struct S3Client: Sendable {
         return (scheme + location.bucket + "." + target.hostHeader + suffix, location.key.isEmpty ? "/" : keyPath)
     }
 
-    func send(_ method: String, _ location: S3Location, query: String = "", headers: [(String, String)] = [],
-              body: [UInt8] = []) async throws(AWSError) -> HTTPResponse {
+    func send(
+        _ method: String, _ location: S3Location, query: String = "", headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) async throws(AWSError) -> HTTPResponse {
         let (base, path) = address(location)
         return try await client.send(method, path: path, query: query, headers: headers, body: body, baseURL: base)
     }
@@ -56,8 +61,10 @@ public struct S3Client: Sendable {
 
     /// PutObject; returns the ETag.
     @discardableResult
-    public func putObject(_ location: S3Location, body: [UInt8], contentType: String = "application/octet-stream",
-                          tags: [String: String] = [:]) async throws(AWSError) -> String {
+    public func putObject(
+        _ location: S3Location, body: [UInt8], contentType: String = "application/octet-stream",
+        tags: [String: String] = [:]
+    ) async throws(AWSError) -> String {
         var headers = [("Content-Type", contentType), ("x-amz-checksum-sha256", Self.checksum(body))]
         if !tags.isEmpty { headers.append(("x-amz-tagging", Self.tagging(tags))) }
         let response = try await send("PUT", location, headers: headers, body: body)
@@ -77,8 +84,10 @@ public struct S3Client: Sendable {
     /// descriptor) is refused before the upload completes. A read error is an error, never an
     /// empty object.
     @discardableResult
-    public func uploadFile(_ path: String, to location: S3Location, contentType: String = "application/octet-stream",
-                           tags: [String: String] = [:], expectedSHA256: String? = nil) async throws(AWSError) -> String {
+    public func uploadFile(
+        _ path: String, to location: S3Location, contentType: String = "application/octet-stream",
+        tags: [String: String] = [:], expectedSHA256: String? = nil
+    ) async throws(AWSError) -> String {
         let size: Int
         do { size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0 } catch {
             throw AWSError(status: 0, code: AWSError.localFileCode, message: "cannot read \(path): \(error.localizedDescription)")
@@ -109,8 +118,9 @@ public struct S3Client: Sendable {
             guard let expectedSHA256 else { return }
             let actual = hasher.finalize().hex
             guard actual == expectedSHA256 else {
-                throw AWSError(status: 0, code: AWSError.localFileCode,
-                               message: "\(path) changed since it was validated (sha256 \(actual), validated \(expectedSHA256)); it was not uploaded")
+                throw AWSError(
+                    status: 0, code: AWSError.localFileCode,
+                    message: "\(path) changed since it was validated (sha256 \(actual), validated \(expectedSHA256)); it was not uploaded")
             }
         }
         if size <= multipartThreshold {
@@ -153,7 +163,9 @@ public struct S3Client: Sendable {
         public var checksum: String
     }
 
-    public func createMultipartUpload(_ location: S3Location, contentType: String, tags: [String: String] = [:]) async throws(AWSError) -> MultipartUpload {
+    public func createMultipartUpload(_ location: S3Location, contentType: String, tags: [String: String] = [:]) async throws(AWSError)
+        -> MultipartUpload
+    {
         var headers = [("Content-Type", contentType), ("x-amz-checksum-algorithm", "SHA256")]
         if !tags.isEmpty { headers.append(("x-amz-tagging", Self.tagging(tags))) }
         let response = try await send("POST", location, query: "uploads=", headers: headers)
@@ -165,9 +177,10 @@ public struct S3Client: Sendable {
 
     public func uploadPart(_ upload: MultipartUpload, number: Int, body: [UInt8]) async throws(AWSError) -> CompletedPart {
         let checksum = Self.checksum(body)
-        let response = try await send("PUT", S3Location(bucket: upload.bucket, key: upload.key),
-                                      query: "partNumber=\(number)&uploadId=\(SigV4Signer.encode(upload.uploadID))",
-                                      headers: [("x-amz-checksum-sha256", checksum)], body: body)
+        let response = try await send(
+            "PUT", S3Location(bucket: upload.bucket, key: upload.key),
+            query: "partNumber=\(number)&uploadId=\(SigV4Signer.encode(upload.uploadID))",
+            headers: [("x-amz-checksum-sha256", checksum)], body: body)
         guard let etag = response.header("ETag") else {
             throw AWSError(status: response.status, code: "UnreadableResponse", message: "UploadPart \(number) answered without an ETag")
         }
@@ -176,12 +189,16 @@ public struct S3Client: Sendable {
 
     @discardableResult
     public func completeMultipartUpload(_ upload: MultipartUpload, parts: [CompletedPart]) async throws(AWSError) -> String {
-        let body = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-            + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(XMLText.escape($0.etag))</ETag><ChecksumSHA256>\($0.checksum)</ChecksumSHA256></Part>" }.joined()
+        let body =
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            + parts.map {
+                "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(XMLText.escape($0.etag))</ETag><ChecksumSHA256>\($0.checksum)</ChecksumSHA256></Part>"
+            }.joined()
             + "</CompleteMultipartUpload>"
-        let response = try await send("POST", S3Location(bucket: upload.bucket, key: upload.key),
-                                      query: "uploadId=\(SigV4Signer.encode(upload.uploadID))",
-                                      headers: [("Content-Type", "application/xml")], body: Array(body.utf8))
+        let response = try await send(
+            "POST", S3Location(bucket: upload.bucket, key: upload.key),
+            query: "uploadId=\(SigV4Signer.encode(upload.uploadID))",
+            headers: [("Content-Type", "application/xml")], body: Array(body.utf8))
         // S3 can answer 200 with an error document when the completion fails late.
         if XMLText.first("Code", in: response.text) != nil, !response.text.contains("<CompleteMultipartUploadResult") {
             throw AWSError.parse(HTTPResponse(status: 500, headers: response.headers, body: response.body))
@@ -191,17 +208,19 @@ public struct S3Client: Sendable {
 
     public func abortMultipartUpload(_ upload: MultipartUpload) async throws(AWSError) {
         do {
-            _ = try await send("DELETE", S3Location(bucket: upload.bucket, key: upload.key),
-                               query: "uploadId=\(SigV4Signer.encode(upload.uploadID))")
-        } catch where error.code == "NoSuchUpload" {
+            _ = try await send(
+                "DELETE", S3Location(bucket: upload.bucket, key: upload.key),
+                query: "uploadId=\(SigV4Signer.encode(upload.uploadID))")
+        } catch  where error.code == "NoSuchUpload" {
             // Already gone: what we wanted.
         }
     }
 
     /// Open multipart uploads whose keys start with `prefix.key`.
     public func listMultipartUploads(_ prefix: S3Location) async throws(AWSError) -> [MultipartUpload] {
-        let response = try await send("GET", S3Location(bucket: prefix.bucket, key: ""),
-                                      query: "prefix=\(SigV4Signer.encode(prefix.key))&uploads=")
+        let response = try await send(
+            "GET", S3Location(bucket: prefix.bucket, key: ""),
+            query: "prefix=\(SigV4Signer.encode(prefix.key))&uploads=")
         return XMLText.elements("Upload", in: response.text).compactMap { upload in
             guard let key = XMLText.first("Key", in: upload), let id = XMLText.first("UploadId", in: upload) else { return nil }
             return MultipartUpload(bucket: prefix.bucket, key: key, uploadID: id)

@@ -25,9 +25,10 @@ public struct SESv2Client: Sendable {
 
     /// Sends `message` (RFC 5322 text with CRLF line ends); returns SES's message id.
     public func sendRawEmail(from: String, to: [String], message: String, configurationSet: String? = nil) async throws(AWSError) -> String {
-        let request = SendEmailRequest(FromEmailAddress: from, Destination: .init(ToAddresses: to),
-                                       Content: .init(Raw: .init(Data: Data(message.utf8).base64EncodedString())),
-                                       ConfigurationSetName: configurationSet)
+        let request = SendEmailRequest(
+            FromEmailAddress: from, Destination: .init(ToAddresses: to),
+            Content: .init(Raw: .init(Data: Data(message.utf8).base64EncodedString())),
+            ConfigurationSetName: configurationSet)
         let response = try await client.json("POST", path: "/v2/email/outbound-emails", body: request, as: SendEmailResponse.self)
         return response.MessageId ?? ""
     }

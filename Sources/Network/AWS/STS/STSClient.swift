@@ -48,8 +48,10 @@ public struct STSClient: Sendable {
         let body = Self.form(action: "AssumeRoleWithWebIdentity", request.parameters + [("WebIdentityToken", token)])
         let response: HTTPResponse
         do {
-            response = try await http.send(HTTPRequest(method: "POST", url: endpoints.url(for: .sts) + "/",
-                                                       headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: body))
+            response = try await http.send(
+                HTTPRequest(
+                    method: "POST", url: endpoints.url(for: .sts) + "/",
+                    headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: body))
         } catch {
             throw CredentialsError("STS AssumeRoleWithWebIdentity for \(request.roleARN): \(error.description)")
         }
@@ -66,12 +68,16 @@ public struct STSClient: Sendable {
         return arn
     }
 
-    private func signedCall(_ action: String, _ parameters: [(String, String)], as source: ProvidedCredentials) async throws(CredentialsError) -> String {
-        let client = AWSServiceClient(service: .sts, endpoints: endpoints, credentials: CredentialChain(providers: [FixedCredentials(source)]),
-                                      http: http)
+    private func signedCall(_ action: String, _ parameters: [(String, String)], as source: ProvidedCredentials) async throws(CredentialsError)
+        -> String
+    {
+        let client = AWSServiceClient(
+            service: .sts, endpoints: endpoints, credentials: CredentialChain(providers: [FixedCredentials(source)]),
+            http: http)
         do {
-            let response = try await client.send("POST", path: "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-                                                 body: Self.form(action: action, parameters))
+            let response = try await client.send(
+                "POST", path: "/", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                body: Self.form(action: action, parameters))
             return response.text
         } catch {
             throw CredentialsError("STS \(action) as \(source.source): \(error.description)")
@@ -85,17 +91,19 @@ public struct STSClient: Sendable {
 
     static func session(from xml: String, action: String, role: String) throws(CredentialsError) -> Session {
         guard let block = XMLText.elements("Credentials", in: xml).first,
-              let key = XMLText.first("AccessKeyId", in: block), !key.isEmpty,
-              let secret = XMLText.first("SecretAccessKey", in: block), !secret.isEmpty,
-              let token = XMLText.first("SessionToken", in: block), !token.isEmpty else {
+            let key = XMLText.first("AccessKeyId", in: block), !key.isEmpty,
+            let secret = XMLText.first("SecretAccessKey", in: block), !secret.isEmpty,
+            let token = XMLText.first("SessionToken", in: block), !token.isEmpty
+        else {
             throw CredentialsError("STS \(action) for \(role) answered without credentials")
         }
         guard let text = XMLText.first("Expiration", in: block), let expiration = CredentialTime.parse(text) else {
             throw CredentialsError("STS \(action) for \(role) answered without a readable Expiration")
         }
         let arn = XMLText.elements("AssumedRoleUser", in: xml).first.flatMap { XMLText.first("Arn", in: $0) } ?? role
-        return Session(credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token),
-                       expiration: expiration, assumedRoleARN: arn)
+        return Session(
+            credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token),
+            expiration: expiration, assumedRoleARN: arn)
     }
 }
 
