@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedConfig",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["FinetunedText", .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Sources/Config"
         ),
         .target(
@@ -135,13 +135,14 @@ let package = Package(
         ),
         .target(
             name: "FinetunedBackends",
-            dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedTime"],
+            dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedText", "FinetunedTime"],
             path: "Sources/Backends/Scripted"
         ),
         .target(
             name: "FinetunedLocalBackend",
             dependencies: [
-                "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedThreads", "FinetunedTime", .product(name: "Logging", package: "swift-log"),
+                "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Backends/Local",
             swiftSettings: numericCode
@@ -153,7 +154,7 @@ let package = Package(
         ),
         .target(
             name: "FinetunedEvaluation",
-            dependencies: ["FinetunedThreads"],
+            dependencies: ["FinetunedText", "FinetunedThreads"],
             path: "Sources/Evaluation",
             swiftSettings: numericCode
         ),

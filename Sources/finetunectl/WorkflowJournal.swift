@@ -1,4 +1,5 @@
 import CSystemdJournal
+import FinetunedText
 import Foundation
 
 /// A workflow's entries in the journal, read through libsystemd's `sd_journal` API: every
@@ -36,16 +37,16 @@ final class WorkflowJournal {
     private var journal: OpaquePointer?
 
     /// - Parameter directory: journal files to read instead of this machine's journal.
-    init(workflowID: String, directory: String? = nil) throws(JournalError) {
+    init(workflowID: String, directory: String? = nil) throws(Failure) {
         var opened: OpaquePointer?
         let status = directory.map { sd_journal_open_directory(&opened, $0, 0) } ?? sd_journal_open(&opened, Int32(SD_JOURNAL_LOCAL_ONLY))
         guard status >= 0, let opened else {
-            throw JournalError("cannot open the journal\(directory.map { " in \($0)" } ?? ""): \(String(cString: strerror(-status)))")
+            throw Failure(.journal, "cannot open the journal\(directory.map { " in \($0)" } ?? ""): \(String(cString: strerror(-status)))")
         }
         journal = opened
         let match = Array("WORKFLOW_ID=\(workflowID)".utf8)
         let added = match.withUnsafeBytes { sd_journal_add_match(opened, $0.baseAddress, $0.count) }
-        guard added >= 0 else { throw JournalError("cannot search the journal: \(String(cString: strerror(-added)))") }
+        guard added >= 0 else { throw Failure(.journal, "cannot search the journal: \(String(cString: strerror(-added)))") }
     }
 
     deinit { sd_journal_close(journal) }
@@ -95,9 +96,4 @@ final class WorkflowJournal {
         }
         return Entry(time: Date(timeIntervalSince1970: Double(usec) / 1_000_000), fields: fields)
     }
-}
-
-struct JournalError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

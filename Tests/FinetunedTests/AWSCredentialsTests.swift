@@ -1,4 +1,5 @@
 import FinetunedTestSupport
+import FinetunedText
 import FinetunedTime
 import Foundation
 import Testing
@@ -19,7 +20,7 @@ struct AWSCredentialsTests {
             ]).resolve())
         #expect(found.credentials == AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: Self.secret, sessionToken: "tok"))
         #expect(try await EnvironmentCredentials(environment: [:]).resolve() == nil)
-        await #expect(throws: CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")) {
+        await #expect(throws: Failure(.credentials, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")) {
             try await EnvironmentCredentials(environment: ["AWS_ACCESS_KEY_ID": "AKID"]).resolve()
         }
     }
@@ -88,9 +89,9 @@ struct AWSCredentialsTests {
         defer { dir.remove() }
         let config = try dir.write("config", "[profile assumed]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n")
         let environment = ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none"), "AWS_PROFILE": "assumed"]
-        await #expect(throws: CredentialsError.self) { try await SharedFileCredentials(environment: environment).resolve() }
+        await #expect(throws: Failure.self) { try await SharedFileCredentials(environment: environment).resolve() }
         let broken = try dir.write("broken", "[default\naws_access_key_id = x\n")
-        await #expect(throws: CredentialsError.self) {
+        await #expect(throws: Failure.self) {
             try await SharedFileCredentials(environment: ["AWS_CONFIG_FILE": broken, "AWS_SHARED_CREDENTIALS_FILE": dir.file("none")]).resolve()
         }
     }
@@ -173,7 +174,7 @@ struct AWSCredentialsTests {
         #expect(found.credentials.accessKeyID == "AKIDSYSTEMD")
         #expect(found.source == "systemd credential 'aws'")
         #expect(try await SystemdCredentials(environment: [:]).resolve() == nil)
-        await #expect(throws: CredentialsError.self) {
+        await #expect(throws: Failure.self) {
             try await SystemdCredentials(environment: ["CREDENTIALS_DIRECTORY": dir.path, "AWS_PROFILE": "other"]).resolve()
         }
     }
@@ -204,13 +205,13 @@ struct AWSCredentialsTests {
             found.credentials == AWSCredentials(accessKeyID: "AKIDCONTAINER", secretAccessKey: Self.secret, sessionToken: "session-AKIDCONTAINER"))
         #expect(abs(found.expiration!.timeIntervalSince(expires)) < 1)
 
-        await #expect(throws: CredentialsError("the container credentials endpoint answered HTTP 401")) {
+        await #expect(throws: Failure(.credentials, "the container credentials endpoint answered HTTP 401")) {
             try await ContainerCredentials(environment: [
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds",
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
             ]).resolve()
         }
-        await #expect(throws: CredentialsError.self, "plain http to a non-loopback host could leak the token") {
+        await #expect(throws: Failure.self, "plain http to a non-loopback host could leak the token") {
             try await ContainerCredentials(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://example.com/creds"]).resolve()
         }
     }
@@ -347,11 +348,11 @@ struct AWSEndpointTests {
             environment: [:], shared: nil)
         #expect(fips.url(for: .bedrock) == "https://bedrock-fips.us-gov-west-1.amazonaws.com")
         #expect(fips.url(for: .s3) == "https://s3-fips.us-gov-west-1.amazonaws.com")
-        #expect(throws: CredentialsError.self) {
+        #expect(throws: Failure.self) {
             try AWSEndpoints(
                 configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
         }
-        #expect(throws: CredentialsError.self) {
+        #expect(throws: Failure.self) {
             try AWSEndpoints(
                 configuredRegion: "US East", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:], environment: [:], shared: nil)
         }

@@ -1,4 +1,5 @@
 import FinetunedTestSupport
+import FinetunedText
 import Foundation
 import Testing
 
@@ -175,7 +176,7 @@ extension MotoPeerTests {
             // A wrong key for the source is refused by STS, not passed over.
             var wrong = environment
             wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
-            await #expect(throws: CredentialsError.self) {
+            await #expect(throws: Failure.self) {
                 try await SharedFileCredentials(environment: wrong.merging(["AWS_PROFILE": "fromenv"]) { $1 }).resolve()
             }
         }

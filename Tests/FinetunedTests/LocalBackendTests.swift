@@ -1,5 +1,6 @@
 import FinetunedEvaluation
 import FinetunedTestSupport
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -99,8 +100,8 @@ struct LocalModelTests {
                 "earlyStoppingPatience": "2", "evalPercentage": "10",
             ], seed: 1)
         #expect(s.epochs == 3 && s.batchSize == 4 && s.learningRate == 0.01 && s.patience == 2 && s.evalPercentage == 10)
-        #expect(throws: TrainingError.self) { try TrainingSettings(hyperparameters: ["epochCount": "lots"], seed: 1) }
-        #expect(throws: TrainingError.self) { try TrainingSettings(hyperparameters: ["batchSize": "0"], seed: 1) }
+        #expect(throws: Failure.self) { try TrainingSettings(hyperparameters: ["epochCount": "lots"], seed: 1) }
+        #expect(throws: Failure.self) { try TrainingSettings(hyperparameters: ["batchSize": "0"], seed: 1) }
     }
 
     @Test("selection: best sentences within the budget, in document order; the best one even over budget")
@@ -134,19 +135,19 @@ struct LocalModelTests {
     func invokeBody() throws {
         #expect(try InvokeBody(json: #"{"document": "A. B.", "budget_words": 12}"#) == InvokeBody(document: "A. B.", budgetWords: 12))
         #expect(try InvokeBody(json: #"{"document": "A."}"#).budgetWords == nil)
-        #expect(throws: TrainingError.self) { try InvokeBody(json: #"{"budget_words": 3}"#) }
-        #expect(throws: TrainingError.self) { try InvokeBody(json: #"{"document": "A.", "budget_words": 2.5}"#) }
-        #expect(throws: TrainingError.self) { try InvokeBody(json: "[]") }
+        #expect(throws: Failure.self) { try InvokeBody(json: #"{"budget_words": 3}"#) }
+        #expect(throws: Failure.self) { try InvokeBody(json: #"{"document": "A.", "budget_words": 2.5}"#) }
+        #expect(throws: Failure.self) { try InvokeBody(json: "[]") }
         #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": null}"#).budgetWords == nil)
         #expect(try InvokeBody(json: #"{"document": "A.", "budget_words": 3.0}"#).budgetWords == 3)
-        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) {
+        #expect(throws: Failure(.training, "\"budget_words\" must be a positive integer")) {
             try InvokeBody(json: #"{"document": "A.", "budget_words": 0}"#)
         }
-        #expect(throws: TrainingError("\"budget_words\" must be a positive integer")) {
+        #expect(throws: Failure(.training, "\"budget_words\" must be a positive integer")) {
             try InvokeBody(json: #"{"document": "A.", "budget_words": "3"}"#)
         }
-        #expect(throws: TrainingError("the request body has no \"document\" string")) { try InvokeBody(json: #"{"document": 7}"#) }
-        #expect(throws: TrainingError("the request body is not a JSON object")) { try InvokeBody(json: "{") }
+        #expect(throws: Failure(.training, "the request body has no \"document\" string")) { try InvokeBody(json: #"{"document": 7}"#) }
+        #expect(throws: Failure(.training, "the request body is not a JSON object")) { try InvokeBody(json: "{") }
     }
 }
 

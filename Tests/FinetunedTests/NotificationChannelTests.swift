@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedTestSupport
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Testing
@@ -288,7 +289,7 @@ extension NotificationChannelTests {
         let failing = try PeerProcess(Self.python, [Self.receiver, "{port}", out, secret, "--status", "503"])
         defer { failing.stop() }
         let plain = WebhookChannel(settings: WebhookSettings(url: "http://127.0.0.1:\(failing.port)/", secretFile: nil))
-        await #expect(throws: ChannelError.self) { try await plain.deliver(entry, facts: Self.facts()) }
+        await #expect(throws: Failure.self) { try await plain.deliver(entry, facts: Self.facts()) }
         let untrusting = WebhookChannel(settings: WebhookSettings(url: "https://127.0.0.1:\(peer.port)/", secretFile: nil))
         await #expect(throws: HTTPTransportError.self) { try await untrusting.deliver(entry, facts: Self.facts()) }
     }

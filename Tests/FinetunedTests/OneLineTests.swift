@@ -107,7 +107,7 @@ struct OneLineTests {
 /// Finds what a Swift value's description leaves in text meant for people.
 enum SwiftValueText {
     static let markers = [
-        "Finetuned", "WorkflowMachine", "BackendError", "StepFailure", "Optional(", "Swift.", "Foundation.", "(rawValue:",
+        "Finetuned", "WorkflowMachine", "BackendError", "Failure", "Optional(", "Swift.", "Foundation.", "(rawValue:",
         "CustomizationBackend", "AWSError(", "DecodingError", "CodingKeys", "NSError", "Error Domain=",
     ]
     static func problem(in text: String) -> String? {

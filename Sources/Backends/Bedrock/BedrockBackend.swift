@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedNetwork
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -25,7 +26,7 @@ public struct BedrockBackend: CustomizationBackend {
     public init(
         name: String, settings: BedrockSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
         credentials: CredentialChain? = nil, logger: Logger
-    ) throws(CredentialsError) {
+    ) throws(Failure) {
         var environment = environment
         if let profile = settings.awsProfile { environment["AWS_PROFILE"] = profile }
         // The roles the credentials assume are asked of the STS endpoint the table names, as

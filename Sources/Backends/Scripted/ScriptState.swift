@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Everything a scripted backend has "done", as it keeps it between calls and processes.
@@ -82,9 +83,9 @@ struct FileScriptStorage: ScriptStorage {
 
     func update<T: Sendable>(_ body: (inout ScriptState) throws -> T) throws -> T {
         let lockFD = open(path + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else { throw ScriptStorageError("cannot open \(path).lock: \(String(cString: strerror(errno)))") }
+        guard lockFD >= 0 else { throw Failure(.storage, "cannot open \(path).lock: \(String(cString: strerror(errno)))") }
         defer { close(lockFD) }
-        guard flock(lockFD, LOCK_EX) == 0 else { throw ScriptStorageError("cannot lock \(path): \(String(cString: strerror(errno)))") }
+        guard flock(lockFD, LOCK_EX) == 0 else { throw Failure(.storage, "cannot lock \(path): \(String(cString: strerror(errno)))") }
         defer { flock(lockFD, LOCK_UN) }
         var state = try Self.read(path: path)
         let before = state
@@ -94,13 +95,8 @@ struct FileScriptStorage: ScriptStorage {
             encoder.outputFormatting = [.sortedKeys]
             let temporary = path + ".tmp"
             try encoder.encode(state).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw ScriptStorageError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+            guard rename(temporary, path) == 0 else { throw Failure(.storage, "cannot replace \(path): \(String(cString: strerror(errno)))") }
         }
         return result
     }
-}
-
-struct ScriptStorageError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -2,6 +2,7 @@ import FinetunedBackends
 import FinetunedBedrockBackend
 import FinetunedConfig
 import FinetunedLocalBackend
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -31,11 +32,13 @@ actor BackendRegistry {
         case .scripted:
             backend = ScriptedBackend(name: configuration.name, script: configuration.script ?? ScriptSettings())
         case .bedrock:
-            guard let settings = configuration.bedrock else { throw BackendUnavailable("backend '\(configuration.name)': no Bedrock settings") }
+            guard let settings = configuration.bedrock else {
+                throw Failure(.backendUnavailable, "backend '\(configuration.name)': no Bedrock settings")
+            }
             do {
                 backend = try BedrockBackend(name: configuration.name, settings: settings, logger: logger)
             } catch {
-                throw BackendUnavailable("backend '\(configuration.name)': \(error.description)")
+                throw Failure(.backendUnavailable, "backend '\(configuration.name)': \(error.description)")
             }
         case .local:
             // Everything the local backend "creates" lives here, beside the store, so it
@@ -53,9 +56,4 @@ actor BackendRegistry {
         built[configuration.name] = (configuration, metered)
         return metered
     }
-}
-
-struct BackendUnavailable: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

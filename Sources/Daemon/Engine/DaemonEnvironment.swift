@@ -2,6 +2,7 @@ import AdapterKit
 import FinetunedAdapters
 import FinetunedConfig
 import FinetunedInbox
+import FinetunedText
 import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
@@ -24,27 +25,28 @@ struct DaemonEnvironment: WorkflowEnvironment {
     func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
         let setup = await runtime.setup
         guard let profile = setup.profiles[workflow.profile] else {
-            throw SpecError("profile '\(workflow.profile)' is not configured now (removed, or refused by the last reload)")
+            throw Failure(.specification, "profile '\(workflow.profile)' is not configured now (removed, or refused by the last reload)")
         }
         var sidecar = Sidecar()
         let sidecarPath = layout.spoolSidecar(workflow.id)
         if let text = try? String(contentsOfFile: sidecarPath, encoding: .utf8) {
             sidecar = try Sidecar.parse(text: text, file: sidecarPath)
         }
-        if let refusal = profile.paidJobRefusal(today: runtime.loader.today()) { throw SpecError(refusal) }
+        if let refusal = profile.paidJobRefusal(today: runtime.loader.today()) { throw Failure(.specification, refusal) }
         let hyperparameters: [String: String]
         do {
             hyperparameters = try HyperparameterResolution.resolve(
                 profile.profile.hyperparameters.merging(sidecar.hyperparameters) { $1 }, for: profile.model)
         } catch {
-            throw SpecError(error.problems.map(\.message).joined(separator: "; "))
+            throw Failure(.specification, error.problems.map(\.message).joined(separator: "; "))
         }
         // Admission copied the sets this drop is judged and validated on into the spool
         // (the archive after the end), checked before anything was paid. Workflows admitted
         // by an older version fall back to the profile's sets.
         let evaluationCopy = copy(of: .evaluation, for: workflow.id)
         guard let evaluationSet = evaluationCopy ?? profile.profile.evaluationSet else {
-            throw SpecError(
+            throw Failure(
+                .specification,
                 "profile '\(workflow.profile)' has no evaluation_set, so the custom model could not be compared with the base model; nothing was started"
             )
         }
@@ -55,7 +57,8 @@ struct DaemonEnvironment: WorkflowEnvironment {
             let report = DropValidation.validate(path: validationSet, profile: profile, role: .validation, today: runtime.loader.today())
             if !report.isValid {
                 let first = report.problems.first { $0.severity == .error }
-                throw SpecError(
+                throw Failure(
+                    .specification,
                     "the validation set \(validationSet) is not valid for \(profile.model.id): "
                         + (first.map { ($0.line > 0 ? "line \($0.line): " : "") + $0.message } ?? "\(report.errorCount) errors")
                         + "; nothing was started")
@@ -87,14 +90,14 @@ struct DaemonEnvironment: WorkflowEnvironment {
 
     func backend(named name: String) async throws -> any CustomizationBackend {
         guard let configuration = await runtime.configuration.backends[name] else {
-            throw SpecError("backend '\(name)' is not configured now (removed by a reload?)")
+            throw Failure(.specification, "backend '\(name)' is not configured now (removed by a reload?)")
         }
         return try await registry.backend(for: configuration)
     }
 
     func codec(for spec: WorkflowSpec) async throws -> any InvocationCodec {
         guard let loaded = await runtime.setup.adapters.adapters[spec.adapter] else {
-            throw SpecError("adapter '\(spec.adapter)' is not loaded now")
+            throw Failure(.specification, "adapter '\(spec.adapter)' is not loaded now")
         }
         return AdapterCodec(adapter: loaded, baseModel: spec.baseModel, parameters: InferenceParameters(spec.inference))
     }
@@ -121,11 +124,6 @@ struct DaemonEnvironment: WorkflowEnvironment {
             malloc_trim(0)
         #endif
     }
-}
-
-struct SpecError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 extension InferenceSpec {

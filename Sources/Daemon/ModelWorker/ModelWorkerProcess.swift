@@ -1,4 +1,5 @@
 import CProcess
+import FinetunedText
 import FinetunedThreads
 import Foundation
 import Synchronization
@@ -47,12 +48,12 @@ final class ModelWorkerProcess: Sendable {
         // end the daemon with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         var toWorker: [Int32] = [-1, -1], fromWorker: [Int32] = [-1, -1]
-        guard ft_pipe(&toWorker) == 0 else { throw PipeError("pipe: \(String(cString: strerror(errno)))") }
+        guard ft_pipe(&toWorker) == 0 else { throw Failure(.modelWorker, "pipe: \(String(cString: strerror(errno)))") }
         guard ft_pipe(&fromWorker) == 0 else {
             let reason = String(cString: strerror(errno))
             close(toWorker[0])
             close(toWorker[1])
-            throw PipeError("pipe: \(reason)")
+            throw Failure(.modelWorker, "pipe: \(reason)")
         }
         let arguments = [launcher.executable] + launcher.arguments(modelDirectory: modelDirectory)
         let environment = (launcher.environment ?? ProcessInfo.processInfo.environment).filter { !Self.withheldEnvironment.contains($0.key) }.map {
@@ -69,7 +70,7 @@ final class ModelWorkerProcess: Sendable {
         guard error == 0 else {
             close(toWorker[1])
             close(fromWorker[0])
-            throw PipeError("cannot start the model worker \(launcher.executable): \(String(cString: strerror(error)))")
+            throw Failure(.modelWorker, "cannot start the model worker \(launcher.executable): \(String(cString: strerror(error)))")
         }
         self.pid = pid
         pidfd = ft_pidfd_open(pid)
@@ -118,7 +119,7 @@ final class ModelWorkerProcess: Sendable {
     func send(_ request: ModelWorkerRequest) throws {
         let line = try ModelWorkerCoding.line(request)
         try writeLock.withLock { closed in
-            guard !closed else { throw PipeError("the model worker's input is closed") }
+            guard !closed else { throw Failure(.modelWorker, "the model worker's input is closed") }
             try writeAll(input, line)
         }
     }

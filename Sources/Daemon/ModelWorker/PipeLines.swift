@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Newline-ended lines from a pipe, read with blocking `read(2)` by the one thread that owns
@@ -26,7 +27,7 @@ struct PipeLineReader {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw PipeError("read: \(String(cString: strerror(errno)))")
+                throw Failure(.modelWorker, "read: \(String(cString: strerror(errno)))")
             }
             if count == 0 { return nil }
             buffer.append(contentsOf: chunk[..<count])
@@ -41,13 +42,8 @@ public func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
         let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         if written < 0 {
             if errno == EINTR { continue }
-            throw PipeError("write: \(String(cString: strerror(errno)))")
+            throw Failure(.modelWorker, "write: \(String(cString: strerror(errno)))")
         }
         offset += written
     }
-}
-
-public struct PipeError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedNetwork
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 
@@ -11,7 +12,7 @@ struct EmailChannel: OutboxDispatcher.Channel {
     var name: String { "email" }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
-        guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
+        guard let facts else { throw Failure(.notification, "the outbox entry \(entry.id ?? 0) holds no readable facts") }
         let host = ProcessInfo.processInfo.hostName
         let message = NotificationMessage(facts: facts).rfc5322(
             from: settings.from, to: settings.to, date: entry.createdAt,
@@ -25,7 +26,7 @@ struct EmailChannel: OutboxDispatcher.Channel {
         } catch {
             if case .outcomeUnknown = error {
                 // The next attempt may deliver it a second time; say so where it will be read.
-                throw ChannelError("\(error); a retry may deliver a duplicate")
+                throw Failure(.notification, "\(error); a retry may deliver a duplicate")
             }
             throw error
         }

@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 
@@ -10,7 +11,7 @@ struct MaildirChannel: OutboxDispatcher.Channel {
     var name: String { "maildir" }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
-        guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
+        guard let facts else { throw Failure(.notification, "the outbox entry \(entry.id ?? 0) holds no readable facts") }
         for folder in ["tmp", "new", "cur"] {
             try FileManager.default.createDirectory(atPath: path + "/" + folder, withIntermediateDirectories: true)
         }
@@ -21,7 +22,7 @@ struct MaildirChannel: OutboxDispatcher.Channel {
             messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(host)", boundary: "finetuned-\(facts.workflowID)")
         let temporary = path + "/tmp/" + unique
         guard FileManager.default.createFile(atPath: temporary, contents: Data(message.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ChannelError("cannot write \(temporary): \(String(cString: strerror(errno)))")
+            throw Failure(.notification, "cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {
@@ -29,7 +30,7 @@ struct MaildirChannel: OutboxDispatcher.Channel {
             close(fd)
         }
         guard rename(temporary, path + "/new/" + unique) == 0 else {
-            throw ChannelError("cannot move \(temporary) into \(path)/new: \(String(cString: strerror(errno)))")
+            throw Failure(.notification, "cannot move \(temporary) into \(path)/new: \(String(cString: strerror(errno)))")
         }
     }
 

@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedSystemd
+import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
 import Foundation
@@ -100,7 +101,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
             entry.attempts += 1
             do {
                 guard let channel = channels[entry.channel] else {
-                    throw ChannelError("no notification channel '\(entry.channel)' is configured now")
+                    throw Failure(.notification, "no notification channel '\(entry.channel)' is configured now")
                 }
                 if abortBeforeDelivery && entry.channel != "log" { abort() }
                 try await channel.deliver(entry, facts: facts)
@@ -128,11 +129,6 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
         }
         return next
     }
-}
-
-struct ChannelError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Notifications as journal entries: always configured, and what the other channels add to.

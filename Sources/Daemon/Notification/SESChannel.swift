@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedNetwork
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 
@@ -32,7 +33,7 @@ struct SESChannel: OutboxDispatcher.Channel {
     }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
-        guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
+        guard let facts else { throw Failure(.notification, "the outbox entry \(entry.id ?? 0) holds no readable facts") }
         let message = NotificationMessage(facts: facts).rfc5322(
             from: settings.from, to: settings.to, date: entry.createdAt,
             messageID: "\(facts.workflowID).\(entry.id ?? 0)@\(ProcessInfo.processInfo.hostName)",
@@ -42,7 +43,7 @@ struct SESChannel: OutboxDispatcher.Channel {
                 from: EmailChannel.address(settings.from), to: settings.to.map(EmailChannel.address),
                 message: message, configurationSet: settings.configurationSet)
         } catch let error as AWSError {
-            throw ChannelError("SES SendEmail: \(error.description)")
+            throw Failure(.notification, "SES SendEmail: \(error.description)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Secrets of the notification channels (the SMTP password, the webhook key): never in the
@@ -12,10 +13,10 @@ enum Secret {
         } else if let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] {
             path = directory + "/" + reference
         } else {
-            throw ChannelError("the secret '\(reference)' is not a path and no systemd credentials were passed (LoadCredential=)")
+            throw Failure(.notification, "the secret '\(reference)' is not a path and no systemd credentials were passed (LoadCredential=)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ChannelError("cannot read the secret file \(path)")
+            throw Failure(.notification, "cannot read the secret file \(path)")
         }
         var text = String(decoding: data, as: UTF8.self)
         while text.last == "\n" || text.last == "\r\n" || text.last == "\r" { text.removeLast() }

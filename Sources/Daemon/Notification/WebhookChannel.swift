@@ -24,7 +24,7 @@ struct WebhookChannel: OutboxDispatcher.Channel {
     var name: String { "webhook" }
 
     func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws {
-        guard let facts else { throw ChannelError("the outbox entry \(entry.id ?? 0) holds no readable facts") }
+        guard let facts else { throw Failure(.notification, "the outbox entry \(entry.id ?? 0) holds no readable facts") }
         let body = Self.body(facts)
         var headers = [
             ("Content-Type", "application/json"), ("User-Agent", "finetuned"),
@@ -39,7 +39,7 @@ struct WebhookChannel: OutboxDispatcher.Channel {
         }
         let response = try await client.post(settings.url, headers: headers, body: body)
         guard (200..<300).contains(response.status) else {
-            throw ChannelError("the webhook answered HTTP \(response.status): \(response.text.prefix(200))")
+            throw Failure(.notification, "the webhook answered HTTP \(response.status): \(response.text.prefix(200))")
         }
     }
 

@@ -1,3 +1,4 @@
+import FinetunedText
 import Synchronization
 
 #if canImport(Glibc)
@@ -43,8 +44,8 @@ final class BLASLibrary: @unchecked Sendable {
     deinit { dlclose(handle) }
 
     /// The open library, opening it if no one holds it.
-    static func open() throws(BLASUnavailable) -> BLASLibrary {
-        try current.withLock { (current: inout Weak) throws(BLASUnavailable) -> BLASLibrary in
+    static func open() throws(Failure) -> BLASLibrary {
+        try current.withLock { (current: inout Weak) throws(Failure) -> BLASLibrary in
             if let library = current.library { return library }
             var tried: [String] = []
             for name in candidates {
@@ -64,7 +65,7 @@ final class BLASLibrary: @unchecked Sendable {
                 current.library = library
                 return library
             }
-            throw BLASUnavailable(description: "no BLAS library could be opened (tried \(tried.joined(separator: ", "))): install libopenblas0")
+            throw Failure(.library, "no BLAS library could be opened (tried \(tried.joined(separator: ", "))): install libopenblas0")
         }
     }
 
@@ -75,8 +76,4 @@ final class BLASLibrary: @unchecked Sendable {
     ) {
         product(Self.rowMajor, Self.noTranspose, transposeB ? Self.transpose : Self.noTranspose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
-}
-
-public struct BLASUnavailable: Error, CustomStringConvertible, Sendable {
-    public var description: String
 }

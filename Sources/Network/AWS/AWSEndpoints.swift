@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// The AWS services finetuned talks to, with the names each is known by.
@@ -67,17 +68,17 @@ public struct AWSEndpoints: Sendable, Equatable {
     public init(
         configuredRegion: String?, fips: Bool?, configuredEndpoint: String?, configuredServiceEndpoints: [AWSService: String],
         configuredCABundle: String? = nil, environment: [String: String], shared: SharedConfig?
-    ) throws(CredentialsError) {
+    ) throws(Failure) {
         let region =
             configuredRegion.flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? shared?.region
         guard let region else {
-            throw CredentialsError("no AWS region: set region in the backend's settings, AWS_REGION, or the profile's region")
+            throw Failure(.credentials, "no AWS region: set region in the backend's settings, AWS_REGION, or the profile's region")
         }
         guard region.range(of: "^[a-z]{2}(-[a-z]+)+-[0-9]+$", options: .regularExpression) != nil else {
-            throw CredentialsError("'\(region)' is not an AWS region name")
+            throw Failure(.credentials, "'\(region)' is not an AWS region name")
         }
         self.region = region
         let useFIPS = fips ?? ((environment["AWS_USE_FIPS_ENDPOINT"] ?? shared?.settings["use_fips_endpoint"])?.lowercased() == "true")
@@ -96,7 +97,7 @@ public struct AWSEndpoints: Sendable, Equatable {
             }
             var url = candidates.compactMap { $0 }.first { !$0.isEmpty } ?? "https://" + service.defaultHost(region: region, fips: useFIPS)
             while url.hasSuffix("/") { url.removeLast() }
-            do { _ = try HTTPTarget(url) } catch { throw CredentialsError("the \(service.configKey) endpoint '\(url)' is not an http(s) URL") }
+            do { _ = try HTTPTarget(url) } catch { throw Failure(.credentials, "the \(service.configKey) endpoint '\(url)' is not an http(s) URL") }
             urls[service] = url
         }
         self.urls = urls

@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedTime
 import Foundation
 import Metrics
@@ -69,7 +70,7 @@ public struct AWSServiceClient: Sendable {
             attempt += 1
             let provided: ProvidedCredentials
             do { provided = try await credentials.current() } catch {
-                throw AWSError(status: 0, code: "CredentialsError", message: error.description)
+                throw AWSError(status: 0, code: "Failure", message: error.description)
             }
             let signer = SigV4Signer(credentials: provided.credentials, region: region, service: service.signingName)
             let unsigned = [("Host", target.hostHeader)] + headers

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FinetunedText
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -14,8 +15,8 @@ enum HTTPPools {
     static let idleTimeout: TimeAmount = .seconds(30)
     private static let clients = Mutex<[String: AsyncHTTPClient.HTTPClient]>([:])
 
-    static func client(trusting caFile: String?) throws(ClientTLSError) -> AsyncHTTPClient.HTTPClient {
-        try clients.withLock { (clients: inout [String: AsyncHTTPClient.HTTPClient]) throws(ClientTLSError) -> AsyncHTTPClient.HTTPClient in
+    static func client(trusting caFile: String?) throws(Failure) -> AsyncHTTPClient.HTTPClient {
+        try clients.withLock { (clients: inout [String: AsyncHTTPClient.HTTPClient]) throws(Failure) -> AsyncHTTPClient.HTTPClient in
             let key = caFile ?? ""
             if let client = clients[key] { return client }
             // A failure is not kept, so a CA file fixed later is picked up by the next request.

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 import NIOCore
 import NIOSSL
@@ -10,32 +11,32 @@ enum ClientTLS {
     /// - Parameter caFile: PEM certificates to trust instead of the system's store (a private
     ///   CA for an internal mail relay, or the tests' own CA). Read now, so a missing or
     ///   unreadable file is named as such rather than as a failed handshake.
-    static func configuration(caFile: String?) throws(ClientTLSError) -> TLSConfiguration {
+    static func configuration(caFile: String?) throws(Failure) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
         if let caFile {
             do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) } catch {
-                throw ClientTLSError(description: "cannot load the CA file \(caFile): \(error)")
+                throw Failure(.tls, "cannot load the CA file \(caFile): \(error)")
             }
         }
         return tls
     }
 
-    static func context(caFile: String?) throws(ClientTLSError) -> NIOSSLContext {
+    static func context(caFile: String?) throws(Failure) -> NIOSSLContext {
         let configuration = try configuration(caFile: caFile)
         do { return try NIOSSLContext(configuration: configuration) } catch {
-            throw ClientTLSError(description: "cannot set up TLS: \(error)")
+            throw Failure(.tls, "cannot set up TLS: \(error)")
         }
     }
 
     /// The handler for a connection to `host`. A name is sent as SNI and must be on the
     /// certificate; an IP address (which RFC 6066 keeps out of SNI) is checked against the
     /// certificate's addresses instead.
-    static func handler(context: NIOSSLContext, host: String) throws(ClientTLSError) -> NIOSSLClientHandler {
+    static func handler(context: NIOSSLContext, host: String) throws(Failure) -> NIOSSLClientHandler {
         let literal = host.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" } && host.contains { $0 == "." || $0 == ":" }
         do { return try NIOSSLClientHandler(context: context, serverHostname: literal ? nil : host) } catch {
-            throw ClientTLSError(description: "cannot start TLS with \(host): \(error)")
+            throw Failure(.tls, "cannot start TLS with \(host): \(error)")
         }
     }
 
@@ -44,7 +45,7 @@ enum ClientTLS {
     /// words ("certificate verify failed"), without the library's file names and codes.
     static func failure(_ error: any Error) -> String? {
         switch error {
-        case let error as ClientTLSError: error.description
+        case let error as Failure where error.kind == .tls: error.description
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             "TLS handshake failed: hostname mismatch, the certificate is for another host (\(error))"
         case let error as NIOSSLExtraError: "TLS: \(error)"
@@ -66,10 +67,6 @@ enum ClientTLS {
             return reason.isEmpty ? text : reason.lowercased().replacingOccurrences(of: "_", with: " ")
         }.joined(separator: "; ")
     }
-}
-
-struct ClientTLSError: Error, CustomStringConvertible {
-    let description: String
 }
 
 /// Completes a promise when the TLS handshake in front of it finishes, or fails it with the
@@ -95,7 +92,7 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler,
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        complete(.failure(ClientTLSError(description: "the connection closed during the TLS handshake")))
+        complete(.failure(Failure(.tls, "the connection closed during the TLS handshake")))
         context.fireChannelInactive()
     }
 

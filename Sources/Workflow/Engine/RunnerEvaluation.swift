@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedTime
 import Foundation
 import Metrics
@@ -7,10 +8,10 @@ extension WorkflowRunner {
     /// The evaluation set, minus prompts found in the training data; loaded once per runner.
     func plan(record: WorkflowRecord, spec: WorkflowSpec, memory: inout Memory) async throws -> EvaluationPlan {
         if let plan = memory.plan { return plan }
-        guard let set = spec.evaluationSet else { throw StepFailure("the profile has no evaluation_set") }
+        guard let set = spec.evaluationSet else { throw Failure(.step, "the profile has no evaluation_set") }
         let plan = try await environment.evaluator.plan(evaluationSet: set, trainingFile: record.spoolPath)
         guard !plan.prompts.isEmpty else {
-            throw StepFailure("the evaluation set \(set) has no prompt left after removing \(plan.leaked) found in the training data")
+            throw Failure(.step, "the evaluation set \(set) has no prompt left after removing \(plan.leaked) found in the training data")
         }
         memory.plan = plan
         return plan
@@ -34,7 +35,7 @@ extension WorkflowRunner {
         switch model {
         case .base: modelID = spec.baseInferenceModel ?? spec.baseModel
         case .custom:
-            guard let arn = record.context.throughputARN else { throw StepFailure("no throughput to ask") }
+            guard let arn = record.context.throughputARN else { throw Failure(.step, "no throughput to ask") }
             modelID = arn
         }
         let codec = try await environment.codec(for: spec)

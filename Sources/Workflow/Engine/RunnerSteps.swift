@@ -29,7 +29,7 @@ extension WorkflowRunner {
         guard let spec = context.spec else {
             // Only a workflow that failed to start has no settings: nothing was created.
             if case .notify(let outcome) = action { return await notification(outcome, record: record, resources: [], swept: [], trainingLoss: []) }
-            throw StepFailure("the workflow has no settings")
+            throw Failure(.step, "the workflow has no settings")
         }
         let backend = try await environment.backend(named: spec.backend)
         let attempt = context.attempt
@@ -59,7 +59,8 @@ extension WorkflowRunner {
                 // Bedrock keeps job names for ever: a job of that name is adopted only when it
                 // carries this workflow's client token, never because its name matches.
                 guard found.clientToken == token else {
-                    throw StepFailure(
+                    throw Failure(
+                        .step,
                         "a customization job named \(name) already exists and was not created by this workflow "
                             + "(its client token differs: \(found.arn)); it was left alone")
                 }
@@ -68,7 +69,7 @@ extension WorkflowRunner {
                     resources: try await knownResource(.job, found.arn, name: name))
             }
             if let warning = await backend.baseModelWarning(spec.baseModel) { log(record, warning, level: .warning) }
-            guard let uri = context.trainingDataURI else { throw StepFailure("no training data was uploaded") }
+            guard let uri = context.trainingDataURI else { throw Failure(.step, "no training data was uploaded") }
             let arn = try await call {
                 try await backend.createJob(
                     JobRequest(
@@ -82,7 +83,7 @@ extension WorkflowRunner {
                 resources: [.created(ResourceRecord(workflowID: id, kind: .job, identifier: arn, name: name, clientToken: token))])
 
         case .pollJob:
-            guard let arn = context.jobARN else { throw StepFailure("no job to poll") }
+            guard let arn = context.jobARN else { throw Failure(.step, "no job to poll") }
             var state = try await call { try await backend.job(arn) }
             state.message = state.message.map { OneLine.of($0, limit: 500) }  // the service's words, kept to one line
             switch state.status {
@@ -117,17 +118,18 @@ extension WorkflowRunner {
             }
 
         case .stopJob:
-            guard let arn = context.jobARN else { throw StepFailure("no job to stop") }
+            guard let arn = context.jobARN else { throw Failure(.step, "no job to stop") }
             let removal = try await remove(.job, arn, record: record, backend: backend)
             return .event(.jobStopped, message: removal.message("stopped", .job, arn), resources: [.deleted(kind: .job, identifier: arn)])
 
         case .createThroughput:
-            guard let model = context.customModelARN else { throw StepFailure("no custom model to serve") }
+            guard let model = context.customModelARN else { throw Failure(.step, "no custom model to serve") }
             let serving = context.serving, kind = serving.resourceKind
             let name = ResourceNaming.name(spec.throughputName, attempt: attempt)
             if let found = try await findServing(serving, name: name, backend: backend) {
                 guard found.modelARN == model else {
-                    throw StepFailure(
+                    throw Failure(
+                        .step,
                         "a \(serving.words) named \(name) already exists and does not serve this workflow's custom model "
                             + "(\(found.arn) serves \(found.modelARN ?? "a model the service does not name")); it was left alone")
                 }
@@ -171,7 +173,7 @@ extension WorkflowRunner {
                 resources: [.created(ResourceRecord(workflowID: id, kind: kind, identifier: arn, name: name, clientToken: token))])
 
         case .pollThroughput:
-            guard let arn = context.throughputARN else { throw StepFailure("no \(context.serving.words) to poll") }
+            guard let arn = context.throughputARN else { throw Failure(.step, "no \(context.serving.words) to poll") }
             var state = try await servingState(context.serving, arn: arn, backend: backend)
             state.message = state.message.map { OneLine.of($0, limit: 500) }
             let what = context.serving.words
@@ -199,7 +201,7 @@ extension WorkflowRunner {
             return try await score(record: record, spec: spec, memory: &memory)
 
         case .decide:
-            guard let scores = context.scores else { throw StepFailure("no scores to decide on") }
+            guard let scores = context.scores else { throw Failure(.step, "no scores to decide on") }
             var resources: [ResourceChange] = []
             if scores.keep, let model = context.customModelARN {
                 resources = [.retained(kind: .customModel, identifier: model, true)]
@@ -214,14 +216,14 @@ extension WorkflowRunner {
 
         case .deleteThroughput:
             let kind = context.serving.resourceKind
-            guard let arn = context.throughputARN else { throw StepFailure("no \(kind.words) to delete") }
+            guard let arn = context.throughputARN else { throw Failure(.step, "no \(kind.words) to delete") }
             let removal = try await remove(kind, arn, record: record, backend: backend)
             return .event(
                 .throughputDeleted, message: removal.message("deleted", kind, arn),
                 resources: [.deleted(kind: kind, identifier: arn)])
 
         case .deleteCustomModel:
-            guard let arn = context.customModelARN else { throw StepFailure("no custom model to delete") }
+            guard let arn = context.customModelARN else { throw Failure(.step, "no custom model to delete") }
             // A throughput the store never learned of would keep the model in use.
             var (resources, swept) = try await sweepIfCleaning(record: record, spec: spec, backend: backend)
             let removal = try await remove(.customModel, arn, record: record, backend: backend)

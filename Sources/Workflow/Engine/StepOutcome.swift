@@ -1,3 +1,5 @@
+import FinetunedText
+
 /// What performing one action produced, before it is recorded.
 enum StepOutcome: Sendable {
     /// Feed this event to the machine and commit the step.
@@ -7,10 +9,4 @@ enum StepOutcome: Sendable {
     /// The service reported a new status without a stage change: record it (one journal line
     /// per change, not per poll), then wait.
     case status(String, thenWait: Duration)
-}
-
-/// Errors the engine raises itself, with the operator's wording.
-struct StepFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// The local family's InvokeModel request (`{"document", "budget_words"}`, built by the
@@ -9,7 +10,7 @@ struct InvokeBody: Sendable, Equatable {
 
     /// Decoded with `JSONDecoder`, which the daemon's store uses anyway, rather than
     /// `JSONSerialization`, whose code would stay resident in the daemon for this alone.
-    init(json: String) throws(TrainingError) {
+    init(json: String) throws(Failure) {
         struct Wire: Decodable {
             var document: String?
             var budget_words: Double?
@@ -18,17 +19,17 @@ struct InvokeBody: Sendable, Equatable {
         do {
             wire = try JSONDecoder().decode(Wire.self, from: Data(json.utf8))
         } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "budget_words" {
-            throw TrainingError("\"budget_words\" must be a positive integer")
+            throw Failure(.training, "\"budget_words\" must be a positive integer")
         } catch DecodingError.typeMismatch(_, let context) where context.codingPath.first?.stringValue == "document" {
-            throw TrainingError("the request body has no \"document\" string")
+            throw Failure(.training, "the request body has no \"document\" string")
         } catch {
-            throw TrainingError("the request body is not a JSON object")
+            throw Failure(.training, "the request body is not a JSON object")
         }
-        guard let document = wire.document else { throw TrainingError("the request body has no \"document\" string") }
+        guard let document = wire.document else { throw Failure(.training, "the request body has no \"document\" string") }
         self.document = document
         if let budget = wire.budget_words {
             guard budget >= 1, budget <= Double(Int32.max), budget.rounded() == budget else {
-                throw TrainingError("\"budget_words\" must be a positive integer")
+                throw Failure(.training, "\"budget_words\" must be a positive integer")
             }
             budgetWords = Int(budget)
         } else {

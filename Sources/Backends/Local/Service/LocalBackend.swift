@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedWorkflow
 import Foundation
 import Logging
@@ -292,7 +293,7 @@ public actor LocalBackend: CustomizationBackend {
     private func load(_ record: LocalThroughput) async throws -> String {
         if let file = served[record.arn] { return file }
         guard let name = directory.name(in: record.modelARN, kind: "custom-model"), directory.hasModel(named: name) else {
-            throw TrainingError("the custom model \(record.modelARN) does not exist")
+            throw Failure(.training, "the custom model \(record.modelARN) does not exist")
         }
         let file = directory.modelFile(name)
         try await compute.prepare(modelFile: file)

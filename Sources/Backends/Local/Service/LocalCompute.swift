@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedThreads
 import FinetunedWorkflow
 import Foundation
@@ -100,7 +101,7 @@ public enum LocalWork {
 
     /// The custom model a local job saved.
     public static func loadModel(file: String) throws -> ExtractiveModel {
-        guard let stored: LocalModel = try LocalDirectory.read(file) else { throw TrainingError("no custom model at \(file)") }
+        guard let stored: LocalModel = try LocalDirectory.read(file) else { throw Failure(.training, "no custom model at \(file)") }
         return stored.model
     }
 

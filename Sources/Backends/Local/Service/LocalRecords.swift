@@ -1,3 +1,4 @@
+import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
 import Foundation
@@ -139,7 +140,7 @@ final class LocalDirectory: Sendable {
     func deleteThroughput(named name: String) throws {
         try lock.withLock { _ in
             let path = throughputFolder + "/" + name + ".json"
-            if unlink(path) != 0 && errno != ENOENT { throw TrainingError("cannot delete \(path): \(String(cString: strerror(errno)))") }
+            if unlink(path) != 0 && errno != ENOENT { throw Failure(.training, "cannot delete \(path): \(String(cString: strerror(errno)))") }
         }
     }
 
@@ -152,7 +153,7 @@ final class LocalDirectory: Sendable {
         do {
             return try JSONDecoder.local.decode(T.self, from: data)
         } catch {
-            throw TrainingError("\(path) is not a record the local backend wrote: \(ErrorWords.of(error))")
+            throw Failure(.training, "\(path) is not a record the local backend wrote: \(ErrorWords.of(error))")
         }
     }
 

@@ -1,4 +1,5 @@
 import FinetunedEvaluation
+import FinetunedText
 import Foundation
 
 /// What a customization job's hyperparameters mean to the local family.
@@ -27,10 +28,10 @@ public struct TrainingSettings: Sendable, Equatable, Codable {
 
     /// Reads the job's hyperparameters (strings, as Bedrock takes them). The adapter's schema
     /// has checked them already; a value that still does not parse is the job's failure.
-    public init(hyperparameters: [String: String], seed: UInt64) throws(TrainingError) {
-        func number(_ key: String, _ fallback: Double) throws(TrainingError) -> Double {
+    public init(hyperparameters: [String: String], seed: UInt64) throws(Failure) {
+        func number(_ key: String, _ fallback: Double) throws(Failure) -> Double {
             guard let text = hyperparameters[key] else { return fallback }
-            guard let value = Double(text), value.isFinite else { throw TrainingError("hyperparameter \(key)=\(text) is not a number") }
+            guard let value = Double(text), value.isFinite else { throw Failure(.training, "hyperparameter \(key)=\(text) is not a number") }
             return value
         }
         self.init(
@@ -39,16 +40,12 @@ public struct TrainingSettings: Sendable, Equatable, Codable {
             patience: Int(try number("earlyStoppingPatience", 3)),
             evalPercentage: try number("evalPercentage", 20), seed: seed)
         guard epochs >= 1, batchSize >= 1, learningRate > 0, patience >= 1, (0..<100).contains(evalPercentage) else {
-            throw TrainingError(
+            throw Failure(
+                .training,
                 "hyperparameters out of range: epochCount \(epochs), batchSize \(batchSize), learningRate \(learningRate), earlyStoppingPatience \(patience), evalPercentage \(evalPercentage)"
             )
         }
     }
-}
-
-public struct TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// One training record, featurised: the document's rows and the oracle's labels.
@@ -106,9 +103,9 @@ public struct HeadTrainer: Sendable {
     public let validationIndices: [Int]
     let inputs: Int
 
-    public init(examples: [TrainingExample], settings: TrainingSettings) throws(TrainingError) {
-        guard examples.count >= 2 else { throw TrainingError("training needs at least 2 records with sentences, got \(examples.count)") }
-        guard let width = examples.first?.rows.first?.count else { throw TrainingError("the first record has no sentences") }
+    public init(examples: [TrainingExample], settings: TrainingSettings) throws(Failure) {
+        guard examples.count >= 2 else { throw Failure(.training, "training needs at least 2 records with sentences, got \(examples.count)") }
+        guard let width = examples.first?.rows.first?.count else { throw Failure(.training, "the first record has no sentences") }
         self.examples = examples
         inputs = width
         var random = SplitMix64(seed: settings.seed ^ 0x5EED)

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Turns a validated prompt/completion drop into `TrainingExample`s: every document sentence
@@ -12,14 +13,14 @@ public enum TrainingData {
 
     /// Reads `prompt`/`completion` records; lines that are not such records are reported
     /// with their number (validation let them through only if the adapter's format allows).
-    public static func records(jsonl path: String) throws(TrainingError) -> [Record] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError("cannot read the training data at \(path)") }
+    public static func records(jsonl path: String) throws(Failure) -> [Record] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(.training, "cannot read the training data at \(path)") }
         var records: [Record] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                 let prompt = object["prompt"] as? String, let completion = object["completion"] as? String
-            else { throw TrainingError("line \(number + 1) of the training data is not a prompt/completion record") }
+            else { throw Failure(.training, "line \(number + 1) of the training data is not a prompt/completion record") }
             records.append(Record(prompt: prompt, completion: completion))
         }
         return records
@@ -124,7 +125,7 @@ enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw TrainingError("cannot write \(temporary): \(String(cString: strerror(errno)))")
+            throw Failure(.training, "cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
         let fd = open(temporary, O_RDONLY)
         if fd >= 0 {
@@ -134,7 +135,7 @@ enum AtomicFile {
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw TrainingError("cannot move \(temporary) to \(path): \(reason)")
+            throw Failure(.training, "cannot move \(temporary) to \(path): \(reason)")
         }
     }
 }

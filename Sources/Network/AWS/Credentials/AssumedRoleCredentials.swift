@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// A profile's credentials as the AWS CLI resolves them for a process that cannot prompt:
@@ -14,11 +15,11 @@ import Foundation
 struct ProfileCredentials: Sendable {
     let environment: [String: String]
 
-    func resolve(_ profile: SharedConfig) async throws(CredentialsError) -> ProvidedCredentials? {
+    func resolve(_ profile: SharedConfig) async throws(Failure) -> ProvidedCredentials? {
         try await resolve(profile, visited: [])
     }
 
-    private func resolve(_ profile: SharedConfig, visited: [String]) async throws(CredentialsError) -> ProvidedCredentials? {
+    private func resolve(_ profile: SharedConfig, visited: [String]) async throws(Failure) -> ProvidedCredentials? {
         let settings = profile.settings
         let name = "profile \(profile.profileName)"
         if let role = settings["role_arn"] {
@@ -29,21 +30,23 @@ struct ProfileCredentials: Sendable {
             return try await CredentialProcess(commandLine: command, profile: profile.profileName, environment: environment).run()
         }
         if let key = ["sso_session", "sso_start_url", "sso_account_id"].first(where: { settings[$0] != nil }) {
-            throw CredentialsError(
+            throw Failure(
+                .credentials,
                 "\(name) uses \(key) (AWS IAM Identity Center), which needs a person to log in through a browser; "
                     + "for a daemon, use role_arn with source_profile or credential_source, web_identity_token_file, or credential_process")
         }
         if settings["web_identity_token_file"] != nil {
-            throw CredentialsError("\(name) has web_identity_token_file without role_arn: name the role to assume")
+            throw Failure(.credentials, "\(name) has web_identity_token_file without role_arn: name the role to assume")
         }
         return nil
     }
 
-    private func assume(_ role: String, profile: SharedConfig, visited: [String]) async throws(CredentialsError) -> ProvidedCredentials {
+    private func assume(_ role: String, profile: SharedConfig, visited: [String]) async throws(Failure) -> ProvidedCredentials {
         let settings = profile.settings
         let name = "profile \(profile.profileName)"
         if settings["mfa_serial"] != nil {
-            throw CredentialsError(
+            throw Failure(
+                .credentials,
                 "\(name) assumes \(role) with mfa_serial, and a daemon cannot be asked for an MFA code: give the daemon an "
                     + "identity the role trusts without MFA (source_profile, credential_source or web_identity_token_file), or a credential_process")
         }
@@ -63,17 +66,18 @@ struct ProfileCredentials: Sendable {
             if sourceName == profile.profileName {
                 // A profile may name itself: its own keys are the source (as the AWS CLI does).
                 guard let keys = try SharedFileCredentials.credentials(in: profile) else {
-                    throw CredentialsError("\(name) names itself as source_profile but has no aws_access_key_id and aws_secret_access_key")
+                    throw Failure(.credentials, "\(name) names itself as source_profile but has no aws_access_key_id and aws_secret_access_key")
                 }
                 source = keys
             } else if chain.contains(sourceName) {
-                throw CredentialsError(
+                throw Failure(
+                    .credentials,
                     "source_profile loop: " + (chain + [sourceName]).joined(separator: " → ") + "; one of them must have keys of its own")
             } else {
                 let next = profile.profile(sourceName)
-                guard next.exists else { throw CredentialsError("\(name): its source_profile \(sourceName) does not exist in the shared files") }
+                guard next.exists else { throw Failure(.credentials, "\(name): its source_profile \(sourceName) does not exist in the shared files") }
                 guard let found = try await resolve(next, visited: chain) else {
-                    throw CredentialsError("\(name): its source_profile \(sourceName) has no credentials (keys, credential_process or role_arn)")
+                    throw Failure(.credentials, "\(name): its source_profile \(sourceName) has no credentials (keys, credential_process or role_arn)")
                 }
                 source = found
             }
@@ -85,26 +89,27 @@ struct ProfileCredentials: Sendable {
             case "Ec2InstanceMetadata": provider = InstanceMetadataCredentials(environment: environment)
             case "EcsContainer": provider = ContainerCredentials(environment: environment)
             default:
-                throw CredentialsError("\(name): credential_source = \(kind) is not one of Environment, Ec2InstanceMetadata, EcsContainer")
+                throw Failure(.credentials, "\(name): credential_source = \(kind) is not one of Environment, Ec2InstanceMetadata, EcsContainer")
             }
             guard let found = try await provider.resolve() else {
-                throw CredentialsError("\(name): credential_source = \(kind) found no credentials")
+                throw Failure(.credentials, "\(name): credential_source = \(kind) found no credentials")
             }
             source = found
             via = "via credential_source \(kind)"
         } else {
-            throw CredentialsError(
+            throw Failure(
+                .credentials,
                 "\(name) has role_arn but nothing to assume it with: add source_profile, credential_source or web_identity_token_file")
         }
         let session = try await sts.assumeRole(request, as: source)
         return ProvidedCredentials(credentials: session.credentials, expiration: session.expiration, source: "assumed role \(role) \(via)")
     }
 
-    private func roleRequest(_ role: String, settings: [String: String], name: String) throws(CredentialsError) -> STSClient.RoleRequest {
+    private func roleRequest(_ role: String, settings: [String: String], name: String) throws(Failure) -> STSClient.RoleRequest {
         var duration: Int?
         if let text = settings["duration_seconds"] {
             guard let seconds = Int(text), (900...43_200).contains(seconds) else {
-                throw CredentialsError("\(name): duration_seconds must be a whole number from 900 to 43200, not '\(text)'")
+                throw Failure(.credentials, "\(name): duration_seconds must be a whole number from 900 to 43200, not '\(text)'")
             }
             duration = seconds
         }
@@ -115,7 +120,7 @@ struct ProfileCredentials: Sendable {
 
     /// STS in the profile's region (else the environment's, else us-east-1), honouring
     /// `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `services` and `ca_bundle`.
-    private func stsEndpoints(_ profile: SharedConfig) throws(CredentialsError) -> AWSEndpoints {
+    private func stsEndpoints(_ profile: SharedConfig) throws(Failure) -> AWSEndpoints {
         do {
             return try AWSEndpoints(
                 configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
@@ -138,12 +143,13 @@ public struct WebIdentityCredentials: CredentialsProvider {
         self.environment = environment
     }
 
-    public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
+    public func resolve() async throws(Failure) -> ProvidedCredentials? {
         let role = environment["AWS_ROLE_ARN"].flatMap { $0.isEmpty ? nil : $0 }
         let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         guard role != nil || tokenFile != nil else { return nil }
         guard let role, let tokenFile else {
-            throw CredentialsError(
+            throw Failure(
+                .credentials,
                 "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE go together; only \(role == nil ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN") is set"
             )
         }
@@ -166,20 +172,22 @@ public struct WebIdentityCredentials: CredentialsProvider {
     }
 
     /// The token as the file holds it now, without surrounding whitespace.
-    static func token(from path: String) throws(CredentialsError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CredentialsError("cannot read the web identity token file \(path)") }
+    static func token(from path: String) throws(Failure) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(.credentials, "cannot read the web identity token file \(path)")
+        }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw CredentialsError("the web identity token file \(path) is empty") }
+        guard !token.isEmpty else { throw Failure(.credentials, "the web identity token file \(path) is empty") }
         return token
     }
 
     /// A configured session name, checked as STS would (2–64 of `[A-Za-z0-9+=,.@_-]`), or
     /// `finetuned-<host>` so that CloudTrail names the machine.
-    static func sessionName(_ configured: String?, in source: String) throws(CredentialsError) -> String {
+    static func sessionName(_ configured: String?, in source: String) throws(Failure) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-")
         if let configured {
             guard (2...64).contains(configured.count), configured.allSatisfy(allowed.contains) else {
-                throw CredentialsError("\(source): role session name '\(configured)' must be 2 to 64 of letters, digits and +=,.@_-")
+                throw Failure(.credentials, "\(source): role session name '\(configured)' must be 2 to 64 of letters, digits and +=,.@_-")
             }
             return configured
         }

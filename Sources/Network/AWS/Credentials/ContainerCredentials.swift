@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// ECS task roles and EKS Pod Identity: an HTTP endpoint named by
@@ -16,15 +17,16 @@ public struct ContainerCredentials: CredentialsProvider {
 
     static let agentHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]"]
 
-    public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
+    public func resolve() async throws(Failure) -> ProvidedCredentials? {
         let url: String
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
             url = "http://169.254.170.2" + (relative.hasPrefix("/") ? relative : "/" + relative)
         } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty {
             let target: HTTPTarget
-            do { target = try HTTPTarget(full) } catch { throw CredentialsError("AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL") }
+            do { target = try HTTPTarget(full) } catch { throw Failure(.credentials, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL") }
             guard target.secure || Self.isLoopback(target.host) || Self.agentHosts.contains(target.host) else {
-                throw CredentialsError(
+                throw Failure(
+                    .credentials,
                     "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, loopback or the container agent's address; \(target.host) is none")
             }
             url = full
@@ -34,7 +36,7 @@ public struct ContainerCredentials: CredentialsProvider {
         var headers: [(String, String)] = [("Accept", "application/json")]
         if let tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !tokenFile.isEmpty {
             guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw CredentialsError("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(tokenFile)")
+                throw Failure(.credentials, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \(tokenFile)")
             }
             headers.append(("Authorization", String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
@@ -42,10 +44,10 @@ public struct ContainerCredentials: CredentialsProvider {
         }
         let response: HTTPResponse
         do { response = try await client.send(HTTPRequest(method: "GET", url: url, headers: headers)) } catch {
-            throw CredentialsError("the container credentials endpoint: \(error.description)")
+            throw Failure(.credentials, "the container credentials endpoint: \(error.description)")
         }
         guard response.status == 200 else {
-            throw CredentialsError("the container credentials endpoint answered HTTP \(response.status)")
+            throw Failure(.credentials, "the container credentials endpoint answered HTTP \(response.status)")
         }
         return try CredentialDocument.decode(response.body, source: "the container credentials endpoint")
             .provided(source: "container credentials")

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// The providers in the order the SDKs use, with systemd's credential added after the
@@ -45,7 +46,7 @@ public actor CredentialChain {
             ], onFetch: onFetch)
     }
 
-    public func current() async throws(CredentialsError) -> ProvidedCredentials {
+    public func current() async throws(Failure) -> ProvidedCredentials {
         if let cached, !needsRefresh(cached) { return cached }
         let task: Task<ProvidedCredentials, any Error>
         if let inFlight {
@@ -61,10 +62,10 @@ public actor CredentialChain {
             if cached != fresh { onFetch(fresh) }
             cached = fresh
             return fresh
-        } catch let error as CredentialsError {
+        } catch let error as Failure {
             throw error
         } catch {
-            throw CredentialsError("\(error)")
+            throw Failure(.credentials, "\(error)")
         }
     }
 
@@ -80,7 +81,8 @@ public actor CredentialChain {
         for provider in providers {
             if let found = try await provider.resolve() { return found }
         }
-        throw CredentialsError(
+        throw Failure(
+            .credentials,
             "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, give the service a systemd credential 'aws' (LoadCredential=aws:…), configure a profile in the shared files, or run with a container or instance role"
         )
     }

@@ -21,13 +21,14 @@ struct CredentialProcess: Sendable {
 
     var source: String { "credential_process of profile \(profile)" }
 
-    func run() async throws(CredentialsError) -> ProvidedCredentials {
+    func run() async throws(Failure) -> ProvidedCredentials {
         let words: [String]
         do { words = try Self.words(commandLine) } catch {
-            throw CredentialsError("\(source): \(error.description)")
+            throw Failure(.credentials, "\(source): \(error.description)")
         }
         guard let program = words.first, let executable = Self.locate(program, path: environment["PATH"]) else {
-            throw CredentialsError(
+            throw Failure(
+                .credentials,
                 "\(source): cannot find the program '\(OneLine.of(words.first ?? "", limit: 200))' (no shell runs it: give a path, or a name on PATH)"
             )
         }
@@ -38,19 +39,19 @@ struct CredentialProcess: Sendable {
                 try Self.spawnAndRead(executable, words, environment: environment, timeout: timeout)
             }
         } catch {
-            throw CredentialsError("\(source): \(error)")
+            throw Failure(.credentials, "\(source): \(error)")
         }
         if run.timedOut {
-            throw CredentialsError("\(source) did not answer within \(timeout.components.seconds) s; it was killed")
+            throw Failure(.credentials, "\(source) did not answer within \(timeout.components.seconds) s; it was killed")
         }
         guard run.ending == "exited with status 0" else {
-            throw CredentialsError("\(source) \(run.ending) (its standard error is in the daemon's log)")
+            throw Failure(.credentials, "\(source) \(run.ending) (its standard error is in the daemon's log)")
         }
         return try Self.parse(run.output, source: source)
     }
 
     /// The documented answer: `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken"?, "Expiration"?}`.
-    static func parse(_ output: [UInt8], source: String) throws(CredentialsError) -> ProvidedCredentials {
+    static func parse(_ output: [UInt8], source: String) throws(Failure) -> ProvidedCredentials {
         struct Answer: Decodable {
             var Version: Int?
             var AccessKeyId: String?
@@ -60,18 +61,18 @@ struct CredentialProcess: Sendable {
         }
         let answer: Answer
         do { answer = try JSONDecoder().decode(Answer.self, from: Data(output)) } catch {
-            throw CredentialsError("\(source) printed something that is not a credentials document (expected JSON with Version 1)")
+            throw Failure(.credentials, "\(source) printed something that is not a credentials document (expected JSON with Version 1)")
         }
         guard answer.Version == 1 else {
-            throw CredentialsError("\(source) answered Version \(answer.Version.map(String.init) ?? "none"); only Version 1 is defined")
+            throw Failure(.credentials, "\(source) answered Version \(answer.Version.map(String.init) ?? "none"); only Version 1 is defined")
         }
         guard let key = answer.AccessKeyId, !key.isEmpty, let secret = answer.SecretAccessKey, !secret.isEmpty else {
-            throw CredentialsError("\(source) answered without AccessKeyId and SecretAccessKey")
+            throw Failure(.credentials, "\(source) answered without AccessKeyId and SecretAccessKey")
         }
         var expiration: Date?
         if let text = answer.Expiration {
             guard let date = CredentialTime.parse(text) else {
-                throw CredentialsError("\(source) answered an unreadable Expiration '\(OneLine.of(text, limit: 80))'")
+                throw Failure(.credentials, "\(source) answered an unreadable Expiration '\(OneLine.of(text, limit: 80))'")
             }
             expiration = date
         }

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Credentials with where they came from and when they stop working.
@@ -20,12 +21,7 @@ public struct ProvidedCredentials: Sendable, Equatable {
 /// an error means it *is* configured but broken, which stops the chain: falling through to
 /// another source would silently run paid jobs under an identity nobody chose.
 public protocol CredentialsProvider: Sendable {
-    func resolve() async throws(CredentialsError) -> ProvidedCredentials?
-}
-
-public struct CredentialsError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+    func resolve() async throws(Failure) -> ProvidedCredentials?
 }
 
 /// The timestamps credential endpoints return: ISO 8601 with or without fractional seconds.
@@ -46,16 +42,16 @@ struct CredentialDocument: Decodable {
     var Code: String?
     var Message: String?
 
-    func provided(source: String) throws(CredentialsError) -> ProvidedCredentials {
+    func provided(source: String) throws(Failure) -> ProvidedCredentials {
         if let code = Code, code != "Success" {
-            throw CredentialsError("\(source) answered \(code)\(Message.map { ": \($0)" } ?? "")")
+            throw Failure(.credentials, "\(source) answered \(code)\(Message.map { ": \($0)" } ?? "")")
         }
         guard let key = AccessKeyId, !key.isEmpty, let secret = SecretAccessKey, !secret.isEmpty else {
-            throw CredentialsError("\(source) answered without AccessKeyId and SecretAccessKey")
+            throw Failure(.credentials, "\(source) answered without AccessKeyId and SecretAccessKey")
         }
         var expiration: Date?
         if let text = Expiration {
-            guard let date = CredentialTime.parse(text) else { throw CredentialsError("\(source) answered an unreadable Expiration '\(text)'") }
+            guard let date = CredentialTime.parse(text) else { throw Failure(.credentials, "\(source) answered an unreadable Expiration '\(text)'") }
             expiration = date
         }
         return ProvidedCredentials(
@@ -63,9 +59,9 @@ struct CredentialDocument: Decodable {
             expiration: expiration, source: source)
     }
 
-    static func decode(_ body: [UInt8], source: String) throws(CredentialsError) -> CredentialDocument {
+    static func decode(_ body: [UInt8], source: String) throws(Failure) -> CredentialDocument {
         do { return try JSONDecoder().decode(CredentialDocument.self, from: Data(body)) } catch {
-            throw CredentialsError("\(source) answered something that is not a credentials document")
+            throw Failure(.credentials, "\(source) answered something that is not a credentials document")
         }
     }
 }

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// The shared `config` and `credentials` files every AWS SDK reads (`~/.aws/config`,
@@ -24,7 +25,7 @@ public struct SharedConfig: Sendable, Equatable {
     let credentialsPath: String?
 
     /// Reads both files; a missing file is empty, an unreadable one an error.
-    public static func load(environment: [String: String]) throws(CredentialsError) -> SharedConfig {
+    public static func load(environment: [String: String]) throws(Failure) -> SharedConfig {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let configPath = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
         let credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials"
@@ -73,13 +74,13 @@ public struct SharedFileCredentials: CredentialsProvider {
         self.environment = environment
     }
 
-    public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
+    public func resolve() async throws(Failure) -> ProvidedCredentials? {
         let shared = try SharedConfig.load(environment: environment)
         return try await ProfileCredentials(environment: environment).resolve(shared)
     }
 
     /// The profile's own keys, if it has a pair; half a pair is an error.
-    static func credentials(in shared: SharedConfig) throws(CredentialsError) -> ProvidedCredentials? {
+    static func credentials(in shared: SharedConfig) throws(Failure) -> ProvidedCredentials? {
         let settings = shared.settings
         let profile = "profile \(shared.profileName)"
         if let key = settings["aws_access_key_id"], let secret = settings["aws_secret_access_key"], !key.isEmpty, !secret.isEmpty {
@@ -91,7 +92,7 @@ public struct SharedFileCredentials: CredentialsProvider {
                 source: profile + where_)
         }
         if settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil {
-            throw CredentialsError("\(profile) has only one of aws_access_key_id and aws_secret_access_key")
+            throw Failure(.credentials, "\(profile) has only one of aws_access_key_id and aws_secret_access_key")
         }
         return nil
     }
@@ -107,13 +108,13 @@ struct INIFile: Sendable, Equatable {
     var sections: [String: Section] = [:]
 
     /// nil when the file does not exist.
-    static func read(_ path: String) throws(CredentialsError) -> INIFile? {
+    static func read(_ path: String) throws(Failure) -> INIFile? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CredentialsError("cannot read \(path)") }
-        do { return try parse(String(decoding: data, as: UTF8.self)) } catch { throw CredentialsError("\(path): \(error.description)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(.credentials, "cannot read \(path)") }
+        do { return try parse(String(decoding: data, as: UTF8.self)) } catch { throw Failure(.credentials, "\(path): \(error.description)") }
     }
 
-    static func parse(_ text: String) throws(CredentialsError) -> INIFile {
+    static func parse(_ text: String) throws(Failure) -> INIFile {
         var file = INIFile()
         var current: String?
         var openSubsection: String?
@@ -122,15 +123,15 @@ struct INIFile: Sendable, Equatable {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if trimmed.hasPrefix("[") {
-                guard trimmed.hasSuffix("]") else { throw CredentialsError("line \(index + 1): a section header without ']'") }
+                guard trimmed.hasSuffix("]") else { throw Failure(.credentials, "line \(index + 1): a section header without ']'") }
                 let name = trimmed.dropFirst().dropLast().split(whereSeparator: \.isWhitespace).joined(separator: " ")
                 current = name
                 openSubsection = nil
                 if file.sections[name] == nil { file.sections[name] = Section() }
                 continue
             }
-            guard let section = current else { throw CredentialsError("line \(index + 1): a setting before any [section]") }
-            guard let equals = trimmed.firstIndex(of: "=") else { throw CredentialsError("line \(index + 1): expected 'key = value'") }
+            guard let section = current else { throw Failure(.credentials, "line \(index + 1): a setting before any [section]") }
+            guard let equals = trimmed.firstIndex(of: "=") else { throw Failure(.credentials, "line \(index + 1): expected 'key = value'") }
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // An inline comment needs whitespace before it, as in the SDKs.

@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// Keys handed over by systemd: `LoadCredential=aws:/etc/finetuned/aws-credentials` (or
@@ -12,18 +13,19 @@ public struct SystemdCredentials: CredentialsProvider {
         self.environment = environment
     }
 
-    public func resolve() async throws(CredentialsError) -> ProvidedCredentials? {
+    public func resolve() async throws(Failure) -> ProvidedCredentials? {
         guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return nil }
         let path = directory + "/" + Self.credentialName
         guard let file = try INIFile.read(path) else { return nil }
         let profile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         guard let section = file.sections[profile] else {
-            throw CredentialsError("the systemd credential '\(Self.credentialName)' has no [\(profile)] section")
+            throw Failure(.credentials, "the systemd credential '\(Self.credentialName)' has no [\(profile)] section")
         }
         guard let key = section.values["aws_access_key_id"], let secret = section.values["aws_secret_access_key"],
             !key.isEmpty, !secret.isEmpty
         else {
-            throw CredentialsError("the systemd credential '\(Self.credentialName)' [\(profile)] needs aws_access_key_id and aws_secret_access_key")
+            throw Failure(
+                .credentials, "the systemd credential '\(Self.credentialName)' [\(profile)] needs aws_access_key_id and aws_secret_access_key")
         }
         return ProvidedCredentials(
             credentials: AWSCredentials(

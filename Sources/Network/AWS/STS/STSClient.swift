@@ -1,3 +1,4 @@
+import FinetunedText
 import Foundation
 
 /// AWS Security Token Service over its Query protocol (form-encoded POST, XML answers):
@@ -39,12 +40,12 @@ public struct STSClient: Sendable {
         }
     }
 
-    public func assumeRole(_ request: RoleRequest, as source: ProvidedCredentials) async throws(CredentialsError) -> Session {
+    public func assumeRole(_ request: RoleRequest, as source: ProvidedCredentials) async throws(Failure) -> Session {
         let xml = try await signedCall("AssumeRole", request.parameters, as: source)
         return try Self.session(from: xml, action: "AssumeRole", role: request.roleARN)
     }
 
-    public func assumeRoleWithWebIdentity(_ request: RoleRequest, token: String) async throws(CredentialsError) -> Session {
+    public func assumeRoleWithWebIdentity(_ request: RoleRequest, token: String) async throws(Failure) -> Session {
         let body = Self.form(action: "AssumeRoleWithWebIdentity", request.parameters + [("WebIdentityToken", token)])
         let response: HTTPResponse
         do {
@@ -53,22 +54,24 @@ public struct STSClient: Sendable {
                     method: "POST", url: endpoints.url(for: .sts) + "/",
                     headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: body))
         } catch {
-            throw CredentialsError("STS AssumeRoleWithWebIdentity for \(request.roleARN): \(error.description)")
+            throw Failure(.credentials, "STS AssumeRoleWithWebIdentity for \(request.roleARN): \(error.description)")
         }
         guard (200..<300).contains(response.status) else {
-            throw CredentialsError("STS AssumeRoleWithWebIdentity for \(request.roleARN): \(AWSError.parse(response).description)")
+            throw Failure(.credentials, "STS AssumeRoleWithWebIdentity for \(request.roleARN): \(AWSError.parse(response).description)")
         }
         return try Self.session(from: response.text, action: "AssumeRoleWithWebIdentity", role: request.roleARN)
     }
 
     /// The ARN these credentials act as (an assumed role's session, a user).
-    public func callerIdentity(_ credentials: ProvidedCredentials) async throws(CredentialsError) -> String {
+    public func callerIdentity(_ credentials: ProvidedCredentials) async throws(Failure) -> String {
         let xml = try await signedCall("GetCallerIdentity", [], as: credentials)
-        guard let arn = XMLText.first("Arn", in: xml), !arn.isEmpty else { throw CredentialsError("STS GetCallerIdentity answered without an Arn") }
+        guard let arn = XMLText.first("Arn", in: xml), !arn.isEmpty else {
+            throw Failure(.credentials, "STS GetCallerIdentity answered without an Arn")
+        }
         return arn
     }
 
-    private func signedCall(_ action: String, _ parameters: [(String, String)], as source: ProvidedCredentials) async throws(CredentialsError)
+    private func signedCall(_ action: String, _ parameters: [(String, String)], as source: ProvidedCredentials) async throws(Failure)
         -> String
     {
         let client = AWSServiceClient(
@@ -80,7 +83,7 @@ public struct STSClient: Sendable {
                 body: Self.form(action: action, parameters))
             return response.text
         } catch {
-            throw CredentialsError("STS \(action) as \(source.source): \(error.description)")
+            throw Failure(.credentials, "STS \(action) as \(source.source): \(error.description)")
         }
     }
 
@@ -89,16 +92,16 @@ public struct STSClient: Sendable {
         return Array(all.map { SigV4Signer.encode($0.0) + "=" + SigV4Signer.encode($0.1) }.joined(separator: "&").utf8)
     }
 
-    static func session(from xml: String, action: String, role: String) throws(CredentialsError) -> Session {
+    static func session(from xml: String, action: String, role: String) throws(Failure) -> Session {
         guard let block = XMLText.elements("Credentials", in: xml).first,
             let key = XMLText.first("AccessKeyId", in: block), !key.isEmpty,
             let secret = XMLText.first("SecretAccessKey", in: block), !secret.isEmpty,
             let token = XMLText.first("SessionToken", in: block), !token.isEmpty
         else {
-            throw CredentialsError("STS \(action) for \(role) answered without credentials")
+            throw Failure(.credentials, "STS \(action) for \(role) answered without credentials")
         }
         guard let text = XMLText.first("Expiration", in: block), let expiration = CredentialTime.parse(text) else {
-            throw CredentialsError("STS \(action) for \(role) answered without a readable Expiration")
+            throw Failure(.credentials, "STS \(action) for \(role) answered without a readable Expiration")
         }
         let arn = XMLText.elements("AssumedRoleUser", in: xml).first.flatMap { XMLText.first("Arn", in: $0) } ?? role
         return Session(
@@ -111,5 +114,5 @@ public struct STSClient: Sendable {
 struct FixedCredentials: CredentialsProvider {
     let provided: ProvidedCredentials
     init(_ provided: ProvidedCredentials) { self.provided = provided }
-    func resolve() async throws(CredentialsError) -> ProvidedCredentials? { provided }
+    func resolve() async throws(Failure) -> ProvidedCredentials? { provided }
 }
