@@ -72,12 +72,12 @@ let package = Package(
         .target(name: "NovaAdapter", dependencies: ["AdapterKit"], path: "plugins/nova", linkerSettings: pluginRuntime),
         .target(name: "TitanAdapter", dependencies: ["AdapterKit"], path: "plugins/titan", linkerSettings: pluginRuntime),
         .target(name: "LocalAdapter", dependencies: ["AdapterKit"], path: "plugins/local", linkerSettings: pluginRuntime),
-        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
+        .systemLibrary(name: "CGlibcExtras", path: "Sources/CGlibcExtras"),
         .systemLibrary(name: "CSystemdJournal", path: "Sources/CSystemdJournal", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "FinetunedSystemd",
             dependencies: [
-                "CSystemd", "FinetunedText", "FinetunedTime",
+                "CGlibcExtras", "FinetunedText", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -134,7 +134,7 @@ let package = Package(
             path: "Sources/Inbox"
         ),
         .target(
-            name: "FinetunedBackends",
+            name: "FinetunedScriptedBackend",
             dependencies: ["FinetunedWorkflow", "FinetunedConfig", "FinetunedText", "FinetunedTime"],
             path: "Sources/Backends/Scripted"
         ),
@@ -184,7 +184,7 @@ let package = Package(
             dependencies: [
                 "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedMetrics", "FinetunedAdapters", "AdapterKit",
-                "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
+                "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -213,7 +213,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned-bench",
             dependencies: [
-                "FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedBackends",
+                "FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedScriptedBackend",
                 "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork",
                 .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"),
@@ -228,7 +228,7 @@ let package = Package(
         .target(
             name: "FinetunedTestSupport",
             dependencies: [
-                "FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedBackends", "FinetunedConfig", "FinetunedEvaluation",
+                "FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedScriptedBackend", "FinetunedConfig", "FinetunedEvaluation",
                 "FinetunedNetwork",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -241,7 +241,7 @@ let package = Package(
             dependencies: [
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedMetrics",
                 "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation", "FinetunedBackends", "FinetunedLocalBackend",
+                "FinetunedInbox", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
                 .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
                 "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),

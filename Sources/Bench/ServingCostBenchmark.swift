@@ -1,5 +1,5 @@
-import FinetunedBackends
 import FinetunedConfig
+import FinetunedScriptedBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation

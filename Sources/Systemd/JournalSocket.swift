@@ -1,4 +1,4 @@
-import CSystemd
+import CGlibcExtras
 import Glibc
 
 /// journald's native socket, written to directly (what libsystemd's `sd_journal_sendv` does,

@@ -1,6 +1,6 @@
-import FinetunedBackends
 import FinetunedConfig
 import FinetunedEvaluation
+import FinetunedScriptedBackend
 import FinetunedWorkflow
 import Foundation
 import Logging

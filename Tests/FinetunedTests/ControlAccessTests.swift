@@ -86,7 +86,7 @@ struct ControlAccessTests {
         let staging = daemon.directory.file("staging")
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         for (user, name) in [(alice, "alice.jsonl"), (mallory, "mallory.jsonl")] {
-            try InboxTests.records(25, tag: name).write(toFile: staging + "/" + name, atomically: false, encoding: .utf8)
+            try TrainingRecords.summaries(25, tag: name).write(toFile: staging + "/" + name, atomically: false, encoding: .utf8)
             #expect(chown(staging + "/" + name, user, users) == 0)
             #expect(rename(staging + "/" + name, daemon.inbox + "/rehearsal/" + name) == 0)
         }

@@ -1,4 +1,4 @@
-import FinetunedBackends
+import FinetunedScriptedBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
@@ -57,7 +57,7 @@ struct CrashTests {
         func drop() throws -> String {
             drops += 1
             let name = "run-\(drops).jsonl"
-            try daemon.drop(InboxTests.records(20, tag: "r\(drops)-"), as: name, profile: "drill")
+            try daemon.drop(TrainingRecords.summaries(20, tag: "r\(drops)-"), as: name, profile: "drill")
             return name
         }
 
@@ -207,7 +207,7 @@ struct CrashTests {
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
-        try daemon.drop(InboxTests.records(20), as: "wrong-model.jsonl", profile: "drill")
+        try daemon.drop(TrainingRecords.summaries(20), as: "wrong-model.jsonl", profile: "drill")
         let failed = try #require(try await daemon.waitForWorkflows(in: [.failed], dropName: "wrong-model.jsonl").first)
         #expect(failed.failure?.contains("has sha256 ") == true && failed.failure?.contains(", not the 53aa5117") == true, "\(failed.failure ?? "")")
         let state = try ScriptedBackend.state(at: daemon.directory.file("drill.json"))

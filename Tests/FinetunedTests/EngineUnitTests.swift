@@ -1,5 +1,5 @@
-import FinetunedBackends
 import FinetunedControl
+import FinetunedScriptedBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
@@ -48,7 +48,7 @@ struct OperatorVerbTests {
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
-        try daemon.drop(InboxTests.records(21), as: "long.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21), as: "long.jsonl")
         let training = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "long.jsonl").first)
         let refused = try await daemon.ctl(["retry", training.id])
         #expect(refused.status == 1 && refused.stderr.contains("only failed workflows can be retried"), "\(refused.stderr)")

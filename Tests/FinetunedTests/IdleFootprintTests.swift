@@ -18,7 +18,7 @@ struct IdleFootprintTests {
         #expect(!idle.contains { $0.contains("openblas") || $0.contains("libgfortran") })
         #expect(!idle.contains { $0.contains("libcrypto") || $0.contains("libssl") || $0.contains("libsystemd") })
 
-        try daemon.drop(InboxTests.records(20), as: "hashed.jsonl", profile: "rehearsal")
+        try daemon.drop(TrainingRecords.summaries(20), as: "hashed.jsonl", profile: "rehearsal")
         let workflows = try await daemon.waitForWorkflows(in: [.training], dropName: "hashed.jsonl")
         #expect(workflows.count == 1, "log:\n\(daemon.log)")
         let working = daemon.mappedFiles()

@@ -1,6 +1,6 @@
-import FinetunedBackends
 import FinetunedControl
 import FinetunedInbox
+import FinetunedScriptedBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
@@ -9,13 +9,6 @@ import Testing
 /// The inbox with the real daemon, real files and real inotify.
 @Suite("Inbox")
 struct InboxTests {
-    static func records(_ n: Int, tag: String = "") -> String {
-        (1...n).map {
-            #"{"prompt":"Summarize ticket \#(tag)\#($0): the export fails on Fridays.","completion":"Export fails on Fridays (\#(tag)\#($0))."}"#
-                + "\n"
-        }.joined()
-    }
-
     static func settled(_ daemon: DaemonHarness, _ name: String, count: Int = 1) async throws -> [WorkflowRecord] {
         try await daemon.waitForWorkflows(count: count, dropName: name)
     }
@@ -26,11 +19,11 @@ struct InboxTests {
         defer { daemon.tearDown() }
         try daemon.start(arguments: ["--log-to", "stderr"])
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
-        try daemon.drop(Self.records(25), as: "tickets.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25), as: "tickets.jsonl")
         let workflow = try #require(try await Self.settled(daemon, "tickets.jsonl").first, "log:\n\(daemon.log)")
         #expect(workflow.stage.passedValidation, "\(workflow.failure ?? "")\n\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.inbox + "/rehearsal/tickets.jsonl"))
-        #expect(try String(contentsOfFile: daemon.spool + "/\(workflow.id).jsonl", encoding: .utf8) == Self.records(25))
+        #expect(try String(contentsOfFile: daemon.spool + "/\(workflow.id).jsonl", encoding: .utf8) == TrainingRecords.summaries(25))
         let report = try String(contentsOfFile: daemon.archive + "/\(workflow.id)/validation-report.txt", encoding: .utf8)
         #expect(report.hasPrefix("tickets.jsonl: valid: 0 errors, 0 warnings (training file for local.minilm-extractive-v1)"))
         let expected = try Command.run("/usr/bin/sha256sum", [daemon.spool + "/\(workflow.id).jsonl"]).stdout.prefix(64)
@@ -49,7 +42,7 @@ struct InboxTests {
         let fd = open(path, O_CREAT | O_WRONLY | O_EXCL, 0o644)
         try #require(fd >= 0)
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        let text = Self.records(30)
+        let text = TrainingRecords.summaries(30)
         let half = text.index(text.startIndex, offsetBy: text.count / 2)
         try handle.write(contentsOf: Data(text[..<half].utf8))
         try await Task.sleep(for: .milliseconds(500))
@@ -65,7 +58,7 @@ struct InboxTests {
         let daemon = try DaemonHarness()
         defer { daemon.tearDown() }
         try FileManager.default.createDirectory(atPath: daemon.inbox + "/rehearsal", withIntermediateDirectories: true)
-        try daemon.drop(Self.records(21, tag: "a"), as: "a.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21, tag: "a"), as: "a.jsonl")
         try daemon.drop("not json\n", as: "b.jsonl")
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
@@ -81,7 +74,7 @@ struct InboxTests {
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
-        let text = Self.records(22)
+        let text = TrainingRecords.summaries(22)
         try daemon.drop(text, as: "first.jsonl")
         let first = try #require(try await Self.settled(daemon, "first.jsonl").first)
         try daemon.drop(text, as: "again.jsonl")
@@ -107,7 +100,7 @@ struct InboxTests {
         #expect(await daemon.waitForReady() != nil)
         try daemon.directory.write("staging/q3.toml", "[hyperparameters]\nepochCount = 500\n")
         _ = rename(daemon.directory.file("staging/q3.toml"), daemon.inbox + "/rehearsal/q3.toml")
-        try daemon.drop(Self.records(25), as: "q3.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25), as: "q3.jsonl")
         let q3 = try #require(try await Self.settled(daemon, "q3.jsonl").first)
         #expect(q3.stage == .rejected)
         let report = try String(contentsOfFile: daemon.rejected + "/rehearsal/q3.jsonl.report.txt", encoding: .utf8)
@@ -116,7 +109,7 @@ struct InboxTests {
 
         try daemon.directory.write("staging/q4.toml", "epochz = 3\n")
         _ = rename(daemon.directory.file("staging/q4.toml"), daemon.inbox + "/rehearsal/q4.toml")
-        try daemon.drop(Self.records(25, tag: "q4"), as: "q4.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "q4"), as: "q4.jsonl")
         let q4 = try #require(try await Self.settled(daemon, "q4.jsonl").first)
         #expect(q4.stage == .rejected)
         #expect(q4.failure == "q4.toml:1: unknown key 'epochz'")
@@ -130,7 +123,7 @@ struct InboxTests {
         #expect(await daemon.waitForReady() != nil)
         try daemon.directory.write("staging/q3.toml", "job_name = \"q3-summaries\"\ncustom_model_name = \"summaries-q3\"\n")
         _ = rename(daemon.directory.file("staging/q3.toml"), daemon.inbox + "/rehearsal/q3.toml")
-        try daemon.drop(Self.records(25), as: "q3.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25), as: "q3.jsonl")
         let q3 = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "q3.jsonl").first)
         #expect(q3.context.spec?.jobName == "q3-summaries-\(q3.id)")
         #expect(q3.context.spec?.customModelName == "summaries-q3-\(q3.id)")
@@ -140,7 +133,7 @@ struct InboxTests {
         // A prefix too long to leave room for the id, or one the id cannot follow, is refused at claim.
         try daemon.directory.write("staging/q4.toml", "job_name = \"\(String(repeating: "x", count: 37))\"\ncustom_model_name = \"ends_\"\n")
         _ = rename(daemon.directory.file("staging/q4.toml"), daemon.inbox + "/rehearsal/q4.toml")
-        try daemon.drop(Self.records(25, tag: "q4"), as: "q4.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "q4"), as: "q4.jsonl")
         let q4 = try #require(try await Self.settled(daemon, "q4.jsonl").first)
         #expect(q4.stage == .rejected)
         let report = try String(contentsOfFile: daemon.rejected + "/rehearsal/q4.jsonl.report.txt", encoding: .utf8)
@@ -287,7 +280,7 @@ struct InboxPressureTests {
             throw error
         }
         // Many drops at once while the reader pauses between reads: the 16-event queue overflows.
-        for i in 1...150 { try daemon.drop(InboxTests.records(21, tag: "o\(i)-"), as: "o\(i).jsonl") }
+        for i in 1...150 { try daemon.drop(TrainingRecords.summaries(21, tag: "o\(i)-"), as: "o\(i).jsonl") }
         let settled = try await daemon.waitForWorkflows(count: 150, timeout: .seconds(90))
         #expect(settled.count == 150, "missed \(150 - settled.count) drops")
         #expect(settled.allSatisfy { $0.stage.passedValidation })
@@ -307,13 +300,13 @@ struct InboxPressureTests {
             id: "wf-20261128-00000001", profile: "rehearsal", dropName: "before.jsonl", sha256: nil,
             spoolPath: daemon.spool + "/wf-20261128-00000001.jsonl", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(before, event: "claiming")
-        try daemon.drop(InboxTests.records(21, tag: "b"), as: "before.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21, tag: "b"), as: "before.jsonl")
         // Crash after the rename, before recording it: the drop is in the spool, not yet copied.
         let after = WorkflowRecord(
             id: "wf-20261128-00000002", profile: "rehearsal", dropName: "after.jsonl", sha256: nil,
             spoolPath: daemon.spool + "/wf-20261128-00000002.claimed", stage: .claiming, createdAt: Date(), updatedAt: Date())
         try await store.insert(after, event: "claiming")
-        try InboxTests.records(21, tag: "c").write(toFile: after.spoolPath, atomically: true, encoding: .utf8)
+        try TrainingRecords.summaries(21, tag: "c").write(toFile: after.spoolPath, atomically: true, encoding: .utf8)
 
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
@@ -334,7 +327,7 @@ struct SubmitCommandTests {
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
-        let good = try daemon.directory.write("mine/tickets.jsonl", InboxTests.records(25))
+        let good = try daemon.directory.write("mine/tickets.jsonl", TrainingRecords.summaries(25))
         let ctl = BuiltProducts.executable("finetunectl")
         let ok = try await blocking { try Command.run(ctl, ["submit", good, "--profile", "rehearsal", "--inbox", daemon.inbox]) }
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
@@ -374,7 +367,7 @@ struct InboxOwnershipTests {
             try daemon.start()
             #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
             let staging = daemon.directory.file("foreign.jsonl")
-            try InboxTests.records(22).write(toFile: staging, atomically: false, encoding: .utf8)
+            try TrainingRecords.summaries(22).write(toFile: staging, atomically: false, encoding: .utf8)
             chown(staging, 65534, 65534)
             guard rename(staging, daemon.inbox + "/rehearsal/foreign.jsonl") == 0 else { throw POSIXError(.EIO) }
             let workflow = try #require(try await daemon.waitForWorkflows(dropName: "foreign.jsonl").first)
@@ -399,7 +392,7 @@ struct OperatorViewTests {
         defer { daemon.tearDown() }
         try daemon.start()
         #expect(await daemon.waitForReady() != nil)
-        try daemon.drop(InboxTests.records(21), as: "good.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21), as: "good.jsonl")
         let good = try #require(try await daemon.waitForWorkflows(dropName: "good.jsonl").first)
         // The scripted backend of the harness trains for ever: the workflow settles in training.
         let running = await daemon.notify.next(where: {

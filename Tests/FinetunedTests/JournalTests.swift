@@ -205,7 +205,7 @@ struct JournaldTests {
         defer { daemon.tearDown() }
         try daemon.start(arguments: ["--log-to", "journal"])
         #expect(await daemon.waitForReady() != nil)
-        try daemon.drop(InboxTests.records(20), as: "progress.jsonl", profile: "drill")
+        try daemon.drop(TrainingRecords.summaries(20), as: "progress.jsonl", profile: "drill")
         let done = try #require(try await daemon.waitForWorkflows(in: [.done], dropName: "progress.jsonl").first)
         let entries = try await journald.waitForEntries(matching: ["_PID=\(daemon.pid)", "WORKFLOW_ID=\(done.id)", "STAGE=done"])
         #expect(entries.first?["PROFILE"] as? String == "drill")
@@ -236,7 +236,7 @@ struct JournaldTests {
         defer { daemon.tearDown() }
         try daemon.start(arguments: ["--log-to", "journal"])
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
-        try daemon.drop(InboxTests.records(21), as: "followed.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21), as: "followed.jsonl")
         let workflow = try #require(try await daemon.waitForWorkflows(in: [.training], dropName: "followed.jsonl").first)
         _ = try await journald.waitForEntries(matching: ["WORKFLOW_ID=\(workflow.id)", "STAGE=training"])
         // `logs` reads the journal, not the socket.

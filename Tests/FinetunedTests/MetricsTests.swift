@@ -49,7 +49,7 @@ struct MetricsTests {
         try daemon.start(arguments: ["--log-to", "stderr"])
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
         try daemon.drop("not json\n", as: "broken.jsonl")
-        try daemon.drop(InboxTests.records(21), as: "good.jsonl")
+        try daemon.drop(TrainingRecords.summaries(21), as: "good.jsonl")
         _ = try await daemon.waitForWorkflows(count: 2, in: [.rejected, .training])
 
         // Our own endpoint first: the text format, and refusals for what it does not serve.

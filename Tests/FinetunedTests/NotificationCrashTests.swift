@@ -33,7 +33,7 @@ struct NotificationCrashTests {
 
         try daemon.start(environment: ["FINETUNED_TEST_FAULTS": "abort-before-notification", "SWIFT_BACKTRACE": "enable=no"])
         #expect(await daemon.waitForReady() != nil)
-        try daemon.drop(InboxTests.records(20), as: "mailed.jsonl", profile: "drill")
+        try daemon.drop(TrainingRecords.summaries(20), as: "mailed.jsonl", profile: "drill")
         #expect(await daemon.waitForExit(timeout: .seconds(60)) != nil, "the fault should abort the daemon before sending")
         #expect(mails().isEmpty, "nothing was sent before the crash")
         let store = try SQLiteWorkflowStore(path: daemon.databasePath)

@@ -32,7 +32,7 @@ struct StoreFailureTests {
         #expect(await daemon.waitForReady() != nil, "\(daemon.log)")
         // The drop is written first; then the filesystem is filled; then the drop arrives.
         let staged = state + "/staged.jsonl"
-        try InboxTests.records(22).write(toFile: staged, atomically: false, encoding: .utf8)
+        try TrainingRecords.summaries(22).write(toFile: staged, atomically: false, encoding: .utf8)
         let filler = state + "/filler"
         _ = FileManager.default.createFile(atPath: filler, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
@@ -79,7 +79,7 @@ struct StoreFailureTests {
         daemon.signal(SIGTERM)
         _ = await daemon.waitForExit()
         let waiting = daemon.inbox + "/rehearsal/waiting.jsonl"
-        try InboxTests.records(22).write(toFile: waiting, atomically: false, encoding: .utf8)
+        try TrainingRecords.summaries(22).write(toFile: waiting, atomically: false, encoding: .utf8)
         try #require(try Command.run("/usr/bin/mount", ["-o", "remount,ro", state]).status == 0)
 
         try daemon.start()

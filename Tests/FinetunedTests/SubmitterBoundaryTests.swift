@@ -11,7 +11,7 @@ import Testing
 /// outside the drop was read or touched, and that the daemon kept answering.
 @Suite("Submitter boundary")
 struct SubmitterBoundaryTests {
-    static let records = InboxTests.records(25)
+    static let records = TrainingRecords.summaries(25)
 
     /// A daemon whose profile lists two evaluation sets by name and whose secret file only the
     /// daemon's user may read: what a hostile sidecar would like to reach.
@@ -62,7 +62,7 @@ struct SubmitterBoundaryTests {
 
         // The same by name: a known name is taken, and the daemon judges on its own copy.
         try Self.stage(daemon, "named.toml", "evaluation_set = \"named\"\n")
-        try daemon.drop(InboxTests.records(25, tag: "n"), as: "named.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "n"), as: "named.jsonl")
         let named = try await Self.settle(daemon, "named.jsonl")
         #expect(named.stage.passedValidation, "\(named.failure ?? "")")
         let copy = daemon.spool + "/\(named.id).eval.jsonl"
@@ -71,7 +71,7 @@ struct SubmitterBoundaryTests {
         #expect(stat(copy, &st) == 0 && st.st_mode & 0o777 == 0o600)
 
         try Self.stage(daemon, "unknown.toml", "evaluation_set = \"other\"\n")
-        try daemon.drop(InboxTests.records(25, tag: "u"), as: "unknown.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "u"), as: "unknown.jsonl")
         let unknown = try await Self.settle(daemon, "unknown.jsonl")
         #expect(unknown.stage == .rejected)
         #expect(unknown.failure == "the sidecar's evaluation_set 'other' is not in [profiles.rehearsal.evaluation_sets] (known: named)")
@@ -89,7 +89,7 @@ struct SubmitterBoundaryTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.inbox + "/rehearsal/good.eval.jsonl"), "claimed with its drop")
 
         try Self.stage(daemon, "bad.eval.jsonl", #"{"prompt": "fine", "reference": "fine"}"# + "\nnot json\n")
-        try daemon.drop(InboxTests.records(25, tag: "b"), as: "bad.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "b"), as: "bad.jsonl")
         let bad = try await Self.settle(daemon, "bad.jsonl")
         #expect(bad.stage == .rejected)
         #expect(bad.failure?.hasPrefix("the evaluation set bad.eval.jsonl is not usable") == true, "\(bad.failure ?? "")")
@@ -102,7 +102,7 @@ struct SubmitterBoundaryTests {
 
         // Validation data means something to a Bedrock job only; this profile's backend is not one.
         try Self.stage(daemon, "val.validation.jsonl", Self.records)
-        try daemon.drop(InboxTests.records(25, tag: "v"), as: "val.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "v"), as: "val.jsonl")
         let val = try await Self.settle(daemon, "val.jsonl")
         #expect(val.stage == .rejected)
         #expect(
@@ -159,7 +159,7 @@ struct SubmitterBoundaryTests {
         #expect(await daemon.waitForReady() != nil, "log:\n\(daemon.log)")
         let ready = Date()
         #expect(try await daemon.ctl(["status", "--timeout", "1"]).status == 0, "answers within a second")
-        try daemon.drop(InboxTests.records(25, tag: "next"), as: "next.jsonl")
+        try daemon.drop(TrainingRecords.summaries(25, tag: "next"), as: "next.jsonl")
         let admitted = try await daemon.waitForWorkflows(count: 2)
         #expect(admitted.count == 2 && admitted.allSatisfy { $0.stage.passedValidation }, "\(admitted.map(\.failure))")
         // The order, from the store's own times rather than from how fast this machine is:
@@ -206,7 +206,7 @@ struct SubmitterBoundaryTests {
                 // cannot read, each replacing the other with one rename.
                 let path = staging + "/next"
                 if round % 2 == 0 {
-                    try InboxTests.records(25, tag: "r\(round)-").write(toFile: path, atomically: false, encoding: .utf8)
+                    try TrainingRecords.summaries(25, tag: "r\(round)-").write(toFile: path, atomically: false, encoding: .utf8)
                 } else {
                     _ = symlink(secret, path)
                 }

@@ -1,5 +1,5 @@
-#ifndef FINETUNED_CSYSTEMD_SHIM_H
-#define FINETUNED_CSYSTEMD_SHIM_H
+#ifndef FINETUNED_CGLIBCEXTRAS_SHIM_H
+#define FINETUNED_CGLIBCEXTRAS_SHIM_H
 /* What finetuned needs to speak systemd's notify and journal protocols itself, without linking
  * libsystemd (which brings libgcrypt, liblz4, liblzma, libzstd and libcap into every daemon's
  * memory for three calls). Swift's Glibc module is built without _GNU_SOURCE, which hides

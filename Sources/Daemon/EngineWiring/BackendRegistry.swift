@@ -1,7 +1,7 @@
-import FinetunedBackends
 import FinetunedBedrockBackend
 import FinetunedConfig
 import FinetunedLocalBackend
+import FinetunedScriptedBackend
 import FinetunedText
 import FinetunedWorkflow
 import Foundation
