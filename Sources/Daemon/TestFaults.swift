@@ -2,8 +2,10 @@ import Foundation
 
 /// Fault switches for tests that must provoke what production rarely shows (an inotify
 /// queue overflow, later a stalled watchdog), read once from `FINETUNED_TEST_FAULTS`
-/// (`name=value,name`). Unset in production; every switch only makes the daemon slower or
-/// less lucky, never less safe.
+/// (`name=value,name`). Every switch only makes the daemon slower or less lucky, never less
+/// safe; still, only debug builds read the variable (the tests, `make demo` and the systemd
+/// end-to-end test run debug builds): in a release build, as installed for production, the
+/// switches are compiled out and an environment variable cannot crash the daemon.
 public struct TestFaults: Sendable {
     /// Pause of the inotify reader after each read, so a burst of drops overflows the queue.
     public var inotifyReadDelay: Duration = .zero
@@ -30,33 +32,35 @@ public struct TestFaults: Sendable {
     public var probeWrite: String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        guard let spec = environment["FINETUNED_TEST_FAULTS"] else { return }
-        for item in spec.split(separator: ",") {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            switch parts[0] {
-            case "inotify-read-delay-ms":
-                inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
-            case "admission-delay-ms":
-                admissionDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
-            case "abort-after-transition":
-                abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
-            case "epoch-delay-ms":
-                epochDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
-            case "stop-watchdog-after":
-                stopWatchdogAfter = (parts.count > 1 ? Int(parts[1]) : nil).map { .seconds($0) }
-            case "abort-before-notification":
-                abortBeforeNotification = true
-            case "probe-write":
-                probeWrite = parts.count > 1 ? parts[1] : nil
-            case "abort-after-epoch":
-                abortAfterEpoch = parts.count > 1 ? Int(parts[1]) : nil
-            case "abort-after-call":
-                abortAfterCall = parts.count > 1 ? parts[1] : nil
-            case "abort-after-request":
-                abortAfterRequest = parts.count > 1 ? Int(parts[1]) : nil
-            default:
-                break
+        #if DEBUG
+            guard let spec = environment["FINETUNED_TEST_FAULTS"] else { return }
+            for item in spec.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                switch parts[0] {
+                case "inotify-read-delay-ms":
+                    inotifyReadDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+                case "admission-delay-ms":
+                    admissionDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+                case "abort-after-transition":
+                    abortAfterTransition = parts.count > 1 ? Int(parts[1]) : nil
+                case "epoch-delay-ms":
+                    epochDelay = .milliseconds(Int(parts.count > 1 ? parts[1] : "") ?? 0)
+                case "stop-watchdog-after":
+                    stopWatchdogAfter = (parts.count > 1 ? Int(parts[1]) : nil).map { .seconds($0) }
+                case "abort-before-notification":
+                    abortBeforeNotification = true
+                case "probe-write":
+                    probeWrite = parts.count > 1 ? parts[1] : nil
+                case "abort-after-epoch":
+                    abortAfterEpoch = parts.count > 1 ? Int(parts[1]) : nil
+                case "abort-after-call":
+                    abortAfterCall = parts.count > 1 ? parts[1] : nil
+                case "abort-after-request":
+                    abortAfterRequest = parts.count > 1 ? Int(parts[1]) : nil
+                default:
+                    break
+                }
             }
-        }
+        #endif
     }
 }
