@@ -26,11 +26,13 @@ final class WorkflowJournal {
             return fields.filter { !$0.key.hasPrefix("_") && !common.contains($0.key) }.sorted { $0.key < $1.key }
         }
 
-        /// One line: time, stage, message, then the daemon's fields.
+        /// One line: time, stage, message, then the daemon's fields. Every value is made one
+        /// line of plain text: a field may hold a submitter's file name, and a terminal must
+        /// not be handed its control characters.
         var line: String {
-            let extra = extraFields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-            return "\(time.formatted(.iso8601))  \((stage ?? "-").padding(toLength: 18, withPad: " ", startingAt: 0))  \(message)"
-                + (extra.isEmpty ? "" : "  [\(extra)]")
+            let extra = extraFields.map { "\($0.0)=\(OneLine.of($0.1))" }.joined(separator: " ")
+            let stage = OneLine.of(stage ?? "-").padding(toLength: 18, withPad: " ", startingAt: 0)
+            return "\(time.formatted(.iso8601))  \(stage)  \(OneLine.of(message))" + (extra.isEmpty ? "" : "  [\(extra)]")
         }
     }
 

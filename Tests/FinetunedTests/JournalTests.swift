@@ -262,6 +262,21 @@ struct JournaldTests {
         let nothing = try await logs(["wf-20261206-00000000"])
         #expect(nothing.status == 1 && nothing.stderr.contains("no journal entries for wf-20261206-00000000"), "\(nothing.stderr)")
 
+        // Whatever an entry holds (here written raw to journald: a terminal escape and a bell),
+        // what `logs` prints has no control character left.
+        let raw = "wf-20261206-0000e5c0"
+        #expect(
+            JournalSocket(path: JournaldHarness.socketPath).send([
+                ("MESSAGE", "red\u{1b}[31mtext"), ("WORKFLOW_ID", raw), ("DROP_FILE", "a\u{7}b.jsonl"), ("STAGE", "rejected"),
+                ("SYSLOG_IDENTIFIER", "finetuned-test"),
+            ]) == .sent)
+        _ = try await journald.waitForEntries(matching: ["WORKFLOW_ID=\(raw)"])
+        let escaped = try await logs([raw])
+        #expect(
+            escaped.status == 0 && escaped.stdout.contains("red [31mtext") && escaped.stdout.contains("DROP_FILE=a b.jsonl"),
+            "\(escaped.stdout.debugDescription) \(escaped.stderr)")
+        #expect(!escaped.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(escaped.stdout.debugDescription)")
+
         // `show` ends with the last five, as systemctl status does for a unit.
         let show = try await daemon.ctl(["show", workflow.id])
         #expect(
