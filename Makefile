@@ -34,8 +34,8 @@ build:
 # need it anyway: one runtime in the process, not a static copy plus the plugins' own.
 # Every function in a section of its own, so the linker's --gc-sections drops the functions
 # nothing calls one by one rather than object by object: measured with `finetuned-bench idle`,
-# the daemon's resident code after a workflow went from 12.5–12.7 to 11.8–11.9 MiB (38.0–38.2
-# MiB in all, against 38.7–39.1 without; the goal is under 40 MB). Swift reuses an object
+# the daemon's resident code after a workflow is 12.1–12.2 MiB with them and 12.5–12.7 without
+# (38.2–38.4 MB in all, against 38.7–39.1; the goal is under 40 MB). Swift reuses an object
 # whose IR is unchanged even when code generation flags change: after a release build without
 # these flags, delete .build/release/*.build/*.o once.
 RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections
