@@ -214,7 +214,7 @@ let package = Package(
             name: "finetuned-bench",
             dependencies: [
                 "FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedScriptedBackend",
-                "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork",
+                "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork", "FinetunedTime",
                 .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"),
             ],

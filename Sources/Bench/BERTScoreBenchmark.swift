@@ -92,7 +92,3 @@ enum BERTScoreBenchmark {
                 max(abs(peer[0] - mine[0]), abs(peer[1] - mine[1]))))
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -45,7 +45,7 @@ enum HTTPPoolBenchmark {
                 while try await group.next() != nil { if next < calls { add() } }
             }
             let elapsed = start.duration(to: .now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.seconds
             let opened = await emulator.connectionsAccepted
             await emulator.stop()
             let label = keepAlive ? "pooled (async-http-client):" : "a connection per call:     "

@@ -46,7 +46,7 @@ struct ProcessMeasurement {
         }
         let elapsed = ContinuousClock.now - start
         return ProcessMeasurement(
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            seconds: elapsed.seconds,
             peakRSSMegabytes: Double(peakKilobytes) / 1024,
             status: (status >> 8) & 0xFF)
     }

@@ -82,7 +82,7 @@ public final class NotifySocketListener: @unchecked Sendable {
 
     /// The next datagram, or nil when none arrives within `timeout`.
     public func receive(timeout: Duration) -> Message? {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.seconds
         let deadline = Date().addingTimeInterval(max(0, seconds))
         condition.lock()
         defer { condition.unlock() }

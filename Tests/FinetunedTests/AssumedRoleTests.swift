@@ -1,6 +1,7 @@
 import FinetunedTestSupport
 import FinetunedText
 import Foundation
+import Synchronization
 import Testing
 
 @testable import FinetunedNetwork
@@ -348,11 +349,10 @@ extension MotoPeerTests {
 }
 
 /// A clock a test moves by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = Date()
+final class TestClock: Sendable {
+    private let value = Mutex(Date())
     var now: Date {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }

@@ -1,6 +1,7 @@
 import FinetunedTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import FinetunedSystemd
@@ -310,9 +311,8 @@ struct JournaldTests {
 }
 
 /// Bytes a pipe's handler collects on its own thread.
-final class Accumulated: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func append(_ more: Data) { lock.withLock { data.append(more) } }
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+final class Accumulated: Sendable {
+    private let data = Mutex(Data())
+    func append(_ more: Data) { data.withLock { $0.append(more) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }

@@ -26,7 +26,7 @@ public struct AWSServiceClient: Sendable {
         func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
             if let retryAfter { return min(retryAfter, maxDelay) }
             let ceiling = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
-            let ms = Double(ceiling.components.seconds) * 1000 + Double(ceiling.components.attoseconds) / 1e15
+            let ms = ceiling.seconds * 1000
             return .milliseconds(Int64(Double.random(in: 0...max(ms, 1))))
         }
     }

@@ -99,7 +99,7 @@ final class SMTPSession: @unchecked Sendable {
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(Int64(configuration.timeout.components.seconds)))
+                .connectTimeout(TimeAmount(configuration.timeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let implicitTLS { try channel.pipeline.syncOperations.addHandler(try ClientTLS.handler(context: implicitTLS, host: host)) }
@@ -234,11 +234,7 @@ final class SMTPSession: @unchecked Sendable {
         // The deadline closes the connection, which ends the reply stream.
         let timedOut = TimeoutFlag()
         let channel = self.channel
-        let timer = channel.eventLoop.scheduleTask(
-            in: .nanoseconds(
-                Int64(configuration.timeout.components.seconds) * 1_000_000_000
-                    + configuration.timeout.components.attoseconds / 1_000_000_000)
-        ) {
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.timeout)) {
             timedOut.set()
             channel.close(promise: nil)
         }

@@ -1,3 +1,4 @@
+import FinetunedTime
 import Foundation
 
 /// Waiting between polls and between retries: exponential with jitter, so a thousand
@@ -29,18 +30,5 @@ public struct Backoff: Sendable, Equatable {
         let jittered = Duration.fractionalSeconds(base * (1 - jitter + 2 * jitter * unit))
         guard let retryAfter else { return jittered }
         return max(jittered, retryAfter)
-    }
-}
-
-extension Duration {
-    public var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-
-    /// Clamped to 0…10⁹ s (NaN is 0): `Int64(_:)` traps on what does not fit.
-    public static func fractionalSeconds(_ value: Double) -> Duration {
-        let bounded = value.isNaN ? 0 : min(max(0, value), 1e9)
-        return .nanoseconds(Int64(bounded * 1e9))
     }
 }

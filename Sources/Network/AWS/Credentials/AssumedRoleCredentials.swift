@@ -51,7 +51,7 @@ struct ProfileCredentials: Sendable {
                     + "identity the role trusts without MFA (source_profile, credential_source or web_identity_token_file), or a credential_process")
         }
         let request = try roleRequest(role, settings: settings, name: name)
-        let sts = try STSClient(endpoints: stsEndpoints(profile))
+        let sts = try STSClient(endpoints: .sts(environment: environment, shared: profile))
         if let tokenFile = settings["web_identity_token_file"] {
             let token = try WebIdentityCredentials.token(from: tokenFile)
             let session = try await sts.assumeRoleWithWebIdentity(request, token: token)
@@ -117,20 +117,6 @@ struct ProfileCredentials: Sendable {
             roleARN: role, sessionName: try WebIdentityCredentials.sessionName(settings["role_session_name"], in: name),
             durationSeconds: duration, externalID: settings["external_id"])
     }
-
-    /// STS in the profile's region (else the environment's, else us-east-1), honouring
-    /// `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `services` and `ca_bundle`.
-    private func stsEndpoints(_ profile: SharedConfig) throws(Failure) -> AWSEndpoints {
-        do {
-            return try AWSEndpoints(
-                configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                environment: environment, shared: profile)
-        } catch {
-            return try AWSEndpoints(
-                configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                environment: environment, shared: profile)
-        }
-    }
 }
 
 /// IAM Roles for Service Accounts (EKS) and the like: `AWS_ROLE_ARN` and
@@ -155,16 +141,7 @@ public struct WebIdentityCredentials: CredentialsProvider {
         }
         let request = STSClient.RoleRequest(
             roleARN: role, sessionName: try Self.sessionName(environment["AWS_ROLE_SESSION_NAME"], in: "AWS_ROLE_SESSION_NAME"))
-        var endpoints: AWSEndpoints
-        do {
-            endpoints = try AWSEndpoints(
-                configuredRegion: nil, fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                environment: environment, shared: nil)
-        } catch {
-            endpoints = try AWSEndpoints(
-                configuredRegion: "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
-                environment: environment, shared: nil)
-        }
+        let endpoints = try AWSEndpoints.sts(environment: environment, shared: nil)
         let session = try await STSClient(endpoints: endpoints).assumeRoleWithWebIdentity(request, token: try Self.token(from: tokenFile))
         return ProvidedCredentials(
             credentials: session.credentials, expiration: session.expiration,
@@ -193,5 +170,18 @@ public struct WebIdentityCredentials: CredentialsProvider {
         }
         let host = ProcessInfo.processInfo.hostName.filter(allowed.contains)
         return String(("finetuned-" + (host.isEmpty ? "daemon" : host)).prefix(64))
+    }
+}
+
+extension AWSEndpoints {
+    /// Where credentials are asked of STS: the region of the profile or the environment, or
+    /// us-east-1 when none is set (an identity is often resolved before any region is
+    /// known); `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, the profile's `services` and
+    /// `ca_bundle` honoured. A region that is set but malformed is an error, not us-east-1.
+    static func sts(environment: [String: String], shared: SharedConfig?) throws(Failure) -> AWSEndpoints {
+        let regionSet = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"], shared?.region].contains { !($0 ?? "").isEmpty }
+        return try AWSEndpoints(
+            configuredRegion: regionSet ? nil : "us-east-1", fips: nil, configuredEndpoint: nil, configuredServiceEndpoints: [:],
+            environment: environment, shared: shared)
     }
 }
