@@ -2,6 +2,7 @@
 #
 #   make demo       run the main job on the local backend (builds first)
 #   make test       install what the tests need, build, run the whole suite
+#   make unit       the unit test targets alone
 #   make install    install binaries, units, configuration and plugins (PREFIX, DESTDIR)
 
 PREFIX      ?= /usr
@@ -23,7 +24,7 @@ SWIFT       ?= swift
 BUILD       ?= release
 RELEASE_DIR := .build/$(BUILD)
 
-.PHONY: all build release test e2e demo bench fuzz format lint install uninstall clean build-release build-debug
+.PHONY: all build release test unit e2e demo bench fuzz format lint install uninstall clean build-release build-debug
 
 all: build
 
@@ -56,6 +57,11 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	./scripts/e2e
+
+# The unit test targets alone (Tests/*UnitTests: no daemon, no peer), in well under a minute.
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter UnitTests
 
 # The daemon under a real systemd, in a systemd-nspawn container (see scripts/e2e).
 e2e:

@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "FinetunedSystemd",
             dependencies: [
-                "CGlibcExtras", "FinetunedText", "FinetunedTime",
+                "CGlibcExtras", "FinetunedFaults", "FinetunedText", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -114,12 +114,13 @@ let package = Package(
         ),
         .target(name: "FinetunedThreads", path: "Sources/Threads"),
         .target(name: "FinetunedTime", dependencies: ["CProcess"], path: "Sources/Time"),
+        .target(name: "FinetunedFaults", dependencies: ["FinetunedTime"], path: "Sources/Faults"),
         .target(name: "FinetunedText", path: "Sources/Text"),
         .target(
             name: "FinetunedWorkflow",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedText", "FinetunedThreads",
-                "FinetunedTime",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"), "FinetunedFaults", "FinetunedText",
+                "FinetunedThreads", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Workflow"
@@ -127,7 +128,7 @@ let package = Package(
         .target(
             name: "FinetunedInbox",
             dependencies: [
-                "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd",
+                "FinetunedWorkflow", "FinetunedValidation", "FinetunedAdapters", "FinetunedConfig", "FinetunedSystemd", "FinetunedFaults",
                 .product(name: "Crypto", package: "swift-crypto"), "FinetunedEvaluation", "FinetunedText", "FinetunedThreads", "FinetunedTime",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -159,6 +160,23 @@ let package = Package(
             swiftSettings: numericCode
         ),
         .target(
+            name: "FinetunedModelWorker",
+            dependencies: [
+                "CProcess", "FinetunedConfig", "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedWorkflow", "FinetunedText",
+                "FinetunedThreads", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ModelWorker"
+        ),
+        .target(
+            name: "FinetunedNotification",
+            dependencies: [
+                "FinetunedConfig", "FinetunedFaults", "FinetunedNetwork", "FinetunedSystemd", "FinetunedText", "FinetunedTime",
+                "FinetunedWorkflow", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Notification"
+        ),
+        .target(
             name: "FinetunedControl",
             dependencies: [
                 "FinetunedTime",
@@ -182,7 +200,7 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc", "CProcess", "FinetunedThreads", "FinetunedTime",
+                "CMalloc", "CProcess", "FinetunedFaults", "FinetunedModelWorker", "FinetunedNotification", "FinetunedThreads", "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedMetrics", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
@@ -195,7 +213,7 @@ let package = Package(
         .executableTarget(
             name: "finetuned",
             dependencies: [
-                "FinetunedDaemon", "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "CMalloc",
+                "FinetunedDaemon", "FinetunedModelWorker", "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -236,16 +254,51 @@ let package = Package(
             ],
             path: "Sources/TestSupport"
         ),
+        // Unit tests, one target per part of the data flow: no daemon, no peer process, no
+        // built program run; `make unit` runs them alone (`swift test --filter UnitTests`).
         .testTarget(
-            name: "FinetunedTests",
+            name: "CoreUnitTests",
             dependencies: [
-                "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedMetrics",
-                "FinetunedTestSupport", "FinetunedAdapters", "FinetunedValidation", "AdapterKit", "FinetunedWorkflow",
-                "FinetunedInbox", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
-                .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork",
-                "FinetunedBedrockBackend", "FinetunedThreads", "FinetunedTime", "COpenSSLPeer",
-                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "FinetunedControl", "FinetunedDaemon", "FinetunedTestSupport", "FinetunedThreads", "FinetunedTime",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "NetworkUnitTests",
+            dependencies: [
+                "COpenSSLPeer", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedTestSupport", "FinetunedText",
+                "FinetunedTime", "FinetunedWorkflow",
+            ]
+        ),
+        .testTarget(
+            name: "ValidationUnitTests",
+            dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedTestSupport", "FinetunedValidation"]
+        ),
+        .testTarget(
+            name: "EvaluationUnitTests",
+            dependencies: [
+                "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedTestSupport", "FinetunedText", "FinetunedWorkflow",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WorkflowUnitTests",
+            dependencies: [
+                "FinetunedConfig", "FinetunedControl", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedTestSupport",
+                "FinetunedWorkflow", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The whole system: real daemons and finetunectl, moto, aiosmtpd, journald, Prometheus,
+        // the model worker, systemd's tools.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "AdapterKit", .product(name: "Crypto", package: "swift-crypto"), "FinetunedAdapters", "FinetunedBedrockBackend",
+                "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedEvaluation", "FinetunedFaults", "FinetunedInbox",
+                "FinetunedLocalBackend",
+                "FinetunedModelWorker", "FinetunedNetwork", "FinetunedNotification", "FinetunedScriptedBackend", "FinetunedSystemd",
+                "FinetunedTestSupport", "FinetunedText", "FinetunedValidation", "FinetunedWorkflow",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

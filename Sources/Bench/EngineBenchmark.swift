@@ -4,6 +4,7 @@ import FinetunedTestSupport
 import FinetunedWorkflow
 import Foundation
 import Logging
+import Synchronization
 
 /// The engine's own cost: 1,000 workflows at once against the scripted backend with no
 /// delays, so what is measured is scheduling, the machine and the durable commits. The
@@ -11,10 +12,10 @@ import Logging
 /// of single-row updates with the same settings (WAL, synchronous=FULL).
 enum EngineBenchmark {
     /// Records how long each commit of a step takes.
-    final class TimingStore: WorkflowStore, @unchecked Sendable {
+    final class TimingStore: WorkflowStore {
         let inner: SQLiteWorkflowStore
-        private let lock = NSLock()
-        private(set) var samples: [Duration] = []
+        private let recorded = Mutex<[Duration]>([])
+        var samples: [Duration] { recorded.withLock { $0 } }
 
         init(_ inner: SQLiteWorkflowStore) { self.inner = inner }
 
@@ -22,7 +23,7 @@ enum EngineBenchmark {
             let start = ContinuousClock.now
             let record = try await inner.advance(step)
             let elapsed = ContinuousClock.now - start
-            lock.withLock { samples.append(elapsed) }
+            recorded.withLock { $0.append(elapsed) }
             return record
         }
 

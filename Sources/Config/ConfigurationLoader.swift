@@ -47,7 +47,7 @@ public enum ConfigurationLoader {
                     t.error("log_level", "unknown log_level '\(level)' (known: trace, debug, info, notice, warning, error, critical)")
                 }
             }
-            daemon.shutdownTimeoutSeconds = t.integer("shutdown_timeout_seconds", in: 1...3600) ?? daemon.shutdownTimeoutSeconds
+            daemon.shutdownTimeout = t.integer("shutdown_timeout_seconds", in: 1...3600).map { .seconds($0) } ?? daemon.shutdownTimeout
             daemon.runtimeDirectory = t.absolutePath("runtime_directory") ?? daemon.runtimeDirectory
             if let group = t.string("control_group") { daemon.controlGroup = group.isEmpty ? nil : group }
             t.finish()
@@ -88,25 +88,25 @@ public enum ConfigurationLoader {
             limits.maxConcurrentWorkflows = t.integer("max_concurrent_workflows", in: 1...10_000) ?? limits.maxConcurrentWorkflows
             limits.maxLiveThroughputs = t.integer("max_live_throughputs", in: 0...1_000) ?? limits.maxLiveThroughputs
             limits.maxLiveDeployments = t.integer("max_live_deployments", in: 0...1_000) ?? limits.maxLiveDeployments
-            limits.maxUnkeptThroughputHours = t.number("max_unkept_throughput_hours", in: 0.1...720) ?? limits.maxUnkeptThroughputHours
+            limits.maxUnkeptThroughputAge = t.duration("max_unkept_throughput_hours", .hours, in: 0.1...720) ?? limits.maxUnkeptThroughputAge
             t.finish()
         }
 
         var engine = EngineSettings()
         if var t = top.table("engine") {
-            engine.jobPollSeconds = t.number("job_poll_seconds", in: 0.001...86_400) ?? engine.jobPollSeconds
-            engine.throughputPollSeconds = t.number("throughput_poll_seconds", in: 0.001...86_400) ?? engine.throughputPollSeconds
-            engine.maxPollSeconds = t.number("max_poll_seconds", in: 0.001...86_400) ?? engine.maxPollSeconds
-            engine.retryBaseSeconds = t.number("retry_base_seconds", in: 0.001...3_600) ?? engine.retryBaseSeconds
-            engine.retryMaxSeconds = t.number("retry_max_seconds", in: 0.001...86_400) ?? engine.retryMaxSeconds
+            engine.jobPoll = t.duration("job_poll_seconds", .seconds, in: 0.001...86_400) ?? engine.jobPoll
+            engine.throughputPoll = t.duration("throughput_poll_seconds", .seconds, in: 0.001...86_400) ?? engine.throughputPoll
+            engine.maxPoll = t.duration("max_poll_seconds", .seconds, in: 0.001...86_400) ?? engine.maxPoll
+            engine.retryBase = t.duration("retry_base_seconds", .seconds, in: 0.001...3_600) ?? engine.retryBase
+            engine.retryMax = t.duration("retry_max_seconds", .seconds, in: 0.001...86_400) ?? engine.retryMax
             engine.stepAttempts = t.integer("step_attempts", in: 1...1_000) ?? engine.stepAttempts
-            engine.trainingDeadlineHours = t.number("training_deadline_hours", in: 0.000_01...720) ?? engine.trainingDeadlineHours
-            engine.throughputDeadlineMinutes = t.number("throughput_deadline_minutes", in: 0.000_1...10_080) ?? engine.throughputDeadlineMinutes
-            engine.invokeTimeoutSeconds = t.number("invoke_timeout_seconds", in: 0.001...3_600) ?? engine.invokeTimeoutSeconds
+            engine.trainingDeadline = t.duration("training_deadline_hours", .hours, in: 0.000_01...720) ?? engine.trainingDeadline
+            engine.throughputDeadline = t.duration("throughput_deadline_minutes", .minutes, in: 0.000_1...10_080) ?? engine.throughputDeadline
+            engine.invokeTimeout = t.duration("invoke_timeout_seconds", .seconds, in: 0.001...3_600) ?? engine.invokeTimeout
             engine.invokeAttempts = t.integer("invoke_attempts", in: 1...100) ?? engine.invokeAttempts
-            engine.notFoundGraceSeconds = t.number("not_found_grace_seconds", in: 0...86_400) ?? engine.notFoundGraceSeconds
-            if engine.maxPollSeconds < max(engine.jobPollSeconds, engine.throughputPollSeconds) {
-                t.error("max_poll_seconds", "max_poll_seconds (\(engine.maxPollSeconds)) is below a first poll interval")
+            engine.notFoundGrace = t.duration("not_found_grace_seconds", .seconds, in: 0...86_400) ?? engine.notFoundGrace
+            if engine.maxPoll < max(engine.jobPoll, engine.throughputPoll) {
+                t.error("max_poll_seconds", "max_poll_seconds is below job_poll_seconds or throughput_poll_seconds")
             }
             t.finish()
         }

@@ -29,7 +29,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 public struct DaemonSettings: Sendable, Equatable {
     public var logLevel: String = "info"
     /// How long a stop may take before systemd's own timeout would kill us.
-    public var shutdownTimeoutSeconds: Int = 20
+    public var shutdownTimeout: Duration = .seconds(20)
     /// Where the control socket lives (`RuntimeDirectory=` under systemd).
     public var runtimeDirectory: String = "/run/finetuned"
     /// The group allowed to use the control socket besides root.
@@ -57,30 +57,31 @@ public struct CostLimits: Sendable, Equatable {
     /// Custom model deployments alive at once (on-demand serving).
     public var maxLiveDeployments: Int = 4
     /// A throughput that was not kept is deleted after this long, whatever else happens.
-    public var maxUnkeptThroughputHours: Double = 6
+    public var maxUnkeptThroughputAge: Duration = .seconds(6 * 3600)
 }
 
-/// How the engine paces itself: polling, retries and deadlines. Seconds are fractional so
-/// tests and drills can run a whole workflow in moments.
+/// How the engine paces itself: polling, retries and deadlines. The file gives fractional
+/// seconds (or minutes, hours, as the key says) so tests and drills can run a whole workflow
+/// in moments.
 public struct EngineSettings: Sendable, Equatable {
     /// First interval between polls of a training job; doubles (with jitter) while nothing
-    /// changes, up to `maxPollSeconds`, and starts again when the status changes.
-    public var jobPollSeconds: Double = 60
-    public var throughputPollSeconds: Double = 30
-    public var maxPollSeconds: Double = 600
-    /// Backoff for a failed call: base × 2^attempt with jitter, capped at `retryMaxSeconds`.
-    public var retryBaseSeconds: Double = 2
-    public var retryMaxSeconds: Double = 300
+    /// changes, up to `maxPoll`, and starts again when the status changes.
+    public var jobPoll: Duration = .seconds(60)
+    public var throughputPoll: Duration = .seconds(30)
+    public var maxPoll: Duration = .seconds(600)
+    /// Backoff for a failed call: base × 2^attempt with jitter, capped at `retryMax`.
+    public var retryBase: Duration = .seconds(2)
+    public var retryMax: Duration = .seconds(300)
     /// A step whose call keeps failing transiently fails after this many attempts.
     public var stepAttempts: Int = 8
-    public var trainingDeadlineHours: Double = 48
-    public var throughputDeadlineMinutes: Double = 90
-    public var invokeTimeoutSeconds: Double = 120
+    public var trainingDeadline: Duration = .seconds(48 * 3600)
+    public var throughputDeadline: Duration = .seconds(90 * 60)
+    public var invokeTimeout: Duration = .seconds(120)
     /// Tries per evaluation prompt before its answer is recorded as failed.
     public var invokeAttempts: Int = 4
     /// How long after the workflow created a resource a "not found" for it is taken for the
     /// service's eventual consistency (and retried) rather than for the resource being gone.
-    public var notFoundGraceSeconds: Double = 120
+    public var notFoundGrace: Duration = .seconds(120)
 
     public init() {}
 }

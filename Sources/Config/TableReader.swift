@@ -85,6 +85,22 @@ struct TableReader {
         return d
     }
 
+    /// A length of time, written as a number of `unit`s (the key's name says which).
+    mutating func duration(_ key: String, _ unit: TimeUnit, in range: ClosedRange<Double>) -> Duration? {
+        number(key, in: range).map { .seconds($0 * unit.seconds) }
+    }
+
+    enum TimeUnit {
+        case seconds, minutes, hours
+        var seconds: Double {
+            switch self {
+            case .seconds: 1
+            case .minutes: 60
+            case .hours: 3600
+            }
+        }
+    }
+
     mutating func stringArray(_ key: String) -> [String]? {
         guard let items = typed(key, "an array of strings", { if case .array(let a) = $0 { a } else { nil } }) else { return nil }
         var out: [String] = []

@@ -1,7 +1,10 @@
 import FinetunedConfig
 import FinetunedControl
+import FinetunedFaults
 import FinetunedInbox
 import FinetunedMetrics
+import FinetunedModelWorker
+import FinetunedNotification
 import FinetunedSystemd
 import FinetunedWorkflow
 import Foundation
@@ -33,6 +36,11 @@ public struct Daemon {
     }
 
     public func run() async throws {
+        // Read once; everything the daemon starts reads it as `Faults.current`.
+        try await Faults.$current.withValue(Faults.fromEnvironment()) { try await runServices() }
+    }
+
+    private func runServices() async throws {
         try prepareDirectories()
         let paths = configuration.paths
         // swift-metrics is bootstrapped before anything records, so no early count is lost.
@@ -43,22 +51,14 @@ public struct Daemon {
         let layout = InboxLayout(
             inbox: paths.inbox, spool: paths.state + "/spool", rejected: paths.rejected,
             archive: paths.archive, submitGroup: configuration.inbox.submitGroup)
-        let faults = TestFaults()
         let outbox = OutboxDispatcher(
-            store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger),
-            abortBeforeDelivery: faults.abortBeforeNotification)
+            store: store, logger: logger, channels: OutboxDispatcher.channels(for: configuration.notifications, logger: logger))
         let models = ModelServer(launcher: modelWorker, modelDirectory: paths.models + "/all-MiniLM-L6-v2", logger: logger)
         let environment = DaemonEnvironment(
-            runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, models: models, logger: logger, faults: faults),
+            runtime: runtime, registry: BackendRegistry(stateDirectory: paths.state, models: models, logger: logger),
             layout: layout, evaluator: BERTEvaluator(server: models, settings: configuration.evaluation), outbox: outbox, models: models)
-        let engine = WorkflowEngine(
-            store: store, environment: environment, policy: EnginePolicy(configuration),
-            faults: EngineFaults(
-                abortAfterTransition: faults.abortAfterTransition, abortAfterRequest: faults.abortAfterRequest,
-                abortAfterCall: faults.abortAfterCall),
-            logger: logger)
-        await runtime.attach(engine: engine)
-        let probe = faults.probeWrite, probeLogger = logger
+        let engine = WorkflowEngine(store: store, environment: environment, policy: EnginePolicy(configuration), logger: logger)
+        let probe = Faults.current.probeWrite, probeLogger = logger
         let gate = ReadinessGate(components: ["control", "inbox", "engine"], notifier: notifier, logger: logger) {
             await runtime.refreshStatus()
             if let probe { Daemon.probeWrite(probe, logger: probeLogger) }
@@ -66,7 +66,7 @@ public struct Daemon {
         }
         let inbox = Inbox(
             layout: layout, store: store, requireGroup: configuration.inbox.requireGroup, logger: logger,
-            profiles: { await runtime.setup.profiles }, watcherReadDelay: faults.inotifyReadDelay, admissionDelay: faults.admissionDelay,
+            profiles: { await runtime.setup.profiles },
             onProcessed: {
                 engine.poke()
                 outbox.poke()
@@ -85,7 +85,8 @@ public struct Daemon {
             .init(
                 service: ControlServer(
                     socketPath: socketPath, group: configuration.daemon.controlGroup,
-                    handler: DaemonControlHandler(runtime: runtime, logger: logger, backend: { try await environment.backend(named: $0) }),
+                    handler: DaemonControlHandler(
+                        runtime: runtime, engine: engine, logger: logger, backend: { try await environment.backend(named: $0) }),
                     logger: logger,
                     ready: { await gate.markReady("control") })),
             .init(service: ReloadService(runtime: runtime)),
@@ -108,15 +109,13 @@ public struct Daemon {
         if let interval = notifier.watchdogInterval() {
             services.append(
                 .init(
-                    service: WatchdogService(
-                        notifier: notifier, interval: interval, logger: logger,
-                        stopAfter: faults.stopWatchdogAfter)))
+                    service: WatchdogService(notifier: notifier, interval: interval, logger: logger)))
         }
         services.append(.init(service: ShutdownAnnouncer(notifier: notifier, logger: logger)))
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.daemon.shutdownTimeoutSeconds)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.daemon.shutdownTimeout
         logger.info(
             "starting",
             metadata: [

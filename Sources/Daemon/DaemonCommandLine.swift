@@ -1,6 +1,8 @@
 import ArgumentParser
 import FinetunedConfig
 import FinetunedControl
+import FinetunedModelWorker
+import FinetunedNotification
 import FinetunedSystemd
 import Logging
 

@@ -10,6 +10,8 @@ import Logging
 /// Answers `finetunectl` requests from the daemon's state.
 struct DaemonControlHandler: ControlRequestHandler {
     let runtime: DaemonRuntime
+    /// Cancel and retry go to it; the runtime does not know the engine.
+    let engine: WorkflowEngine
     let logger: Logger
     /// The backend of that name, built as workflows get it (for `status --whoami`).
     let backend: @Sendable (String) async throws -> any CustomizationBackend
@@ -125,9 +127,6 @@ struct DaemonControlHandler: ControlRequestHandler {
             guard let id = request.arguments["id"] else { return .failure(.badRequest("\(request.verb) needs an id")) }
             guard Self.visible(try await runtime.store.workflow(id: id), in: scope) != nil else {
                 return .failure(ControlFailure(code: "not_found", message: "no workflow \(OneLine.of(id, limit: 80))"))
-            }
-            guard let engine = await runtime.engine else {
-                return .failure(ControlFailure(code: "starting", message: "the engine is not running yet"))
             }
             logger.notice("\(request.verb) of \(id) requested over the control socket", metadata: ["peer": "\(peer)", "workflow_id": "\(id)"])
             do {

@@ -32,11 +32,6 @@ public actor DaemonRuntime {
     }
 
     let store: any WorkflowStore
-    /// Set once at start, before the control socket opens.
-    private(set) var engine: WorkflowEngine?
-
-    func attach(engine: WorkflowEngine) { self.engine = engine }
-
     public init(setup: DaemonSetup, loader: SetupLoader, store: any WorkflowStore, notifier: ServiceNotifier, logger: Logger) {
         self.setup = setup
         self.loader = loader

@@ -1,6 +1,7 @@
 import AdapterKit
 import FinetunedAdapters
 import FinetunedConfig
+import FinetunedFaults
 import FinetunedSystemd
 import FinetunedText
 import FinetunedThreads
@@ -26,8 +27,6 @@ struct DropProcessor: Sendable {
     let requireGroup: Bool
     /// The notification channels configured now (a rejection is notified like an outcome).
     var notificationChannels: @Sendable () async -> [String] = { ["log"] }
-    /// A test fault (see `TestFaults.admissionDelay`); zero in production.
-    var admissionDelay: Duration = .zero
 
     enum Outcome: Equatable {
         /// In the spool, waiting for admission.
@@ -93,7 +92,7 @@ struct DropProcessor: Sendable {
             ownerUID: record.ownerUID, requireGroup: requireGroup, today: today)
         let worker = SerialWorker(name: "finetuned-admit")
         var result: DropAdmission.Result
-        let delay = admissionDelay
+        let delay = Faults.current.admissionDelay
         do {
             result = try await worker.run {
                 if delay > .zero { Thread.sleep(forTimeInterval: delay.seconds) }

@@ -1,5 +1,6 @@
 import FinetunedAdapters
 import FinetunedConfig
+import FinetunedFaults
 import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
@@ -19,7 +20,6 @@ public actor Inbox {
     let logger: Logger
     let profiles: @Sendable () async -> [String: ResolvedProfile]
     let today: @Sendable () -> String
-    let watcherReadDelay: Duration
     let onProcessed: @Sendable () async -> Void
     /// Told when the store stops (a message) or starts again (nil) accepting writes.
     let onStoreTrouble: @Sendable (String?) async -> Void
@@ -50,19 +50,17 @@ public actor Inbox {
     public init(
         layout: InboxLayout, store: any WorkflowStore, requireGroup: Bool, logger: Logger,
         profiles: @escaping @Sendable () async -> [String: ResolvedProfile],
-        today: @escaping @Sendable () -> String = LifecycleCalendar.today, watcherReadDelay: Duration = .zero,
-        admissionDelay: Duration = .zero,
+        today: @escaping @Sendable () -> String = LifecycleCalendar.today,
         onProcessed: @escaping @Sendable () async -> Void = {},
         onStoreTrouble: @escaping @Sendable (String?) async -> Void = { _ in },
         notificationChannels: @escaping @Sendable () async -> [String] = { ["log"] }
     ) {
         self.onProcessed = onProcessed
         self.onStoreTrouble = onStoreTrouble
-        self.watcherReadDelay = watcherReadDelay
         self.layout = layout
         self.processor = DropProcessor(
             layout: layout, store: store, logger: logger, requireGroup: requireGroup,
-            notificationChannels: notificationChannels, admissionDelay: admissionDelay)
+            notificationChannels: notificationChannels)
         self.logger = logger
         self.profiles = profiles
         self.today = today
@@ -71,7 +69,7 @@ public actor Inbox {
     /// Runs until cancelled; `ready` is called once the inbox is watched and every drop that
     /// waited (and every interrupted claim) has been handled.
     public func run(ready: @Sendable () async -> Void) async throws {
-        let watcher = try InotifyWatcher(readDelay: watcherReadDelay)
+        let watcher = try InotifyWatcher(readDelay: Faults.current.inotifyReadDelay)
         self.watcher = watcher
         defer { watcher.stop() }
         let (admissions, queue) = AsyncStream.makeStream(of: Admission.self)

@@ -1,3 +1,4 @@
+import FinetunedFaults
 import FinetunedTime
 import Logging
 import ServiceLifecycle
@@ -15,13 +16,11 @@ public struct WatchdogService: Service, CustomStringConvertible {
     let interval: Duration
     let logger: Logger
     /// Test only: stop pinging after this long, as a hung daemon would.
-    let stopAfter: Duration?
 
-    public init(notifier: ServiceNotifier, interval: Duration, logger: Logger, stopAfter: Duration? = nil) {
+    public init(notifier: ServiceNotifier, interval: Duration, logger: Logger) {
         self.notifier = notifier
         self.interval = interval
         self.logger = logger
-        self.stopAfter = stopAfter
     }
 
     public func run() async throws {
@@ -33,7 +32,7 @@ public struct WatchdogService: Service, CustomStringConvertible {
         let period = interval / 2
         logger.info("watchdog enabled", metadata: ["watchdog_period_ms": "\(period.milliseconds)"])
         notifier.watchdogPing()
-        let started = ContinuousClock.now
+        let started = ContinuousClock.now, stopAfter = Faults.current.stopWatchdogAfter
         while !Task.isCancelled {
             do {
                 try await Timers.sleep(for: period)

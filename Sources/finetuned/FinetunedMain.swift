@@ -1,6 +1,7 @@
 import FinetunedConfig
 import FinetunedControl
 import FinetunedDaemon
+import FinetunedModelWorker
 import FinetunedSystemd
 import Glibc
 import Logging

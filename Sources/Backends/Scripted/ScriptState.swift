@@ -1,5 +1,6 @@
 import FinetunedText
 import Foundation
+import Synchronization
 
 /// Everything a scripted backend has "done", as it keeps it between calls and processes.
 /// Tests read it to count what a crashed daemon really created and deleted.
@@ -59,14 +60,11 @@ protocol ScriptStorage: Sendable {
 }
 
 /// In memory: for benchmarks and single-process tests.
-final class MemoryScriptStorage: ScriptStorage, @unchecked Sendable {
-    private let lock = NSLock()
-    private var state = ScriptState()
+final class MemoryScriptStorage: ScriptStorage {
+    private let state = Mutex(ScriptState())
 
     func update<T: Sendable>(_ body: (inout ScriptState) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&state)
+        try state.withLock { try body(&$0) }
     }
 }
 

@@ -1,6 +1,9 @@
 import FinetunedBedrockBackend
 import FinetunedConfig
+import FinetunedFaults
 import FinetunedLocalBackend
+import FinetunedModelWorker
+import FinetunedNotification
 import FinetunedScriptedBackend
 import FinetunedText
 import FinetunedWorkflow
@@ -16,13 +19,11 @@ actor BackendRegistry {
     /// The local backend's work: inference in the shared worker, training in workers of its own.
     let models: ModelServer
     let logger: Logger
-    let faults: TestFaults
 
-    init(stateDirectory: String, models: ModelServer, logger: Logger, faults: TestFaults) {
+    init(stateDirectory: String, models: ModelServer, logger: Logger) {
         self.stateDirectory = stateDirectory
         self.models = models
         self.logger = logger
-        self.faults = faults
     }
 
     func backend(for configuration: BackendConfiguration) throws -> any CustomizationBackend {
@@ -43,13 +44,9 @@ actor BackendRegistry {
         case .local:
             // Everything the local backend "creates" lives here, beside the store, so it
             // survives restarts exactly as the store does.
-            let abortAfterEpoch = faults.abortAfterEpoch, epochDelay = faults.epochDelay
-            let compute = WorkerCompute(
-                server: models, logger: logger,
-                afterEpoch: { epoch in
-                    if let abortAfterEpoch, epoch == abortAfterEpoch { abort() }
-                    if epochDelay > .zero { Thread.sleep(forTimeInterval: epochDelay.seconds) }
-                })
+            // Epochs are reported on the worker's reader thread, which no task-local reaches.
+            let faults = Faults.current
+            let compute = WorkerCompute(server: models, logger: logger, afterEpoch: { faults.epochSaved($0) })
             backend = LocalBackend(name: configuration.name, root: stateDirectory + "/local/" + configuration.name, compute: compute, logger: logger)
         }
         let metered = MeteredBackend(backend, name: configuration.name)

@@ -29,13 +29,13 @@ extension EnginePolicy {
     init(_ configuration: DaemonConfiguration) {
         let e = configuration.engine, l = configuration.limits
         self.init(
-            jobPoll: Backoff(initial: .fractionalSeconds(e.jobPollSeconds), maximum: .fractionalSeconds(e.maxPollSeconds)),
-            throughputPoll: Backoff(initial: .fractionalSeconds(e.throughputPollSeconds), maximum: .fractionalSeconds(e.maxPollSeconds)),
-            retry: Backoff(initial: .fractionalSeconds(e.retryBaseSeconds), maximum: .fractionalSeconds(e.retryMaxSeconds)),
-            stepAttempts: e.stepAttempts, trainingDeadline: .fractionalSeconds(e.trainingDeadlineHours * 3600),
-            throughputDeadline: .fractionalSeconds(e.throughputDeadlineMinutes * 60), invokeTimeout: .fractionalSeconds(e.invokeTimeoutSeconds),
+            jobPoll: Backoff(initial: e.jobPoll, maximum: e.maxPoll),
+            throughputPoll: Backoff(initial: e.throughputPoll, maximum: e.maxPoll),
+            retry: Backoff(initial: e.retryBase, maximum: e.retryMax),
+            stepAttempts: e.stepAttempts, trainingDeadline: e.trainingDeadline,
+            throughputDeadline: e.throughputDeadline, invokeTimeout: e.invokeTimeout,
             invokeAttempts: e.invokeAttempts, maxConcurrentWorkflows: l.maxConcurrentWorkflows,
-            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: .fractionalSeconds(l.maxUnkeptThroughputHours * 3600),
-            notFoundGrace: .fractionalSeconds(e.notFoundGraceSeconds), maxLiveDeployments: l.maxLiveDeployments)
+            maxLiveThroughputs: l.maxLiveThroughputs, maxUnkeptThroughputAge: l.maxUnkeptThroughputAge,
+            notFoundGrace: e.notFoundGrace, maxLiveDeployments: l.maxLiveDeployments)
     }
 }

@@ -1,5 +1,6 @@
 import FinetunedThreads
 import Foundation
+import Synchronization
 
 /// The BERT encoder (all-MiniLM-L6-v2: 6 layers, 384 hidden, 12 heads, GELU) run on the
 /// CPU with OpenBLAS for every matrix product. It computes the hidden states BERTScore
@@ -115,17 +116,12 @@ public final class BERTEncoder: @unchecked Sendable {
     /// included, are spread over the cores instead.
     public func hiddenStates(passes: [[[Int32]]], layers: Int) throws -> [[[Float]]] {
         guard passes.count > 1 else { return try passes.map { try hiddenStates(batch: $0, layers: layers) } }
-        final class Collected: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [Result<[[Float]], Error>?]
-            init(count: Int) { results = Array(repeating: nil, count: count) }
-        }
-        let collected = Collected(count: passes.count)
+        let collected = Mutex<[Result<[[Float]], Error>?]>(Array(repeating: nil, count: passes.count))
         ParallelLoop.run(passes.count) { index in
             let result = Result { try self.hiddenStates(batch: passes[index], layers: layers) }
-            collected.lock.withLock { collected.results[index] = result }
+            collected.withLock { $0[index] = result }
         }
-        return try collected.results.map { try $0!.get() }
+        return try collected.withLock { $0 }.map { try $0!.get() }
     }
 
     /// The hidden states of one sentence after `layers` encoder layers (0: the embeddings),

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Sends one message over SMTP (RFC 5321): implicit TLS (465) or STARTTLS (587) with the
 /// server's certificate verified, AUTH PLAIN or LOGIN, dot-stuffed DATA, a deadline on every
@@ -283,9 +284,8 @@ private final class ReplyForwarder: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-final class TimeoutFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+final class TimeoutFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The engine's pacing and cost guards, from `[engine]` and `[limits]` of the configuration.
 public struct EnginePolicy: Sendable, Equatable {
@@ -43,46 +42,5 @@ public struct EnginePolicy: Sendable, Equatable {
         self.maxConcurrentWorkflows = maxConcurrentWorkflows
         self.maxLiveThroughputs = maxLiveThroughputs
         self.maxUnkeptThroughputAge = maxUnkeptThroughputAge
-    }
-}
-
-/// Test-only crash points (`FINETUNED_TEST_FAULTS`): the process aborts right after the k-th
-/// committed transition, or right after the k-th backend call returned but before its answer
-/// was recorded. The crash tests walk k over a whole run.
-public final class EngineFaults: Sendable {
-    public let abortAfterTransition: Int?
-    public let abortAfterRequest: Int?
-    /// Abort right after the first backend call of this name answered (`create-deployment`):
-    /// for a test that needs one particular crash point without walking them all.
-    public let abortAfterCall: String?
-    private let transitions = Atomic<Int>(0)
-    private let requests = Atomic<Int>(0)
-
-    public init(abortAfterTransition: Int? = nil, abortAfterRequest: Int? = nil, abortAfterCall: String? = nil) {
-        self.abortAfterTransition = abortAfterTransition
-        self.abortAfterRequest = abortAfterRequest
-        self.abortAfterCall = abortAfterCall
-    }
-
-    public static let none = EngineFaults()
-
-    func transitionCommitted() {
-        let n = transitions.add(1, ordering: .relaxed).newValue
-        if n == abortAfterTransition { crash("after transition \(n)") }
-    }
-
-    func requestAnswered(_ name: String? = nil) {
-        let n = requests.add(1, ordering: .relaxed).newValue
-        if n == abortAfterRequest { crash("after request \(n)") }
-        if let name, name == abortAfterCall { crash("after \(name) answered") }
-    }
-
-    private func crash(_ point: String) -> Never {
-        // No core file: a crash test aborts dozens of times.
-        var none = rlimit(rlim_cur: 0, rlim_max: 0)
-        setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none)
-        let message = "finetuned: test fault: aborting \(point)\n"
-        _ = message.withCString { write(2, $0, strlen($0)) }
-        abort()
     }
 }

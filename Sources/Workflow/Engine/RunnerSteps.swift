@@ -1,3 +1,4 @@
+import FinetunedFaults
 import FinetunedText
 import Foundation
 
@@ -293,10 +294,10 @@ extension WorkflowRunner {
     func call<T: Sendable>(named name: String?, _ body: () async throws -> T) async throws -> T {
         do {
             let value = try await body()
-            faults.requestAnswered(name)
+            Faults.current.requestAnswered(name)
             return value
         } catch {
-            faults.requestAnswered()
+            Faults.current.requestAnswered()
             throw error
         }
     }

@@ -12,7 +12,6 @@ public actor WorkflowEngine: ServingSlots {
     let store: any WorkflowStore
     let environment: any WorkflowEnvironment
     private(set) var policy: EnginePolicy
-    let faults: EngineFaults
     let logger: Logger
     private var runners: [String: Task<Void, Never>] = [:]
     /// Workflows an operator request is changing; the scheduler leaves them alone meanwhile.
@@ -21,13 +20,11 @@ public actor WorkflowEngine: ServingSlots {
     private var stopped = false
 
     public init(
-        store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy,
-        faults: EngineFaults = .none, logger: Logger
+        store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy, logger: Logger
     ) {
         self.store = store
         self.environment = environment
         self.policy = policy
-        self.faults = faults
         self.logger = logger
     }
 
@@ -96,7 +93,7 @@ public actor WorkflowEngine: ServingSlots {
     }
 
     private func launch(_ id: String) {
-        let runner = WorkflowRunner(id: id, store: store, environment: environment, policy: policy, faults: faults, slots: self, logger: logger)
+        let runner = WorkflowRunner(id: id, store: store, environment: environment, policy: policy, slots: self, logger: logger)
         runners[id] = Task {
             await runner.run()
             await self.ended(id)

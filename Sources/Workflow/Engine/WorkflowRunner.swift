@@ -1,3 +1,4 @@
+import FinetunedFaults
 import FinetunedTime
 import Foundation
 import Logging
@@ -21,7 +22,6 @@ struct WorkflowRunner: Sendable {
     let store: any WorkflowStore
     let environment: any WorkflowEnvironment
     let policy: EnginePolicy
-    let faults: EngineFaults
     let slots: any ServingSlots
     let logger: Logger
 
@@ -223,7 +223,7 @@ struct WorkflowRunner: Sendable {
             WorkflowStep(
                 id: id, from: record.stage, to: machine.stage, context: context, kind: kind, message: message,
                 failure: failure, resources: resources, notifications: notifications, at: now))
-        faults.transitionCommitted()
+        Faults.current.transitionCommitted()
         if !notifications.isEmpty { await environment.notificationsQueued() }
         if machine.stage != record.stage { await environment.stageChanged() }
         let level: Logger.Level =

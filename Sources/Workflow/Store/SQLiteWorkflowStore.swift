@@ -1,3 +1,4 @@
+import FinetunedFaults
 import FinetunedThreads
 import Foundation
 import GRDB
@@ -48,6 +49,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func insert(_ workflow: WorkflowRecord, event: String) async throws(StoreError) {
+        let event = Faults.current.reworded(event)
         try await write { db in
             if try WorkflowRow.fetchOne(db, key: workflow.id) != nil { throw StoreError.duplicateID(workflow.id) }
             try WorkflowRow(workflow).insert(db)
@@ -63,7 +65,8 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     public func transition(
         id: String, from expected: WorkflowStage, to next: WorkflowStage, event: String, failure: String?
     ) async throws(StoreError) -> WorkflowRecord {
-        try await write { db in
+        let faults = Faults.current, event = faults.reworded(event), failure = failure.map(faults.reworded)
+        return try await write { db in
             guard var row = try WorkflowRow.fetchOne(db, key: id) else { throw StoreError.notFound(id: id) }
             guard row.stage == expected.rawValue else {
                 throw StoreError.stageConflict(id: id, expected: expected, actual: WorkflowStage(rawValue: row.stage))
@@ -83,7 +86,8 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
-        try await write { db in
+        let faults = Faults.current, message = faults.reworded(step.message), failure = step.failure.map(faults.reworded)
+        return try await write { db in
             guard var row = try WorkflowRow.fetchOne(db, key: step.id) else { throw StoreError.notFound(id: step.id) }
             guard row.stage == step.from.rawValue else {
                 throw StoreError.stageConflict(id: step.id, expected: step.from, actual: WorkflowStage(rawValue: row.stage))
@@ -92,9 +96,9 @@ public final class SQLiteWorkflowStore: WorkflowStore {
             row.stage = step.to.rawValue
             row.updatedAt = now
             row.context = WorkflowRow.encode(step.context)
-            if let failure = step.failure { row.failure = failure }
+            if let failure { row.failure = failure }
             try row.update(db)
-            let message = step.from == step.to ? step.message : "\(step.from.rawValue) → \(step.to.rawValue): \(step.message)"
+            let message = step.from == step.to ? message : "\(step.from.rawValue) → \(step.to.rawValue): \(message)"
             try EventRow(WorkflowEvent(workflowID: step.id, at: now, stage: step.to, kind: step.kind, message: message)).insert(db)
             for change in step.resources {
                 switch change {
@@ -224,7 +228,9 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func appendEvent(_ event: WorkflowEvent) async throws(StoreError) {
-        try await write { db in try EventRow(event).insert(db) }
+        var event = event
+        event.message = Faults.current.reworded(event.message)
+        try await write { [event] db in try EventRow(event).insert(db) }
     }
 
     public func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] {

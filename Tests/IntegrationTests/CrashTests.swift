@@ -1,3 +1,4 @@
+import FinetunedFaults
 import FinetunedScriptedBackend
 import FinetunedTestSupport
 import FinetunedWorkflow
@@ -76,12 +77,12 @@ struct CrashTests {
         }
 
         /// Starts the daemon; without faults, returns once it is ready.
-        func start(faults: String? = nil) async throws {
+        func start(faults: String? = nil, waitForReady: Bool = false) async throws {
             // The Swift runtime's backtracer would spend seconds symbolicating each abort().
             try daemon.start(
                 environment: (faults.map { ["FINETUNED_TEST_FAULTS": $0] } ?? [:]).merging(["SWIFT_BACKTRACE": "enable=no"]) { a, _ in a })
             // A run with a fault may abort before it is ready: settle() watches that one.
-            if faults == nil { _ = await daemon.notify.next(where: { $0.assignments["READY"] == "1" }, timeout: .seconds(20)) }
+            if faults == nil || waitForReady { _ = await daemon.notify.next(where: { $0.assignments["READY"] == "1" }, timeout: .seconds(20)) }
         }
 
         /// Waits until the named drop's workflow is terminal, or the daemon exits.
@@ -112,9 +113,10 @@ struct CrashTests {
 
     /// Crashes one run at point `k` of kind `point`, restarts, and checks the invariants
     /// against the uninterrupted run. Returns false once k is past the run's last point.
-    static func crashAndRecover(_ rig: Rig, point: String, k: Int, baseline: [WorkflowStage]) async throws -> Bool {
+    /// With `reworded`, both daemons record every event message and failure reason reworded.
+    static func crashAndRecover(_ rig: Rig, point: String, k: Int, baseline: [WorkflowStage], reworded: Bool = false) async throws -> Bool {
         let name = try rig.drop()
-        try await rig.start(faults: "\(point)=\(k)")
+        try await rig.start(faults: "\(point)=\(k)" + (reworded ? ",reword-messages" : ""))
         _ = try await rig.settle(name)
         // The fault fires right after a commit: give a run that reached its end a moment to abort.
         _ = await rig.daemon.waitForExit(timeout: .milliseconds(300))
@@ -122,7 +124,7 @@ struct CrashTests {
             !rig.daemon.isRunning
             && rig.daemon.log.contains("test fault: aborting \(point == "abort-after-request" ? "after request" : "after transition") \(k)")
         if !crashed { await rig.stop() }
-        try await rig.start()
+        try await rig.start(faults: reworded ? "reword-messages" : nil, waitForReady: true)
         let record = try #require(try await rig.settle(name), "\(point)=\(k): no workflow for \(name)\n\(rig.daemon.log.suffix(3000))")
         await rig.stop()
         #expect(record.stage == .done, "\(point)=\(k): \(record.stage) \(record.failure ?? "")")
@@ -138,7 +140,9 @@ struct CrashTests {
         return crashed
     }
 
-    @Test("abort() right after every committed transition, then after every backend answer: one job, one throughput, the same path")
+    @Test(
+        "abort() right after every committed transition, then after every backend answer with every message reworded: one job, one throughput, the same path"
+    )
     func crashAtEveryStep() async throws {
         let rig = try Rig()
         defer { rig.daemon.tearDown() }
@@ -155,11 +159,18 @@ struct CrashTests {
             guard try await Self.crashAndRecover(rig, point: "abort-after-transition", k: k, baseline: baseline) else { break }
             transitions = k
         }
+        // No behaviour may depend on the words of an event or a failure: from here on, every
+        // one is recorded reworded, and the runs must recover exactly as before.
         var requests = 0
         for k in 1...200 {
-            guard try await Self.crashAndRecover(rig, point: "abort-after-request", k: k, baseline: baseline) else { break }
+            guard try await Self.crashAndRecover(rig, point: "abort-after-request", k: k, baseline: baseline, reworded: true) else { break }
             requests = k
         }
+        let last = try #require(try await rig.workflow(named: "run-\(rig.drops).jsonl"))
+        let events = try await rig.store().events(workflowID: last.id)
+        #expect(
+            events.count > 10 && events.allSatisfy { $0.message.contains(Faults.rewordMarker) },
+            "the fault reworded every message: \(events.map(\.message).prefix(3))")
         // uploaded … done: 13 commits, each crashed after once.
         #expect(transitions == 13, "crashed after each of \(transitions) transitions")
         #expect(requests >= 20, "crashed after each of \(requests) backend answers")

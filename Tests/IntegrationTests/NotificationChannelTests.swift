@@ -5,8 +5,8 @@ import FinetunedWorkflow
 import Foundation
 import Testing
 
-@testable import FinetunedDaemon
 @testable import FinetunedNetwork
+@testable import FinetunedNotification
 @testable import FinetunedWorkflow
 
 /// Our SMTP and HTTP clients against real servers (aiosmtpd, Python's http.server) on 127.0.0.1, with a private CA.

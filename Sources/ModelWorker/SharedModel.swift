@@ -3,6 +3,7 @@ import FinetunedEvaluation
 import FinetunedLocalBackend
 import FinetunedText
 import Foundation
+import Synchronization
 
 /// The MiniLM model files, loaded once per model worker: BERTScore and the local backend read
 /// the same frozen encoder. The weights' hash is checked at each load, so a wrong file fails
@@ -10,10 +11,10 @@ import Foundation
 ///
 /// Loaded, the model is ~90 MB of mapped weights plus the encoder's buffers and sentence
 /// cache; it lives in the worker (`ModelServer`), which ends when the engine goes idle.
-final class SharedModel: @unchecked Sendable {
+final class SharedModel: Sendable {
+    typealias Parts = (encoder: BERTEncoder, tokenizer: WordPieceTokenizer, sentences: SentenceEncoder)
     let directory: String
-    private let lock = NSLock()
-    private var loaded: (encoder: BERTEncoder, tokenizer: WordPieceTokenizer, sentences: SentenceEncoder)?
+    private let loaded = Mutex<Parts?>(nil)
 
     init(directory: String) {
         self.directory = directory
@@ -44,16 +45,16 @@ final class SharedModel: @unchecked Sendable {
         }
     }
 
-    func parts() throws -> (encoder: BERTEncoder, tokenizer: WordPieceTokenizer, sentences: SentenceEncoder) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let loaded { return loaded }
-        try Self.verify(modelFile: directory + "/model.safetensors")
-        let encoder = try BERTEncoder(modelFile: directory + "/model.safetensors")
-        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
-        let made = (encoder, tokenizer, SentenceEncoder(encoder: encoder, tokenizer: tokenizer))
-        loaded = made
-        return made
+    func parts() throws -> Parts {
+        try loaded.withLock { loaded in
+            if let loaded { return loaded }
+            try Self.verify(modelFile: directory + "/model.safetensors")
+            let encoder = try BERTEncoder(modelFile: directory + "/model.safetensors")
+            let tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
+            let made = (encoder, tokenizer, SentenceEncoder(encoder: encoder, tokenizer: tokenizer))
+            loaded = made
+            return made
+        }
     }
 
     func sentenceEncoder() throws -> SentenceEncoder { try parts().sentences }

@@ -16,16 +16,6 @@ struct ConfigurationTests {
         }
     }
 
-    static let minimal = """
-        [backends.local]
-        kind = "local"
-
-        [profiles.summaries]
-        adapter = "cohere"
-        base_model = "cohere.command-light-text-v14:7:4k"
-        backend = "local"
-        """
-
     @Test("the shipped example configuration is valid and means what its comments say")
     func shippedExample() throws {
         let path = BuiltProducts.packageRoot.appendingPathComponent("etc/finetuned/finetuned.toml").path
@@ -45,16 +35,16 @@ struct ConfigurationTests {
         #expect(config.notifications.email?.security == .starttls)
         #expect(config.evaluation.confidence == 0.95)
         #expect(config.limits.maxLiveThroughputs == 2)
-        #expect(config.engine.notFoundGraceSeconds == 120)
+        #expect(config.engine.notFoundGrace == .seconds(120))
     }
 
     @Test("not_found_grace_seconds is read, and refused outside 0…86400")
     func notFoundGrace() throws {
-        let config = try ConfigurationLoader.parse(text: Self.minimal + "\n[engine]\nnot_found_grace_seconds = 30\n", file: "x.toml")
-        #expect(config.engine.notFoundGraceSeconds == 30)
-        #expect(try ConfigurationLoader.parse(text: Self.minimal, file: "x.toml").engine.notFoundGraceSeconds == 120)
+        let config = try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal + "\n[engine]\nnot_found_grace_seconds = 30\n", file: "x.toml")
+        #expect(config.engine.notFoundGrace == .seconds(30))
+        #expect(try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal, file: "x.toml").engine.notFoundGrace == .seconds(120))
         #expect(throws: ConfigurationError.self) {
-            try ConfigurationLoader.parse(text: Self.minimal + "\n[engine]\nnot_found_grace_seconds = -1\n", file: "x.toml")
+            try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal + "\n[engine]\nnot_found_grace_seconds = -1\n", file: "x.toml")
         }
     }
 
@@ -69,17 +59,17 @@ struct ConfigurationTests {
 
     @Test("defaults apply when sections are left out; inbox and archive follow the state directory")
     func defaults() throws {
-        let config = try ConfigurationLoader.parse(text: "[paths]\nstate = \"/srv/ft\"\n" + Self.minimal, file: "x.toml")
+        let config = try ConfigurationLoader.parse(text: "[paths]\nstate = \"/srv/ft\"\n" + ConfigurationFixtures.minimal, file: "x.toml")
         #expect(config.paths.inbox == "/srv/ft/inbox")
         #expect(config.paths.rejected == "/srv/ft/rejected")
         #expect(config.paths.archive == "/srv/ft/archive")
-        #expect(config.daemon.shutdownTimeoutSeconds == 20)
+        #expect(config.daemon.shutdownTimeout == .seconds(20))
         #expect(config.evaluation.layer == 6)
     }
 
     @Test("an unknown adapter names the file, the line and the adapters that exist")
     func unknownAdapter() {
-        let text = Self.minimal.replacingOccurrences(of: "\"cohere\"", with: "\"cohre\"")
+        let text = ConfigurationFixtures.minimal.replacingOccurrences(of: "\"cohere\"", with: "\"cohre\"")
         #expect(
             errors(text, knownAdapters: ["cohere", "llama", "titan"]) == [
                 "finetuned.toml:5: profile 'summaries': unknown adapter 'cohre' (known: cohere, llama, titan)"
@@ -96,7 +86,7 @@ struct ConfigurationTests {
 
     @Test("a misspelt key is an error with a suggestion, not silently ignored")
     func misspeltKey() {
-        let text = Self.minimal.replacingOccurrences(of: "base_model", with: "base_modle")
+        let text = ConfigurationFixtures.minimal.replacingOccurrences(of: "base_model", with: "base_modle")
         #expect(
             errors(text) == [
                 "finetuned.toml:4: profile 'summaries': missing required key 'base_model'",
@@ -119,7 +109,7 @@ struct ConfigurationTests {
 
             [evaluation]
             confidence = 1.5
-            """ + "\n" + Self.minimal.replacingOccurrences(of: "backend = \"local\"", with: "backend = \"bedrock\"")
+            """ + "\n" + ConfigurationFixtures.minimal.replacingOccurrences(of: "backend = \"local\"", with: "backend = \"bedrock\"")
         #expect(
             errors(text) == [
                 "finetuned.toml:2: [daemon]: unknown log_level 'loud' (known: trace, debug, info, notice, warning, error, critical)",
@@ -134,7 +124,7 @@ struct ConfigurationTests {
     @Test("a password or webhook secret in clear text is refused with what to do instead")
     func secretsInClearText() {
         let text =
-            Self.minimal + """
+            ConfigurationFixtures.minimal + """
 
                 [notify.email]
                 host = "smtp.example.com"
@@ -159,7 +149,7 @@ struct ConfigurationTests {
     func credentialsWithoutTLS() throws {
         for credential in ["username = \"ft\"", "password_file = \"/etc/finetuned/smtp-password\""] {
             let text =
-                Self.minimal
+                ConfigurationFixtures.minimal
                 + "\n\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\n\(credential)\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
             let found = errors(text)
             #expect(
@@ -167,7 +157,7 @@ struct ConfigurationTests {
             )
         }
         let plain =
-            Self.minimal
+            ConfigurationFixtures.minimal
             + "\n\n[notify.email]\nhost = \"relay.internal\"\nport = 25\nsecurity = \"none\"\nfrom = \"ft@example.com\"\nto = [\"ops@example.com\"]\n"
         #expect(
             try ConfigurationLoader.parse(text: plain, file: "x.toml").notifications.email?.security == SMTPSecurity.none,
@@ -314,7 +304,7 @@ struct ConfigurationTests {
 
     @Test("hyperparameters take scalars only")
     func hyperparameterTypes() {
-        let text = Self.minimal + "\n\n[profiles.summaries.hyperparameters]\nepochCount = [1, 2]\nbatchSize = 8\n"
+        let text = ConfigurationFixtures.minimal + "\n\n[profiles.summaries.hyperparameters]\nepochCount = [1, 2]\nbatchSize = 8\n"
         #expect(
             errors(text) == [
                 "finetuned.toml:9: profile 'summaries': hyperparameter 'epochCount' must be a string, number or boolean, not an array"

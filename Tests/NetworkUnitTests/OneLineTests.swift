@@ -1,4 +1,5 @@
 import FinetunedNetwork
+import FinetunedTestSupport
 import FinetunedText
 import FinetunedWorkflow
 import Foundation
@@ -101,22 +102,5 @@ struct OneLineTests {
         }
         #expect(Set(actions.map(\.words)).count == actions.count - 1, "each action its own words (every notify is one)")
         #expect(WorkflowMachine.Action.runInference(.base).words == "asking the base model")
-    }
-}
-
-/// Finds what a Swift value's description leaves in text meant for people.
-enum SwiftValueText {
-    static let markers = [
-        "Finetuned", "WorkflowMachine", "BackendError", "Failure", "Optional(", "Swift.", "Foundation.", "(rawValue:",
-        "CustomizationBackend", "AWSError(", "DecodingError", "CodingKeys", "NSError", "Error Domain=",
-    ]
-    static func problem(in text: String) -> String? {
-        if let marker = markers.first(where: { text.contains($0) }) { return marker }
-        // `Type.member` and `camelCase(` (an enum case with its payload).
-        let patterns = [#/\b[A-Z][a-z]+[A-Z][A-Za-z]*\.[a-z][A-Za-z]*\b/#, #/\b[a-z]+[A-Z][A-Za-z]*\(/#]
-        for pattern in patterns {
-            if let match = text.firstMatch(of: pattern) { return String(match.output) }
-        }
-        return nil
     }
 }

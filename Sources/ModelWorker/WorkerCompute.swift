@@ -4,19 +4,25 @@ import Logging
 
 /// The local backend's work in model workers: inference through the shared `ModelServer`,
 /// and each training job in a worker of its own for as long as it trains.
-struct WorkerCompute: LocalCompute {
+public struct WorkerCompute: LocalCompute {
     /// Inference goes to it; a training worker starts as it starts its own.
     let server: ModelServer
     let logger: Logger
     /// Called in the daemon after each epoch the worker saved (tests crash the daemon there).
     let afterEpoch: @Sendable (Int) -> Void
 
-    func prepare(modelFile: String?) async throws {
+    public init(server: ModelServer, logger: Logger, afterEpoch: @escaping @Sendable (Int) -> Void) {
+        self.server = server
+        self.logger = logger
+        self.afterEpoch = afterEpoch
+    }
+
+    public func prepare(modelFile: String?) async throws {
         let reply = try await server.request(.prepare(modelFile: modelFile))
         guard reply == .prepared else { throw UnexpectedReply(reply, to: "prepare") }
     }
 
-    func summarize(modelFile: String?, document: String, budgetWords: Int?) async throws -> String {
+    public func summarize(modelFile: String?, document: String, budgetWords: Int?) async throws -> String {
         let reply = try await server.request(.summarize(modelFile: modelFile, document: document, budgetWords: budgetWords))
         guard case .summary(let body) = reply else { throw UnexpectedReply(reply, to: "summarize") }
         return body
@@ -26,7 +32,7 @@ struct WorkerCompute: LocalCompute {
     /// without saying the training ended (a crash, the OOM killer) leaves the record
     /// `InProgress`: the job is then failed with how the worker ended, rather than resumed
     /// into the same crash again and again.
-    func train(_ target: LocalTrainingTarget, stop: StopSignal) async {
+    public func train(_ target: LocalTrainingTarget, stop: StopSignal) async {
         let worker: ModelWorkerProcess
         do {
             worker = try ModelWorkerProcess(launcher: server.launcher, modelDirectory: server.modelDirectory)

@@ -8,17 +8,22 @@ import Foundation
 /// calls `plan` and `score`: scoring needs the encoder, and planning (reading the evaluation
 /// set, leaving out prompts the training data contains) parses JSON with Foundation's
 /// `JSONSerialization`, whose code would otherwise stay resident in the daemon.
-struct BERTEvaluator: WorkflowEvaluator {
+public struct BERTEvaluator: WorkflowEvaluator {
     let server: ModelServer
     let settings: EvaluationSettings
 
-    func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
+    public init(server: ModelServer, settings: EvaluationSettings) {
+        self.server = server
+        self.settings = settings
+    }
+
+    public func plan(evaluationSet: String, trainingFile: String) async throws -> EvaluationPlan {
         let reply = try await server.request(.plan(evaluationSet: evaluationSet, trainingFile: trainingFile))
         guard case .planned(let plan) = reply else { throw UnexpectedReply(reply, to: "plan") }
         return plan
     }
 
-    func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
+    public func evaluate(plan: EvaluationPlan, base: [String?], custom: [String?]) async throws -> EvaluationResult {
         let reply = try await server.request(.score(plan: plan, base: base, custom: custom, settings: settings))
         guard case .scored(let result) = reply else { throw UnexpectedReply(reply, to: "score") }
         return result

@@ -8,13 +8,13 @@ import Logging
 /// request, kept while workflows use it, ended when the engine goes idle. The weights,
 /// OpenBLAS, the encoder's buffers and its threads live and die with it, so a daemon at rest
 /// holds none of them, and a crash in numeric code fails one request rather than the daemon.
-actor ModelServer {
+public actor ModelServer {
     let launcher: ModelWorkerLauncher
     let modelDirectory: String
     let logger: Logger
     private var worker: ModelWorkerProcess?
 
-    init(launcher: ModelWorkerLauncher, modelDirectory: String, logger: Logger) {
+    public init(launcher: ModelWorkerLauncher, modelDirectory: String, logger: Logger) {
         self.launcher = launcher
         self.modelDirectory = modelDirectory
         self.logger = logger
@@ -48,7 +48,7 @@ actor ModelServer {
     }
 
     /// Ends the worker, if one runs; the next request starts another.
-    func stop() async {
+    public func stop() async {
         guard let worker else { return }
         self.worker = nil
         let how = await worker.finish()

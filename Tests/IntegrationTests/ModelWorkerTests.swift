@@ -7,7 +7,7 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import FinetunedDaemon
+@testable import FinetunedModelWorker
 
 /// The model worker (`finetuned model-worker`), the real binary, driven as the daemon drives
 /// it: requests answered exactly as the same work done in this process, a worker's death
@@ -48,7 +48,7 @@ struct ModelWorkerTests {
     }
 
     static func prompts(_ count: Int) throws -> [EvaluationPrompt] {
-        try LocalBackendTests.examples("summaries-eval.jsonl", lines: count).split(separator: "\n").enumerated().map { index, line in
+        try LocalJobFixtures.examples("summaries-eval.jsonl", lines: count).split(separator: "\n").enumerated().map { index, line in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             return EvaluationPrompt(line: index + 1, prompt: object?["prompt"] as? String ?? "", reference: object?["completion"] as? String ?? "")
         }
@@ -81,9 +81,9 @@ struct ModelWorkerTests {
         }
 
         // The plan leaves out the evaluation prompt the training data repeats, as in process.
-        let evaluationSet = try dir.write("eval.jsonl", try LocalBackendTests.examples("summaries-eval.jsonl", lines: 6))
-        let leaked = try LocalBackendTests.examples("summaries-eval.jsonl", lines: 3).split(separator: "\n")[2]
-        let trainingFile = try dir.write("train.jsonl", try LocalBackendTests.examples("summaries-train.jsonl", lines: 5) + leaked + "\n")
+        let evaluationSet = try dir.write("eval.jsonl", try LocalJobFixtures.examples("summaries-eval.jsonl", lines: 6))
+        let leaked = try LocalJobFixtures.examples("summaries-eval.jsonl", lines: 3).split(separator: "\n")[2]
+        let trainingFile = try dir.write("train.jsonl", try LocalJobFixtures.examples("summaries-train.jsonl", lines: 5) + leaked + "\n")
         let planned = try await server.request(.plan(evaluationSet: evaluationSet, trainingFile: trainingFile))
         let inProcessPlan = try BERTEvaluator.plan(evaluationSet: evaluationSet, trainingFile: trainingFile)
         #expect(planned == .planned(inProcessPlan))
@@ -227,7 +227,7 @@ struct ModelWorkerTests {
     func trainingWorker() async throws {
         let dir = try TemporaryDirectory(prefix: "ftmt")
         defer { dir.remove() }
-        let source = try dir.write("drop.jsonl", try LocalBackendTests.examples("summaries-train.jsonl", lines: 40))
+        let source = try dir.write("drop.jsonl", try LocalJobFixtures.examples("summaries-train.jsonl", lines: 40))
         let epochs = Mutex<[Int]>([])
         let action = Mutex<(@Sendable (Int) -> Void)?>(nil)
         let server = Self.server()
@@ -240,8 +240,8 @@ struct ModelWorkerTests {
         let backend = LocalBackend(name: "test", root: dir.file("local"), compute: compute, logger: Logger(label: "test"))
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-w", profile: "p", localPath: source, sha256: nil))
 
-        let arn = try await backend.createJob(LocalBackendTests.request(uri, token: "w1", name: "job-w1"))
-        let done = try await LocalBackendTests.waitForJob(backend, arn)
+        let arn = try await backend.createJob(LocalJobFixtures.request(uri, token: "w1", name: "job-w1"))
+        let done = try await LocalJobFixtures.waitForJob(backend, arn)
         #expect(done.status == .completed, "\(done)")
         #expect(epochs.withLock { $0 } == [1, 2, 3, 4])
         // Its model is served by the shared worker, as the in-process one would serve it.
@@ -264,8 +264,8 @@ struct ModelWorkerTests {
                 }
             }
         }
-        let stoppedARN = try await backend.createJob(LocalBackendTests.request(uri, token: "w2", name: "job-w2"))
-        let stopped = try await LocalBackendTests.waitForJob(backend, stoppedARN)
+        let stoppedARN = try await backend.createJob(LocalJobFixtures.request(uri, token: "w2", name: "job-w2"))
+        let stopped = try await LocalJobFixtures.waitForJob(backend, stoppedARN)
         #expect(stopped.status == .stopped && stopped.customModelARN == nil, "\(stopped)")
         #expect(epochs.withLock { $0 } == [1])
 
@@ -277,8 +277,8 @@ struct ModelWorkerTests {
                 for worker in Self.children(named: "finetuned-model") { kill(worker, SIGKILL) }
             }
         }
-        let killedARN = try await backend.createJob(LocalBackendTests.request(uri, token: "w3", name: "job-w3"))
-        let killed = try await LocalBackendTests.waitForJob(backend, killedARN)
+        let killedARN = try await backend.createJob(LocalJobFixtures.request(uri, token: "w3", name: "job-w3"))
+        let killed = try await LocalJobFixtures.waitForJob(backend, killedARN)
         #expect(killed.status == .failed && killed.message?.contains("the model worker training it was killed by signal 9") == true, "\(killed)")
         #expect(Self.children(named: "finetuned-model").isEmpty, "no worker left behind")
     }

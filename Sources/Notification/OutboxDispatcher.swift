@@ -1,4 +1,5 @@
 import FinetunedConfig
+import FinetunedFaults
 import FinetunedSystemd
 import FinetunedText
 import FinetunedTime
@@ -13,12 +14,12 @@ import ServiceLifecycle
 ///
 /// It sleeps until poked or until the earliest retry is due; with nothing pending it has no
 /// timer at all.
-actor OutboxDispatcher: Service, CustomStringConvertible {
+public actor OutboxDispatcher: Service, CustomStringConvertible {
     /// The name the service group logs it by, like the other services'.
-    nonisolated var description: String { "outbox" }
+    public nonisolated var description: String { "outbox" }
 
     /// One way out: the journal today; email, webhooks and SES plug in here.
-    protocol Channel: Sendable {
+    public protocol Channel: Sendable {
         var name: String { get }
         func deliver(_ entry: OutboxEntry, facts: NotificationFacts?) async throws
     }
@@ -33,26 +34,24 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
     private let poker: AsyncStream<Void>.Continuation
 
     /// Test only: crash between "committed" and "sent".
-    let abortBeforeDelivery: Bool
 
-    init(store: any WorkflowStore, logger: Logger, channels: [any Channel], abortBeforeDelivery: Bool = false) {
+    public init(store: any WorkflowStore, logger: Logger, channels: [any Channel]) {
         self.store = store
         self.logger = logger
-        self.abortBeforeDelivery = abortBeforeDelivery
         self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         (pokes, poker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    nonisolated func poke() { poker.yield() }
+    public nonisolated func poke() { poker.yield() }
 
     /// A reload may add or remove channels; entries for a removed one fail until their deadline.
-    func update(channels: [any Channel]) {
+    public func update(channels: [any Channel]) {
         self.channels = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         poke()
     }
 
     /// The channels a configuration asks for, the journal always among them.
-    static func channels(for settings: NotificationSettings, logger: Logger) -> [any Channel] {
+    public static func channels(for settings: NotificationSettings, logger: Logger) -> [any Channel] {
         var channels: [any Channel] = [LogChannel(logger: logger)]
         if let maildir = settings.maildir { channels.append(MaildirChannel(path: maildir)) }
         if let email = settings.email { channels.append(EmailChannel(settings: email)) }
@@ -61,7 +60,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
         return channels
     }
 
-    func run() async throws {
+    public func run() async throws {
         var nextDue: Date? = Date()
         await withGracefulShutdownHandler {
             var iterator = pokes.makeAsyncIterator()
@@ -103,7 +102,7 @@ actor OutboxDispatcher: Service, CustomStringConvertible {
                 guard let channel = channels[entry.channel] else {
                     throw Failure(.notification, "no notification channel '\(entry.channel)' is configured now")
                 }
-                if abortBeforeDelivery && entry.channel != "log" { abort() }
+                Faults.current.deliveryStarting(channel: entry.channel)
                 try await channel.deliver(entry, facts: facts)
                 entry.deliveredAt = Date()
                 entry.lastError = nil

@@ -4,7 +4,7 @@ import FinetunedTestSupport
 import Foundation
 import Testing
 
-@testable import FinetunedDaemon
+@testable import FinetunedNotification
 @testable import FinetunedWorkflow
 
 /// The SES channel against moto's SESv2 with signature checking on: an unverified sender is
@@ -64,7 +64,7 @@ extension MotoPeerTests {
         @Test("[notify.ses] is read and checked")
         func configuration() throws {
             let good = try ConfigurationLoader.parse(
-                text: ConfigurationTests.minimal + """
+                text: ConfigurationFixtures.minimal + """
 
                     [notify.ses]
                     from = "ft@example.org"
@@ -78,7 +78,7 @@ extension MotoPeerTests {
                         from: "ft@example.org", to: ["ops@example.org"], region: "eu-west-1",
                         endpointURL: nil, configurationSet: "finetuned"))
             #expect(throws: ConfigurationError.self) {
-                try ConfigurationLoader.parse(text: ConfigurationTests.minimal + "\n[notify.ses]\nfrom = \"nobody\"\nto = []\n", file: "x.toml")
+                try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal + "\n[notify.ses]\nfrom = \"nobody\"\nto = []\n", file: "x.toml")
             }
         }
     }

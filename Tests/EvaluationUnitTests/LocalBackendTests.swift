@@ -200,41 +200,19 @@ struct LocalBackendTests {
             logger: Logger(label: "test"), afterEpoch: afterEpoch)
     }
 
-    static func examples(_ name: String, lines: Int) throws -> String {
-        let path = BuiltProducts.packageRoot.appendingPathComponent("examples/" + name).path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return text.split(separator: "\n").prefix(lines).joined(separator: "\n") + "\n"
-    }
-
-    static func request(_ uri: String, token: String = "tok1", name: String = "job-a1") -> JobRequest {
-        JobRequest(
-            jobName: name, customModelName: "model-" + name, baseModel: "local.minilm-extractive-v1", trainingDataURI: uri,
-            hyperparameters: ["epochCount": "4", "batchSize": "8", "learningRate": "0.05", "earlyStoppingPatience": "4", "evalPercentage": "20"],
-            clientRequestToken: token, tags: ["finetuned:workflow-id": "wf-test"])
-    }
-
-    static func waitForJob(_ backend: LocalBackend, _ arn: String) async throws -> JobState {
-        for _ in 0..<600 {
-            let state = try await backend.job(arn)
-            if state.status != .inProgress && state.status != .stopping { return state }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await backend.job(arn)
-    }
-
     @Test("a job trains on the upload, writes Bedrock-shaped metrics, and its model serves answers the local adapter's shape")
     func trainAndServe() async throws {
         let dir = try TemporaryDirectory(prefix: "ftlb")
         defer { dir.remove() }
         let backend = try Self.backend(dir)
-        let source = try dir.write("drop.jsonl", try Self.examples("summaries-train.jsonl", lines: 60))
+        let source = try dir.write("drop.jsonl", try LocalJobFixtures.examples("summaries-train.jsonl", lines: 60))
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-test", profile: "p", localPath: source, sha256: nil))
         #expect(uri == "file://" + dir.file("local/uploads/p/wf-test/training.jsonl"))
-        let arn = try await backend.createJob(Self.request(uri))
+        let arn = try await backend.createJob(LocalJobFixtures.request(uri))
         // The same token is the same job; another token under the same name is refused.
-        #expect(try await backend.createJob(Self.request(uri)) == arn)
-        await #expect(throws: BackendError.self) { try await backend.createJob(Self.request(uri, token: "tok2")) }
-        let done = try await Self.waitForJob(backend, arn)
+        #expect(try await backend.createJob(LocalJobFixtures.request(uri)) == arn)
+        await #expect(throws: BackendError.self) { try await backend.createJob(LocalJobFixtures.request(uri, token: "tok2")) }
+        let done = try await LocalJobFixtures.waitForJob(backend, arn)
         #expect(done.status == .completed, "\(done)")
         let model = try #require(done.customModelARN)
         #expect(try await backend.findJob(name: "job-a1")?.status == .completed)
@@ -248,7 +226,7 @@ struct LocalBackendTests {
 
         let throughput = try await backend.createThroughput(ThroughputRequest(name: "tp-a1", modelARN: model, clientRequestToken: "tp1", tags: [:]))
         #expect(try await backend.throughput(throughput).status == .inService)
-        let document = try #require(try Self.examples("summaries-eval.jsonl", lines: 1).data(using: .utf8))
+        let document = try #require(try LocalJobFixtures.examples("summaries-eval.jsonl", lines: 1).data(using: .utf8))
         let prompt = try #require((try JSONSerialization.jsonObject(with: document) as? [String: Any])?["prompt"] as? String)
         let body = String(decoding: try JSONSerialization.data(withJSONObject: ["document": prompt]), as: UTF8.self)
         for id in ["local.minilm-extractive-v1", throughput] {
@@ -277,13 +255,13 @@ struct LocalBackendTests {
     func resumesAfterRestart() async throws {
         let dir = try TemporaryDirectory(prefix: "ftlr")
         defer { dir.remove() }
-        let source = try dir.write("drop.jsonl", try Self.examples("summaries-train.jsonl", lines: 40))
+        let source = try dir.write("drop.jsonl", try LocalJobFixtures.examples("summaries-train.jsonl", lines: 40))
         // The first "process" stops its training after epoch 2 as a crash would: the record
         // stays InProgress, the checkpoint holds two epochs.
         let first = try Self.backend(dir)
         let uri = try await first.putTrainingData(TrainingUpload(workflowID: "wf-r", profile: "p", localPath: source, sha256: nil))
         let folder = dir.file("local/jobs/job-a1")
-        let arn = try await first.createJob(Self.request(uri))
+        let arn = try await first.createJob(LocalJobFixtures.request(uri))
         var checkpoint: TrainingCheckpoint?
         for _ in 0..<600 {
             if let data = FileManager.default.contents(atPath: folder + "/checkpoint.json") {
@@ -292,7 +270,7 @@ struct LocalBackendTests {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(try await Self.waitForJob(first, arn).status == .completed)
+        #expect(try await LocalJobFixtures.waitForJob(first, arn).status == .completed)
         // Rewind the finished job to how a crash after epoch 1 leaves it.
         var early = try #require(checkpoint)
         #expect(early.epochsDone >= 1)
@@ -314,7 +292,7 @@ struct LocalBackendTests {
         let epochs = EpochLog()
         let second = try Self.backend(dir, afterEpoch: { epochs.append($0) })
         #expect(try await second.findJob(name: "job-a1")?.status == .inProgress)
-        let done = try await Self.waitForJob(second, arn)
+        let done = try await LocalJobFixtures.waitForJob(second, arn)
         #expect(done.status == .completed)
         #expect(epochs.values.first == 2, "resumed at epoch 2, ran \(epochs.values)")
         // The features were not computed again, and the model is the one an uninterrupted run made.
@@ -338,13 +316,13 @@ struct LocalBackendTests {
                 // landed, so the run is mid-way however loaded the machine is.
                 if epoch == 1 { _ = stopRequested.wait(timeout: .now() + 30) }
             })
-        let source = try dir.write("drop.jsonl", try Self.examples("summaries-train.jsonl", lines: 30))
+        let source = try dir.write("drop.jsonl", try LocalJobFixtures.examples("summaries-train.jsonl", lines: 30))
         let uri = try await backend.putTrainingData(TrainingUpload(workflowID: "wf-s", profile: "p", localPath: source, sha256: nil))
-        let arn = try await backend.createJob(Self.request(uri))
+        let arn = try await backend.createJob(LocalJobFixtures.request(uri))
         for _ in 0..<600 where gate.values.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         try await backend.stopJob(arn)
         stopRequested.signal()
-        let state = try await Self.waitForJob(backend, arn)
+        let state = try await LocalJobFixtures.waitForJob(backend, arn)
         #expect(state.status == .stopped && state.customModelARN == nil)
         #expect(gate.values == [1], "stopped after the epoch in progress: \(gate.values)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("local/models/model-job-a1")))
@@ -364,45 +342,5 @@ final class EpochLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return epochs
-    }
-}
-
-@Suite("the sample data in examples/")
-struct ExampleDataTests {
-    static let examples = BuiltProducts.packageRoot.appendingPathComponent("examples").path
-
-    static func lines(_ name: String) throws -> [[String: String]] {
-        try String(contentsOfFile: examples + "/" + name, encoding: .utf8).split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String])
-        }
-    }
-
-    @Test("at least 300 training records, 50 evaluation prompts with references, a poor set; no evaluation prompt is in any training set")
-    func shape() throws {
-        let training = try Self.lines("summaries-train.jsonl"), evaluation = try Self.lines("summaries-eval.jsonl")
-        let poor = try Self.lines("summaries-poor.jsonl")
-        #expect(training.count >= 300 && poor.count >= 300 && evaluation.count >= 50)
-        #expect(training.allSatisfy { Set($0.keys) == ["prompt", "completion"] && !$0["completion"]!.isEmpty })
-        #expect(evaluation.allSatisfy { Set($0.keys) == ["prompt", "reference"] && !$0["reference"]!.isEmpty })
-        let trainingPrompts = Set(training.map { $0["prompt"]! } + poor.map { $0["prompt"]! })
-        #expect(evaluation.allSatisfy { !trainingPrompts.contains($0["prompt"]!) })
-        // The poor set's completions restate filler, never the key sentences the references restate.
-        let references = Set(evaluation.map { $0["reference"]! } + training.map { $0["completion"]! })
-        #expect(poor.allSatisfy { !references.contains($0["completion"]!) })
-    }
-
-    @Test("the files are exactly what scripts/generate-examples.swift writes (deterministic)", .timeLimit(.minutes(2)))
-    func regenerated() async throws {
-        let dir = try TemporaryDirectory(prefix: "ftex")
-        defer { dir.remove() }
-        let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/generate-examples.swift").path
-        let swift = try #require(Command.which("swift"))
-        let result = try await blocking { try Command.run(swift, [script, dir.path]) }
-        #expect(result.status == 0, "\(result.stderr)")
-        for name in ["summaries-train.jsonl", "summaries-eval.jsonl", "summaries-poor.jsonl"] {
-            let committed = try Data(contentsOf: URL(fileURLWithPath: Self.examples + "/" + name))
-            let generated = try Data(contentsOf: URL(fileURLWithPath: dir.file(name)))
-            #expect(committed == generated, "\(name) differs from the generator's output")
-        }
     }
 }
