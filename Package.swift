@@ -168,6 +168,11 @@ let package = Package(
             path: "Sources/ModelWorker"
         ),
         .target(
+            name: "FinetunedReport",
+            dependencies: ["FinetunedWorkflow", "FinetunedValidation"],
+            path: "Sources/Report"
+        ),
+        .target(
             name: "FinetunedNotification",
             dependencies: [
                 "FinetunedConfig", "FinetunedFaults", "FinetunedNetwork", "FinetunedSystemd", "FinetunedText", "FinetunedTime",
@@ -200,7 +205,8 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc", "CProcess", "FinetunedFaults", "FinetunedModelWorker", "FinetunedNotification", "FinetunedThreads", "FinetunedTime",
+                "CMalloc", "CProcess", "FinetunedFaults", "FinetunedModelWorker", "FinetunedNotification", "FinetunedReport", "FinetunedThreads",
+                "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedMetrics", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
                 "FinetunedBedrockBackend", .product(name: "Crypto", package: "swift-crypto"), "FinetunedNetwork", "FinetunedText",
@@ -247,7 +253,7 @@ let package = Package(
             name: "FinetunedTestSupport",
             dependencies: [
                 "FinetunedControl", "AdapterKit", "FinetunedWorkflow", "FinetunedScriptedBackend", "FinetunedConfig", "FinetunedEvaluation",
-                "FinetunedNetwork",
+                "FinetunedNetwork", "FinetunedReport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -282,6 +288,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "ReportUnitTests",
+            dependencies: ["FinetunedReport", "FinetunedTestSupport", "FinetunedWorkflow", "FinetunedText"]
+        ),
+        .testTarget(
             name: "WorkflowUnitTests",
             dependencies: [
                 "FinetunedConfig", "FinetunedControl", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedTestSupport",
@@ -296,7 +306,8 @@ let package = Package(
                 "AdapterKit", .product(name: "Crypto", package: "swift-crypto"), "FinetunedAdapters", "FinetunedBedrockBackend",
                 "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedEvaluation", "FinetunedFaults", "FinetunedInbox",
                 "FinetunedLocalBackend",
-                "FinetunedModelWorker", "FinetunedNetwork", "FinetunedNotification", "FinetunedScriptedBackend", "FinetunedSystemd",
+                "FinetunedModelWorker", "FinetunedNetwork", "FinetunedNotification", "FinetunedReport", "FinetunedScriptedBackend",
+                "FinetunedSystemd",
                 "FinetunedTestSupport", "FinetunedText", "FinetunedValidation", "FinetunedWorkflow",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

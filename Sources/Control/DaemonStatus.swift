@@ -163,6 +163,12 @@ public struct WorkflowDetail: Codable, Sendable, Equatable {
     /// Held-out prompts per model, and how many each model has answered so far.
     public var evaluationPrompts: Int?
     public var answered: [String: Int]?
+    /// Mean training loss per epoch, and validation loss per epoch when every epoch has one,
+    /// from the job's archived metric files.
+    public var trainingLoss: [Double]?
+    public var validationLoss: [Double]?
+    /// The workflow's `report.html`, once written.
+    public var report: String?
 
     public init(workflow: WorkflowSummary, sha256: String?, spoolPath: String, archive: String) {
         self.workflow = workflow

@@ -1,6 +1,7 @@
 import AdapterKit
 import FinetunedControl
 import FinetunedMetrics
+import FinetunedReport
 import FinetunedText
 import FinetunedTime
 import FinetunedWorkflow
@@ -43,6 +44,20 @@ struct DaemonControlHandler: ControlRequestHandler {
         detail.resources = resources.map { resource($0) }
         detail.evaluationPrompts = c.evaluationPrompts
         if !answers.isEmpty { detail.answered = Dictionary(grouping: answers, by: \.model).mapValues(\.count) }
+        // The job's metric files, archived when the workflow ends.
+        func file(_ name: String) -> String? {
+            FileManager.default.contents(atPath: archive + "/" + name).map { String(decoding: $0, as: UTF8.self) }
+        }
+        if let stepWise = file(TrainingMetricsCSV.stepWiseName) {
+            let epochs = TrainingMetricsCSV.epochs(stepWise: stepWise, validation: file(TrainingMetricsCSV.validationName))
+            if !epochs.isEmpty {
+                detail.trainingLoss = epochs.map(\.trainingLoss)
+                let validation = epochs.compactMap(\.validationLoss)
+                detail.validationLoss = validation.count == epochs.count ? validation : nil
+            }
+        }
+        let report = archive + "/" + ReportFiles.report
+        if FileManager.default.fileExists(atPath: report) { detail.report = report }
         return detail
     }
 

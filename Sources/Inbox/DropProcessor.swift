@@ -133,6 +133,8 @@ struct DropProcessor: Sendable {
         let archive = layout.archiveFolder(id)
         try? FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         try? report.text().write(toFile: archive + "/validation-report.txt", atomically: true, encoding: .utf8)
+        // The same for the workflow's report (records, tokens, cost, warnings), as JSON.
+        try? JSONEncoder().encode(report).write(to: URL(fileURLWithPath: archive + "/validation-report.json"), options: .atomic)
         let summary = "\(report.records) records, about \(report.estimatedTrainingTokens) training tokens"
         _ = try await store.transition(id: id, from: .claimed, to: .validated, event: "valid: \(summary)", failure: nil)
         Counter(label: "finetuned_drops_total", dimensions: [("profile", record.profile), ("outcome", "validated")]).increment()

@@ -4,13 +4,26 @@ import FinetunedTime
 import FinetunedWorkflow
 import Foundation
 
-/// A notification as a person reads it: a subject that says the outcome, a plain-text body
-/// and an HTML body with the same facts in a table. Every channel that carries text (email,
-/// Maildir) renders from here, so they never disagree.
+/// A notification as a person reads it: a subject that says the outcome, a plain-text body,
+/// an HTML body with the same facts in a table and small bar charts made of table cells (mail
+/// readers drop SVG and scripts, and many block images), and the workflow's `report.html`
+/// attached. Every channel that carries text (email, Maildir, SES) renders from here, so they
+/// never disagree.
 struct NotificationMessage: Sendable, Equatable {
     var subject: String
     var text: String
     var html: String
+    /// The report, read when the message is rendered; nil when there is none.
+    var attachment: Attachment?
+
+    struct Attachment: Sendable, Equatable {
+        var name: String
+        var contentType: String
+        var data: Data
+    }
+
+    /// A report larger than this is not attached (the mail says where it is instead).
+    static let attachmentLimit = 8 << 20
 
     init(facts: NotificationFacts) {
         subject = "finetuned: " + facts.headline
@@ -65,16 +78,27 @@ struct NotificationMessage: Sendable, Equatable {
         text =
             headline + "\n\n"
             + rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
+        if let path = facts.htmlReport, let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
+            size <= Self.attachmentLimit, let data = FileManager.default.contents(atPath: path)
+        {
+            attachment = Attachment(name: "report.html", contentType: "text/html; charset=utf-8", data: data)
+        }
         html =
-            "<!DOCTYPE html>\n<html><body>\n<p><strong>\(Self.escape(headline))</strong></p>\n<table>\n"
+            "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n<p><strong>\(Self.escape(headline))</strong></p>\n"
+            + MailCharts.scores(facts.scores) + MailCharts.loss(facts.trainingLoss ?? [])
+            + "<table>\n"
             + rows.map { "<tr><th align=\"left\">\(Self.escape($0.0))</th><td>\(Self.escape($0.1))</td></tr>" }.joined(separator: "\n")
-            + "\n</table>\n</body></html>\n"
+            + "\n</table>\n"
+            + (attachment != nil
+                ? "<p>The full report, with the loss curves, every prompt's scores and examples, is attached as report.html.</p>\n" : "")
+            + "</body></html>\n"
     }
 
     /// Markup characters as entities (`&apos;` too: valid in HTML5 and in every mail reader).
     static func escape(_ text: String) -> String { XMLText.escape(text) }
 
-    /// The message as RFC 5322 text with a multipart/alternative MIME body, CRLF line ends.
+    /// The message as RFC 5322 text with a multipart/alternative MIME body (inside a
+    /// multipart/mixed one with the report when there is one), CRLF line ends.
     func rfc5322(from: String, to: [String], date: Date, messageID: String, boundary: String) -> String {
         let headers = [
             "Date: \(UTCTime(date).rfc5322)",
@@ -84,14 +108,26 @@ struct NotificationMessage: Sendable, Equatable {
             "Subject: \(Self.encodedWord(OneLine.of(subject)))",
             "Message-ID: <\(messageID)>",
             "MIME-Version: 1.0",
-            "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
         ]
-        let body = [
+        var body = [
             "--\(boundary)", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "", text,
             "--\(boundary)", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: 8bit", "", html,
             "--\(boundary)--", "",
         ]
-        return (headers + [""] + body).joined(separator: "\n")
+        var contentType = "Content-Type: multipart/alternative; boundary=\"\(boundary)\""
+        if let attachment {
+            // The two bodies, then the report: multipart/mixed around multipart/alternative.
+            // Neither boundary is a prefix of the other: some readers match boundaries by prefix.
+            let mixed = "mixed-" + boundary
+            let encoded = attachment.data.base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+            body =
+                ["--\(mixed)", contentType, ""] + body + [
+                    "--\(mixed)", "Content-Type: \(attachment.contentType)", "Content-Transfer-Encoding: base64",
+                    "Content-Disposition: attachment; filename=\"\(attachment.name)\"", "", encoded, "--\(mixed)--", "",
+                ]
+            contentType = "Content-Type: multipart/mixed; boundary=\"\(mixed)\""
+        }
+        return (headers + [contentType, ""] + body).joined(separator: "\n")
             .split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n")
     }
 

@@ -70,6 +70,14 @@ struct Show: ParsableCommand {
             }
             lines.append("  verdict:  \(s.verdict): \(s.reason)")
         }
+        if let loss = detail.trainingLoss, let first = loss.first, let last = loss.last {
+            var line = "  loss:     \(Sparkline.of(loss))  training, per epoch, " + String(format: "%.4f → %.4f", first, last)
+            if let validation = detail.validationLoss, let v0 = validation.first, let v1 = validation.last {
+                line += "; validation " + String(format: "%.4f → %.4f", v0, v1)
+            }
+            lines.append(line)
+        }
+        if let report = detail.report { lines.append("  report:   \(report)") }
         lines += ["  drop:     \(detail.spoolPath)", "  archive:  \(detail.archive)"]
         if let sha = detail.sha256 { lines.append("  sha256:   \(sha)") }
         for r in detail.resources {

@@ -124,11 +124,14 @@ struct BedrockUnitTests {
         let validation = "step_number,epoch_number,validation_loss,perplexity\n2,0,1.5,4.4\n3,1,0.75,2.1\n"
         #expect(
             TrainingMetricsCSV.epochs(stepWise: steps, validation: validation)
-                == [EpochMetrics(epoch: 1, trainingLoss: 1.5, validationLoss: 1.5), EpochMetrics(epoch: 2, trainingLoss: 0.5, validationLoss: 0.75)])
+                == [
+                    EpochMetrics(epoch: 1, trainingLoss: 1.5, validationLoss: 1.5, kept: false),
+                    EpochMetrics(epoch: 2, trainingLoss: 0.5, validationLoss: 0.75, kept: true),
+                ], "the last epoch is the one Bedrock's model holds")
         let reordered = "epoch_number,training_loss,step_number\n1,0.4,1\n1,0.2,2\nbad,line\n"
         #expect(
             TrainingMetricsCSV.epochs(stepWise: reordered, validation: nil) == [
-                EpochMetrics(epoch: 1, trainingLoss: 0.30000000000000004, validationLoss: nil)
+                EpochMetrics(epoch: 1, trainingLoss: 0.30000000000000004, validationLoss: nil, kept: true)
             ])
         #expect(TrainingMetricsCSV.epochs(stepWise: "", validation: nil).isEmpty)
     }
@@ -151,7 +154,7 @@ struct BedrockUnitTests {
             """
         #expect(
             TrainingMetricsCSV.epochs(stepWise: steps, validation: "epoch_number,validation_loss\n1e300,1\n2,-inf\n")
-                == [EpochMetrics(epoch: 2, trainingLoss: 0.25, validationLoss: nil)])
+                == [EpochMetrics(epoch: 2, trainingLoss: 0.25, validationLoss: nil, kept: true)])
     }
 
     @Test("the invoke limiter halves under throttling, grows back after successes, never exceeds its width")

@@ -175,6 +175,12 @@ extension MotoPeerTests {
                 let steps = try String(contentsOfFile: archive + "/step_wise_training_metrics.csv", encoding: .utf8)
                 #expect(steps.hasPrefix("step_number,epoch_number,training_loss"))
                 #expect(FileManager.default.fileExists(atPath: archive + "/validation_metrics.csv"))
+                // The report draws them, the last epoch marked as the one Bedrock's model holds.
+                let page = try String(contentsOfFile: archive + "/report.html", encoding: .utf8)
+                let epochs = Set(steps.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[1] }).count
+                #expect(ReportFixtures.count("mark-point", in: page) == scores.prompts, "\(c.profile): a point per scored prompt")
+                #expect(ReportFixtures.count("epoch-train", in: page) == epochs + 1, "\(c.profile): a bar per epoch, and the legend's")
+                #expect(page.contains("epoch \(epochs) kept") || page.contains("holds epoch \(epochs)&#39;s weights"), "\(c.profile)")
             }
 
             // One notification per workflow, with the epoch losses from the metric files.

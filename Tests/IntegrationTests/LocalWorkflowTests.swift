@@ -14,6 +14,56 @@ extension JournaldTests {
         DaemonHarness.localRehearsal(in: dir).replacingOccurrences(of: "[engine]\n", with: "[engine]\ninvoke_timeout_seconds = 10\n")
     }
 
+    /// The workflow's report.html, as Chromium shows it, through finetunectl, and in the mail.
+    static func checkReport(daemon: DaemonHarness, workflowID: String, scores: ScoreSummary, mail: String) async throws {
+        let report = daemon.archive + "/\(workflowID)/report.html"
+        let located = try await daemon.ctl(["report", workflowID])
+        #expect(located.status == 0 && located.stdout == report + "\n", "\(located.stdout)\(located.stderr)")
+        let shown = try await daemon.ctl(["show", workflowID])
+        #expect(shown.stdout.contains("  report:   \(report)"), "\(shown.stdout)")
+        #expect(
+            shown.stdout.split(separator: "\n").contains {
+                $0.hasPrefix("  loss:     ") && $0.contains("training, per epoch") && $0.contains("validation")
+            },
+            "a loss sparkline: \(shown.stdout)")
+        guard HeadlessChromium.isInstalled else {
+            Issue.record("chromium is missing: make test installs it (scripts/install-test-deps)")
+            return
+        }
+        // The rendered page is kept for people to look at (the README's screenshot is one).
+        let page = try await HeadlessChromium().render(file: report, screenshot: try HeadlessChromium.outputDirectory() + "/report-good-set.png")
+        #expect(page.console.isEmpty && page.pageRequests.isEmpty, "\(page.console) \(page.pageRequests)")
+        #expect(page.dom.contains("class=\"verdict-word\">Kept</p>"))
+        #expect(ReportFixtures.count("mark-point", in: page.dom) == scores.prompts, "a point per scored prompt")
+        #expect(ReportFixtures.count("mark-bar", in: page.dom) == 10, "a training and a validation bar for each of 5 epochs")
+        #expect(ReportFixtures.count("mark-validation", in: page.dom) == 5 && ReportFixtures.count("mark-bucket", in: page.dom) == 10)
+        #expect(page.dom.contains("kept</text>") && ReportFixtures.count("example", in: page.dom) >= 5)
+
+        // Python's email package takes the message apart: the HTML body and the attachment.
+        let dir = try TemporaryDirectory(prefix: "mailparts")
+        defer { dir.remove() }
+        let script = """
+            import email, sys
+            from email import policy
+            message = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)
+            html = message.get_body(preferencelist=('html',))
+            open(sys.argv[2] + '/mail.html', 'w').write(html.get_content())
+            for part in message.iter_attachments():
+                open(sys.argv[2] + '/' + part.get_filename(), 'wb').write(part.get_payload(decode=True))
+            print(message.get_content_type(), message.get_body(preferencelist=('plain',)).get_content_type())
+            """
+        let parts = try Command.run("/usr/bin/python3", ["-c", script, mail, dir.path])
+        #expect(parts.status == 0 && parts.stdout == "multipart/mixed text/plain\n", "\(parts.stdout)\(parts.stderr)")
+        #expect(
+            FileManager.default.contents(atPath: dir.file("report.html")) == FileManager.default.contents(atPath: report),
+            "the attachment is the report")
+        let body = try await HeadlessChromium().render(file: dir.file("mail.html"))
+        #expect(body.console.isEmpty && body.pageRequests.isEmpty, "\(body.console) \(body.pageRequests)")
+        #expect(!body.dom.contains("<svg") && !body.dom.contains("<img"), "no SVG or image in mail")
+        #expect(ReportFixtures.count("bar-f1", in: body.dom) == 2 && ReportFixtures.count("bar-loss", in: body.dom) == 5)
+        #expect(body.dom.contains("kept — F1 ") && body.dom.contains("report.html"))
+    }
+
     @Test(
         "local backend, end to end: crashed after epoch 2, the daemon resumes training from there, keeps the better model and mails the scores",
         .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"),
@@ -106,6 +156,7 @@ extension JournaldTests {
         // The training losses, read back from the job, epoch by epoch.
         #expect(message.contains("Training loss per epoch") && message.contains("epoch 1: train ") && message.contains("epoch 5: train "))
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.file("mail/tmp")).isEmpty)
+        try await Self.checkReport(daemon: daemon, workflowID: workflow.id, scores: scores, mail: daemon.directory.file("mail/new/\(mail[0])"))
 
         // The model never entered the daemon: its weights, OpenBLAS and the encoder's work
         // lived in model workers, and with nothing in flight the last of them has ended and

@@ -4,6 +4,7 @@ import FinetunedConfig
 import FinetunedInbox
 import FinetunedModelWorker
 import FinetunedNotification
+import FinetunedReport
 import FinetunedText
 import FinetunedValidation
 import FinetunedWorkflow
@@ -54,6 +55,17 @@ struct DaemonEnvironment: WorkflowEnvironment {
     func extraTags() async -> [String: String] { [:] }
 
     func notificationsQueued() async { outbox.poke() }
+
+    func writeReport(record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics]) async -> String? {
+        do {
+            return try await ReportWriter(store: runtime.store).write(
+                record: record, outcome: outcome, trainingLoss: trainingLoss, archiveFolder: layout.archiveFolder(record.id))
+        } catch {
+            // The notification goes out without it; the archive keeps everything the report shows.
+            runtime.logger.error("cannot write the report of \(record.id): \(error)", metadata: ["workflow_id": "\(record.id)"])
+            return nil
+        }
+    }
 
     func stageChanged() async { await runtime.statusChanged() }
 

@@ -85,11 +85,16 @@ public struct EpochMetrics: Sendable, Equatable, Codable {
     public var epoch: Int
     public var trainingLoss: Double
     public var validationLoss: Double?
+    /// The custom model holds this epoch's weights: the best by validation loss where the
+    /// backend stops early and keeps the best (the local backend), the last one on Bedrock.
+    /// Optional: notifications stored before it existed still decode.
+    public var kept: Bool?
 
-    public init(epoch: Int, trainingLoss: Double, validationLoss: Double?) {
+    public init(epoch: Int, trainingLoss: Double, validationLoss: Double?, kept: Bool? = nil) {
         self.epoch = epoch
         self.trainingLoss = trainingLoss
         self.validationLoss = validationLoss
+        self.kept = kept
     }
 }
 

@@ -23,11 +23,46 @@ public enum TrainingMetricsCSV {
         var validationLoss: [Int: Double] = [:]
         for (epoch, loss) in rows(validation ?? "", value: "validation_loss") { validationLoss[epoch] = loss }
         let shift = sums.keys.contains(0) ? 1 : 0
+        let last = sums.keys.max()
+        // A Bedrock job's custom model is its last epoch's weights.
         return sums.keys.sorted().map { epoch in
             EpochMetrics(
                 epoch: epoch + shift, trainingLoss: sums[epoch]!.total / Double(sums[epoch]!.count),
-                validationLoss: validationLoss[epoch])
+                validationLoss: validationLoss[epoch], kept: epoch == last)
         }
+    }
+
+    /// One loss reported at a training step.
+    public struct StepLoss: Sendable, Equatable {
+        public var step: Int
+        public var epoch: Int
+        public var loss: Double
+
+        public init(step: Int, epoch: Int, loss: Double) {
+            self.step = step
+            self.epoch = epoch
+            self.loss = loss
+        }
+    }
+
+    /// Every step's training loss (`column` "training_loss") or every validation loss
+    /// ("validation_loss"), in the file's order, epochs 1-based as in `epochs`. A line without
+    /// a usable step, epoch or value is skipped, as in `rows`.
+    public static func steps(_ text: String, value column: String) -> [StepLoss] {
+        var lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard !lines.isEmpty else { return [] }
+        let header = lines.removeFirst().map { $0.lowercased() }
+        guard let stepColumn = header.firstIndex(of: "step_number"), let epochColumn = header.firstIndex(of: "epoch_number"),
+            let valueColumn = header.firstIndex(of: column)
+        else { return [] }
+        let parsed: [StepLoss] = lines.compactMap { fields in
+            guard fields.count > max(stepColumn, epochColumn, valueColumn), let step = Self.epoch(fields[stepColumn]),
+                let epoch = Self.epoch(fields[epochColumn]), let value = Double(fields[valueColumn]), value.isFinite, abs(value) < 1e12
+            else { return nil }
+            return StepLoss(step: step, epoch: epoch, loss: value)
+        }
+        let shift = parsed.contains { $0.epoch == 0 } ? 1 : 0
+        return parsed.map { StepLoss(step: $0.step, epoch: $0.epoch + shift, loss: $0.loss) }
     }
 
     /// (epoch, value) for each data line that has both as numbers.

@@ -113,4 +113,15 @@ public protocol WorkflowEnvironment: Sendable {
     /// Called when the last running workflow has ended: nothing will need what was loaded
     /// for evaluation or local training until the next one starts, so it can be let go.
     func engineWentIdle() async
+    /// Writes the report of a workflow that is ending (`report.html` in its archive folder) and
+    /// returns its path; nil when there is none. Called by the notify step, so the report
+    /// exists before any notification that names it is delivered.
+    func writeReport(record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics]) async -> String?
+}
+
+extension WorkflowEnvironment {
+    /// Environments without reports (benchmarks) write none.
+    public func writeReport(record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics]) async -> String? {
+        nil
+    }
 }

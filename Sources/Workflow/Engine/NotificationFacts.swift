@@ -28,6 +28,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
     /// Hours the provisioned throughput billed, from going into service to its deletion; nil
     /// when there was none or it is kept and still billing.
     public var throughputHours: Double? = nil
+    /// The workflow's `report.html`, which mail attaches.
+    public var htmlReport: String? = nil
 
     /// A drop refused before any money was spent: one outbox entry per channel, committed
     /// with the rejection itself.
@@ -44,7 +46,7 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
 
     static func outcome(
         _ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, swept: [String], trainingLoss: [EpochMetrics] = [],
-        answers: [InferenceAnswer] = [], now: Date = Date()
+        answers: [InferenceAnswer] = [], htmlReport: String? = nil, now: Date = Date()
     ) -> String {
         let c = record.context
         var cleanup = swept
@@ -78,7 +80,8 @@ public struct NotificationFacts: Sendable, Codable, Equatable {
             trainingLoss: trainingLoss.isEmpty ? nil : trainingLoss, serving: c.throughputARN == nil ? nil : c.serving,
             usage: answers.isEmpty ? nil : TokenUsage.sum(answers),
             throughputHours: c.serving == .provisioned && c.throughputDeleted
-                ? (c.throughputInServiceAt ?? c.throughputCreatedAt).map { now.timeIntervalSince($0) / 3600 } : nil)
+                ? (c.throughputInServiceAt ?? c.throughputCreatedAt).map { now.timeIntervalSince($0) / 3600 } : nil,
+            htmlReport: htmlReport)
         return facts.json
     }
 

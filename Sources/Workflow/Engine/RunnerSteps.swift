@@ -29,7 +29,9 @@ extension WorkflowRunner {
         let context = record.context
         guard let spec = context.spec else {
             // Only a workflow that failed to start has no settings: nothing was created.
-            if case .notify(let outcome) = action { return await notification(outcome, record: record, resources: [], swept: [], trainingLoss: []) }
+            if case .notify(let outcome) = action {
+                return await notification(outcome, record: record, resources: [], swept: [], trainingLoss: [], report: nil)
+            }
             throw Failure(.step, "the workflow has no settings")
         }
         let backend = try await environment.backend(named: spec.backend)
@@ -240,7 +242,8 @@ extension WorkflowRunner {
                 .map { "cleaned up \($0.kind.words) \($0.identifier), created before an interruption" }
             let archive = environment.archiveFolder(for: id)
             let losses = await record.context.jobARN.asyncMap { await backend.trainingMetrics(jobARN: $0, archiveFolder: archive) } ?? []
-            return await notification(outcome, record: record, resources: resources, swept: swept + earlier, trainingLoss: losses)
+            let report = await environment.writeReport(record: record, outcome: outcome, trainingLoss: losses)
+            return await notification(outcome, record: record, resources: resources, swept: swept + earlier, trainingLoss: losses, report: report)
 
         case .finish:
             let folder = try await archiveDrop(record)
@@ -272,10 +275,11 @@ extension WorkflowRunner {
 
     private func notification(
         _ outcome: WorkflowMachine.Outcome, record: WorkflowRecord, resources: [ResourceChange], swept: [String],
-        trainingLoss: [EpochMetrics]
+        trainingLoss: [EpochMetrics], report: String?
     ) async -> StepOutcome {
         let answers = (try? await store.answers(workflowID: id)) ?? []
-        let facts = NotificationFacts.outcome(outcome, record: record, swept: swept, trainingLoss: trainingLoss, answers: answers)
+        let facts = NotificationFacts.outcome(
+            outcome, record: record, swept: swept, trainingLoss: trainingLoss, answers: answers, htmlReport: report)
         let entries = NotificationFacts.fanOut(
             OutboxEntry(workflowID: id, channel: "log", kind: outcome.rawValue, payload: facts),
             channels: await environment.notificationChannels())

@@ -190,7 +190,12 @@ public actor LocalBackend: CustomizationBackend {
                 try? AtomicFile.write(data, to: archiveFolder + "/" + file)
             }
         }
-        return epochs.map { EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss) }
+        // The model keeps the best epoch's weights, by the trainer's own rule (`HeadTrainer`).
+        var best: EpochLoss?
+        for epoch in epochs where epoch.validationLoss < (best?.validationLoss ?? .infinity) - 1e-6 { best = epoch }
+        return epochs.map {
+            EpochMetrics(epoch: $0.epoch, trainingLoss: $0.trainLoss, validationLoss: $0.validationLoss, kept: $0.epoch == best?.epoch)
+        }
     }
 
     // MARK: - Throughputs
