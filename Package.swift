@@ -162,14 +162,15 @@ let package = Package(
         .target(
             name: "FinetunedModelWorker",
             dependencies: [
-                "CProcess", "FinetunedConfig", "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedWorkflow", "FinetunedText",
+                "CProcess", "FinetunedConfig", "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedReport", "FinetunedWorkflow",
+                "FinetunedText",
                 "FinetunedThreads", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ModelWorker"
         ),
         .target(
             name: "FinetunedReport",
-            dependencies: ["FinetunedWorkflow", "FinetunedValidation"],
+            dependencies: ["FinetunedTime", "FinetunedValidation", "FinetunedWorkflow"],
             path: "Sources/Report"
         ),
         .target(

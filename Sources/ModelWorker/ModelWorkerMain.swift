@@ -1,6 +1,7 @@
 import CProcess
 import FinetunedEvaluation
 import FinetunedLocalBackend
+import FinetunedReport
 import Foundation
 import Logging
 import Synchronization
@@ -61,6 +62,8 @@ public enum ModelWorkerMain {
                             plan: plan, base: base, custom: custom, settings: settings,
                             encoder: parts.encoder, tokenizer: parts.tokenizer))
                 }
+            case .writeReport(let report):
+                replies.answer { .reportWritten(path: try ReportWriter.write(report)) }
             case .train(let target):
                 guard training == nil else {
                     replies.send(.failed("this worker is already training"))

@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedLocalBackend
+import FinetunedReport
 import FinetunedWorkflow
 import Foundation
 
@@ -20,6 +21,8 @@ enum ModelWorkerRequest: Codable, Sendable, Equatable {
     case proceed
     /// Stop the training at its next record or epoch boundary.
     case stop
+    /// Draw the workflow's report.html into its archive folder.
+    case writeReport(ReportRequest)
 }
 
 enum ModelWorkerReply: Codable, Sendable, Equatable {
@@ -29,6 +32,7 @@ enum ModelWorkerReply: Codable, Sendable, Equatable {
     case scored(EvaluationResult)
     case epochSaved(Int)
     case trainingEnded
+    case reportWritten(path: String)
     /// The request could not be done; the worker goes on with the next.
     case failed(String)
 }

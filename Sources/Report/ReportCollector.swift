@@ -2,45 +2,28 @@ import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
 
-/// Gathers a workflow's report from what the daemon already keeps: the store's record,
-/// events and resources, and the archive folder's files (`inference.jsonl`, the job's metric
-/// files, the validation report). Every file is the daemon's own, but it is read as if it were
-/// not: a missing or unreadable one leaves its part of the report empty, never fails it.
+/// Completes a workflow's report with what its archive folder holds (`inference.jsonl`, the
+/// job's metric files, the validation report), around what the store said (`ReportRequest`).
+/// Every file is the daemon's own, but it is read as if it were not: a missing or unreadable
+/// one leaves its part of the report empty, never fails it.
 public struct ReportCollector: Sendable {
-    public let store: any WorkflowStore
-    public let archiveFolder: String
+    public let request: ReportRequest
+    var archiveFolder: String { request.archiveFolder }
 
-    public init(store: any WorkflowStore, archiveFolder: String) {
-        self.store = store
-        self.archiveFolder = archiveFolder
+    public init(_ request: ReportRequest) {
+        self.request = request
     }
 
-    /// - Parameter trainingLoss: the epochs the backend reported for the job (with the one kept).
-    public func collect(
-        record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics], now: Date = Date()
-    ) async throws -> WorkflowReport {
-        let events = try await store.events(workflowID: record.id)
-        let resources = try await store.resources(workflowID: record.id)
-        let c = record.context
-        let verdict = Self.verdict(outcome, scores: c.scores)
+    public func collect() -> WorkflowReport {
+        let r = request
         return WorkflowReport(
-            workflowID: record.id, profile: record.profile, dropName: record.dropName, baseModel: c.spec?.baseModel,
-            verdict: verdict, sentence: Self.sentence(verdict, scores: c.scores, failure: c.failureReason),
-            scores: c.scores, prompts: Self.prompts(file: archiveFolder + "/inference.jsonl"), epochs: trainingLoss,
+            workflowID: r.workflowID, profile: r.profile, dropName: r.dropName, baseModel: r.baseModel, verdict: r.verdict,
+            sentence: Self.sentence(r.verdict, scores: r.scores, failure: r.failure), scores: r.scores,
+            prompts: Self.prompts(file: archiveFolder + "/inference.jsonl"), epochs: r.trainingLoss,
             trainingSteps: TrainingMetricsCSV.steps(read(TrainingMetricsCSV.stepWiseName), value: "training_loss"),
             validationSteps: TrainingMetricsCSV.steps(read(TrainingMetricsCSV.validationName), value: "validation_loss"),
-            validation: readJSON(ValidationReport.self, ReportFiles.validationReport),
-            stages: Self.spans(events, until: now), resources: resources, files: files(record: record, outcome: outcome),
-            archiveFolder: archiveFolder, failure: c.failureReason, generatedAt: now)
-    }
-
-    static func verdict(_ outcome: WorkflowMachine.Outcome, scores: ScoreSummary?) -> WorkflowReport.Verdict {
-        switch outcome {
-        case .kept: .kept
-        case .notKept: scores?.verdict == "inconclusive" ? .inconclusive : .notKept
-        case .failed: .failed
-        case .cancelled: .cancelled
-        }
+            validation: readJSON(ValidationReport.self, ReportFiles.validationReport), stages: r.stages, resources: r.resources,
+            files: files(), archiveFolder: archiveFolder, failure: r.failure, generatedAt: r.generatedAt)
     }
 
     /// The verdict and the rule that gave it, with the numbers.
@@ -116,11 +99,12 @@ public struct ReportCollector: Sendable {
 
     /// The archive's files as they will be once the workflow has finished: the training data
     /// moves in at the end, except for a failed workflow, whose data waits in the spool for a retry.
-    func files(record: WorkflowRecord, outcome: WorkflowMachine.Outcome) -> [WorkflowReport.ArchivedFile] {
+    func files() -> [WorkflowReport.ArchivedFile] {
+        let failed = request.verdict == .failed
         let known: [(String, String)] =
             [
                 (ReportFiles.report, "this report"),
-                (ArchiveNames.training, outcome == .failed ? "the training data (in the spool until a retry or a cancel)" : "the training data"),
+                (ArchiveNames.training, failed ? "the training data (in the spool until a retry or a cancel)" : "the training data"),
                 ("validation-report.txt", "the validation report, for people"),
                 (ReportFiles.validationReport, "the validation report, for machines"),
                 ("inference.jsonl", "every prompt with both answers and both scores"),
@@ -129,16 +113,17 @@ public struct ReportCollector: Sendable {
                 (TrainingMetricsCSV.validationName, "the job's validation loss"),
             ] + ArchiveNames.companions.map { ($0.name, "a set or the sidecar the drop brought") }
         // The end of the workflow moves the drop's companions from the spool beside the data.
-        let stem = record.spoolPath.hasSuffix(".jsonl") ? String(record.spoolPath.dropLast(".jsonl".count)) : record.spoolPath
+        let spoolPath = request.spoolPath
+        let stem = spoolPath.hasSuffix(".jsonl") ? String(spoolPath.dropLast(".jsonl".count)) : spoolPath
         let moving = Set(ArchiveNames.companions.filter { FileManager.default.fileExists(atPath: stem + $0.suffix) }.map(\.name))
         return known.compactMap { name, what in
             let path = archiveFolder + "/" + name
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
             let expected =
-                name == ReportFiles.report || (outcome != .failed && (name == ArchiveNames.training || moving.contains(name)))
+                name == ReportFiles.report || (!failed && (name == ArchiveNames.training || moving.contains(name)))
             guard bytes != nil || expected else { return nil }
             return WorkflowReport.ArchivedFile(
-                name: name, bytes: bytes, what: name == ArchiveNames.training && outcome == .failed ? what + ": " + record.spoolPath : what)
+                name: name, bytes: bytes, what: name == ArchiveNames.training && failed ? what + ": " + spoolPath : what)
         }
     }
 

@@ -1,3 +1,4 @@
+import FinetunedTime
 import FinetunedValidation
 import FinetunedWorkflow
 import Foundation
@@ -31,7 +32,7 @@ public enum ReportPage {
             <svg width="0" height="0" aria-hidden="true" style="position:absolute"><defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="#0d3b66" stroke-width="2.5"/></pattern></defs></svg>
             <header>
             <h1>\(HTMLText.escape(report.profile))/\(HTMLText.escape(report.dropName))</h1>
-            <p class="meta">Workflow <code>\(HTMLText.escape(report.workflowID))</code>\(report.baseModel.map { " · base model <code>\(HTMLText.escape($0))</code>" } ?? "") · report written \(HTMLText.escape(ISO8601DateFormatter().string(from: report.generatedAt)))</p>
+            <p class="meta">Workflow <code>\(HTMLText.escape(report.workflowID))</code>\(report.baseModel.map { " · base model <code>\(HTMLText.escape($0))</code>" } ?? "") · report written \(UTCTime(report.generatedAt).iso8601)</p>
             </header>
             <main>
             \(sections.joined(separator: "\n"))
@@ -156,12 +157,11 @@ public enum ReportPage {
 
     static func timeline(_ report: WorkflowReport) -> String {
         let chart = TimelineChart.render(stages: report.stages, resources: report.resources, now: report.generatedAt) ?? ""
-        let format = ISO8601DateFormatter()
         let rows = report.resources.map { r -> String in
             let end = r.deletedAt ?? report.generatedAt
-            let state = r.deletedAt.map { "deleted " + format.string(from: $0) } ?? (r.retained ? "kept, alive" : "alive")
+            let state = r.deletedAt.map { "deleted " + UTCTime($0).iso8601 } ?? (r.retained ? "kept, alive" : "alive")
             return
-                "<tr><td>\(HTMLText.escape(r.kind.words))</td><td><code>\(HTMLText.escape(r.identifier))</code></td><td>\(format.string(from: r.createdAt))</td><td>\(HTMLText.escape(state))\(r.recovered ? " (found after an interruption)" : "")</td><td>\(HTMLText.duration(end.timeIntervalSince(r.createdAt)))</td></tr>"
+                "<tr><td>\(HTMLText.escape(r.kind.words))</td><td><code>\(HTMLText.escape(r.identifier))</code></td><td>\(UTCTime(r.createdAt).iso8601)</td><td>\(HTMLText.escape(state))\(r.recovered ? " (found after an interruption)" : "")</td><td>\(HTMLText.duration(end.timeIntervalSince(r.createdAt)))</td></tr>"
         }
         let table =
             rows.isEmpty

@@ -5,7 +5,7 @@ import Foundation
 /// Everything a finished workflow's report shows, gathered once (`ReportCollector`) and
 /// rendered as `report.html` (`ReportPage`). Values only: rendering reads nothing else.
 public struct WorkflowReport: Sendable {
-    public enum Verdict: String, Sendable {
+    public enum Verdict: String, Sendable, Codable {
         case kept, notKept = "not kept", inconclusive, failed, cancelled
     }
 
@@ -88,7 +88,7 @@ public struct WorkflowReport: Sendable {
     }
 
     /// A phase of the run as people name it, and the time it took.
-    public struct StageSpan: Sendable, Equatable {
+    public struct StageSpan: Sendable, Equatable, Codable {
         public var phase: Phase
         public var start: Date
         public var end: Date
@@ -103,7 +103,7 @@ public struct WorkflowReport: Sendable {
     }
 
     /// The stages grouped as the run is explained: the store's stages are finer.
-    public enum Phase: String, Sendable, CaseIterable {
+    public enum Phase: String, Sendable, CaseIterable, Codable {
         case upload, queue, training, serving, inference, scoring, cleanup
 
         /// The phase a workflow is in while it sits in `stage`; nil before the upload and

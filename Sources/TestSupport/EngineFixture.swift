@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedEvaluation
+import FinetunedReport
 import FinetunedScriptedBackend
 import FinetunedWorkflow
 import Foundation
@@ -34,7 +35,8 @@ public final class EngineFixture: @unchecked Sendable {
         backend = ScriptedBackend(name: "drill", script: script)
         store = try SQLiteWorkflowStore(path: dir.file("finetuned.sqlite"))
         let evalSet = try dir.write("eval.jsonl", Self.evaluationSet(prompts))
-        environment = TestEnvironment(backend: backend, archive: dir.file("archive"), evaluationSet: evalSet, keepRejectedModels: keepRejectedModels)
+        environment = TestEnvironment(
+            backend: backend, archive: dir.file("archive"), evaluationSet: evalSet, keepRejectedModels: keepRejectedModels, store: store)
         var logger = Logger(label: "engine-test")
         logger.logLevel = .critical
         engine = WorkflowEngine(store: store, environment: environment, policy: policy, logger: logger)
@@ -106,6 +108,8 @@ public struct TestEnvironment: WorkflowEnvironment {
     let archive: String
     let evaluationSet: String
     let keepRejectedModels: Bool
+    /// Where the engine keeps its records, which the reports are gathered from.
+    let store: any WorkflowStore
     /// How many times the engine said it went idle (its last runner ended).
     public let idleReports = Tally()
 
@@ -125,6 +129,13 @@ public struct TestEnvironment: WorkflowEnvironment {
     public func notificationsQueued() async {}
     public func stageChanged() async {}
     public func engineWentIdle() async { idleReports.add() }
+    public func writeReport(record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics]) async -> String? {
+        guard
+            let request = try? await ReportRequest.gather(
+                record: record, outcome: outcome, trainingLoss: trainingLoss, archiveFolder: archiveFolder(for: record.id), store: store)
+        else { return nil }
+        return try? ReportWriter.write(request)
+    }
 }
 
 /// A count that callbacks on any thread add to and a test reads.

@@ -57,7 +57,8 @@ extension JournaldTests {
         #expect(
             FileManager.default.contents(atPath: dir.file("report.html")) == FileManager.default.contents(atPath: report),
             "the attachment is the report")
-        let body = try await HeadlessChromium().render(file: dir.file("mail.html"))
+        let body = try await HeadlessChromium().render(
+            file: dir.file("mail.html"), screenshot: try HeadlessChromium.outputDirectory() + "/mail-good-set.png", width: 800, height: 900)
         #expect(body.console.isEmpty && body.pageRequests.isEmpty, "\(body.console) \(body.pageRequests)")
         #expect(!body.dom.contains("<svg") && !body.dom.contains("<img"), "no SVG or image in mail")
         #expect(ReportFixtures.count("bar-f1", in: body.dom) == 2 && ReportFixtures.count("bar-loss", in: body.dom) == 5)

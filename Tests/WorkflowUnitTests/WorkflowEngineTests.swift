@@ -56,6 +56,12 @@ struct WorkflowEngineTests {
         #expect(lines.count == 8 && lines.allSatisfy { $0.contains("\"custom_f1\"") && $0.contains("\"base_f1\"") })
         #expect(FileManager.default.fileExists(atPath: archive + "/scores.json"))
         #expect(FileManager.default.fileExists(atPath: archive + "/training.jsonl"), "the drop is archived with its workflow")
+        // The report, written before the notification that names it.
+        #expect(facts.htmlReport == archive + "/report.html")
+        let report = try String(contentsOfFile: archive + "/report.html", encoding: .utf8)
+        #expect(report.contains("<p class=\"verdict-word\">Kept</p>") && report.matches(of: #/class="mark-point/#).count == 8)
+        let phases = report.matches(of: #/class="mark-phase phase-([a-z]+)"/#).map { String($0.output.1) }
+        #expect(phases == ["upload", "queue", "training", "serving", "inference", "scoring", "cleanup"], "\(phases)")
         let polls = try await f.store.events(workflowID: id).filter { $0.kind == .poll }
         #expect(polls.count <= 6, "one event per status change, not per poll: \(polls.map(\.message))")
         await f.tearDown()
@@ -149,6 +155,10 @@ struct WorkflowEngineTests {
         #expect(state.liveThroughputs.isEmpty && state.liveModels.count == 1)
         let facts = try #require(try await f.store.notifications(workflowID: id).first.flatMap { NotificationFacts.decode($0.payload) })
         #expect(facts.customModelRetained)
+        // Failed after training: a report with the reason, and no comparison to draw.
+        let report = try String(contentsOfFile: try #require(facts.htmlReport), encoding: .utf8)
+        #expect(report.contains("<p class=\"verdict-word\">Failed</p>") && report.contains("Failed after training: "))
+        #expect(report.contains("No prompt was scored.") && report.contains("custom model"), "the model kept for retry is listed")
         await f.engine.shutdown()
 
         // The same store and backend state, now with capacity: retry picks up from the model.

@@ -58,8 +58,12 @@ struct DaemonEnvironment: WorkflowEnvironment {
 
     func writeReport(record: WorkflowRecord, outcome: WorkflowMachine.Outcome, trainingLoss: [EpochMetrics]) async -> String? {
         do {
-            return try await ReportWriter(store: runtime.store).write(
-                record: record, outcome: outcome, trainingLoss: trainingLoss, archiveFolder: layout.archiveFolder(record.id))
+            guard
+                let request = try await ReportRequest.gather(
+                    record: record, outcome: outcome, trainingLoss: trainingLoss, archiveFolder: layout.archiveFolder(record.id),
+                    store: runtime.store)
+            else { return nil }
+            return try await models.writeReport(request)
         } catch {
             // The notification goes out without it; the archive keeps everything the report shows.
             runtime.logger.error("cannot write the report of \(record.id): \(error)", metadata: ["workflow_id": "\(record.id)"])
