@@ -23,7 +23,10 @@ public struct UTCTime: Sendable, Equatable {
     public init(_ date: Date) {
         let interval = date.timeIntervalSince1970
         let seconds = Int64(interval.rounded(.down))
-        millisecond = min(999, Int(((interval - interval.rounded(.down)) * 1000).rounded(.down)))
+        // Cut off, not rounded; but a moment read back from its own text (seconds + ms / 1000,
+        // a Double a few hundred nanoseconds below the millisecond at today's dates) must
+        // write the same text again, or every rewrite of a row would move its dates back.
+        millisecond = min(999, Int(((interval - interval.rounded(.down)) * 1000 + 0.001).rounded(.down)))
         var days = seconds / 86_400
         var secondOfDay = seconds % 86_400
         if secondOfDay < 0 {

@@ -81,3 +81,19 @@ struct UTCTimeTests {
         #expect(UTCTime(Date(timeIntervalSince1970: -1)).compactTimestamp == "19691231T235959Z")
     }
 }
+
+@Suite("UTC time: stored dates")
+struct StoredDateRoundTripTests {
+    @Test("a date read back from its database text writes the same text, however often it is rewritten")
+    func idempotent() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<100_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: 1_700_000_000...1_900_000_000, using: &rng))
+            let text = UTCTime(date).databaseText
+            let back = UTCTime.date(databaseText: text)!
+            #expect(UTCTime(back).databaseText == text, "\(text)")
+            #expect(date.timeIntervalSince(back) > -0.000_001 && date.timeIntervalSince(back) < 0.001, "cut off to the millisecond")
+            if UTCTime(back).databaseText != text { break }
+        }
+    }
+}
