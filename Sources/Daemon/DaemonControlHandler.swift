@@ -44,11 +44,12 @@ struct DaemonControlHandler: ControlRequestHandler {
         detail.resources = resources.map { resource($0) }
         detail.evaluationPrompts = c.evaluationPrompts
         if !answers.isEmpty { detail.answered = Dictionary(grouping: answers, by: \.model).mapValues(\.count) }
-        // The job's metric files, archived when the workflow ends.
+        // The job's metric files, archived by the notify step: not looked for before (`watch`
+        // asks for this every interval while the workflow runs).
         func file(_ name: String) -> String? {
             FileManager.default.contents(atPath: archive + "/" + name).map { String(decoding: $0, as: UTF8.self) }
         }
-        if let stepWise = file(TrainingMetricsCSV.stepWiseName) {
+        if record.stage == .notified || record.stage.isTerminal, let stepWise = file(TrainingMetricsCSV.stepWiseName) {
             let epochs = TrainingMetricsCSV.epochs(stepWise: stepWise, validation: file(TrainingMetricsCSV.validationName))
             if !epochs.isEmpty {
                 detail.trainingLoss = epochs.map(\.trainingLoss)

@@ -114,8 +114,7 @@ public struct ReportCollector: Sendable {
             ] + ArchiveNames.companions.map { ($0.name, "a set or the sidecar the drop brought") }
         // The end of the workflow moves the drop's companions from the spool beside the data.
         let spoolPath = request.spoolPath
-        let stem = spoolPath.hasSuffix(".jsonl") ? String(spoolPath.dropLast(".jsonl".count)) : spoolPath
-        let moving = Set(ArchiveNames.companions.filter { FileManager.default.fileExists(atPath: stem + $0.suffix) }.map(\.name))
+        let moving = Set(ArchiveNames.spoolCompanions(of: spoolPath).filter { FileManager.default.fileExists(atPath: $0.path) }.map(\.name))
         return known.compactMap { name, what in
             let path = archiveFolder + "/" + name
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int

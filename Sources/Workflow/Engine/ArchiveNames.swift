@@ -7,4 +7,11 @@ public enum ArchiveNames {
     ]
 
     public static func name(forSuffix suffix: String) -> String? { companions.first { $0.suffix == suffix }?.name }
+
+    /// Where the companions of the drop at `spoolPath` sit in the spool (`<id>.toml`, … beside
+    /// `<id>.jsonl`), each with the name it takes in the archive.
+    public static func spoolCompanions(of spoolPath: String) -> [(path: String, name: String)] {
+        let stem = spoolPath.hasSuffix(".jsonl") ? String(spoolPath.dropLast(".jsonl".count)) : spoolPath
+        return companions.map { (stem + $0.suffix, $0.name) }
+    }
 }

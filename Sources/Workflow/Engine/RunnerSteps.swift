@@ -261,9 +261,8 @@ extension WorkflowRunner {
         if record.spoolPath != target, FileManager.default.fileExists(atPath: record.spoolPath) {
             if rename(record.spoolPath, target) == 0 {
                 try await store.recordLocation(id: id, path: target)
-                // The sidecar and the sets sit beside the drop in the spool: <id>.toml, … for <id>.jsonl.
-                let stem = record.spoolPath.hasSuffix(".jsonl") ? String(record.spoolPath.dropLast(".jsonl".count)) : record.spoolPath
-                for (suffix, name) in ArchiveNames.companions { _ = rename(stem + suffix, folder + "/" + name) }
+                // The sidecar and the sets sit beside the drop in the spool.
+                for (path, name) in ArchiveNames.spoolCompanions(of: record.spoolPath) { _ = rename(path, folder + "/" + name) }
             } else {
                 log(
                     record, "cannot move the drop to \(target): \(String(cString: strerror(errno))); it stays at \(record.spoolPath)", level: .warning
