@@ -63,6 +63,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CFinetunedAdapter", path: "plugins/abi"),
@@ -124,6 +125,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Workflow"
+        ),
+        .target(
+            name: "FinetunedPostgreSQLStore",
+            dependencies: [
+                "FinetunedFaults", "FinetunedTime", "FinetunedWorkflow", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/PostgreSQLStore"
         ),
         .target(
             name: "FinetunedInbox",
@@ -307,10 +316,12 @@ let package = Package(
                 "AdapterKit", .product(name: "Crypto", package: "swift-crypto"), "FinetunedAdapters", "FinetunedBedrockBackend",
                 "FinetunedConfig", "FinetunedControl", "FinetunedDaemon", "FinetunedEvaluation", "FinetunedFaults", "FinetunedInbox",
                 "FinetunedLocalBackend",
-                "FinetunedModelWorker", "FinetunedNetwork", "FinetunedNotification", "FinetunedReport", "FinetunedScriptedBackend",
+                "FinetunedModelWorker", "FinetunedNetwork", "FinetunedNotification", "FinetunedPostgreSQLStore", "FinetunedReport",
+                "FinetunedScriptedBackend",
                 "FinetunedSystemd",
                 "FinetunedTestSupport", "FinetunedText", "FinetunedValidation", "FinetunedWorkflow",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

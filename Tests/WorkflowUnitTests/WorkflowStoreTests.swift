@@ -92,44 +92,6 @@ struct WorkflowStoreTests {
         #expect(decode("not a date".databaseValue) == nil)
     }
 
-    @Test("a transition from a stage the workflow is no longer in is refused and changes nothing")
-    func compareAndSet() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let store = try SQLiteWorkflowStore(path: dir.file("s.sqlite"))
-        let workflow = record()
-        try await store.insert(workflow, event: "new")
-        _ = try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "a", failure: nil)
-        await #expect(throws: StoreError.stageConflict(id: workflow.id, expected: .claiming, actual: .claimed)) {
-            try await store.transition(id: workflow.id, from: .claiming, to: .claimed, event: "again", failure: nil)
-        }
-        #expect(try await store.events(workflowID: workflow.id).count == 2)
-        await #expect(throws: StoreError.notFound(id: "wf-nope")) {
-            try await store.transition(id: "wf-nope", from: .claiming, to: .claimed, event: "x", failure: nil)
-        }
-        await #expect(throws: StoreError.duplicateID(workflow.id)) { try await store.insert(workflow, event: "twice") }
-    }
-
-    @Test("duplicate detection sees live workflows only; abandoned claims disappear")
-    func liveDuplicates() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let store = try SQLiteWorkflowStore(path: dir.file("s.sqlite"))
-        let first = record(sha: "same")
-        try await store.insert(first, event: "new")
-        #expect(try await store.liveWorkflow(sha256: "same", profile: "summaries")?.id == first.id)
-        #expect(try await store.liveWorkflow(sha256: "same", profile: "other") == nil)
-        _ = try await store.transition(id: first.id, from: .claiming, to: .rejected, event: "bad", failure: "x")
-        #expect(try await store.liveWorkflow(sha256: "same", profile: "summaries") == nil)
-
-        let abandoned = record(sha: "gone")
-        try await store.insert(abandoned, event: "new")
-        try await store.abandonClaim(id: abandoned.id)
-        #expect(try await store.workflow(id: abandoned.id) == nil)
-        #expect(try await store.events(workflowID: abandoned.id).isEmpty)
-        #expect(try await store.workflows(in: [.claiming]).isEmpty)
-    }
-
     @Test("a database path that cannot be created is a clear store error naming it, not a crash")
     func unusablePath() throws {
         let dir = try TemporaryDirectory()
@@ -149,51 +111,6 @@ struct WorkflowStoreTests {
         let ids = (0..<1000).map { _ in WorkflowRecord.newID(at: date) }
         #expect(Set(ids).count == 1000)
         #expect(ids.allSatisfy { $0.hasPrefix("wf-20261118-") && $0.count == 20 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } })
-    }
-
-    @Test("advance commits stage, context, event, resources and notifications together, or nothing at all")
-    func advanceIsAtomic() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let store = try SQLiteWorkflowStore(path: dir.file("finetuned.sqlite"))
-        let workflow = record(stage: .validated)
-        try await store.insert(workflow, event: "validated")
-        var context = WorkflowContext()
-        context.jobARN = "arn:job"
-        context.attempt = 2
-        let step = WorkflowStep(
-            id: workflow.id, from: .uploaded, to: .jobCreated, context: context, message: "job created",
-            resources: [.created(ResourceRecord(workflowID: workflow.id, kind: .job, identifier: "arn:job", name: "j"))],
-            notifications: [OutboxEntry(workflowID: workflow.id, channel: "log", kind: "x", payload: "{}")])
-        await #expect(throws: StoreError.self) { try await store.advance(step) }
-        #expect(try await store.workflow(id: workflow.id)?.stage == .validated)
-        #expect(try await store.resources(workflowID: workflow.id).isEmpty)
-        #expect(try await store.pendingNotifications().isEmpty)
-        #expect(try await store.events(workflowID: workflow.id).count == 1)
-
-        var good = step
-        good.from = .validated
-        let moved = try await store.advance(good)
-        #expect(moved.stage == .jobCreated && moved.context == context)
-        let reopened = try SQLiteWorkflowStore(path: dir.file("finetuned.sqlite"))
-        #expect(try await reopened.workflow(id: workflow.id)?.context == context, "the context survives reopening")
-        #expect(try await reopened.resources(workflowID: workflow.id).map(\.identifier) == ["arn:job"])
-        #expect(try await reopened.pendingNotifications().map(\.kind) == ["x"])
-        #expect(try await reopened.events(workflowID: workflow.id).last?.message == "validated → job_created: job created")
-
-        _ = try await reopened.advance(
-            WorkflowStep(
-                id: workflow.id, from: .jobCreated, to: .training, context: context, message: "m",
-                resources: [.deleted(kind: .job, identifier: "arn:job")]))
-        #expect(try await reopened.liveResources().isEmpty)
-        var entry = try #require(try await reopened.pendingNotifications().first)
-        entry.deliveredAt = Date()
-        try await reopened.updateNotification(entry)
-        #expect(try await reopened.pendingNotifications().isEmpty)
-        try await reopened.saveAnswer(InferenceAnswer(workflowID: workflow.id, model: "base", index: 3, output: nil, failure: "timeout", attempts: 1))
-        try await reopened.saveAnswer(InferenceAnswer(workflowID: workflow.id, model: "base", index: 3, output: "text", failure: nil, attempts: 2))
-        #expect(try await reopened.answers(workflowID: workflow.id).map(\.output) == ["text"], "a later answer replaces the checkpoint")
-        #expect(try await reopened.integrityCheck() == "ok")
     }
 
     @Test("a database written by the first schema is migrated in place and its workflows read back")
