@@ -129,7 +129,8 @@ let package = Package(
         .target(
             name: "FinetunedPostgreSQLStore",
             dependencies: [
-                "FinetunedFaults", "FinetunedTime", "FinetunedWorkflow", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "FinetunedConfig", "FinetunedFaults", "FinetunedText", "FinetunedTime", "FinetunedWorkflow",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/PostgreSQLStore"
@@ -215,7 +216,8 @@ let package = Package(
         .target(
             name: "FinetunedDaemon",
             dependencies: [
-                "CMalloc", "CProcess", "FinetunedFaults", "FinetunedModelWorker", "FinetunedNotification", "FinetunedReport", "FinetunedThreads",
+                "CMalloc", "CProcess", "FinetunedFaults", "FinetunedModelWorker", "FinetunedNotification", "FinetunedPostgreSQLStore",
+                "FinetunedReport", "FinetunedThreads",
                 "FinetunedTime",
                 "FinetunedSystemd", "FinetunedConfig", "FinetunedControl", "FinetunedMetrics", "FinetunedAdapters", "AdapterKit",
                 "FinetunedInbox", "FinetunedWorkflow", "FinetunedEvaluation", "FinetunedScriptedBackend", "FinetunedLocalBackend",
@@ -288,7 +290,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ValidationUnitTests",
-            dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedTestSupport", "FinetunedValidation"]
+            dependencies: ["AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedTestSupport", "FinetunedText", "FinetunedValidation"]
         ),
         .testTarget(
             name: "EvaluationUnitTests",

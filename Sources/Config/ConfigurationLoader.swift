@@ -165,6 +165,19 @@ public enum ConfigurationLoader {
             t.finish()
         }
 
+        var store: StoreSettings?
+        if var t = top.table("store") {
+            if let url = t.requiredString("url") {
+                switch StoreSettings.parse(url: url) {
+                case .failure(let error): t.error("url", error.message)
+                case .success(var settings):
+                    settings.passwordFile = t.absolutePath("password_file")
+                    store = settings
+                }
+            }
+            t.finish()
+        }
+
         let notifications = readNotifications(&top)
         let profiles = readProfiles(&top, backends: declaredBackends, kinds: backends.mapValues(\.kind), knownAdapters: knownAdapters)
         top.finish()
@@ -175,7 +188,7 @@ public enum ConfigurationLoader {
         return DaemonConfiguration(
             file: file, daemon: daemon, paths: paths, adapterDirectories: adapterDirectories,
             inbox: inbox, limits: limits, engine: engine, backends: backends, profiles: profiles,
-            evaluation: evaluation, notifications: notifications, metrics: metrics, keyLocator: context.locator)
+            evaluation: evaluation, notifications: notifications, metrics: metrics, store: store, keyLocator: context.locator)
     }
 
     private static func readScript(_ t: inout TableReader) -> ScriptSettings {

@@ -17,6 +17,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var notifications: NotificationSettings
     /// `[metrics]`: nil serves them through `finetunectl metrics` only.
     public var metrics: MetricsSettings? = nil
+    /// A PostgreSQL store; nil: SQLite in the state directory.
+    public var store: StoreSettings? = nil
     /// Where each key was written, for errors found after loading (adapter schema checks).
     public var keyLocator: TOMLKeyLocator
 

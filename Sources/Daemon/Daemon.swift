@@ -5,6 +5,7 @@ import FinetunedInbox
 import FinetunedMetrics
 import FinetunedModelWorker
 import FinetunedNotification
+import FinetunedPostgreSQLStore
 import FinetunedSystemd
 import FinetunedWorkflow
 import Foundation
@@ -37,15 +38,41 @@ public struct Daemon {
 
     public func run() async throws {
         // Read once; everything the daemon starts reads it as `Faults.current`.
-        try await Faults.$current.withValue(Faults.fromEnvironment()) { try await runServices() }
+        try await Faults.$current.withValue(Faults.fromEnvironment()) {
+            try prepareDirectories()
+            // swift-metrics is bootstrapped before anything records, so no early count is lost.
+            _ = MetricsRegistry.shared
+            if let settings = configuration.store {
+                try await runOnPostgreSQL(settings)
+            } else {
+                try await runServices(store: try SQLiteWorkflowStore(path: configuration.paths.state + "/finetuned.sqlite"))
+            }
+        }
     }
 
-    private func runServices() async throws {
-        try prepareDirectories()
+    /// The services on a PostgreSQL store, whose connection pool runs beside them; the schema
+    /// is migrated and this daemon's sole use of the database taken before anything reads it.
+    private func runOnPostgreSQL(_ settings: StoreSettings) async throws {
+        let store = PostgreSQLWorkflowStore(
+            configuration: PostgreSQLWorkflowStore.configuration(for: settings, password: try PostgreSQLWorkflowStore.password(for: settings)),
+            logger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await store.run() }
+            try await store.migrate()
+            let (answer, answered) = AsyncStream.makeStream(of: StoreError?.self)
+            group.addTask { await store.holdSoleUse { answered.yield($0) } }
+            for await refusal in answer {
+                if let refusal { throw refusal }
+                break
+            }
+            logger.info("workflow store: PostgreSQL \(settings.url)", metadata: ["store": "postgresql"])
+            try await runServices(store: store)
+            group.cancelAll()
+        }
+    }
+
+    private func runServices(store: any WorkflowStore) async throws {
         let paths = configuration.paths
-        // swift-metrics is bootstrapped before anything records, so no early count is lost.
-        _ = MetricsRegistry.shared
-        let store = try SQLiteWorkflowStore(path: paths.state + "/finetuned.sqlite")
         let runtime = DaemonRuntime(setup: setup, loader: loader, store: store, notifier: notifier, logger: logger)
         DaemonRuntime.logWarnings(setup, logger: logger)
         let layout = InboxLayout(

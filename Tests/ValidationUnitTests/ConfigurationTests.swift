@@ -1,5 +1,6 @@
 import FinetunedConfig
 import FinetunedTestSupport
+import FinetunedText
 import Foundation
 import Testing
 
@@ -357,5 +358,53 @@ struct TOMLKeyLocatorTests {
         #expect(locator.line(for: ["hooks", "1", "name"]) == 14)
         #expect(locator.line(for: ["hooks", "1", "after"]) == 15)
         #expect(locator.line(for: ["nothing"]) == nil)
+    }
+}
+
+@Suite("[store]: a PostgreSQL URL")
+struct StoreSettingsTests {
+    func parse(_ url: String) -> Result<StoreSettings, Failure> { StoreSettings.parse(url: url) }
+
+    @Test("a host with TLS verified by default, a port, a Unix socket directory, percent-escapes")
+    func forms() throws {
+        let tcp = try parse("postgresql://finetuned@db.internal:6432/workflows").get()
+        #expect(
+            tcp.server == .tcp(host: "db.internal", port: 6432) && tcp.sslMode == .verifyFull && tcp.user == "finetuned"
+                && tcp.database == "workflows")
+        let socket = try parse("postgresql://finetuned@/workflows?host=/run/postgresql").get()
+        #expect(socket.server.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.sslMode == .disable)
+        #expect(try parse("postgres://fine%40tuned@localhost/w?sslmode=disable").get().user == "fine@tuned")
+        #expect(try parse("postgresql://u@[::1]:5433/w?sslmode=require").get().server == .tcp(host: "::1", port: 5433))
+    }
+
+    @Test("a password, a missing part, plain text to another machine and unknown parameters are refused with the way out")
+    func refusals() {
+        func message(_ url: String) -> String {
+            if case .failure(let error) = parse(url) { return error.message }
+            return "accepted"
+        }
+        #expect(message("postgresql://u:secret@db/w").contains("password_file"))
+        #expect(!message("postgresql://u:secret@db/w").contains("secret"), "the refusal does not repeat the password")
+        #expect(message("mysql://u@db/w").contains("postgresql://"))
+        #expect(message("postgresql://db/w").contains("no user"))
+        #expect(message("postgresql://u@db").contains("no database"))
+        #expect(message("postgresql://u@db:99999/w").contains("port"))
+        #expect(message("postgresql://u@db/w?sslmode=prefer").contains("verify-full"))
+        #expect(message("postgresql://u@db.internal/w?sslmode=disable").contains("in clear"))
+        #expect(message("postgresql://u@/w?host=run/pg").contains("absolute directory"))
+        #expect(message("postgresql://u@db/w?connect_timeout=3").contains("unknown parameter 'connect_timeout'"))
+    }
+
+    @Test("[store] in the file: url and password_file read; the url's problems are the file's, by line")
+    func inTheFile() throws {
+        let config = try ConfigurationLoader.parse(
+            text: ConfigurationFixtures.minimal
+                + "\n[store]\nurl = \"postgresql://finetuned@/finetuned?host=/run/postgresql\"\npassword_file = \"/etc/finetuned/store-password\"\n",
+            file: "f.toml")
+        #expect(config.store?.database == "finetuned" && config.store?.passwordFile == "/etc/finetuned/store-password")
+        #expect(try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal, file: "f.toml").store == nil, "SQLite by default")
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(text: ConfigurationFixtures.minimal + "\n[store]\nurl = \"postgresql://u:pw@db/w\"\n", file: "f.toml")
+        }
     }
 }
