@@ -13,11 +13,11 @@ import Synchronization
 enum EngineBenchmark {
     /// Records how long each commit of a step takes.
     final class TimingStore: WorkflowStore {
-        let inner: SQLiteWorkflowStore
+        let inner: any WorkflowStore
         private let recorded = Mutex<[Duration]>([])
         var samples: [Duration] { recorded.withLock { $0 } }
 
-        init(_ inner: SQLiteWorkflowStore) { self.inner = inner }
+        init(_ inner: any WorkflowStore) { self.inner = inner }
 
         func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
             let start = ContinuousClock.now
@@ -42,7 +42,7 @@ enum EngineBenchmark {
         func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError) {
             try await inner.markResourceDeleted(kind: kind, identifier: identifier, at: at)
         }
-        func saveAnswer(_ a: InferenceAnswer) async throws(StoreError) { try await inner.saveAnswer(a) }
+        func saveAnswer(_ a: InferenceAnswer, lease: WorkflowLease?) async throws(StoreError) { try await inner.saveAnswer(a, lease: lease) }
         func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer] { try await inner.answers(workflowID: workflowID) }
         func enqueue(_ e: [OutboxEntry]) async throws(StoreError) { try await inner.enqueue(e) }
         func pendingNotifications() async throws(StoreError) -> [OutboxEntry] { try await inner.pendingNotifications() }
@@ -54,11 +54,40 @@ enum EngineBenchmark {
             try await inner.liveWorkflow(sha256: sha256, profile: profile)
         }
         func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent] { try await inner.events(workflowID: workflowID) }
-        func appendEvent(_ e: WorkflowEvent) async throws(StoreError) { try await inner.appendEvent(e) }
+        func appendEvent(_ e: WorkflowEvent, lease: WorkflowLease?) async throws(StoreError) { try await inner.appendEvent(e, lease: lease) }
         func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] { try await inner.stageCounts() }
         func recentWorkflows(limit: Int) async throws(StoreError) -> [WorkflowRecord] { try await inner.recentWorkflows(limit: limit) }
         func recordLocation(id: String, path: String) async throws(StoreError) { try await inner.recordLocation(id: id, path: path) }
         func recordDigest(id: String, sha256: String) async throws(StoreError) { try await inner.recordDigest(id: id, sha256: sha256) }
+
+        var node: NodeID { inner.node }
+        var isShared: Bool { inner.isShared }
+        func acquireLease(workflowID: String, duration: Duration, takeOver: Bool) async throws(StoreError) -> LeaseAttempt {
+            try await inner.acquireLease(workflowID: workflowID, duration: duration, takeOver: takeOver)
+        }
+        func renewLeases(_ leases: [WorkflowLease], duration: Duration) async throws(StoreError) -> [WorkflowLease] {
+            try await inner.renewLeases(leases, duration: duration)
+        }
+        func releaseLease(_ lease: WorkflowLease) async throws(StoreError) { try await inner.releaseLease(lease) }
+        func drivableWorkflows(in s: Set<WorkflowStage>) async throws(StoreError) -> DrivableWorkflows { try await inner.drivableWorkflows(in: s) }
+        func driver(workflowID: String) async throws(StoreError) -> WorkflowDriver? { try await inner.driver(workflowID: workflowID) }
+        func heartbeat(version: String, startedAt: Date) async throws(StoreError) {
+            try await inner.heartbeat(version: version, startedAt: startedAt)
+        }
+        func nodes() async throws(StoreError) -> [NodeRecord] { try await inner.nodes() }
+        func reserveServing(_ kind: ResourceRecord.Kind, workflowID: String, limit: Int) async throws(StoreError) -> Bool {
+            try await inner.reserveServing(kind, workflowID: workflowID, limit: limit)
+        }
+        func releaseServing(_ kind: ResourceRecord.Kind, workflowID: String) async throws(StoreError) {
+            try await inner.releaseServing(kind, workflowID: workflowID)
+        }
+        func claimNotification(id: Int64, duration: Duration) async throws(StoreError) -> OutboxEntry? {
+            try await inner.claimNotification(id: id, duration: duration)
+        }
+        func exclusively(_ job: ExclusiveJob, _ body: @Sendable () async -> Void) async throws(StoreError) -> Bool {
+            try await inner.exclusively(job, body)
+        }
+        func evaluationPlan(workflowID: String) async throws(StoreError) -> EvaluationPlan? { try await inner.evaluationPlan(workflowID: workflowID) }
     }
 
     /// Runs in a child process (`finetuned-bench engine-child N`) so its peak RSS is its own.

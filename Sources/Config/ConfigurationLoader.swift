@@ -172,6 +172,14 @@ public enum ConfigurationLoader {
                 case .failure(let error): t.error("url", error.message)
                 case .success(var settings):
                     settings.passwordFile = t.absolutePath("password_file")
+                    if let node = t.string("node_id") {
+                        if StoreSettings.isValidNodeID(node) {
+                            settings.nodeID = node
+                        } else {
+                            t.error("node_id", "'node_id' = \"\(node)\" must be 1 to 64 ASCII letters, digits, '.', '_' or '-'")
+                        }
+                    }
+                    if let lease = t.duration("lease_seconds", .seconds, in: 6...600) { settings.lease = lease }
                     store = settings
                 }
             }

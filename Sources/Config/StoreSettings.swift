@@ -29,6 +29,11 @@ public struct StoreSettings: Sendable, Equatable {
     public var database: String
     public var sslMode: SSLMode
     public var passwordFile: String?
+    /// This daemon's name among those sharing the database; nil: the machine id.
+    public var nodeID: String?
+    /// How long a node's hold on a workflow lasts unless renewed (at a third of it): how long
+    /// a dead node's workflows wait before another node takes them over.
+    public var lease: Duration = .seconds(30)
 
     /// `postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=MODE]`, or
     /// `postgresql://USER@/DATABASE?host=/run/postgresql` for a Unix socket (as libpq reads it).
@@ -109,5 +114,13 @@ public struct StoreSettings: Sendable, Equatable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A node id reads plainly in journals and tables: letters, digits, `.`, `_`, `-`, up to 64.
+    public static func isValidNodeID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_".unicodeScalars.contains($0))
+            }
     }
 }

@@ -24,6 +24,9 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var liveResources: [ResourceSummary] = []
     /// `status --whoami`: each backend's identity (an ARN) or why it could not be learnt.
     public var identities: [BackendIdentity]? = nil
+    /// This daemon's node id, and every node of a store several daemons share (operators only).
+    public var node: String? = nil
+    public var nodes: [NodeSummary]? = nil
 
     public init(
         daemonVersion: String, protocolVersion: Int = ControlProtocol.version, pid: Int32,
@@ -48,6 +51,26 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         self.profiles = profiles
         self.counts = counts
         self.summary = summary
+    }
+}
+
+/// A daemon sharing the store, as `finetunectl status` lists it.
+public struct NodeSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var version: String
+    public var startedAt: Date
+    public var heartbeatAt: Date
+    /// Seconds since its last heartbeat, by the answering daemon's clock.
+    public var heartbeatAgeSeconds: Double
+    public var workflowsHeld: Int
+
+    public init(id: String, version: String, startedAt: Date, heartbeatAt: Date, heartbeatAgeSeconds: Double, workflowsHeld: Int) {
+        self.id = id
+        self.version = version
+        self.startedAt = startedAt
+        self.heartbeatAt = heartbeatAt
+        self.heartbeatAgeSeconds = heartbeatAgeSeconds
+        self.workflowsHeld = workflowsHeld
     }
 }
 
@@ -169,6 +192,11 @@ public struct WorkflowDetail: Codable, Sendable, Equatable {
     public var validationLoss: [Double]?
     /// The workflow's `report.html`, once written.
     public var report: String?
+    /// The node driving it (holding its lease) and the lease's number; the node it is pinned
+    /// to, if any (its data not uploaded yet, or a backend on that host).
+    public var drivenBy: String?
+    public var leaseEpoch: Int?
+    public var pinnedTo: String?
 
     public init(workflow: WorkflowSummary, sha256: String?, spoolPath: String, archive: String) {
         self.workflow = workflow

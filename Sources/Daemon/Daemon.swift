@@ -45,27 +45,30 @@ public struct Daemon {
             if let settings = configuration.store {
                 try await runOnPostgreSQL(settings)
             } else {
-                try await runServices(store: try SQLiteWorkflowStore(path: configuration.paths.state + "/finetuned.sqlite"))
+                try await runServices(store: try SQLiteWorkflowStore(path: configuration.paths.state + "/finetuned.sqlite", node: .machine()))
             }
         }
     }
 
     /// The services on a PostgreSQL store, whose connection pool runs beside them; the schema
-    /// is migrated and this daemon's sole use of the database taken before anything reads it.
+    /// is migrated and this node's id claimed (one daemon per id) before anything reads it.
     private func runOnPostgreSQL(_ settings: StoreSettings) async throws {
+        let node = settings.nodeID.map { NodeID($0) } ?? .machine()
         let store = PostgreSQLWorkflowStore(
             configuration: PostgreSQLWorkflowStore.configuration(for: settings, password: try PostgreSQLWorkflowStore.password(for: settings)),
-            logger: logger)
+            node: node, logger: logger)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await store.run() }
             try await store.migrate()
             let (answer, answered) = AsyncStream.makeStream(of: StoreError?.self)
-            group.addTask { await store.holdSoleUse { answered.yield($0) } }
+            group.addTask { await store.holdNodeID { answered.yield($0) } }
             for await refusal in answer {
                 if let refusal { throw refusal }
                 break
             }
-            logger.info("workflow store: PostgreSQL \(settings.url)", metadata: ["store": "postgresql"])
+            logger.info(
+                "workflow store: PostgreSQL \(settings.url), as node \(node) (leases of \(settings.lease.components.seconds) s)",
+                metadata: ["store": "postgresql", "node": "\(node)"])
             try await runServices(store: store)
             group.cancelAll()
         }
@@ -120,8 +123,8 @@ public struct Daemon {
             .init(service: InboxService(inbox: inbox, ready: { await gate.markReady("inbox") })),
             .init(
                 service: EngineService(
-                    engine: engine, janitor: Janitor(store: store, environment: environment, logger: logger),
-                    ready: { await gate.markReady("engine") })),
+                    engine: engine, janitor: Janitor(store: store, environment: environment, logger: logger), store: store,
+                    logger: logger, ready: { await gate.markReady("engine") })),
             .init(service: outbox),
         ]
         if let metrics = configuration.metrics {

@@ -130,6 +130,15 @@ struct DaemonControlHandler: ControlRequestHandler {
                 live = mine
             }
             status.liveResources = live.map { Self.resource($0) }
+            status.node = runtime.store.node.rawValue
+            if runtime.store.isShared, scope == .everything {
+                let now = Date()
+                status.nodes = try await runtime.store.nodes().map {
+                    NodeSummary(
+                        id: $0.id.rawValue, version: $0.version, startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt,
+                        heartbeatAgeSeconds: now.timeIntervalSince($0.heartbeatAt), workflowsHeld: $0.workflowsHeld)
+                }
+            }
             // Asking STS costs a call per backend: only when asked, and only for operators (the
             // roles a daemon acts as are the operators' business, not a submitter's).
             if request.arguments["whoami"] == "true" {
@@ -182,10 +191,17 @@ struct DaemonControlHandler: ControlRequestHandler {
             }
             if verb == .show {
                 let archive = await runtime.configuration.paths.archive + "/" + id
-                return .result(
-                    Self.detail(
-                        record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
-                        answers: try await runtime.store.answers(workflowID: id)))
+                var detail = Self.detail(
+                    record, archive: archive, resources: try await runtime.store.resources(workflowID: id),
+                    answers: try await runtime.store.answers(workflowID: id))
+                // On a store only this daemon uses, it drives everything: nothing to name.
+                if runtime.store.isShared, let driver = try await runtime.store.driver(workflowID: id) {
+                    // A finished workflow's last holder drives nothing any more.
+                    detail.drivenBy = record.stage.isTerminal ? nil : driver.node?.rawValue
+                    detail.leaseEpoch = driver.epoch
+                    detail.pinnedTo = record.stage.isTerminal ? nil : driver.pinnedTo?.rawValue
+                }
+                return .result(detail)
             }
             let events = try await runtime.store.events(workflowID: id)
             var previous: Date?

@@ -91,11 +91,14 @@ public actor OutboxDispatcher: Service, CustomStringConvertible {
             return Date().addingTimeInterval(retry.initial.seconds)
         }
         var next: Date?
-        for var entry in pending {
-            if let due = entry.nextAttemptAt, due > Date() {
+        for listed in pending {
+            if let due = listed.nextAttemptAt, due > Date() {
                 next = min(next ?? due, due)
                 continue
             }
+            // Daemons sharing a store each see every pending entry: the one that claims it
+            // delivers it, and the others pass (until the claim runs out, if it never finishes).
+            guard let id = listed.id, var entry = await claim(id) else { continue }
             let facts = NotificationFacts.decode(entry.payload)
             entry.attempts += 1
             do {
@@ -127,6 +130,16 @@ public actor OutboxDispatcher: Service, CustomStringConvertible {
             }
         }
         return next
+    }
+
+    /// Long enough for any channel's attempt (SMTP's and HTTP's time limits are shorter).
+    static let claimLength: Duration = .seconds(300)
+
+    private func claim(_ id: Int64) async -> OutboxEntry? {
+        do { return try await store.claimNotification(id: id, duration: Self.claimLength) } catch {
+            logger.error("cannot claim notification \(id): \(error)")
+            return nil
+        }
     }
 }
 

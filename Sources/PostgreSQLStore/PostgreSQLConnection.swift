@@ -49,20 +49,20 @@ extension PostgreSQLWorkflowStore {
         return text
     }
 
-    /// Holds a session lock that says this daemon alone drives the workflows in this database,
-    /// until the task is cancelled. Two daemons on one database without leases could both
-    /// drive a workflow and pay twice, so the second is refused until fail-over exists.
-    /// `acquired` is told once: nil when the lock is held, or why not.
-    public func holdSoleUse(acquired: @escaping @Sendable (StoreError?) -> Void) async {
+    /// Holds a session lock on this node's id until the task is cancelled: two daemons with
+    /// one node id would take each other's leases in turn and fence each other out, so the
+    /// second is refused at start. `acquired` is told once: nil when the lock is held, or why not.
+    public func holdNodeID(acquired: @escaping @Sendable (StoreError?) -> Void) async {
+        let node = node
         do {
             try await client.withConnection { connection in
-                let session = PostgreSQLSession(connection: connection, logger: logger)
-                let rows = try await session.rows("SELECT pg_try_advisory_lock(\(Self.soleUseLock)) AS held")
+                let session = PostgreSQLSession(connection: connection, logger: logger, node: node)
+                let rows = try await session.rows(
+                    "SELECT pg_try_advisory_lock(\(Self.nodeLockClass), hashtext(\(node.rawValue))) AS held")
                 guard try rows.first?.cell("held").decode(Bool.self) == true else {
                     acquired(
                         StoreError.database(
-                            "another finetuned already drives the workflows in this database; until fail-over with leases exists, one daemon per database"
-                        ))
+                            "another finetuned with node id '\(node)' is using this database; give each daemon its own [store] node_id"))
                     return
                 }
                 acquired(nil)
@@ -74,6 +74,6 @@ extension PostgreSQLWorkflowStore {
         }
     }
 
-    /// The advisory lock key of the daemon's sole use ("ftsole" in ASCII).
-    static let soleUseLock: Int64 = 0x66_74_73_6F_6C_65
+    /// The advisory lock class of node ids ("ftnd" in ASCII); the key is the id's hash.
+    static let nodeLockClass: Int32 = 0x66_74_6E_64
 }

@@ -9,6 +9,8 @@ import PostgresNIO
 struct PostgreSQLSession {
     let connection: PostgresConnection
     let logger: Logger
+    /// The node whose events this session writes.
+    let node: NodeID
 
     func run(_ query: PostgresQuery) async throws {
         _ = try await rows(query)
@@ -33,9 +35,22 @@ struct PostgreSQLSession {
     func appendEvent(_ e: WorkflowEvent) async throws {
         try await run(
             """
-            INSERT INTO events (workflow_id, at, stage, kind, message)
-            VALUES (\(e.workflowID), \(PostgreSQLWorkflowStore.text(e.at)), \(e.stage.rawValue), \(e.kind.rawValue), \(e.message))
+            INSERT INTO events (workflow_id, at, stage, kind, message, node)
+            VALUES (\(e.workflowID), \(PostgreSQLWorkflowStore.text(e.at)), \(e.stage.rawValue), \(e.kind.rawValue), \(e.message),
+            \((e.node ?? node).rawValue))
             """)
+    }
+
+    /// Refuses a runner's write once its lease is no longer the workflow's; the row stays
+    /// locked until the transaction ends, so no take-over slips in between.
+    func check(_ lease: WorkflowLease) async throws {
+        guard let row = try await rows("SELECT lease_node, lease_epoch FROM workflows WHERE id = \(lease.workflowID) FOR UPDATE").first else {
+            throw StoreError.notFound(id: lease.workflowID)
+        }
+        let holder = try row.optionalText("lease_node"), epoch = try row.int("lease_epoch")
+        guard holder == lease.node.rawValue, epoch == lease.epoch else {
+            throw StoreError.leaseLost(lease, holder: holder.map { NodeID($0) }, epoch: epoch)
+        }
     }
 
     func insertOutbox(_ e: OutboxEntry) async throws -> Int64 {
@@ -69,8 +84,9 @@ extension PostgreSQLWorkflowStore {
         defer { Metrics.Timer(label: "finetuned_store_commit_seconds").record(duration: started.duration(to: .now)) }
         let logger = logger
         do {
+            let node = node
             return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgreSQLSession(connection: connection, logger: logger))
+                try await body(PostgreSQLSession(connection: connection, logger: logger, node: node))
             }
         } catch {
             throw Self.storeError(error)
@@ -78,9 +94,11 @@ extension PostgreSQLWorkflowStore {
     }
 
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgreSQLSession) async throws -> T) async throws(StoreError) -> T {
-        let logger = logger
+        let logger = logger, node = node
         do {
-            return try await client.withConnection { connection in try await body(PostgreSQLSession(connection: connection, logger: logger)) }
+            return try await client.withConnection { connection in
+                try await body(PostgreSQLSession(connection: connection, logger: logger, node: node))
+            }
         } catch {
             throw Self.storeError(error)
         }

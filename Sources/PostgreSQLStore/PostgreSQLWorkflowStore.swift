@@ -16,8 +16,11 @@ import PostgresNIO
 public final class PostgreSQLWorkflowStore: WorkflowStore {
     let client: PostgresClient
     let logger: Logger
+    public let node: NodeID
+    public var isShared: Bool { true }
 
-    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+    public init(configuration: PostgresClient.Configuration, node: NodeID, logger: Logger) {
+        self.node = node
         var configuration = configuration
         // A few connections: the engine commits one transition at a time per workflow.
         configuration.options.maximumConnections = 4
@@ -62,6 +65,7 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
                 \(workflow.stage.rawValue), \(Self.text(workflow.createdAt)), \(Self.text(workflow.updatedAt)), \(workflow.failure),
                 \(Self.encode(workflow.context)), \(workflow.ownerUID.map(Int64.init)))
                 """)
+            try await db.run("UPDATE workflows SET pinned_node = \(db.node.rawValue) WHERE id = \(workflow.id)")
             try await db.appendEvent(
                 WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event))
         }
@@ -92,8 +96,29 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
     public func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
         let faults = Faults.current, message = faults.reworded(step.message), failure = step.failure.map(faults.reworded)
         return try await transaction { db in
+            if let lease = step.lease { try await db.check(lease) }
             var record = try await db.locked(id: step.id, expecting: step.from)
             let now = step.at
+            if let limit = step.admissionLimit {
+                // One admission at a time across the nodes: the count and the mark are one step.
+                try await db.run("SELECT pg_advisory_xact_lock(\(Self.admissionLock))")
+                let started = try await db.rows(
+                    "SELECT COUNT(*) AS n FROM workflows WHERE started_at IS NOT NULL AND NOT (stage = ANY(\(Self.terminal)))")[0].int("n")
+                guard started < limit else { throw StoreError.admissionFull(limit: limit) }
+                try await db.run("UPDATE workflows SET started_at = \(Self.text(now)) WHERE id = \(step.id)")
+            }
+            switch step.pin {
+            case .here: try await db.run("UPDATE workflows SET pinned_node = \(db.node.rawValue) WHERE id = \(step.id)")
+            case .anywhere: try await db.run("UPDATE workflows SET pinned_node = NULL WHERE id = \(step.id)")
+            case nil: break
+            }
+            if let plan = step.evaluationPlan {
+                try await db.run(
+                    """
+                    INSERT INTO evaluation_plans (workflow_id, plan) VALUES (\(step.id), \(Self.encode(plan)))
+                    ON CONFLICT (workflow_id) DO UPDATE SET plan = EXCLUDED.plan
+                    """)
+            }
             record.stage = step.to
             record.updatedAt = now
             record.context = step.context
@@ -161,8 +186,9 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
         }
     }
 
-    public func saveAnswer(_ a: InferenceAnswer) async throws(StoreError) {
+    public func saveAnswer(_ a: InferenceAnswer, lease: WorkflowLease?) async throws(StoreError) {
         try await transaction { db in
+            if let lease { try await db.check(lease) }
             try await db.run(
                 """
                 INSERT INTO inference_answers (workflow_id, model, prompt_index, output, failure, attempts, latency_seconds, input_tokens, output_tokens)
@@ -252,15 +278,19 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
                 guard let stage = WorkflowStage(rawValue: try row.text("stage")) else { return nil }
                 return WorkflowEvent(
                     workflowID: workflowID, at: try Self.date(row, "at"), stage: stage,
-                    kind: WorkflowEvent.Kind(rawValue: try row.text("kind")) ?? .note, message: try row.text("message"))
+                    kind: WorkflowEvent.Kind(rawValue: try row.text("kind")) ?? .note, message: try row.text("message"),
+                    node: try row.optionalText("node").map { NodeID($0) })
             }
         }
     }
 
-    public func appendEvent(_ event: WorkflowEvent) async throws(StoreError) {
+    public func appendEvent(_ event: WorkflowEvent, lease: WorkflowLease?) async throws(StoreError) {
         var event = event
         event.message = Faults.current.reworded(event.message)
-        try await transaction { [event] db in try await db.appendEvent(event) }
+        try await transaction { [event] db in
+            if let lease { try await db.check(lease) }
+            try await db.appendEvent(event)
+        }
     }
 
     public func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] {

@@ -48,6 +48,16 @@ struct Status: ParsableCommand {
                 )
             }
         }
+        if let nodes = status.nodes {
+            lines.append("  nodes:         \(nodes.count) sharing the store; this one is \(status.node ?? "?")")
+            for n in nodes {
+                lines.append(
+                    "    \(pad(n.id, 34))\(pad(n.version, 10))heartbeat \(pad(formatDuration(n.heartbeatAgeSeconds) + " ago", 12))\(n.workflowsHeld) workflows held"
+                )
+            }
+        } else if let node = status.node {
+            lines.append("  node:          \(node)")
+        }
         if let identities = status.identities {
             if identities.isEmpty { lines.append("  identity:      no backend with an identity of its own") }
             for entry in identities {

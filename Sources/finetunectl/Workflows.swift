@@ -78,6 +78,13 @@ struct Show: ParsableCommand {
             lines.append(line)
         }
         if let report = detail.report { lines.append("  report:   \(report)") }
+        if let node = detail.drivenBy {
+            lines.append(
+                "  node:     \(node) (lease \(detail.leaseEpoch ?? 0))"
+                    + (detail.pinnedTo.map { $0 == node ? ", pinned to it" : ", pinned to \($0)" } ?? ""))
+        } else if let pinned = detail.pinnedTo {
+            lines.append("  node:     none driving it; pinned to \(pinned)")
+        }
         lines += ["  drop:     \(detail.spoolPath)", "  archive:  \(detail.archive)"]
         if let sha = detail.sha256 { lines.append("  sha256:   \(sha)") }
         for r in detail.resources {

@@ -4,12 +4,12 @@ import Foundation
 import Testing
 
 /// The daemon with `[store] url`: its workflows in a real PostgreSQL (a throwaway cluster on a
-/// Unix socket), and a second daemon on the same database refused until fail-over exists.
+/// Unix socket), and a second daemon with the same node id refused.
 @Suite(
     "the daemon on a PostgreSQL store", .serialized,
     .enabled(if: SharedTestData.hasModel, "the model is missing: run scripts/fetch-model (make test does)"))
 struct PostgreSQLDaemonTests {
-    @Test("a drop runs to the end with its workflow in PostgreSQL; a second daemon on the database is refused, with why")
+    @Test("a drop runs to the end with its workflow in PostgreSQL; a second daemon with the same node id is refused, with why")
     func endToEnd() async throws {
         try #require(PostgreSQLCluster.isInstalled, "PostgreSQL is missing: make test installs it")
         let cluster = try PostgreSQLCluster()
@@ -40,7 +40,12 @@ struct PostgreSQLDaemonTests {
         defer { second.tearDown() }
         try second.start()
         #expect(await second.waitForExit(timeout: .seconds(30)) != nil, "the second daemon must not run")
-        #expect(second.log.contains("another finetuned already drives the workflows in this database"), "\(second.log.suffix(2000))")
+        #expect(
+            second.log.contains(
+                "another finetuned with node id '\(NodeID.machine())' is using this database; give each daemon its own [store] node_id"),
+            "\(second.log.suffix(2000))")
+        let status = try await daemon.ctl(["status"])
+        #expect(status.stdout.contains("nodes:         1 sharing the store; this one is \(NodeID.machine())"), "\(status.stdout)")
         #expect(daemon.isRunning, "the first daemon goes on")
     }
 }

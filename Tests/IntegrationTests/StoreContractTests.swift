@@ -34,16 +34,17 @@ struct StoreContractTests {
             }
         }
 
-        func open() async throws -> any WorkflowStore {
+        /// A store on this database acting as `node`, as that daemon would open it.
+        func open(node: NodeID = "node-a") async throws -> any WorkflowStore {
             switch engine {
             case .sqlite:
-                return try SQLiteWorkflowStore(path: directory.file("finetuned.sqlite"))
+                return try SQLiteWorkflowStore(path: directory.file("finetuned.sqlite"), node: node)
             case .postgresql:
                 let cluster = try #require(cluster)
                 let store = PostgreSQLWorkflowStore(
                     configuration: .init(
                         unixSocketPath: cluster.socketDirectory + "/.s.PGSQL.5432", username: cluster.user, password: nil, database: "finetuned"),
-                    logger: Logger(label: "store-test"))
+                    node: node, logger: Logger(label: "store-test"))
                 running.append(Task { await store.run() })
                 try await store.migrate()
                 return store

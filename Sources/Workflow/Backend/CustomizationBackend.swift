@@ -47,6 +47,10 @@ public protocol CustomizationBackend: Sendable {
     /// How many InvokeModel calls the engine may have in flight at once.
     var invokeConcurrency: Int { get }
 
+    /// Whether jobs train and models serve on the daemon's own host (the local backend): a
+    /// workflow on such a backend stays on the node that claimed it, even on a shared store.
+    var trainsOnThisHost: Bool { get }
+
     /// The job's loss per epoch, when the service reports it (for the notification), with the
     /// service's metric files copied into `archiveFolder`; empty when it does not report them
     /// or they cannot be read. Never fails a workflow.
@@ -66,6 +70,7 @@ extension CustomizationBackend {
         throw .permanent("this backend takes no separate validation data; remove validation_set from the profile")
     }
     public var invokeConcurrency: Int { 1 }
+    public var trainsOnThisHost: Bool { false }
     public func converse(modelID: String, body: String) async throws(BackendError) -> String {
         throw .permanent("this backend has no Converse API; the adapter's InvokeModel bodies serve instead")
     }

@@ -19,6 +19,8 @@ public struct EnginePolicy: Sendable, Equatable {
     /// How long after its creation a resource the service says it does not know is looked
     /// for again (AWS is eventually consistent) instead of being declared gone.
     public var notFoundGrace: Duration
+    /// How long a node's lease on a workflow lasts; renewed at a third of it on a shared store.
+    public var lease: Duration
 
     public init(
         jobPoll: Backoff = Backoff(initial: .seconds(60), maximum: .seconds(600)),
@@ -27,8 +29,9 @@ public struct EnginePolicy: Sendable, Equatable {
         trainingDeadline: Duration = .seconds(48 * 3600), throughputDeadline: Duration = .seconds(90 * 60),
         invokeTimeout: Duration = .seconds(120), invokeAttempts: Int = 4, maxConcurrentWorkflows: Int = 4,
         maxLiveThroughputs: Int = 2, maxUnkeptThroughputAge: Duration = .seconds(6 * 3600),
-        notFoundGrace: Duration = .seconds(120), maxLiveDeployments: Int = 4
+        notFoundGrace: Duration = .seconds(120), maxLiveDeployments: Int = 4, lease: Duration = .seconds(30)
     ) {
+        self.lease = lease
         self.notFoundGrace = notFoundGrace
         self.maxLiveDeployments = maxLiveDeployments
         self.jobPoll = jobPoll

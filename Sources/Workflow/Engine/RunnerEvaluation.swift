@@ -5,9 +5,14 @@ import Metrics
 
 /// Asking both models the held-out prompts, and scoring their answers.
 extension WorkflowRunner {
-    /// The evaluation set, minus prompts found in the training data; loaded once per runner.
+    /// The evaluation set, minus prompts found in the training data: chosen once, at the
+    /// upload, and stored; workflows from before plans were stored choose it again here.
     func plan(record: WorkflowRecord, spec: WorkflowSpec, memory: inout Memory) async throws -> EvaluationPlan {
         if let plan = memory.plan { return plan }
+        if let stored = try await store.evaluationPlan(workflowID: id) {
+            memory.plan = stored
+            return stored
+        }
         guard let set = spec.evaluationSet else { throw Failure(.step, "the profile has no evaluation_set") }
         let plan = try await environment.evaluator.plan(evaluationSet: set, trainingFile: record.spoolPath)
         guard !plan.prompts.isEmpty else {
@@ -49,7 +54,7 @@ extension WorkflowRunner {
                 group.addTask { try await self.ask(model, index: index, prompt: prompt.prompt, modelID: modelID, codec: codec, backend: backend) }
             }
             while let answer = try await group.next() {
-                try await store.saveAnswer(answer)
+                try await store.saveAnswer(answer, lease: lease)
                 Self.countTokens(answer, baseModel: spec.baseModel)
                 try Task.checkCancellation()
                 if let (index, prompt) = pending.next() {

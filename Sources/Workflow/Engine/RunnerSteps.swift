@@ -17,10 +17,13 @@ extension WorkflowRunner {
         var context = record.context
         context.spec = spec
         context.keepRejectedModels = spec.keepRejectedModels
+        // The store counts the workflows started on every node and refuses this one when the
+        // limit is reached (another node started one since the engine's last count).
         let next = try await store.advance(
             WorkflowStep(
                 id: id, from: record.stage, to: record.stage, context: context, kind: .started,
-                message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)"))
+                message: "started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)", lease: lease,
+                admissionLimit: policy.maxConcurrentWorkflows))
         log(next, "workflow started: \(spec.adapter)/\(spec.baseModel) on backend \(spec.backend)", level: .notice)
         return next
     }
@@ -40,6 +43,10 @@ extension WorkflowRunner {
 
         switch action {
         case .upload:
+            // The held-out prompts are chosen here, where the drop is, and stored with the
+            // upload: whichever node evaluates needs no file of this one. A set with no prompt
+            // left fails now, before the job is paid for.
+            _ = try await plan(record: record, spec: spec, memory: &memory)
             let upload = TrainingUpload(
                 workflowID: id, profile: record.profile, localPath: record.spoolPath, sha256: record.sha256,
                 dropName: record.dropName)

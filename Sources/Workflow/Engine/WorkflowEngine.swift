@@ -1,22 +1,29 @@
+import FinetunedTime
 import Foundation
 import Logging
 
-/// Runs every workflow that is not finished, one runner task each, within the cost guards:
-/// at most `maxConcurrentWorkflows` started at once (a workflow already past `validated`
-/// always runs, so nothing it created is left unattended) and at most `maxLiveThroughputs`
-/// provisioned throughputs alive.
+/// Runs every workflow that is not finished and that this node may drive, one runner task
+/// each, within the cost guards, which hold across every node sharing the store: at most
+/// `maxConcurrentWorkflows` started at once (a workflow already started always runs, so
+/// nothing it created is left unattended), at most `maxLiveThroughputs` provisioned
+/// throughputs and `maxLiveDeployments` deployments alive.
 ///
-/// It owns no timers: with nothing in flight it does nothing until `schedule()` is called
-/// (a new drop was validated) or an operator asks for something.
-public actor WorkflowEngine: ServingSlots {
+/// On a store only this daemon uses it owns no timers: with nothing in flight it does nothing
+/// until `schedule()` is called (a new drop was validated) or an operator asks for something.
+/// On a shared store `coordinate()` wakes it every third of a lease (see there).
+public actor WorkflowEngine: RunnerCoordination {
     let store: any WorkflowStore
     let environment: any WorkflowEnvironment
     private(set) var policy: EnginePolicy
     let logger: Logger
     private var runners: [String: Task<Void, Never>] = [:]
+    /// The lease each runner drives under, renewed by `coordinate()`.
+    private var leases: [String: WorkflowLease] = [:]
     /// Workflows an operator request is changing; the scheduler leaves them alone meanwhile.
     private var paused: Set<String> = []
-    private var reservations: [ResourceRecord.Kind: Set<String>] = [:]
+    /// Workflows whose last runner found them driven elsewhere or refused admission: left
+    /// alone until the next coordination pass or poke, so a refusal is not retried in a loop.
+    private var parked: Set<String> = []
     private var stopped = false
 
     public init(
@@ -56,6 +63,7 @@ public actor WorkflowEngine: ServingSlots {
     }
 
     private func coalescedSchedule() async {
+        parked.removeAll()
         if scheduling {
             scheduleAgain = true
             return
@@ -68,43 +76,98 @@ public actor WorkflowEngine: ServingSlots {
         scheduling = false
     }
 
-    /// Starts (or resumes) runners for the workflows waiting, within the limits.
+    /// Starts (or resumes) runners for the workflows this node may drive, within the limits.
     public func schedule() async {
         guard !stopped else { return }
-        let waiting: [(id: String, stage: WorkflowStage)]
+        let drivable: DrivableWorkflows
         do {
-            waiting = try await store.workflowStages(in: Self.driven)
+            drivable = try await store.drivableWorkflows(in: Self.driven)
         } catch {
             logger.error("cannot read the workflows to run: \(error)")
             return
         }
-        for record in waiting where record.stage != .validated && runners[record.id] == nil && !paused.contains(record.id) {
-            launch(record.id)
-        }
-        for record in waiting where record.stage == .validated && runners[record.id] == nil && !paused.contains(record.id) {
-            guard runners.count < policy.maxConcurrentWorkflows else {
+        let idle = drivable.workflows.filter { runners[$0.id] == nil && !paused.contains($0.id) && !parked.contains($0.id) }
+        for workflow in idle where workflow.started || workflow.stage != .validated { launch(workflow.id) }
+        // Runners of this node about to start count as started: they soon will be.
+        var admitted = drivable.started + drivable.workflows.filter { !$0.started && $0.stage == .validated && runners[$0.id] != nil }.count
+        for workflow in idle where !workflow.started && workflow.stage == .validated && runners[workflow.id] == nil {
+            guard admitted < policy.maxConcurrentWorkflows else {
                 logger.info(
-                    "workflow \(record.id) waits: \(runners.count) workflows running (max_concurrent_workflows = \(policy.maxConcurrentWorkflows))",
-                    metadata: ["workflow_id": "\(record.id)", "stage": "validated"])
+                    "workflow \(workflow.id) waits: \(admitted) workflows running (max_concurrent_workflows = \(policy.maxConcurrentWorkflows))",
+                    metadata: ["workflow_id": "\(workflow.id)", "stage": "validated"])
                 break
             }
-            launch(record.id)
+            launch(workflow.id)
+            admitted += 1
         }
     }
 
     private func launch(_ id: String) {
         let runner = WorkflowRunner(id: id, store: store, environment: environment, policy: policy, slots: self, logger: logger)
         runners[id] = Task {
-            await runner.run()
-            await self.ended(id)
+            let exit = await runner.run()
+            await self.ended(id, exit)
         }
     }
 
-    private func ended(_ id: String) async {
+    private func ended(_ id: String, _ exit: RunnerExit) async {
         runners[id] = nil
-        for kind in reservations.keys { reservations[kind]?.remove(id) }
+        let lease = leases.removeValue(forKey: id)
+        switch exit {
+        case .finished, .stopped, .troubled:
+            for kind in [ResourceRecord.Kind.throughput, .deployment] { try? await store.releaseServing(kind, workflowID: id) }
+            // Another node may take it at once (a graceful stop) rather than after the lease.
+            if let lease { try? await store.releaseLease(lease) }
+        case .drivenElsewhere, .leaseLost, .admissionFull:
+            parked.insert(id)
+        }
         await schedule()
         if runners.isEmpty { await environment.engineWentIdle() }
+    }
+
+    func holds(_ lease: WorkflowLease) async { leases[lease.workflowID] = lease }
+
+    /// Keeps this node's part on a shared store until cancelled: every third of a lease it
+    /// renews the leases its runners hold (stopping a runner whose lease another node took),
+    /// records its heartbeat, takes over the workflows whose lease expired, and has the
+    /// outbox look for notifications a stopped node left. On a store only this daemon uses
+    /// it records the heartbeat once and returns: leases there never expire, so an idle
+    /// daemon keeps no timer.
+    public func coordinate(version: String, startedAt: Date) async {
+        await heartbeat(version: version, startedAt: startedAt)
+        guard store.isShared else { return }
+        while !Task.isCancelled {
+            do { try await Timers.sleep(for: policy.lease / 3) } catch { return }
+            await heartbeat(version: version, startedAt: startedAt)
+            await renewLeases()
+            parked.removeAll()
+            await schedule()
+            await environment.notificationsQueued()
+        }
+    }
+
+    private func heartbeat(version: String, startedAt: Date) async {
+        do { try await store.heartbeat(version: version, startedAt: startedAt) } catch {
+            logger.error("cannot record this node's heartbeat: \(error)")
+        }
+    }
+
+    private func renewLeases() async {
+        let held = Array(leases.values)
+        guard !held.isEmpty else { return }
+        let lost: [WorkflowLease]
+        do { lost = try await store.renewLeases(held, duration: policy.lease) } catch {
+            // Not renewed: other nodes may take these over once they expire, and this node's
+            // writes for them are then refused. Nothing is paid twice either way.
+            logger.error("cannot renew \(held.count) leases: \(error)")
+            return
+        }
+        for lease in lost where leases[lease.workflowID] == lease {
+            logger.warning(
+                "workflow \(lease.workflowID): another node took its lease (this node held lease \(lease.epoch)); stopping its runner",
+                metadata: ["workflow_id": "\(lease.workflowID)", "node": "\(lease.node)", "lease_epoch": "\(lease.epoch)"])
+            runners[lease.workflowID]?.cancel()
+        }
     }
 
     /// Cancels a workflow: a running job is stopped, a throughput deleted, the custom model
@@ -149,13 +212,26 @@ public actor WorkflowEngine: ServingSlots {
             await runner.value
         }
         do {
+            // The request takes the workflow from whichever node drives it: that node's runner
+            // can commit nothing from now on, and stops at its next write or renewal.
+            let lease: WorkflowLease
+            switch try await store.acquireLease(workflowID: id, duration: policy.lease, takeOver: true) {
+            case .acquired(let taken, _): lease = taken
+            case .notFound: throw RequestError.notFound(id)
+            case .pinned(let node):
+                throw RequestError.refused(
+                    "workflow \(id) runs on node \(node) only (its training data is not uploaded yet, or its backend trains on that host): ask finetuned there"
+                )
+            case .held(let node, _): throw RequestError.refused("workflow \(id) is held by node \(node)")
+            }
             guard let record = try await store.workflow(id: id) else { throw RequestError.notFound(id) }
             var machine = WorkflowMachine(stage: record.stage, context: record.context)
             let message = try change(&machine)
             let next = try await store.advance(
                 WorkflowStep(
                     id: id, from: record.stage, to: machine.stage, context: machine.context, kind: kind, message: message,
-                    failure: machine.stage == .cancelling ? machine.context.failureReason : nil))
+                    failure: machine.stage == .cancelling ? machine.context.failureReason : nil, lease: lease))
+            try? await store.releaseLease(lease)
             await environment.stageChanged()
             logger.notice(
                 "\(record.profile)/\(record.dropName): \(message)",
@@ -194,21 +270,20 @@ public actor WorkflowEngine: ServingSlots {
         while let task = runners.values.first { await task.value }
     }
 
-    /// A reservation lasts until the runner ends, by which time the store records the
-    /// throughput or deployment; counting owners (store ∪ reservations) never counts one twice
-    /// nor misses one created between a store read and a commit. Throughputs and deployments
-    /// have limits of their own (`max_live_throughputs`, `max_live_deployments`).
+    /// A slot lasts until the runner ends, by which time the store records the throughput or
+    /// deployment; the store counts owners (live resources ∪ slots of unfinished workflows)
+    /// across every node, so it never counts one twice nor misses one created between a read
+    /// and a commit. Throughputs and deployments have limits of their own
+    /// (`max_live_throughputs`, `max_live_deployments`).
     func reserveServing(_ kind: ResourceRecord.Kind, for workflowID: String) async -> Bool {
-        if reservations[kind, default: []].contains(workflowID) { return true }
-        guard let live = try? await store.liveResources(kind: kind) else { return false }
-        let owners = Set(live.map(\.workflowID)).union(reservations[kind, default: []])
         let limit = kind == .deployment ? policy.maxLiveDeployments : policy.maxLiveThroughputs
-        guard owners.contains(workflowID) || owners.count < limit else { return false }
-        reservations[kind, default: []].insert(workflowID)
-        return true
+        do { return try await store.reserveServing(kind, workflowID: workflowID, limit: limit) } catch {
+            logger.error("cannot reserve a \(kind.words) slot for \(workflowID): \(error)", metadata: ["workflow_id": "\(workflowID)"])
+            return false
+        }
     }
 
     func releaseServing(_ kind: ResourceRecord.Kind, for workflowID: String) async {
-        reservations[kind]?.remove(workflowID)
+        try? await store.releaseServing(kind, workflowID: workflowID)
     }
 }

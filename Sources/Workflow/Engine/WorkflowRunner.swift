@@ -3,17 +3,39 @@ import FinetunedTime
 import Foundation
 import Logging
 
-/// The engine's view of its scheduler, for the one decision a runner cannot take alone:
-/// whether another provisioned throughput (or custom model deployment) may be created now.
-protocol ServingSlots: Sendable {
+/// The engine's side of a runner: the decisions a runner cannot take alone (whether another
+/// provisioned throughput or deployment may be created now) and the lease it drives under,
+/// which the engine renews.
+protocol RunnerCoordination: Sendable {
     func reserveServing(_ kind: ResourceRecord.Kind, for workflowID: String) async -> Bool
     func releaseServing(_ kind: ResourceRecord.Kind, for workflowID: String) async
+    func holds(_ lease: WorkflowLease) async
+}
+
+/// Why a runner ended; the engine decides from it what to do next.
+enum RunnerExit: Sendable, Equatable {
+    /// The workflow reached a terminal stage, or is gone.
+    case finished
+    /// Cancelled between steps (shutdown, an operator's request).
+    case stopped
+    /// The store kept failing; the workflow resumes after a pause.
+    case troubled
+    /// Another node holds the lease, or the workflow runs on another node only.
+    case drivenElsewhere
+    /// Another node took the lease while this runner drove: nothing more was committed.
+    case leaseLost
+    /// Starting it would exceed `max_concurrent_workflows` across the nodes.
+    case admissionFull
 }
 
 /// Drives one workflow from wherever the store says it is to a terminal stage, one action
 /// at a time: perform the machine's pending action, commit the resulting event durably, and
 /// only then go on. A crash anywhere leaves the store at the last committed step, and every
 /// action is safe to perform again from there.
+///
+/// A runner first takes the workflow's lease; every write it makes carries that lease, so once
+/// another node has taken the workflow over (this node was paused or cut off past the lease),
+/// nothing this runner does afterwards is recorded.
 ///
 /// Cancellation of the task (shutdown, an operator's cancel) is honoured between steps and
 /// during waits; the workflow resumes from the store the next time a runner starts.
@@ -22,8 +44,24 @@ struct WorkflowRunner: Sendable {
     let store: any WorkflowStore
     let environment: any WorkflowEnvironment
     let policy: EnginePolicy
-    let slots: any ServingSlots
+    let slots: any RunnerCoordination
     let logger: Logger
+    /// Set once the lease is taken (`run`); every write carries it.
+    private(set) var lease: WorkflowLease?
+    /// The node whose lease this runner's replaced: a take-over.
+    private(set) var takenFrom: NodeID?
+
+    init(
+        id: String, store: any WorkflowStore, environment: any WorkflowEnvironment, policy: EnginePolicy, slots: any RunnerCoordination,
+        logger: Logger
+    ) {
+        self.id = id
+        self.store = store
+        self.environment = environment
+        self.policy = policy
+        self.slots = slots
+        self.logger = logger
+    }
 
     /// What a runner remembers between steps; lost on restart, rebuilt from the store.
     struct Memory {
@@ -36,27 +74,83 @@ struct WorkflowRunner: Sendable {
         var cleanupAlarmRaised = false
     }
 
-    func run() async {
+    func run() async -> RunnerExit {
+        let attempt: LeaseAttempt
+        do {
+            attempt = try await store.acquireLease(workflowID: id, duration: policy.lease)
+        } catch {
+            logger.error("workflow \(id): cannot take its lease: \(error); trying again shortly", metadata: ["workflow_id": "\(id)"])
+            try? await Timers.sleep(for: policy.retry.maximum)
+            return .troubled
+        }
+        switch attempt {
+        case .notFound: return .finished
+        case .held(let node, let remaining):
+            logger.debug(
+                "workflow \(id) is driven by node \(node) (lease for \(Int(remaining)) s more)", metadata: ["workflow_id": "\(id)"])
+            return .drivenElsewhere
+        case .pinned(let node):
+            logger.debug("workflow \(id) runs on node \(node) only", metadata: ["workflow_id": "\(id)"])
+            return .drivenElsewhere
+        case .acquired(let lease, let from):
+            await slots.holds(lease)
+            var leased = self
+            leased.lease = lease
+            leased.takenFrom = from
+            return await leased.drive()
+        }
+    }
+
+    private func drive() async -> RunnerExit {
         do {
             try await loop()
+            return .finished
         } catch is CancellationError {
             logger.debug("workflow runner stopped", metadata: ["workflow_id": "\(id)"])
+            return .stopped
+        } catch StoreError.leaseLost(let lease, let holder, let epoch) {
+            // Whatever this runner was about to record, the node now holding the lease redoes
+            // from the last step committed: every action is safe to repeat.
+            logger.warning(
+                "workflow \(id): lost its lease \(lease.epoch) to \(holder.map { "node \($0)" } ?? "nobody") (lease \(epoch)); nothing more is committed from this node",
+                metadata: [
+                    "workflow_id": "\(id)", "node": "\(lease.node)", "lease_epoch": "\(lease.epoch)",
+                    "lease_holder": "\(holder?.rawValue ?? "")", "lease_holder_epoch": "\(epoch)",
+                ])
+            return .leaseLost
+        } catch StoreError.admissionFull(let limit) {
+            logger.info(
+                "workflow \(id) waits: \(limit) workflows are running across the nodes (max_concurrent_workflows = \(limit))",
+                metadata: ["workflow_id": "\(id)", "stage": "validated"])
+            return .admissionFull
         } catch {
             // The scheduler starts the workflow again when this runner ends; pause first so a
             // store that keeps failing is retried at the backoff's pace, not in a tight loop.
             logger.error("workflow \(id) stopped: \(ErrorWords.of(error)); it resumes shortly", metadata: ["workflow_id": "\(id)"])
             try? await Timers.sleep(for: policy.retry.maximum)
+            return .troubled
         }
     }
 
     private func loop() async throws {
         guard var record = try await store.workflow(id: id) else { return }
         var memory = Memory()
-        if !record.stage.isTerminal && record.stage != .validated {
+        if let takenFrom, !record.stage.isTerminal {
             try await store.appendEvent(
                 WorkflowEvent(
                     workflowID: id, stage: record.stage, kind: .resumed,
-                    message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"))
+                    message:
+                        "taken over from node \(takenFrom) in \(record.stage.rawValue) (attempt \(record.context.attempt), lease \(lease!.epoch))"),
+                lease: lease)
+            log(
+                record, "workflow taken over from node \(takenFrom) in \(record.stage.rawValue)", level: .notice,
+                extra: ["taken_over_from": "\(takenFrom)", "lease_epoch": "\(lease!.epoch)"])
+        } else if !record.stage.isTerminal && record.stage != .validated {
+            try await store.appendEvent(
+                WorkflowEvent(
+                    workflowID: id, stage: record.stage, kind: .resumed,
+                    message: "resumed in \(record.stage.rawValue) (attempt \(record.context.attempt))"),
+                lease: lease)
             log(record, "workflow resumed in \(record.stage.rawValue)", level: .notice)
         }
         while true {
@@ -78,7 +172,7 @@ struct WorkflowRunner: Sendable {
                 case .event(let event, let message, let resources, let notifications):
                     record = try await commit(
                         record, event, message: message, resources: resources, notifications: notifications,
-                        evaluationPrompts: memory.plan?.prompts.count)
+                        evaluationPrompts: memory.plan?.prompts.count, handOver: try await handOver(after: event, record: record, memory: memory))
                     memory.failures = 0
                     memory.polls = 0
                 case .wait(let delay):
@@ -91,6 +185,8 @@ struct WorkflowRunner: Sendable {
                 }
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as StoreError where error.endsRunner {
+                throw error
             } catch let error as StoreError {
                 // The store is the source of truth: reload and decide again. A full disk or a
                 // read-only state directory is retried with backoff; nothing proceeds unrecorded.
@@ -131,7 +227,7 @@ struct WorkflowRunner: Sendable {
                 "\(action.words(serving: record.context.serving)): the \(missing.kind.words) \(missing.identifier) is not visible yet, \(Int(age)) s after it was created; "
                 + "asking again (not_found_grace_seconds = \(Int(policy.notFoundGrace.seconds)))"
             log(record, text, level: .warning)
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text), lease: lease)
             try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1))
             return record
         }
@@ -154,7 +250,7 @@ struct WorkflowRunner: Sendable {
             }
             var retryAfter: Duration?
             if case .throttled(_, let after) = backendError { retryAfter = after }
-            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text))
+            try await store.appendEvent(WorkflowEvent(workflowID: id, stage: record.stage, kind: .error, message: text), lease: lease)
             try await Timers.sleep(for: policy.retry.delay(attempt: memory.failures - 1, retryAfter: retryAfter))
             return record
         }
@@ -202,7 +298,8 @@ struct WorkflowRunner: Sendable {
     /// Feeds `event` to the machine and commits the step; the one place a workflow moves.
     func commit(
         _ record: WorkflowRecord, _ event: WorkflowMachine.Event, message: String, kind: WorkflowEvent.Kind = .transition,
-        resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil
+        resources: [ResourceChange] = [], notifications: [OutboxEntry] = [], evaluationPrompts: Int? = nil,
+        handOver: (pin: WorkflowStep.Pin, plan: EvaluationPlan?)? = nil
     ) async throws -> WorkflowRecord {
         var machine = WorkflowMachine(stage: record.stage, context: record.context)
         do {
@@ -222,7 +319,8 @@ struct WorkflowRunner: Sendable {
         let next = try await store.advance(
             WorkflowStep(
                 id: id, from: record.stage, to: machine.stage, context: context, kind: kind, message: message,
-                failure: failure, resources: resources, notifications: notifications, at: now))
+                failure: failure, resources: resources, notifications: notifications, at: now, lease: lease, pin: handOver?.pin,
+                evaluationPlan: handOver?.plan))
         Faults.current.transitionCommitted()
         if !notifications.isEmpty { await environment.notificationsQueued() }
         if machine.stage != record.stage { await environment.stageChanged() }
@@ -236,6 +334,17 @@ struct WorkflowRunner: Sendable {
         return next
     }
 
+    /// Once the training data is uploaded, nothing the workflow needs is on this node alone:
+    /// the step records the held-out prompts and lets any node drive it from there, unless its
+    /// backend trains on this host.
+    private func handOver(after event: WorkflowMachine.Event, record: WorkflowRecord, memory: Memory) async throws -> (
+        pin: WorkflowStep.Pin, plan: EvaluationPlan?
+    )? {
+        guard case .uploaded = event, let spec = record.context.spec else { return nil }
+        let local = try await environment.backend(named: spec.backend).trainsOnThisHost
+        return (local ? .here : .anywhere, memory.plan)
+    }
+
     /// Records a status change reported by the service, without a stage change.
     private func note(_ record: WorkflowRecord, status: String) async throws -> WorkflowRecord {
         var context = record.context
@@ -243,7 +352,7 @@ struct WorkflowRunner: Sendable {
         let next = try await store.advance(
             WorkflowStep(
                 id: id, from: record.stage, to: record.stage, context: context,
-                kind: .poll, message: "service status: \(status)"))
+                kind: .poll, message: "service status: \(status)", lease: lease))
         log(next, "service status: \(status)", level: .info, extra: ["service_status": "\(status)"])
         return next
     }

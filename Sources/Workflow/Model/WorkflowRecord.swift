@@ -56,6 +56,9 @@ public struct WorkflowEvent: Sendable, Equatable, Codable {
     public var stage: WorkflowStage
     public var kind: Kind
     public var message: String
+    /// The node that wrote it (nil in rows from before nodes, and for events of the store's
+    /// own making); the store fills it in.
+    public var node: NodeID?
 
     /// What an event records, stored by its raw value. Code decides by the kind, never by the
     /// message, which is for people and may be reworded.
@@ -78,7 +81,8 @@ public struct WorkflowEvent: Sendable, Equatable, Codable {
         case note
     }
 
-    public init(workflowID: String, at: Date = Date(), stage: WorkflowStage, kind: Kind, message: String) {
+    public init(workflowID: String, at: Date = Date(), stage: WorkflowStage, kind: Kind, message: String, node: NodeID? = nil) {
+        self.node = node
         self.workflowID = workflowID
         self.at = at
         self.stage = stage

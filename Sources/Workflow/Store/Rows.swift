@@ -94,14 +94,16 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Store
     var stage: String
     var kind: String
     var message: String
+    var node: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, at, stage, kind, message
+        case id, at, stage, kind, message, node
         case workflowID = "workflow_id"
     }
 
-    init(_ event: WorkflowEvent) {
+    init(_ event: WorkflowEvent, node: NodeID) {
         id = nil
+        self.node = (event.node ?? node).rawValue
         workflowID = event.workflowID
         at = event.at
         stage = event.stage.rawValue
@@ -111,7 +113,9 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord, TableRecord, Store
 
     var event: WorkflowEvent? {
         WorkflowStage(rawValue: stage).map {
-            WorkflowEvent(workflowID: workflowID, at: at, stage: $0, kind: WorkflowEvent.Kind(rawValue: kind) ?? .note, message: message)
+            WorkflowEvent(
+                workflowID: workflowID, at: at, stage: $0, kind: WorkflowEvent.Kind(rawValue: kind) ?? .note, message: message,
+                node: node.map { NodeID($0) })
         }
     }
 }

@@ -14,10 +14,14 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     /// anyway, one for reads, which WAL lets run beside a write.
     private let writer = SerialWorker(name: "finetuned-db-w")
     private let reader = SerialWorker(name: "finetuned-db-r")
+    public let node: NodeID
+    /// One daemon per file (the state directory's lock sees to it).
+    public var isShared: Bool { false }
 
     /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String) throws(StoreError) {
+    public init(path: String, node: NodeID = "local") throws(StoreError) {
         self.path = path
+        self.node = node
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -49,12 +53,15 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     }
 
     public func insert(_ workflow: WorkflowRecord, event: String) async throws(StoreError) {
-        let event = Faults.current.reworded(event)
+        let event = Faults.current.reworded(event), node = node
         try await write { db in
             if try WorkflowRow.fetchOne(db, key: workflow.id) != nil { throw StoreError.duplicateID(workflow.id) }
             try WorkflowRow(workflow).insert(db)
-            try EventRow(WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event))
-                .insert(db)
+            try db.execute(sql: "UPDATE workflows SET pinned_node = ? WHERE id = ?", arguments: [node.rawValue, workflow.id])
+            try EventRow(
+                WorkflowEvent(workflowID: workflow.id, at: workflow.createdAt, stage: workflow.stage, kind: .created, message: event), node: node
+            )
+            .insert(db)
         }
     }
 
@@ -65,7 +72,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
     public func transition(
         id: String, from expected: WorkflowStage, to next: WorkflowStage, event: String, failure: String?
     ) async throws(StoreError) -> WorkflowRecord {
-        let faults = Faults.current, event = faults.reworded(event), failure = failure.map(faults.reworded)
+        let faults = Faults.current, event = faults.reworded(event), failure = failure.map(faults.reworded), node = node
         return try await write { db in
             guard var row = try WorkflowRow.fetchOne(db, key: id) else { throw StoreError.notFound(id: id) }
             guard row.stage == expected.rawValue else {
@@ -79,7 +86,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
             try EventRow(
                 WorkflowEvent(
                     workflowID: id, at: now, stage: next, kind: .transition,
-                    message: "\(expected.rawValue) → \(next.rawValue): \(event)")
+                    message: "\(expected.rawValue) → \(next.rawValue): \(event)"), node: node
             ).insert(db)
             return try row.record
         }
@@ -87,19 +94,39 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     public func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
         let faults = Faults.current, message = faults.reworded(step.message), failure = step.failure.map(faults.reworded)
+        let node = node
         return try await write { db in
             guard var row = try WorkflowRow.fetchOne(db, key: step.id) else { throw StoreError.notFound(id: step.id) }
+            if let lease = step.lease { try Self.check(lease, db) }
             guard row.stage == step.from.rawValue else {
                 throw StoreError.stageConflict(id: step.id, expected: step.from, actual: WorkflowStage(rawValue: row.stage))
             }
             let now = step.at
+            if let limit = step.admissionLimit {
+                let started =
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workflows WHERE started_at IS NOT NULL AND stage NOT IN (\(Self.terminalList))")
+                    ?? 0
+                guard started < limit else { throw StoreError.admissionFull(limit: limit) }
+                try db.execute(sql: "UPDATE workflows SET started_at = ? WHERE id = ?", arguments: [StoredDate.text(now), step.id])
+            }
+            switch step.pin {
+            case .here: try db.execute(sql: "UPDATE workflows SET pinned_node = ? WHERE id = ?", arguments: [node.rawValue, step.id])
+            case .anywhere: try db.execute(sql: "UPDATE workflows SET pinned_node = NULL WHERE id = ?", arguments: [step.id])
+            case nil: break
+            }
+            if let plan = step.evaluationPlan {
+                try db.execute(
+                    sql:
+                        "INSERT INTO evaluation_plans (workflow_id, plan) VALUES (?, ?) ON CONFLICT (workflow_id) DO UPDATE SET plan = excluded.plan",
+                    arguments: [step.id, EvaluationPlanText.encode(plan)])
+            }
             row.stage = step.to.rawValue
             row.updatedAt = now
             row.context = WorkflowRow.encode(step.context)
             if let failure { row.failure = failure }
             try row.update(db)
             let message = step.from == step.to ? message : "\(step.from.rawValue) → \(step.to.rawValue): \(message)"
-            try EventRow(WorkflowEvent(workflowID: step.id, at: now, stage: step.to, kind: step.kind, message: message)).insert(db)
+            try EventRow(WorkflowEvent(workflowID: step.id, at: now, stage: step.to, kind: step.kind, message: message), node: node).insert(db)
             for change in step.resources {
                 switch change {
                 case .created(let resource):
@@ -156,8 +183,11 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func saveAnswer(_ answer: InferenceAnswer) async throws(StoreError) {
-        try await write { db in try AnswerRow(answer).save(db) }
+    public func saveAnswer(_ answer: InferenceAnswer, lease: WorkflowLease?) async throws(StoreError) {
+        try await write { db in
+            if let lease { try Self.check(lease, db) }
+            try AnswerRow(answer).save(db)
+        }
     }
 
     public func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer] {
@@ -227,10 +257,14 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func appendEvent(_ event: WorkflowEvent) async throws(StoreError) {
+    public func appendEvent(_ event: WorkflowEvent, lease: WorkflowLease?) async throws(StoreError) {
         var event = event
         event.message = Faults.current.reworded(event.message)
-        try await write { [event] db in try EventRow(event).insert(db) }
+        let node = node
+        try await write { [event] db in
+            if let lease { try Self.check(lease, db) }
+            try EventRow(event, node: node).insert(db)
+        }
     }
 
     public func stageCounts() async throws(StoreError) -> [WorkflowStage: Int] {
@@ -263,7 +297,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
 
     /// One durable transaction, timed (`finetuned_store_commit_seconds`): a slow disk shows
     /// there before it shows as slow workflows.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             let pool = pool
             return try await writer.run {
@@ -278,7 +312,7 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             let pool = pool
             return try await reader.run { try pool.read(body) }

@@ -101,6 +101,48 @@ public enum StoreSchema {
                     AND strpos(e.message, resources.identifier || ', created before an interruption') > 0)
                 """,
             ]),
+        // Several daemons on one store (PostgreSQL). A workflow is driven by the node holding
+        // its lease (`lease_node`, `lease_epoch` its fencing number, `lease_expires` Unix
+        // seconds by the store's clock), and runs only on `pinned_node` while that is set.
+        // `started_at` marks what counts against max_concurrent_workflows. Events name the
+        // node that wrote them; the held-out prompts are stored for whichever node evaluates;
+        // throughput and deployment slots and notification claims are shared.
+        Migration(
+            id: "v6: nodes, leases, pins, shared slots and claims",
+            sqlite: [
+                #"ALTER TABLE "workflows" ADD COLUMN "pinned_node" TEXT"#,
+                #"ALTER TABLE "workflows" ADD COLUMN "lease_node" TEXT"#,
+                #"ALTER TABLE "workflows" ADD COLUMN "lease_epoch" INTEGER NOT NULL DEFAULT 0"#,
+                #"ALTER TABLE "workflows" ADD COLUMN "lease_expires" DOUBLE"#,
+                #"ALTER TABLE "workflows" ADD COLUMN "started_at" DATETIME"#,
+                """
+                UPDATE workflows SET started_at = updated_at WHERE stage NOT IN ('claiming', 'claimed', 'rejected')
+                AND (stage <> 'validated' OR json_extract(context, '$.spec') IS NOT NULL)
+                """,
+                #"ALTER TABLE "events" ADD COLUMN "node" TEXT"#,
+                #"CREATE TABLE "nodes" ("id" TEXT PRIMARY KEY NOT NULL, "version" TEXT NOT NULL, "started_at" DATETIME NOT NULL, "heartbeat_at" DATETIME NOT NULL)"#,
+                #"CREATE TABLE "evaluation_plans" ("workflow_id" TEXT PRIMARY KEY NOT NULL REFERENCES "workflows"("id") ON DELETE CASCADE, "plan" TEXT NOT NULL)"#,
+                #"CREATE TABLE "serving_slots" ("kind" TEXT NOT NULL, "workflow_id" TEXT NOT NULL REFERENCES "workflows"("id") ON DELETE CASCADE, "node" TEXT NOT NULL, PRIMARY KEY ("kind", "workflow_id"))"#,
+                #"ALTER TABLE "outbox" ADD COLUMN "claimed_by" TEXT"#,
+                #"ALTER TABLE "outbox" ADD COLUMN "claimed_until" DOUBLE"#,
+            ],
+            postgresql: [
+                "ALTER TABLE workflows ADD COLUMN pinned_node TEXT",
+                "ALTER TABLE workflows ADD COLUMN lease_node TEXT",
+                "ALTER TABLE workflows ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE workflows ADD COLUMN lease_expires DOUBLE PRECISION",
+                "ALTER TABLE workflows ADD COLUMN started_at TEXT",
+                """
+                UPDATE workflows SET started_at = updated_at WHERE stage NOT IN ('claiming', 'claimed', 'rejected')
+                AND (stage <> 'validated' OR (context::jsonb) ? 'spec')
+                """,
+                "ALTER TABLE events ADD COLUMN node TEXT",
+                "CREATE TABLE nodes (id TEXT PRIMARY KEY, version TEXT NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL)",
+                "CREATE TABLE evaluation_plans (workflow_id TEXT PRIMARY KEY REFERENCES workflows(id) ON DELETE CASCADE, plan TEXT NOT NULL)",
+                "CREATE TABLE serving_slots (kind TEXT NOT NULL, workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE, node TEXT NOT NULL, PRIMARY KEY (kind, workflow_id))",
+                "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+                "ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION",
+            ]),
     ]
 
     private static var knownKinds: String { WorkflowEvent.Kind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ") }

@@ -5,9 +5,11 @@ import Foundation
 ///
 /// Every method is one transaction, committed durably before it returns: a side effect that
 /// follows a call may rely on the call's record surviving a crash. Nothing here assumes
-/// SQLite, so a PostgreSQL store shared by several daemons can implement it too.
-public protocol WorkflowStore: Sendable {
-    /// Inserts a new workflow (normally in stage `.claiming`) with its first event.
+/// SQLite: a PostgreSQL store shared by several daemons implements it too, and the writes a
+/// workflow's runner makes carry its lease (`WorkflowLease`), refused once another node took it.
+public protocol WorkflowStore: StoreCoordination {
+    /// Inserts a new workflow (normally in stage `.claiming`) with its first event, pinned to
+    /// this node: its drop is in this node's spool.
     func insert(_ workflow: WorkflowRecord, event: String) async throws(StoreError)
 
     func workflow(id: String) async throws(StoreError) -> WorkflowRecord?
@@ -41,7 +43,7 @@ public protocol WorkflowStore: Sendable {
     func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError)
 
     /// Checkpoints one answer; saving the same (workflow, model, prompt) again replaces it.
-    func saveAnswer(_ answer: InferenceAnswer) async throws(StoreError)
+    func saveAnswer(_ answer: InferenceAnswer, lease: WorkflowLease?) async throws(StoreError)
 
     func answers(workflowID: String) async throws(StoreError) -> [InferenceAnswer]
 
@@ -68,7 +70,8 @@ public protocol WorkflowStore: Sendable {
     /// The history of a workflow, oldest first.
     func events(workflowID: String) async throws(StoreError) -> [WorkflowEvent]
 
-    func appendEvent(_ event: WorkflowEvent) async throws(StoreError)
+    /// Appends to the history; with a lease, only while the lease is still this node's.
+    func appendEvent(_ event: WorkflowEvent, lease: WorkflowLease?) async throws(StoreError)
 
     /// How many workflows are in each stage.
     func stageCounts() async throws(StoreError) -> [WorkflowStage: Int]
@@ -89,6 +92,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateID(String)
     /// The database itself failed (disk full, read-only, corrupt), with its message.
     case database(String)
+    /// A runner's write carried a lease another node has taken since (`holder`, at `epoch`).
+    case leaseLost(WorkflowLease, holder: NodeID?, epoch: Int)
+    /// Starting the workflow would exceed `max_concurrent_workflows` across the nodes.
+    case admissionFull(limit: Int)
 
     public var description: String {
         switch self {
@@ -97,12 +104,31 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let id): "no workflow \(id)"
         case .duplicateID(let id): "a workflow \(id) already exists"
         case .database(let message): "the workflow store failed: \(message)"
+        case .leaseLost(let lease, let holder, let epoch):
+            "workflow \(lease.workflowID): this node (\(lease.node)) lost its lease \(lease.epoch); "
+                + (holder.map { "node \($0) holds lease \(epoch) now" } ?? "the lease was released (now \(epoch))")
+        case .admissionFull(let limit): "\(limit) workflows are running across the nodes (max_concurrent_workflows = \(limit))"
+        }
+    }
+}
+
+extension StoreError {
+    /// Errors after which a runner must stop rather than reload and try again.
+    var endsRunner: Bool {
+        switch self {
+        case .leaseLost, .admissionFull: true
+        case .stageConflict, .notFound, .duplicateID, .database: false
         }
     }
 }
 
 extension WorkflowStore {
     public func liveResources() async throws(StoreError) -> [ResourceRecord] { try await liveResources(kind: nil) }
+
+    /// A write outside any runner (the inbox, the janitor, an operator's request).
+    public func appendEvent(_ event: WorkflowEvent) async throws(StoreError) { try await appendEvent(event, lease: nil) }
+
+    public func saveAnswer(_ answer: InferenceAnswer) async throws(StoreError) { try await saveAnswer(answer, lease: nil) }
 
     /// A store without caches of its own has nothing to let go.
     public func releaseMemory() async {}
@@ -128,12 +154,32 @@ public struct WorkflowStep: Sendable {
     public var resources: [ResourceChange]
     public var notifications: [OutboxEntry]
     public var at: Date
+    /// The runner's lease: the step commits only while it is still this node's. Nil for
+    /// writes outside a runner (an operator's request takes the lease first).
+    public var lease: WorkflowLease?
+    /// Set on the step that uploads the training data: from then on any node may drive the
+    /// workflow (`.anywhere`), unless its backend trains on this host (`.here`).
+    public var pin: Pin?
+    /// The held-out prompts, recorded once (with the upload) for whichever node evaluates.
+    public var evaluationPlan: EvaluationPlan?
+    /// Set on the step that starts a workflow: refused (`StoreError.admissionFull`) when the
+    /// store already has this many started and unfinished.
+    public var admissionLimit: Int?
+
+    public enum Pin: Sendable, Equatable {
+        case here
+        case anywhere
+    }
 
     public init(
         id: String, from: WorkflowStage, to: WorkflowStage, context: WorkflowContext, kind: WorkflowEvent.Kind = .transition,
         message: String, failure: String? = nil, resources: [ResourceChange] = [], notifications: [OutboxEntry] = [],
-        at: Date = Date()
+        at: Date = Date(), lease: WorkflowLease? = nil, pin: Pin? = nil, evaluationPlan: EvaluationPlan? = nil, admissionLimit: Int? = nil
     ) {
+        self.lease = lease
+        self.pin = pin
+        self.evaluationPlan = evaluationPlan
+        self.admissionLimit = admissionLimit
         self.id = id
         self.from = from
         self.to = to

@@ -22,6 +22,8 @@ public actor LocalBackend: CustomizationBackend {
     private var running: [String: StopSignal] = [:]
     /// Throughputs in service: the model file each one serves.
     private var served: [String: String] = [:]
+    /// Its jobs and models live in this host's state directory: no other node can reach them.
+    public nonisolated var trainsOnThisHost: Bool { true }
 
     /// - Parameters:
     ///   - root: the backend's folder (`<state>/local/<backend name>`).
