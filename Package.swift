@@ -241,7 +241,7 @@ let package = Package(
             name: "finetunectl",
             dependencies: [
                 "FinetunedControl", "AdapterKit", "FinetunedAdapters", "FinetunedConfig", "FinetunedValidation", "FinetunedInbox",
-                "FinetunedEvaluation", "FinetunedText", "CSystemdJournal",
+                "FinetunedEvaluation", "FinetunedText", "CSystemdJournal", "FinetunedWorkflow", "FinetunedPostgreSQLStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: installedRuntime

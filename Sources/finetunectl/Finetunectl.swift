@@ -15,7 +15,7 @@ struct Finetunectl: AsyncParsableCommand {
         version: FinetunedVersion.current,
         subcommands: [
             Status.self, List.self, Show.self, History.self, Watch.self, Cancel.self, Retry.self, Adapters.self, Validate.self, Submit.self,
-            Score.self, Reload.self, MetricsCommand.self, Logs.self, ReportCommand.self,
+            Score.self, Reload.self, MetricsCommand.self, Logs.self, ReportCommand.self, StoreCommand.self,
         ])
 }
 

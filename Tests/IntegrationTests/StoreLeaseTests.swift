@@ -220,4 +220,29 @@ struct StoreLeaseTests {
         try await store.heartbeat(version: "1.0", startedAt: Date())
         #expect(try await store.nodes().map(\.id) == ["here"])
     }
+
+    @Test("a copy into PostgreSQL drops leases and pins waiting workflows to the node the daemon will be")
+    func copyRepins() async throws {
+        try #require(PostgreSQLCluster.isInstalled, "PostgreSQL is missing: make test installs it")
+        let sqliteDatabase = try await StoreContractTests.Database(.sqlite)
+        defer { sqliteDatabase.close() }
+        let postgresDatabase = try await StoreContractTests.Database(.postgresql)
+        defer { postgresDatabase.close() }
+        let sqlite = try #require(try await sqliteDatabase.open(node: "old-host") as? SQLiteWorkflowStore)
+        let waiting = try await validated(sqlite), uploaded = try await validated(sqlite)
+        _ = try acquired(try await sqlite.acquireLease(workflowID: waiting.id, duration: .seconds(30)))
+        let (lease, _) = try acquired(try await sqlite.acquireLease(workflowID: uploaded.id, duration: .seconds(30)))
+        _ = try await sqlite.advance(
+            WorkflowStep(id: uploaded.id, from: .validated, to: .uploaded, context: uploaded.context, message: "up", lease: lease, pin: .anywhere))
+        let target = try #require(try await postgresDatabase.open(node: "new-host") as? PostgreSQLWorkflowStore)
+        let report = try await StoreCopy.copy(from: sqlite, to: target, node: "new-host")
+        #expect(report.rows.first { $0.table == "workflows" }?.count == 2 && report.rows.first { $0.table == "events" }?.count == 5)
+        #expect(try await target.driver(workflowID: waiting.id) == WorkflowDriver(node: nil, epoch: 1, expiresIn: nil, pinnedTo: "new-host"))
+        #expect(try await target.driver(workflowID: uploaded.id) == WorkflowDriver(node: nil, epoch: 1, expiresIn: nil, pinnedTo: nil))
+        #expect(try await target.events(workflowID: waiting.id).map(\.node) == ["old-host", "old-host"], "history keeps who wrote it")
+        // The copy goes on from the highest ids: new rows do not collide with copied ones.
+        try await target.appendEvent(WorkflowEvent(workflowID: waiting.id, stage: .validated, kind: .note, message: "after the copy"))
+        #expect(try await target.events(workflowID: waiting.id).count == 3)
+        await #expect(throws: StoreError.self) { try await StoreCopy.copy(from: sqlite, to: target, node: "new-host") }
+    }
 }
