@@ -251,7 +251,7 @@ let package = Package(
             dependencies: [
                 "FinetunedConfig", "FinetunedControl", "FinetunedTestSupport", "FinetunedInbox", "FinetunedWorkflow", "FinetunedScriptedBackend",
                 "FinetunedEvaluation", "FinetunedLocalBackend", "FinetunedBedrockBackend", "FinetunedNetwork", "FinetunedTime",
-                .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
+                "FinetunedPostgreSQLStore", .product(name: "Crypto", package: "swift-crypto"), "COpenSSLPeer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Bench"

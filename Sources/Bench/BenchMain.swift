@@ -11,6 +11,11 @@ struct BenchMain {
         if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "engine-child" {
             return try await EngineBenchmark.child(workflows: Int(CommandLine.arguments[2]) ?? 1000)
         }
+        if CommandLine.arguments.count == 6, CommandLine.arguments[1] == "engine-child-postgresql" {
+            let a = CommandLine.arguments
+            return try await EngineBenchmark.postgreSQLChild(
+                workflows: Int(a[2]) ?? 1000, socketDirectory: a[3], database: a[4], nodes: Int(a[5]) ?? 1)
+        }
         if CommandLine.arguments.count == 6, CommandLine.arguments[1] == "bertscore-child" {
             let a = CommandLine.arguments
             return try BERTScoreBenchmark.child(model: a[2], base: a[3], custom: a[4], references: a[5])

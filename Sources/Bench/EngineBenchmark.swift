@@ -140,8 +140,9 @@ enum EngineBenchmark {
         print("workflow engine, \(workflows) workflows at once, scripted backend without delays (5 prompts each, word-overlap scorer):")
         print(
             String(
-                format: "  %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB",
+                format: "  SQLite: %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms; peak RSS %.1f MiB",
                 done, commits, seconds, Double(commits) / seconds, p50, p99, measured.peakRSSMegabytes))
+        try await runOnPostgreSQL(workflows: workflows)
         let script = """
             import sqlite3, sys, time, tempfile, os
             n = int(sys.argv[1])

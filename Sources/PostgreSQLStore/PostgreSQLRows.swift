@@ -22,9 +22,16 @@ struct PostgreSQLSession {
         return rows
     }
 
-    /// The workflow's row, locked until the transaction ends, if it is in `expected`.
-    func locked(id: String, expecting expected: WorkflowStage) async throws -> WorkflowRecord {
+    /// The workflow's row, locked until the transaction ends, if it is in `expected` (and, with
+    /// a lease, if that lease is still the workflow's: one round trip for both checks).
+    func locked(id: String, expecting expected: WorkflowStage, lease: WorkflowLease? = nil) async throws -> WorkflowRecord {
         guard let row = try await rows("SELECT * FROM workflows WHERE id = \(id) FOR UPDATE").first else { throw StoreError.notFound(id: id) }
+        if let lease {
+            let holder = try row.optionalText("lease_node"), epoch = try row.int("lease_epoch")
+            guard holder == lease.node.rawValue, epoch == lease.epoch else {
+                throw StoreError.leaseLost(lease, holder: holder.map { NodeID($0) }, epoch: epoch)
+            }
+        }
         let stage = try row.text("stage")
         guard stage == expected.rawValue else {
             throw StoreError.stageConflict(id: id, expected: expected, actual: WorkflowStage(rawValue: stage))

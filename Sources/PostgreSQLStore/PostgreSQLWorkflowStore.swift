@@ -22,8 +22,9 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
     public init(configuration: PostgresClient.Configuration, node: NodeID, logger: Logger) {
         self.node = node
         var configuration = configuration
-        // A few connections: the engine commits one transition at a time per workflow.
-        configuration.options.maximumConnections = 4
+        // A few connections each: a step's transaction holds one for a few round trips, and
+        // several daemons share the server's connection limit (100 by default).
+        configuration.options.maximumConnections = 8
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
     }
@@ -96,8 +97,7 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
     public func advance(_ step: WorkflowStep) async throws(StoreError) -> WorkflowRecord {
         let faults = Faults.current, message = faults.reworded(step.message), failure = step.failure.map(faults.reworded)
         return try await transaction { db in
-            if let lease = step.lease { try await db.check(lease) }
-            var record = try await db.locked(id: step.id, expecting: step.from)
+            var record = try await db.locked(id: step.id, expecting: step.from, lease: step.lease)
             let now = step.at
             if let limit = step.admissionLimit {
                 // One admission at a time across the nodes: the count and the mark are one step.

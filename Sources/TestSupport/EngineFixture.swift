@@ -113,6 +113,14 @@ public struct TestEnvironment: WorkflowEnvironment {
     /// How many times the engine said it went idle (its last runner ended).
     public let idleReports = Tally()
 
+    public init(backend: ScriptedBackend, archive: String, evaluationSet: String, keepRejectedModels: Bool = false, store: any WorkflowStore) {
+        self.backend = backend
+        self.archive = archive
+        self.evaluationSet = evaluationSet
+        self.keepRejectedModels = keepRejectedModels
+        self.store = store
+    }
+
     public func spec(for workflow: WorkflowRecord) async throws -> WorkflowSpec {
         WorkflowSpec(
             adapter: "local", baseModel: "base.model-v1", backend: "drill", hyperparameters: ["epochCount": "2"],
