@@ -72,7 +72,7 @@ extension EngineBenchmark {
     /// a fresh database per run.
     static func runOnPostgreSQL(workflows: Int) async throws {
         guard PostgreSQLCluster.isInstalled else { return print("  PostgreSQL: not measured (the postgresql package is not installed)") }
-        let cluster = try PostgreSQLCluster()
+        let cluster = try PostgreSQLCluster(durable: true)
         defer { cluster.stop() }
         for nodes in [1, 3] {
             let database = "bench\(nodes)"
@@ -91,7 +91,8 @@ extension EngineBenchmark {
                 String(
                     format:
                         "  PostgreSQL %@, %d engine%@ sharing it: %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms",
-                    "(a local server, Unix socket, fsync on)", nodes, nodes == 1 ? "" : "s", done, commits, seconds, Double(commits) / seconds, p50,
+                    "(a local server on a Unix socket, fsync on, synchronous_commit on)", nodes, nodes == 1 ? "" : "s", done, commits, seconds,
+                    Double(commits) / seconds, p50,
                     p99))
         }
     }

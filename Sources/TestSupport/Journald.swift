@@ -1,32 +1,41 @@
 import Foundation
+import Synchronization
 
 /// A journald for tests that read back what the daemon logged.
 ///
-/// No journald runs on these machines by default. The harness starts
-/// `/lib/systemd/systemd-journald` by hand when none answers on the socket, and stops the one
-/// it started. Only one journald can own the sockets, so tests that use it are serialized.
+/// No journald runs on these machines by default. The first harness starts
+/// `/lib/systemd/systemd-journald` by hand when none answers on the socket; suites run side by
+/// side, so harnesses share it, counted, and the last one to stop stops it: a suite that
+/// finished earlier never takes the journal from under one still logging.
 public final class JournaldHarness: @unchecked Sendable {
     public static let socketPath = "/run/systemd/journal/socket"
-    private var process: Process?
+    private static let shared = Mutex<(users: Int, process: Process?)>((0, nil))
+    private let stopped = Atomic<Bool>(false)
 
     public init() throws {
-        if Self.isAnswering() { return }
-        let binary = "/lib/systemd/systemd-journald"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw JournaldHarnessError.unavailable("\(binary) is missing (apt-get install systemd)")
-        }
-        try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(10)
-        while !Self.isAnswering() && Date() < deadline { usleep(20_000) }
-        guard Self.isAnswering() else {
-            stop()
-            throw JournaldHarnessError.unavailable("journald did not start listening on \(Self.socketPath)")
+        try Self.shared.withLock { state in
+            if state.users > 0 || Self.isAnswering() {
+                state.users += 1
+                return
+            }
+            let binary = "/lib/systemd/systemd-journald"
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw JournaldHarnessError.unavailable("\(binary) is missing (apt-get install systemd)")
+            }
+            try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(10)
+            while !Self.isAnswering() && Date() < deadline { usleep(20_000) }
+            guard Self.isAnswering() else {
+                process.terminate()
+                process.waitUntilExit()
+                throw JournaldHarnessError.unavailable("journald did not start listening on \(Self.socketPath)")
+            }
+            state = (1, process)
         }
     }
 
@@ -68,11 +77,16 @@ public final class JournaldHarness: @unchecked Sendable {
     }
 
     public func stop() {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        Self.shared.withLock { state in
+            state.users -= 1
+            guard state.users == 0, let process = state.process else { return }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            state.process = nil
         }
-        process = nil
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// A throwaway PostgreSQL server from Debian's `postgresql` package: `initdb` in a temporary
 /// directory, listening on a Unix socket in that directory only (no TCP port at all), with
-/// fsync off, and stopped by `stop()`. As root, the server runs as the package's `postgres`
+/// fsync off unless `durable`, and stopped by `stop()`. As root, the server runs as the package's `postgres`
 /// user, which owns the directory. The server is this process's child (`pg_ctl start` would
 /// detach it holding a descriptor of Foundation's `Process`, whose wait then never ends).
 public final class PostgreSQLCluster: @unchecked Sendable {
@@ -22,7 +22,9 @@ public final class PostgreSQLCluster: @unchecked Sendable {
     private let scratch: TemporaryDirectory
     private let server = Process()
 
-    public init() throws {
+    /// - Parameter durable: fsync on, as a production server runs (the benchmarks); tests run
+    ///   with it off.
+    public init(durable: Bool = false) throws {
         guard let bin = Self.binDirectory else { throw ClusterError(description: "PostgreSQL is not installed (Debian: postgresql)") }
         self.bin = bin
         scratch = try TemporaryDirectory(prefix: "pg")
@@ -36,7 +38,8 @@ public final class PostgreSQLCluster: @unchecked Sendable {
         }
         try asOwner("initdb", ["-D", data, "-U", user, "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])
         let owner = geteuid() == 0 ? ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"] : []
-        let command = owner + [bin + "/postgres", "-D", data, "-c", "listen_addresses=", "-k", socketDirectory, "-c", "fsync=off"]
+        let command =
+            owner + [bin + "/postgres", "-D", data, "-c", "listen_addresses=", "-k", socketDirectory] + (durable ? [] : ["-c", "fsync=off"])
         server.executableURL = URL(fileURLWithPath: command[0])
         server.arguments = Array(command.dropFirst())
         _ = FileManager.default.createFile(atPath: scratch.file("server.log"), contents: nil)

@@ -83,27 +83,36 @@ struct StoreLeaseTests {
         let database = try await StoreContractTests.Database(.postgresql)
         defer { database.close() }
         let a = try await database.open(node: "node-a"), b = try await database.open(node: "node-b")
-        let pinned = try await validated(a), free = try await validated(a)
+        let pinned = try await validated(a), held = try await validated(a), expiring = try await validated(a)
         #expect(try await b.acquireLease(workflowID: pinned.id, duration: .seconds(30)) == .pinned(to: "node-a"))
         #expect(try await b.acquireLease(workflowID: pinned.id, duration: .seconds(30), takeOver: true) == .pinned(to: "node-a"))
         #expect(try await b.acquireLease(workflowID: "wf-nope", duration: .seconds(30)) == .notFound)
 
-        let (lease, _) = try acquired(try await a.acquireLease(workflowID: free.id, duration: .seconds(1)))
-        _ = try await a.advance(
-            WorkflowStep(id: free.id, from: .validated, to: .uploaded, context: free.context, message: "up", lease: lease, pin: .anywhere))
-        guard case .held(let holder, let remaining) = try await b.acquireLease(workflowID: free.id, duration: .seconds(30)) else {
+        for (workflow, length) in [(held, Duration.seconds(60)), (expiring, .seconds(1))] {
+            let (lease, _) = try acquired(try await a.acquireLease(workflowID: workflow.id, duration: length))
+            _ = try await a.advance(
+                WorkflowStep(id: workflow.id, from: .validated, to: .uploaded, context: workflow.context, message: "up", lease: lease, pin: .anywhere)
+            )
+        }
+        guard case .held(let holder, let remaining) = try await b.acquireLease(workflowID: held.id, duration: .seconds(30)) else {
             Issue.record("a live lease was not respected")
             return
         }
-        #expect(holder == "node-a" && remaining > 0 && remaining <= 1)
-        #expect(try await b.drivableWorkflows(in: [.validated, .uploaded]).workflows.isEmpty, "neither is b's to drive yet")
-        #expect(try await a.drivableWorkflows(in: [.validated, .uploaded]).workflows.map(\.id) == [pinned.id, free.id])
-        try await Task.sleep(for: .milliseconds(1300))
-        #expect(try await b.drivableWorkflows(in: [.validated, .uploaded]).workflows.map(\.id) == [free.id], "expired: b may take it")
-        let (taken, from) = try acquired(try await b.acquireLease(workflowID: free.id, duration: .seconds(30)))
-        #expect(taken.epoch == lease.epoch + 1 && from == "node-a")
-        let driver = try #require(try await a.driver(workflowID: free.id))
-        #expect(driver.node == "node-b" && driver.pinnedTo == nil && (driver.expiresIn ?? 0) > 25)
+        #expect(holder == "node-a" && remaining > 30 && remaining <= 60)
+        #expect(try await a.drivableWorkflows(in: [.validated, .uploaded]).workflows.map(\.id) == [pinned.id, held.id, expiring.id])
+        // The short lease runs out (by the server's clock); then, and only then, b may take it.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var drivable: [String] = []
+        while ContinuousClock.now < deadline {
+            drivable = try await b.drivableWorkflows(in: [.validated, .uploaded]).workflows.map(\.id)
+            if !drivable.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(drivable == [expiring.id], "neither the pinned one nor the one under a live lease is b's")
+        let (taken, from) = try acquired(try await b.acquireLease(workflowID: expiring.id, duration: .seconds(30)))
+        #expect(taken.epoch == 2 && from == "node-a")
+        let driver = try #require(try await a.driver(workflowID: expiring.id))
+        #expect(driver.node == "node-b" && driver.pinnedTo == nil && (driver.expiresIn ?? 0) > 20)
         #expect(try await a.driver(workflowID: pinned.id)?.pinnedTo == "node-a")
     }
 
