@@ -90,8 +90,8 @@ extension EngineBenchmark {
             print(
                 String(
                     format:
-                        "  PostgreSQL %@, %d engine%@ sharing it: %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms",
-                    "(a local server on a Unix socket, fsync on, synchronous_commit on)", nodes, nodes == 1 ? "" : "s", done, commits, seconds,
+                        "  PostgreSQL (a local server on a Unix socket, fsync on), %@: %d done, %d transitions in %.2f s: %.0f transitions/s; commit p50 %.2f ms, p99 %.2f ms",
+                    nodes == 1 ? "one engine" : "\(nodes) engines sharing it, a third of the drops each", done, commits, seconds,
                     Double(commits) / seconds, p50,
                     p99))
         }
