@@ -31,7 +31,7 @@ extension PostgreSQLWorkflowStore {
                 ).first
             else {
                 let exists = try await !db.rows("SELECT 1 FROM workflows WHERE id = \(workflowID)").isEmpty
-                return exists ? LeaseAttempt.held(by: NodeID("?"), expiresIn: seconds) : .notFound
+                return exists ? LeaseAttempt.busy : .notFound
             }
             let holder = try row.optionalText("lease_node"), epoch = try row.int("lease_epoch")
             let remaining = try row.cell("remaining").decode(Double?.self)

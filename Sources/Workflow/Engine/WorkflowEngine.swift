@@ -223,6 +223,7 @@ public actor WorkflowEngine: RunnerCoordination {
                     "workflow \(id) runs on node \(node) only (its training data is not uploaded yet, or its backend trains on that host): ask finetuned there"
                 )
             case .held(let node, _): throw RequestError.refused("workflow \(id) is held by node \(node)")
+            case .busy: throw RequestError.refused("workflow \(id) is being changed by another node; ask again")
             }
             guard let record = try await store.workflow(id: id) else { throw RequestError.notFound(id) }
             var machine = WorkflowMachine(stage: record.stage, context: record.context)

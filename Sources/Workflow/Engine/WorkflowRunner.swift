@@ -92,6 +92,9 @@ struct WorkflowRunner: Sendable {
         case .pinned(let node):
             logger.debug("workflow \(id) runs on node \(node) only", metadata: ["workflow_id": "\(id)"])
             return .drivenElsewhere
+        case .busy:
+            logger.debug("workflow \(id) is being taken or moved by another node", metadata: ["workflow_id": "\(id)"])
+            return .drivenElsewhere
         case .acquired(let lease, let from):
             await slots.holds(lease)
             var leased = self
@@ -135,16 +138,16 @@ struct WorkflowRunner: Sendable {
     private func loop() async throws {
         guard var record = try await store.workflow(id: id) else { return }
         var memory = Memory()
-        if let takenFrom, !record.stage.isTerminal {
+        if let takenFrom, let lease, !record.stage.isTerminal {
             try await store.appendEvent(
                 WorkflowEvent(
                     workflowID: id, stage: record.stage, kind: .resumed,
                     message:
-                        "taken over from node \(takenFrom) in \(record.stage.rawValue) (attempt \(record.context.attempt), lease \(lease!.epoch))"),
+                        "taken over from node \(takenFrom) in \(record.stage.rawValue) (attempt \(record.context.attempt), lease \(lease.epoch))"),
                 lease: lease)
             log(
                 record, "workflow taken over from node \(takenFrom) in \(record.stage.rawValue)", level: .notice,
-                extra: ["taken_over_from": "\(takenFrom)", "lease_epoch": "\(lease!.epoch)"])
+                extra: ["taken_over_from": "\(takenFrom)", "lease_epoch": "\(lease.epoch)"])
         } else if !record.stage.isTerminal && record.stage != .validated {
             try await store.appendEvent(
                 WorkflowEvent(

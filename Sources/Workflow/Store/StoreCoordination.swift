@@ -70,6 +70,9 @@ public enum LeaseAttempt: Sendable, Equatable {
     case held(by: NodeID, expiresIn: Double)
     /// It runs only on `node` (its data is not uploaded yet, or its backend is local).
     case pinned(to: NodeID)
+    /// Another node's transaction has the row locked this instant (taking it, or committing a
+    /// step); the next pass looks again.
+    case busy
     case notFound
 }
 
