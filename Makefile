@@ -56,11 +56,15 @@ format:
 lint:
 	swift format lint -r --strict --configuration .swift-format Sources Tests plugins Package.swift
 
+# The fail-over tests run three daemons, each with its model worker, beside moto, the Bedrock
+# emulator and PostgreSQL: on two cores that starves the suites running in parallel, some of
+# which time real deadlines (IMDS's 1 s, a training stop). They run alone, after the rest.
 test:
 	./scripts/install-test-deps
 	./scripts/fetch-model
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --skip FailoverTests
+	$(SWIFT) test --filter FailoverTests
 	./scripts/e2e
 
 # The unit test targets alone (Tests/*UnitTests: no daemon, no peer), in well under a minute.
