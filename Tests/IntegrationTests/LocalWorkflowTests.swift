@@ -107,7 +107,10 @@ extension JournaldTests {
         #expect(firstRun.contains { $0["_PID"] as? String == "\(firstPID)" && $0["STAGE"] as? String == "training" }, "the daemon logs its stages")
         let firstRunEnd = Date()
 
-        try daemon.start(arguments: ["--log-to", "journal"], environment: ["SWIFT_BACKTRACE": "enable=no"])
+        // Each resumed epoch is held 0.7 s on the daemon's side, so the three left still train
+        // when `watch` connects: on an idle machine they once ended before it did.
+        try daemon.start(
+            arguments: ["--log-to", "journal"], environment: ["SWIFT_BACKTRACE": "enable=no", "FINETUNED_TEST_FAULTS": "epoch-delay-ms=700"])
         #expect(await daemon.waitForReady() != nil)
         // `finetunectl watch` follows the resumed run to its end (plain lines: not a terminal).
         async let watched = daemon.ctl(["watch", workflow.id, "--interval", "0.1"])
