@@ -36,9 +36,6 @@ enum EngineBenchmark {
         }
         func resources(workflowID: String) async throws(StoreError) -> [ResourceRecord] { try await inner.resources(workflowID: workflowID) }
         func liveResources(kind: ResourceRecord.Kind?) async throws(StoreError) -> [ResourceRecord] { try await inner.liveResources(kind: kind) }
-        func workflowStages(in s: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] {
-            try await inner.workflowStages(in: s)
-        }
         func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError) {
             try await inner.markResourceDeleted(kind: kind, identifier: identifier, at: at)
         }

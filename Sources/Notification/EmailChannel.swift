@@ -20,7 +20,7 @@ struct EmailChannel: OutboxDispatcher.Channel {
         let client = SMTPClient(
             .init(
                 host: settings.host, port: settings.port, security: SMTPClient.Security(rawValue: settings.security.rawValue) ?? .starttls,
-                username: settings.username, password: try settings.passwordFile.map(Secret.read), caFile: settings.caFile))
+                username: settings.username, password: try settings.passwordFile.map { try Secret.read($0) }, caFile: settings.caFile))
         do {
             try await client.send(from: Self.address(settings.from), to: settings.to.map(Self.address), message: message)
         } catch {

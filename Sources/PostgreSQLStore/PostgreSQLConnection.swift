@@ -34,19 +34,10 @@ extension PostgreSQLWorkflowStore {
     public static func password(for settings: StoreSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> String?
     {
-        var file = settings.passwordFile
-        if file == nil, let credentials = environment["CREDENTIALS_DIRECTORY"],
-            FileManager.default.fileExists(atPath: credentials + "/store-password")
-        {
-            file = credentials + "/store-password"
-        }
-        guard let file else { return nil }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw Failure(.credentials, "cannot read the store's password from \(file)")
-        }
-        var text = String(decoding: data, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        return text
+        if let file = settings.passwordFile { return try Secret.read(file, kind: .credentials, environment: environment) }
+        guard let credentials = environment["CREDENTIALS_DIRECTORY"], FileManager.default.fileExists(atPath: credentials + "/store-password")
+        else { return nil }
+        return try Secret.read("store-password", kind: .credentials, environment: environment)
     }
 
     /// Holds a session lock on this node's id until the task is cancelled: two daemons with

@@ -197,16 +197,9 @@ extension PostgreSQLWorkflowStore {
 
     public func evaluationPlan(workflowID: String) async throws(StoreError) -> EvaluationPlan? {
         try await connection { db in
-            try await db.rows("SELECT plan FROM evaluation_plans WHERE workflow_id = \(workflowID)").first.map { row in
-                do { return try JSONDecoder().decode(EvaluationPlan.self, from: Data(try row.text("plan").utf8)) } catch {
-                    throw StoreError.database("the evaluation plan of \(workflowID) is unreadable: \(error)")
-                }
+            try await db.rows("SELECT plan FROM evaluation_plans WHERE workflow_id = \(workflowID)").first.map {
+                try EvaluationPlanText.decode(try $0.text("plan"))
             }
         }
-    }
-
-    static func encode(_ plan: EvaluationPlan) -> String {
-        // Strings and numbers only: encoding cannot fail.
-        String(decoding: try! JSONEncoder().encode(plan), as: UTF8.self)
     }
 }

@@ -115,7 +115,7 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
             if let plan = step.evaluationPlan {
                 try await db.run(
                     """
-                    INSERT INTO evaluation_plans (workflow_id, plan) VALUES (\(step.id), \(Self.encode(plan)))
+                    INSERT INTO evaluation_plans (workflow_id, plan) VALUES (\(step.id), \(EvaluationPlanText.encode(plan)))
                     ON CONFLICT (workflow_id) DO UPDATE SET plan = EXCLUDED.plan
                     """)
             }
@@ -168,14 +168,6 @@ public final class PostgreSQLWorkflowStore: WorkflowStore {
                 }
             return try rows.compactMap(Self.resource)
         }
-    }
-
-    public func workflowStages(in stages: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] {
-        let rows = try await connection { db in
-            try await db.rows("SELECT id, stage FROM workflows WHERE stage = ANY(\(stages.map(\.rawValue))) ORDER BY created_at, id")
-                .map { (id: try $0.text("id"), stage: try $0.text("stage")) }
-        }
-        return rows.compactMap { row in WorkflowStage(rawValue: row.stage).map { (id: row.id, stage: $0) } }
     }
 
     public func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at date: Date) async throws(StoreError) {

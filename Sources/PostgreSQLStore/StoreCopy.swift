@@ -8,13 +8,9 @@ import PostgresNIO
 /// daemon is stopped) and the workflows pinned to the old node are pinned to `node`, the id
 /// the daemon will have on PostgreSQL: their drops are in this host's spool.
 public enum StoreCopy {
-    public struct Report: Sendable, Equatable {
+    public struct Report: Sendable {
         /// Rows copied and verified, per table, in copy order.
         public var rows: [(table: String, count: Int)]
-
-        public static func == (a: Report, b: Report) -> Bool {
-            a.rows.map(\.table) == b.rows.map(\.table) && a.rows.map(\.count) == b.rows.map(\.count)
-        }
     }
 
     public static func copy(from source: SQLiteWorkflowStore, to target: PostgreSQLWorkflowStore, node: NodeID) async throws(StoreError) -> Report {

@@ -152,7 +152,7 @@ extension PostgreSQLPeerTests {
             #expect(try await reopened.resources(workflowID: workflow.id).map(\.identifier) == ["arn:job"])
             #expect(try await reopened.liveResources(kind: .job).map(\.name) == ["j"])
             #expect(try await reopened.liveResources(kind: .throughput).isEmpty)
-            #expect(try await reopened.workflowStages(in: [.jobCreated]).map(\.id) == [workflow.id])
+            #expect(try await reopened.drivableWorkflows(in: [.jobCreated]).workflows.map(\.id) == [workflow.id])
             #expect(try await reopened.pendingNotifications().map(\.kind) == ["x"])
             #expect(try await reopened.events(workflowID: workflow.id).last?.message == "validated → job_created: job created")
 

@@ -172,14 +172,14 @@ extension SQLiteWorkflowStore {
     }
 }
 
-/// The stored form of an evaluation plan: JSON, as the context is.
-enum EvaluationPlanText {
-    static func encode(_ plan: EvaluationPlan) -> String {
+/// The stored form of an evaluation plan, on both engines: JSON, as the context is.
+public enum EvaluationPlanText {
+    public static func encode(_ plan: EvaluationPlan) -> String {
         // Strings and numbers only: encoding cannot fail.
         String(decoding: try! JSONEncoder().encode(plan), as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> EvaluationPlan {
+    public static func decode(_ text: String) throws(StoreError) -> EvaluationPlan {
         do { return try JSONDecoder().decode(EvaluationPlan.self, from: Data(text.utf8)) } catch {
             throw StoreError.database("an unreadable evaluation plan: \(error)")
         }

@@ -163,18 +163,6 @@ public final class SQLiteWorkflowStore: WorkflowStore {
         }
     }
 
-    public func workflowStages(in stages: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)] {
-        let rows = try await read { db in
-            try Row.fetchAll(
-                db,
-                WorkflowRow.select(Column("id"), Column("stage"))
-                    .filter(stages.map(\.rawValue).contains(Column("stage"))).order(Column("created_at"), Column("id"))
-            )
-            .map { (id: $0["id"] as String, stage: $0["stage"] as String) }
-        }
-        return rows.compactMap { row in WorkflowStage(rawValue: row.stage).map { (id: row.id, stage: $0) } }
-    }
-
     public func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at date: Date) async throws(StoreError) {
         try await write { db in
             try db.execute(

@@ -35,10 +35,6 @@ public protocol WorkflowStore: StoreCoordination {
     /// Resources not yet deleted, oldest first (kept ones included); of one kind if given.
     func liveResources(kind: ResourceRecord.Kind?) async throws(StoreError) -> [ResourceRecord]
 
-    /// Ids and stages of the workflows in `stages`, oldest first: what the scheduler needs,
-    /// without reading each workflow's context.
-    func workflowStages(in stages: Set<WorkflowStage>) async throws(StoreError) -> [(id: String, stage: WorkflowStage)]
-
     /// Records a deletion made outside a workflow step (by the janitor).
     func markResourceDeleted(kind: ResourceRecord.Kind, identifier: String, at: Date) async throws(StoreError)
 
