@@ -259,8 +259,14 @@ struct ModelWorkerTests {
         action.withLock {
             $0 = { epoch in
                 if epoch == 1 {
-                    Task { try await backend.stopJob(LocalDirectoryARN.job("test", "job-w2")) }
-                    Thread.sleep(forTimeInterval: 0.5)
+                    // Held until the stop is recorded, not for a fixed half second: on a busy
+                    // machine the stopping task once ran only after the worker had gone on.
+                    let recorded = DispatchSemaphore(value: 0)
+                    Task {
+                        try? await backend.stopJob(LocalDirectoryARN.job("test", "job-w2"))
+                        recorded.signal()
+                    }
+                    _ = recorded.wait(timeout: .now() + 20)
                 }
             }
         }
